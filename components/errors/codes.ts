@@ -1,0 +1,72 @@
+// The one catalogue of errors the proxy produces. Every entry has a stable string code
+// (matched by callers, never by class), a category from the gateway pattern's taxonomy
+// (seed 000), and — when it reaches the wire — a JSON-RPC error code.
+// docs/errors.md lists the same table; test/docs.test.ts keeps the two in step.
+
+export type ErrorCategory =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'user_error'
+  | 'transient_error'
+  | 'internal_error';
+
+export interface ErrorSpec {
+  /** JSON-RPC error code used when this error is sent to a peer; undefined = never on the wire. */
+  readonly rpcCode?: number;
+  readonly category: ErrorCategory;
+  /** Whether a client may retry the same request unchanged. */
+  readonly retryable: boolean;
+  readonly message: string;
+}
+
+export const ERROR_CODES = {
+  // Wire errors: sent to the client (or server) as JSON-RPC error responses.
+  SIDECAR_ERR_PARSE: {
+    rpcCode: -32700, category: 'user_error', retryable: false,
+    message: 'Parse error: the frame is not valid JSON',
+  },
+  SIDECAR_ERR_INVALID_REQUEST: {
+    rpcCode: -32600, category: 'user_error', retryable: false,
+    message: 'Invalid Request: the frame is not a JSON-RPC 2.0 message',
+  },
+  SIDECAR_ERR_FRAME_TOO_LARGE: {
+    rpcCode: -32001, category: 'user_error', retryable: false,
+    message: 'Frame too large: the request exceeds the proxy\'s maximum frame size',
+  },
+  SIDECAR_ERR_UPSTREAM_FRAME_TOO_LARGE: {
+    rpcCode: -32002, category: 'internal_error', retryable: false,
+    message: 'Response too large: the server\'s response exceeds the proxy\'s maximum frame size',
+  },
+  SIDECAR_ERR_UPSTREAM_EXITED: {
+    rpcCode: -32003, category: 'transient_error', retryable: true,
+    message: 'Upstream exited: the MCP server process ended before answering',
+  },
+  SIDECAR_ERR_SHUTTING_DOWN: {
+    rpcCode: -32004, category: 'transient_error', retryable: true,
+    message: 'Shutting down: the proxy is stopping and accepts no new requests',
+  },
+
+  // Local errors: reported on stderr and as the process exit code, never sent as frames.
+  SIDECAR_ERR_USAGE: {
+    category: 'user_error', retryable: false,
+    message: 'Invalid command line',
+  },
+  SIDECAR_ERR_CONFIG_INVALID: {
+    category: 'user_error', retryable: false,
+    message: 'Invalid configuration value',
+  },
+  SIDECAR_ERR_COMMAND_SHELL_SYNTAX: {
+    category: 'user_error', retryable: false,
+    message: 'The server command uses shell syntax, and no shell is ever used to start it',
+  },
+  SIDECAR_ERR_COMMAND_INVALID: {
+    category: 'user_error', retryable: false,
+    message: 'The server command cannot be parsed',
+  },
+  SIDECAR_ERR_UPSTREAM_SPAWN: {
+    category: 'internal_error', retryable: false,
+    message: 'The MCP server process could not be started',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

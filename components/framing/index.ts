@@ -1,0 +1,3 @@
+export { LineSplitter, OVERSIZED_KEEP_BYTES, type LineSplitterHandlers, type OversizedLine } from './line-splitter.js';
+export { readEnvelope, parseFrameBody, type Envelope, type EnvelopeProblem, type EnvelopeResult, type FrameKind } from './envelope.js';
+export { readOversizedId } from './oversized-id.js';

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+
+/** How the child ended. */
+export interface UpstreamExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Set when the process could not be started at all (ENOENT, EACCES…). */
+  readonly spawnError?: Error;
+}
+
+/** A running MCP server process: its pipes and its end. */
+export interface Upstream {
+  readonly pid: number | undefined;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Resolves once, when the process has exited (or failed to start). */
+  readonly exited: Promise<UpstreamExit>;
+  readonly hasExited: boolean;
+  /** Signals the child's whole process group (it leads its own). */
+  signalGroup(signal: NodeJS.Signals): void;
+}
+
+export interface SpawnUpstreamOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
+
+// Starts the server with no shell, in a process group of its own, so that stopping it
+// reaches everything it started (`kill(-pid)`).
+export function spawnUpstream(argv: readonly string[], options: SpawnUpstreamOptions): Upstream {
+  const [file, ...args] = argv;
+  const child: ChildProcess = spawn(file!, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+    env: options.env,
+    cwd: options.cwd,
+    shell: false,
+    windowsHide: true,
+  });
+  let hasExited = false;
+  // `exit`, not `close`: a grandchild holding the pipes open would keep `close` pending.
+  const exited = new Promise<UpstreamExit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => {
+      if (child.pid === undefined) resolve({ code: null, signal: null, spawnError: error });
+    });
+  }).then((exit) => {
+    hasExited = true;
+    return exit;
+  });
+  // A write to a dead child's stdin fails with EPIPE; the exit above is what counts.
+  child.stdin!.on('error', () => {});
+  return {
+    pid: child.pid,
+    stdin: child.stdin!,
+    stdout: child.stdout!,
+    stderr: child.stderr!,
+    exited,
+    get hasExited() {
+      return hasExited;
+    },
+    signalGroup(signal) {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // ESRCH: the group is already gone.
+      }
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import type { Logger } from 'pino';
+import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
+import { readEnvelope, readOversizedId, type Envelope, type OversizedLine } from '../framing/index.js';
+import type { FrameChannel } from '../transport/index.js';
+import { InFlightLedger } from './in-flight-ledger.js';
+
+/** Counters a session keeps; logged at the end and (later) exported as metrics. */
+export interface PumpStats {
+  framesFromClient: number;
+  framesFromServer: number;
+  invalidFromClient: number;
+  invalidFromServer: number;
+  oversizedFromClient: number;
+  oversizedFromServer: number;
+  answeredLocally: number;
+}
+
+export interface PumpEvents {
+  /** The client's input ended (stdin EOF). */
+  onClientEnd(): void;
+  /** The client can no longer be written to. */
+  onClientGone(error: Error): void;
+  /** The server's stdout ended. */
+  onServerEnd(): void;
+}
+
+export interface Pump {
+  readonly stats: Readonly<PumpStats>;
+  readonly pendingCount: number;
+  /** Stops forwarding client requests; each new one is answered with this error. */
+  refuseNewRequests(code: ErrorCode, detail: string): void;
+  /** Answers every pending request with this error (the server will not). */
+  failPending(code: ErrorCode, detail: string): void;
+  /** Resolves when no request is pending, or after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<void>;
+  /** Resolves when everything queued for the client has been written. */
+  flushClient(): Promise<void>;
+}
+
+export interface PumpOptions {
+  readonly client: FrameChannel;
+  readonly server: FrameChannel;
+  readonly logger: Logger;
+  readonly events: PumpEvents;
+}
+
+const PREVIEW_CHARS = 200;
+function preview(line: Buffer): string {
+  const text = line.toString('utf8', 0, Math.min(line.length, PREVIEW_CHARS * 4)).trimEnd();
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+}
+
+// Routes frames between the client and the server channels. Frames are forwarded as their
+// original bytes; the only frames the pump writes itself are error replies.
+export function createPump({ client, server, logger, events }: PumpOptions): Pump {
+  const ledger = new InFlightLedger();
+  const stats: PumpStats = {
+    framesFromClient: 0, framesFromServer: 0, invalidFromClient: 0, invalidFromServer: 0,
+    oversizedFromClient: 0, oversizedFromServer: 0, answeredLocally: 0,
+  };
+  let refusal: { code: ErrorCode; detail: string } | undefined;
+  let idleWaiters: Array<() => void> = [];
+
+  const replyToClient = (rawId: string | null, code: ErrorCode, detail: string): void => {
+    stats.answeredLocally++;
+    client.send(encodeErrorResponse(rawId, code, detail));
+  };
+  const notifyIfIdle = (): void => {
+    if (ledger.size > 0 || idleWaiters.length === 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const wake of waiters) wake();
+  };
+
+  const trackBatch = (envelope: Envelope, settle: boolean): void => {
+    for (const member of envelope.members ?? []) {
+      if (member.id === undefined) continue;
+      if (settle && (member.kind === 'response' || member.kind === 'error')) ledger.settle(member.id);
+      if (!settle && member.kind === 'request') ledger.add(member.id, member.method!);
+    }
+  };
+
+  client.start({
+    onFrame(line) {
+      stats.framesFromClient++;
+      const envelope = readEnvelope(line);
+      switch (envelope.kind) {
+        case 'request':
+          if (refusal) return replyToClient(envelope.id!, refusal.code, refusal.detail);
+          ledger.add(envelope.id!, envelope.method!);
+          return server.send(line);
+        case 'notification':
+        case 'response':
+        case 'error':
+          return server.send(line);
+        case 'batch':
+          if (refusal) return replyToClient(null, refusal.code, refusal.detail);
+          trackBatch(envelope, false);
+          return server.send(line);
+        case 'invalid': {
+          stats.invalidFromClient++;
+          const code = envelope.problem === 'parse' ? 'SIDECAR_ERR_PARSE' : 'SIDECAR_ERR_INVALID_REQUEST';
+          logger.warn({ problem: envelope.problem, detail: envelope.detail, bytes: line.length }, 'invalid frame from the client answered with an error');
+          // A parse error is answered with id null (JSON-RPC 2.0 §5.1); an invalid request with its id if read.
+          return replyToClient(envelope.problem === 'parse' ? null : envelope.id ?? null, code, envelope.detail);
+        }
+      }
+    },
+    onOversized(line) {
+      stats.oversizedFromClient++;
+      handleOversizedFromClient(line);
+    },
+    onEnd: () => events.onClientEnd(),
+    onWriteError: (error) => events.onClientGone(error),
+    onCongested: () => server.pause(),
+    onDrained: () => server.resume(),
+  });
+
+  server.start({
+    onFrame(line) {
+      stats.framesFromServer++;
+      const envelope = readEnvelope(line);
+      switch (envelope.kind) {
+        case 'response':
+        case 'error':
+          if (envelope.id !== undefined && ledger.settle(envelope.id) !== undefined) notifyIfIdle();
+          return client.send(line);
+        case 'request':
+        case 'notification':
+          return client.send(line);
+        case 'batch':
+          trackBatch(envelope, true);
+          notifyIfIdle();
+          return client.send(line);
+        case 'invalid':
+          stats.invalidFromServer++;
+          logger.warn({ problem: envelope.problem, detail: envelope.detail, line: preview(line) }, 'dropped a line from the server that is not a JSON-RPC frame');
+          return;
+      }
+    },
+    onOversized(line) {
+      stats.oversizedFromServer++;
+      handleOversizedFromServer(line);
+    },
+    onEnd: () => events.onServerEnd(),
+    // A dead child's stdin fails with EPIPE; its exit is handled where the process is watched.
+    onWriteError: (error) => logger.debug({ err: error }, 'write to the server failed'),
+    onCongested: () => client.pause(),
+    onDrained: () => client.resume(),
+  });
+
+  function handleOversizedFromClient(line: OversizedLine): void {
+    const { id, method } = readOversizedId(line);
+    const detail = `${line.bytes} bytes`;
+    if (id !== undefined && method !== undefined) {
+      logger.warn({ bytes: line.bytes, id, method }, 'request over the frame limit answered with an error');
+      return replyToClient(id, 'SIDECAR_ERR_FRAME_TOO_LARGE', detail);
+    }
+    if (id !== undefined) {
+      // The client's answer to a server→client request: tell the server, which is waiting for it.
+      logger.warn({ bytes: line.bytes, id }, 'response from the client over the frame limit; the server gets an error instead');
+      return server.send(encodeErrorResponse(id, 'SIDECAR_ERR_FRAME_TOO_LARGE', detail));
+    }
+    logger.warn({ bytes: line.bytes, method }, 'frame from the client over the frame limit dropped (no id to answer)');
+  }
+
+  function handleOversizedFromServer(line: OversizedLine): void {
+    const { id, method } = readOversizedId(line);
+    const detail = `${line.bytes} bytes`;
+    if (id !== undefined && method === undefined) {
+      const pending = ledger.settle(id);
+      if (pending !== undefined) {
+        logger.warn({ bytes: line.bytes, id, method: pending.method }, 'response from the server over the frame limit; the client gets an error instead');
+        replyToClient(pending.rawId, 'SIDECAR_ERR_UPSTREAM_FRAME_TOO_LARGE', detail);
+        return notifyIfIdle();
+      }
+    } else if (id !== undefined) {
+      logger.warn({ bytes: line.bytes, id, method }, 'request from the server over the frame limit answered with an error');
+      return server.send(encodeErrorResponse(id, 'SIDECAR_ERR_FRAME_TOO_LARGE', detail));
+    }
+    logger.warn({ bytes: line.bytes, id, method }, 'frame from the server over the frame limit dropped');
+  }
+
+  return {
+    stats,
+    get pendingCount() {
+      return ledger.size;
+    },
+    refuseNewRequests(code, detail) {
+      refusal = { code, detail };
+    },
+    failPending(code, detail) {
+      for (const pending of ledger.drain()) replyToClient(pending.rawId, code, `${detail}; request ${pending.method}`);
+      notifyIfIdle();
+    },
+    whenIdle(timeoutMs) {
+      if (ledger.size === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    flushClient: () => client.drained(),
+  };
+}

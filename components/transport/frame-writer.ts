@@ -1,0 +1,100 @@
+import type { Writable } from 'node:stream';
+
+const NEWLINE = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);
+
+// Writes frames to a stream with as few write calls as it can: frames that were contiguous
+// in the chunk they arrived in go out as one view of that chunk, everything else queued in
+// the same tick goes out in one corked batch (one writev). Flushing happens in a microtask,
+// after the frames of the current input chunk have all been routed.
+export class FrameWriter {
+  readonly #out: Writable;
+  readonly #onBackpressure: () => void;
+  #queue: Buffer[] = [];
+  #run: Buffer | undefined; // the current run of contiguous bytes
+  #runEnd = 0;
+  #runStart = 0;
+  #flushScheduled = false;
+  #closed = false;
+  readonly #flushNow = (): void => this.flush();
+
+  constructor(out: Writable, onBackpressure: () => void) {
+    this.#out = out;
+    this.#onBackpressure = onBackpressure;
+  }
+
+  /** True while the stream's buffer is over its high-water mark. */
+  get congested(): boolean {
+    return this.#out.writableNeedDrain;
+  }
+
+  /** Queues one frame (a line; `\n` is added if it lacks one). */
+  send(line: Buffer): void {
+    if (this.#closed) return;
+    const run = this.#run;
+    if (run !== undefined && line.buffer === run.buffer && line.byteOffset === this.#runEnd) {
+      this.#runEnd += line.length;
+    } else {
+      this.#closeRun();
+      this.#run = line;
+      this.#runStart = line.byteOffset;
+      this.#runEnd = line.byteOffset + line.length;
+    }
+    if (line[line.length - 1] !== 0x0a) {
+      this.#closeRun();
+      this.#queue.push(NEWLINE);
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flushNow);
+    }
+  }
+
+  flush(): void {
+    this.#flushScheduled = false;
+    this.#closeRun();
+    const queue = this.#queue;
+    if (queue.length === 0 || this.#closed) return;
+    this.#queue = [];
+    let ok: boolean;
+    if (queue.length === 1) {
+      ok = this.#out.write(queue[0]);
+    } else {
+      this.#out.cork();
+      for (const buffer of queue) this.#out.write(buffer);
+      ok = !this.#out.writableNeedDrain;
+      this.#out.uncork();
+    }
+    if (!ok) this.#onBackpressure();
+  }
+
+  /** Resolves once everything written so far has been handed to the OS (or the stream failed). */
+  drained(): Promise<void> {
+    this.flush();
+    const out = this.#out;
+    if (out.destroyed || !out.writable) return Promise.resolve();
+    // Writes complete in order, so an empty write's callback marks the end of all before it.
+    return new Promise((resolve) => {
+      out.once('close', resolve);
+      out.write(EMPTY, () => {
+        out.off('close', resolve);
+        resolve();
+      });
+    });
+  }
+
+  /** Drops anything not yet written and refuses further frames. */
+  close(): void {
+    this.#closed = true;
+    this.#queue = [];
+    this.#run = undefined;
+  }
+
+  #closeRun(): void {
+    const run = this.#run;
+    if (run === undefined) return;
+    this.#run = undefined;
+    const length = this.#runEnd - this.#runStart;
+    this.#queue.push(length === run.length ? run : Buffer.from(run.buffer, this.#runStart, length));
+  }
+}

@@ -1,0 +1,95 @@
+import type { Readable, Writable } from 'node:stream';
+import { LineSplitter, type OversizedLine } from '../framing/index.js';
+import { FrameWriter } from './frame-writer.js';
+
+/** What a channel reports to whoever routes its frames. */
+export interface FrameChannelHandlers {
+  /** One frame: the bytes of one line, including its `\n`. */
+  onFrame(line: Buffer): void;
+  /** A line over the frame limit; only its ends were kept. */
+  onOversized(line: OversizedLine): void;
+  /** The input side ended (EOF, or a read error). */
+  onEnd(error?: Error): void;
+  /** The output side failed (EPIPE: the peer went away). */
+  onWriteError(error: Error): void;
+  /** The output is over its high-water mark: stop feeding it. */
+  onCongested(): void;
+  /** The output drained after onCongested. */
+  onDrained(): void;
+}
+
+/**
+ * The transport boundary: a bidirectional stream of NDJSON frames. The pump is written
+ * against this interface only, so it runs the same over stdio, a child's pipes, or the
+ * in-memory streams of a test.
+ */
+export interface FrameChannel {
+  start(handlers: FrameChannelHandlers): void;
+  /** Queues one frame for writing; frames sent in one tick are written together. */
+  send(line: Buffer): void;
+  /** Stops or resumes reading input (backpressure from the other side). */
+  pause(): void;
+  resume(): void;
+  /** Resolves when everything sent so far has been written out. */
+  drained(): Promise<void>;
+  /** Ends the output after what was sent (e.g. closes a child's stdin). */
+  endOutput(): void;
+  /** Stops reading; drops unsent output. */
+  close(): void;
+}
+
+export interface NdjsonChannelOptions {
+  readonly maxFrameBytes: number;
+}
+
+// A FrameChannel over a readable and a writable byte stream.
+export function createNdjsonChannel(input: Readable, output: Writable, options: NdjsonChannelOptions): FrameChannel {
+  let handlers: FrameChannelHandlers | undefined;
+  let ended = false;
+  let waitingForDrain = false;
+  const onDrain = (): void => {
+    waitingForDrain = false;
+    handlers?.onDrained();
+  };
+  const writer = new FrameWriter(output, () => {
+    if (waitingForDrain) return;
+    waitingForDrain = true;
+    output.once('drain', onDrain);
+    handlers?.onCongested();
+  });
+
+  const finishInput = (error?: Error): void => {
+    if (ended) return;
+    ended = true;
+    splitter.end();
+    handlers?.onEnd(error);
+  };
+  const splitter = new LineSplitter(options.maxFrameBytes, {
+    onLine: (line) => handlers!.onFrame(line),
+    onOversized: (line) => handlers!.onOversized(line),
+  });
+
+  return {
+    start(h) {
+      handlers = h;
+      input.on('data', (chunk: Buffer | string) => splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+      input.once('end', () => finishInput());
+      input.once('error', (error: Error) => finishInput(error));
+      input.once('close', () => finishInput());
+      output.on('error', (error: Error) => h.onWriteError(error));
+    },
+    send: (line) => writer.send(line),
+    pause: () => input.pause(),
+    resume: () => input.resume(),
+    drained: () => writer.drained(),
+    endOutput() {
+      writer.flush();
+      if (!output.writableEnded) output.end();
+    },
+    close() {
+      writer.close();
+      input.pause();
+      input.removeAllListeners('data');
+    },
+  };
+}
