@@ -96,7 +96,8 @@ export function startSidecar(config: SidecarConfig, io: SidecarIo, deps: Sidecar
     // The server left on its own: nothing will answer what is pending or what comes next.
     const reason = spawnFailed ? `the MCP server could not be started: ${describeExit(exit)}` : `the MCP server exited on its own (${describeExit(exit)})`;
     pump.refuseNewRequests('SIDECAR_ERR_UPSTREAM_EXITED', reason);
-    logger.error({ code: exit.code, signal: exit.signal, pending: pump.pendingCount }, reason);
+    const code = spawnFailed ? 'SIDECAR_ERR_UPSTREAM_SPAWN' : 'SIDECAR_ERR_UPSTREAM_EXITED';
+    logger.error({ code, exitCode: exit.code, signal: exit.signal, pending: pump.pendingCount }, reason);
     await settle(serverEnded, STDOUT_SETTLE_MS);
     pump.failPending('SIDECAR_ERR_UPSTREAM_EXITED', reason);
     void finish(spawnFailed ? EXIT_CODES.UPSTREAM_UNAVAILABLE : EXIT_CODES.UPSTREAM_EXITED, reason, false);

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readEnvelope, readOversizedId, type EnvelopeResult } from '../../../components/framing/index.js';
+
+const read = (text: string): EnvelopeResult => readEnvelope(Buffer.from(`${text}\n`));
+
+describe('readEnvelope', () => {
+  it('should classify requests, notifications, responses and errors', () => {
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'), { kind: 'request', id: '1', method: 'tools/list' });
+    assert.deepEqual(read('{"jsonrpc":"2.0","method":"notifications/initialized"}'), { kind: 'notification', id: undefined, method: 'notifications/initialized' });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":"a-1","result":{}}'), { kind: 'response', id: '"a-1"', method: undefined });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}'), { kind: 'error', id: 'null', method: undefined });
+  });
+
+  it('should keep the id exactly as written, in any key order and with whitespace', () => {
+    assert.equal(read('{"result":{"a":[1,{"id":9}]},"id":1.50,"jsonrpc":"2.0"}').id, '1.50');
+    assert.equal(read(' { "method" : "ping" , "id" : "x\\"y" } ').id, '"x\\"y"');
+    assert.equal(read('{"id":1e3,"method":"ping"}').id, '1e3');
+  });
+
+  it('should ignore ids and methods inside nested values', () => {
+    const envelope = read('{"jsonrpc":"2.0","result":{"id":99,"method":"evil","content":[{"text":"\\"id\\":5"}]},"id":3}');
+    assert.deepEqual(envelope, { kind: 'response', id: '3', method: undefined });
+  });
+
+  it('should decode an escaped key or method, so a rule sees what the server sees', () => {
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"\\u006dethod":"tools/\\u0063all"}'), { kind: 'request', id: '1', method: 'tools/call' });
+  });
+
+  it('should let the last of duplicate keys win, as JSON.parse does', () => {
+    assert.equal((read('{"id":1,"method":"tools/list","method":"tools/call"}') as { method: string }).method, 'tools/call');
+  });
+
+  it('should pass unknown top-level fields and _meta', () => {
+    assert.equal(read('{"jsonrpc":"2.0","id":1,"method":"x/y","params":{"_meta":{"progressToken":1}},"extra":[true,false,null]}').kind, 'request');
+  });
+
+  it('should read a batch and its members', () => {
+    const batch = read('[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]');
+    assert.equal(batch.kind, 'batch');
+    assert.deepEqual((batch as { members: unknown[] }).members.map((m) => (m as { kind: string }).kind), ['request', 'notification']);
+  });
+
+  it('should call malformed JSON a parse problem', () => {
+    for (const text of ['not json', '{"id":1,"method":"x"', '{"id":1,"method":"x"}}', '{"id":1 "method":"x"}', '{"a":[1,2}', '{"a":"unterminated}',
+      '{"id":01x,"method":"x"}', '{"a":tru}', '{id:1}', '{"id":1,}']) {
+      const envelope = read(text);
+      assert.equal(envelope.kind, 'invalid', text);
+      assert.equal((envelope as { problem: string }).problem, 'parse', text);
+    }
+  });
+
+  it('should call JSON that is not a JSON-RPC message not_jsonrpc', () => {
+    for (const text of ['42', '"str"', '{}', '{"jsonrpc":"2.0","id":1}', '{"id":1,"method":5}']) {
+      const envelope = read(text);
+      assert.equal(envelope.kind, 'invalid', text);
+      assert.equal((envelope as { problem: string }).problem, 'not_jsonrpc', text);
+    }
+    assert.equal((read('{"jsonrpc":"2.0","id":4}') as { id: string }).id, '4');
+  });
+
+  it('should read a large body without parsing it', () => {
+    const text = JSON.stringify({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'é"\\'.repeat(300_000) }] } });
+    const { parse } = JSON;
+    let parsedBytes = 0;
+    JSON.parse = ((source: string, reviver?: never) => {
+      parsedBytes += source.length;
+      return parse(source, reviver);
+    }) as typeof JSON.parse;
+    try {
+      assert.deepEqual(read(text), { kind: 'response', id: '5', method: undefined });
+    } finally {
+      JSON.parse = parse;
+    }
+    assert.ok(parsedBytes < 64, `JSON.parse saw ${parsedBytes} characters`);
+  });
+});
+
+describe('readOversizedId', () => {
+  it('should find the id at the head of a request and at the tail of a response', () => {
+    const head = Buffer.from('{"jsonrpc":"2.0","method":"tools/call","id":"r-1","params":{"arguments":{"x":"aaaa');
+    assert.deepEqual(readOversizedId({ head, tail: Buffer.from('aaaa"}}}'), bytes: 1e6 }), { id: '"r-1"', method: 'tools/call' });
+    const response = { head: Buffer.from('{"result":{"content":[{"text":"bbbb'), tail: Buffer.from('bbbb"}]},"jsonrpc":"2.0","id":12}'), bytes: 1e6 };
+    assert.deepEqual(readOversizedId(response), { id: '12', method: undefined });
+  });
+
+  it('should give no id when neither end shows one', () => {
+    assert.deepEqual(readOversizedId({ head: Buffer.from('{"params":{"x":"cccc'), tail: Buffer.from('cccc"}}'), bytes: 1e6 }), { id: undefined, method: undefined });
+  });
+});

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { ERROR_CODES } from '../components/errors/index.js';
+import { EXIT_CODES } from '../components/runtime/index.js';
+
+const read = (path: string): string => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+
+describe('docs', () => {
+  it('should list every error code of the catalogue in docs/errors.md, with its JSON-RPC code and category, and no other', () => {
+    const doc = read('docs/errors.md');
+    for (const [code, spec] of Object.entries(ERROR_CODES)) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${code}\``));
+      assert.ok(row, `${code} has a row in docs/errors.md`);
+      if ('rpcCode' in spec) assert.ok(row.includes(`| ${spec.rpcCode} |`), `${code} row shows ${spec.rpcCode}`);
+      assert.ok(row.includes(`| ${spec.category} |`), `${code} row shows ${spec.category}`);
+    }
+    const documented = [...doc.matchAll(/^\| `(SIDECAR_ERR_[A-Z_]+)`/gm)].map((m) => m[1]);
+    assert.deepEqual(documented.filter((code) => !(code! in ERROR_CODES)), [], 'docs list no code the catalogue lacks');
+  });
+
+  it('should list every exit code in docs/operations.md', () => {
+    const section = read('docs/operations.md').split('## Exit codes')[1] ?? '';
+    for (const code of Object.values(EXIT_CODES)) assert.match(section, new RegExp(`^\\| ${code} \\|`, 'm'), `exit code ${code}`);
+  });
+
+  it('should document every flag of --help in the README', () => {
+    const readme = read('README.md');
+    for (const flag of ['--proxy', '--stdio', '--max-frame-bytes', '--log-level', 'MCP_PROXY_MAX_FRAME_BYTES', 'MCP_PROXY_LOG_LEVEL']) {
+      assert.ok(readme.includes(flag), `README mentions ${flag}`);
+    }
+  });
+});
