@@ -1,45 +1,94 @@
+import { isStillRunning, mergeSnapshots, signalSnapshot, snapshotDescendants, type ProcessEntry } from './process-tree.js';
 import type { Upstream } from './upstream.js';
 
 export interface StopTimeouts {
   /** After closing the child's stdin, how long it gets to exit on its own. */
   readonly stdinCloseGraceMs: number;
-  /** After SIGTERM to its process group, how long before SIGKILL. */
+  /** After SIGTERM, how long before SIGKILL. */
   readonly killTimeoutMs: number;
 }
 
 export interface StopOutcome {
-  /** The last step that was needed: the child left on stdin EOF, on SIGTERM, or was killed. */
+  /** The last step the child needed: it had already exited, left on stdin EOF, on SIGTERM, or was killed. */
   readonly step: 'already-exited' | 'stdin-closed' | 'sigterm' | 'sigkill';
+  /** Descendants that outlived the child and had to be signalled. */
+  readonly descendantsSignalled: number;
+  /** Processes of the tree still running at the end (0 unless something is unkillable). */
+  readonly survivors: number;
 }
+
+const POLL_MS = 25;
+const CONFIRM_MS = 1000;
 
 function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    promise.then(() => {
+    void promise.then(() => {
       clearTimeout(timer);
       resolve(true);
     });
   });
 }
 
-// The MCP stdio shutdown sequence: close stdin, wait, SIGTERM, wait, SIGKILL, each sent to
-// the whole process group. Whatever is left of the group after the child exits gets SIGKILL.
+async function whileAnyRunning(tree: readonly ProcessEntry[], ms: number): Promise<ProcessEntry[]> {
+  const deadline = Date.now() + ms;
+  let running = tree.filter(isStillRunning);
+  while (running.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    running = running.filter(isStillRunning);
+  }
+  return running;
+}
+
+/**
+ * The MCP stdio shutdown sequence, applied to the child's whole tree: close stdin, wait,
+ * SIGTERM, wait, SIGKILL. Each signal goes to the child's process group and to every
+ * descendant in a snapshot of the process table (which also finds those that left the group).
+ * Descendants that outlive the child get the same SIGTERM → SIGKILL. Resolves when the tree is
+ * gone, or reports the survivors.
+ */
 export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts): Promise<StopOutcome> {
+  const rootPid = upstream.pid;
+  let tree = rootPid !== undefined && !upstream.hasExited ? snapshotDescendants(rootPid) : [];
+  const refresh = (): void => {
+    if (rootPid !== undefined && !upstream.hasExited) tree = mergeSnapshots(tree, snapshotDescendants(rootPid));
+  };
+  const signalAll = (signal: NodeJS.Signals): void => {
+    refresh();
+    upstream.signalGroup(signal);
+    signalSnapshot(tree, signal);
+  };
+
   let step: StopOutcome['step'] = 'already-exited';
+  let terminated = false;
   if (!upstream.hasExited) {
     step = 'stdin-closed';
+    refresh();
     upstream.stdin.end();
     if (!(await within(upstream.exited, timeouts.stdinCloseGraceMs))) {
       step = 'sigterm';
-      upstream.signalGroup('SIGTERM');
+      terminated = true;
+      signalAll('SIGTERM');
       if (!(await within(upstream.exited, timeouts.killTimeoutMs))) {
         step = 'sigkill';
-        upstream.signalGroup('SIGKILL');
+        signalAll('SIGKILL');
         await upstream.exited;
       }
     }
   }
-  // Descendants still in the group outlived their parent: nothing will stop them but us.
-  upstream.signalGroup('SIGKILL');
-  return { step };
+
+  // The child is gone; whatever it started may not be.
+  upstream.signalGroup(terminated ? 'SIGKILL' : 'SIGTERM');
+  let leftovers = tree.filter(isStillRunning);
+  const descendantsSignalled = leftovers.length;
+  if (leftovers.length > 0 && !terminated) {
+    signalSnapshot(leftovers, 'SIGTERM');
+    leftovers = await whileAnyRunning(leftovers, timeouts.killTimeoutMs);
+  }
+  if (leftovers.length > 0) {
+    upstream.signalGroup('SIGKILL');
+    signalSnapshot(leftovers, 'SIGKILL');
+    leftovers = await whileAnyRunning(leftovers, CONFIRM_MS);
+  }
+  return { step, descendantsSignalled, survivors: leftovers.length };
 }

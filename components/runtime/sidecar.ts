@@ -77,12 +77,13 @@ export function startSidecar(config: SidecarConfig, io: SidecarIo, deps: Sidecar
     finishing ??= (async () => {
       pump.refuseNewRequests('SIDECAR_ERR_SHUTTING_DOWN', reason);
       if (drain) await pump.whenIdle(config.drainTimeoutMs);
-      const { step } = await stopUpstream(upstream, config);
+      const { step, descendantsSignalled, survivors } = await stopUpstream(upstream, config);
+      if (survivors > 0) logger.error({ survivors }, 'processes of the server\'s tree survived SIGKILL');
       await settle(serverEnded, STDOUT_SETTLE_MS);
       pump.failPending('SIDECAR_ERR_UPSTREAM_EXITED', 'the proxy stopped the server');
       await pump.flushClient();
       client.close();
-      logger.info({ reason, stop: step, exitCode: code, ...pump.stats }, 'proxy stopped');
+      logger.info({ reason, stop: step, descendantsSignalled, exitCode: code, ...pump.stats }, 'proxy stopped');
       return code;
     })();
     void finishing.then(resolveDone);
