@@ -1,5 +1,5 @@
 // When to start the next run after `failures` consecutive failed runs: base · 2^(failures−1),
-// capped, with ±jitter. The random source is injected so tests (and replays) are exact.
+// with ±jitter, never past the cap. The random source is injected so tests (and replays) are exact.
 
 export interface BackoffOptions {
   readonly baseMs: number;
@@ -16,5 +16,5 @@ export function backoffDelayMs(failures: number, options: BackoffOptions): numbe
   const exponential = options.baseMs * 2 ** Math.max(0, failures - 1);
   const capped = Math.min(options.maxMs, exponential);
   const spread = capped * options.jitter * (options.random() * 2 - 1);
-  return Math.max(0, Math.round(capped + spread));
+  return Math.min(options.maxMs, Math.max(0, Math.round(capped + spread)));
 }

@@ -5,4 +5,8 @@
 export { parseCommandLine } from './command-line.js';
 export { spawnUpstream, type Upstream, type UpstreamExit, type SpawnUpstreamOptions } from './upstream.js';
 export { stopUpstream, type StopTimeouts, type StopOutcome } from './stop.js';
-export { childEnvironment } from './environment.js';
+export { childEnvironment, BASE_ENVIRONMENT, type ChildEnvironmentOptions } from './environment.js';
+export { checkLaunch, type AllowRule, type LaunchContext, type LaunchDecision } from './allowlist.js';
+export { resolveExecutable } from './executable.js';
+export { backoffDelayMs, DEFAULT_BACKOFF_JITTER, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './backoff.js';
+export { snapshotDescendants, isStillRunning, type ProcessEntry } from './process-tree.js';
