@@ -41,6 +41,10 @@ export const ERROR_CODES = {
     rpcCode: -32003, category: 'transient_error', retryable: true,
     message: 'Upstream exited: the MCP server process ended before answering',
   },
+  SIDECAR_ERR_UPSTREAM_RESTARTING: {
+    rpcCode: -32005, category: 'transient_error', retryable: true,
+    message: 'Upstream restarting: the MCP server is being restarted and could not take this request',
+  },
   SIDECAR_ERR_SHUTTING_DOWN: {
     rpcCode: -32004, category: 'transient_error', retryable: true,
     message: 'Shutting down: the proxy is stopping and accepts no new requests',

@@ -1,3 +1,4 @@
 export { LineSplitter, OVERSIZED_KEEP_BYTES, type LineSplitterHandlers, type OversizedLine } from './line-splitter.js';
 export { readEnvelope, parseFrameBody, type Envelope, type EnvelopeProblem, type EnvelopeResult, type FrameKind } from './envelope.js';
 export { readOversizedId } from './oversized-id.js';
+export { idKey } from './id-key.js';

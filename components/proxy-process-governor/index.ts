@@ -10,3 +10,5 @@ export { checkLaunch, type AllowRule, type LaunchContext, type LaunchDecision } 
 export { resolveExecutable } from './executable.js';
 export { backoffDelayMs, DEFAULT_BACKOFF_JITTER, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './backoff.js';
 export { snapshotDescendants, isStillRunning, type ProcessEntry } from './process-tree.js';
+export { systemClock, type Clock } from './clock.js';
+export { createGovernor, type Governor, type GovernorFatal, type GovernorOptions, type GovernorState, type RestartPolicy } from './governor.js';

@@ -24,14 +24,17 @@ export interface Upstream {
 
 export interface SpawnUpstreamOptions {
   readonly env: NodeJS.ProcessEnv;
+  /** The resolved path to run; argv[0] stays what the child sees as its name. Default: argv[0]. */
+  readonly executable?: string;
   readonly cwd?: string;
 }
 
 // Starts the server with no shell, in a process group of its own, so that stopping it
 // reaches everything it started (`kill(-pid)`).
 export function spawnUpstream(argv: readonly string[], options: SpawnUpstreamOptions): Upstream {
-  const [file, ...args] = argv;
-  const child: ChildProcess = spawn(file!, args, {
+  const [name, ...args] = argv;
+  const child: ChildProcess = spawn(options.executable ?? name!, args, {
+    argv0: name,
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
     env: options.env,

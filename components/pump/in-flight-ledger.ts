@@ -1,3 +1,5 @@
+import { idKey } from '../framing/index.js';
+
 // The client requests the server has not answered yet, keyed by id. When the server dies,
 // each gets an error instead of a hang.
 
@@ -5,13 +7,6 @@ export interface PendingRequest {
   /** The id as the client wrote it (JSON text), echoed byte for byte in a local reply. */
   readonly rawId: string;
   readonly method: string;
-}
-
-// Ids are compared by value: `"a"` and `"\u0061"`, `1` and `1.0` name the same request.
-export function idKey(rawId: string): string {
-  const c = rawId.charCodeAt(0);
-  if (c === 0x22 /* " */) return rawId.includes('\\') ? JSON.stringify(JSON.parse(rawId)) : rawId;
-  return /^-?\d+$/.test(rawId) ? rawId : String(JSON.parse(rawId));
 }
 
 export class InFlightLedger {
@@ -33,10 +28,14 @@ export class InFlightLedger {
     return entry;
   }
 
-  /** Removes and returns every pending request, oldest first. */
-  drain(): PendingRequest[] {
-    const all = [...this.#pending.values()];
-    this.#pending.clear();
-    return all;
+  /** Removes and returns every pending request, oldest first, but those whose id key is spared. */
+  drain(spared?: ReadonlySet<string>): PendingRequest[] {
+    const taken: PendingRequest[] = [];
+    for (const [key, entry] of this.#pending) {
+      if (spared?.has(key)) continue;
+      taken.push(entry);
+      this.#pending.delete(key);
+    }
+    return taken;
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
-import { readEnvelope, readOversizedId, type Envelope, type OversizedLine } from '../framing/index.js';
+import { parseFrameBody, readEnvelope, readOversizedId, type Envelope, type OversizedLine } from '../framing/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { InFlightLedger } from './in-flight-ledger.js';
 
@@ -72,6 +72,19 @@ export function createPump({ client, server, logger, events }: PumpOptions): Pum
     for (const wake of waiters) wake();
   };
 
+  // MCP: a request the client cancelled gets no response, so the proxy stops waiting for one
+  // (else a drain at EOF would wait its full timeout for it). A late response is still forwarded.
+  const settleCancelled = (line: Buffer): void => {
+    let requestId: unknown;
+    try {
+      requestId = (parseFrameBody(line) as { params?: { requestId?: unknown } } | null)?.params?.requestId;
+    } catch {
+      return;
+    }
+    if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+    if (ledger.settle(JSON.stringify(requestId)) !== undefined) notifyIfIdle();
+  };
+
   const trackBatch = (envelope: Envelope, settle: boolean): void => {
     for (const member of envelope.members ?? []) {
       if (member.id === undefined) continue;
@@ -88,15 +101,17 @@ export function createPump({ client, server, logger, events }: PumpOptions): Pum
         case 'request':
           if (refusal) return replyToClient(envelope.id!, refusal.code, refusal.detail);
           ledger.add(envelope.id!, envelope.method!);
-          return server.send(line);
+          return server.send(line, envelope);
         case 'notification':
+          if (envelope.method === 'notifications/cancelled') settleCancelled(line);
+          return server.send(line, envelope);
         case 'response':
         case 'error':
-          return server.send(line);
+          return server.send(line, envelope);
         case 'batch':
           if (refusal) return replyToClient(null, refusal.code, refusal.detail);
           trackBatch(envelope, false);
-          return server.send(line);
+          return server.send(line, envelope);
         case 'invalid': {
           stats.invalidFromClient++;
           const code = envelope.problem === 'parse' ? 'SIDECAR_ERR_PARSE' : 'SIDECAR_ERR_INVALID_REQUEST';
@@ -147,7 +162,14 @@ export function createPump({ client, server, logger, events }: PumpOptions): Pum
     onWriteError: (error) => logger.debug({ err: error }, 'write to the server failed'),
     onCongested: () => client.pause(),
     onDrained: () => client.resume(),
+    // A restarted server: what the old one had is lost; the client may retry it (nothing is replayed).
+    onReset: (reason, waiting) => failPending('SIDECAR_ERR_UPSTREAM_EXITED', reason, waiting),
   });
+
+  function failPending(code: ErrorCode, detail: string, spared?: ReadonlySet<string>): void {
+    for (const pending of ledger.drain(spared)) replyToClient(pending.rawId, code, `${detail}; request ${pending.method}`);
+    notifyIfIdle();
+  }
 
   function handleOversizedFromClient(line: OversizedLine): void {
     const { id, method } = readOversizedId(line);
@@ -189,10 +211,7 @@ export function createPump({ client, server, logger, events }: PumpOptions): Pum
     refuseNewRequests(code, detail) {
       refusal = { code, detail };
     },
-    failPending(code, detail) {
-      for (const pending of ledger.drain()) replyToClient(pending.rawId, code, `${detail}; request ${pending.method}`);
-      notifyIfIdle();
-    },
+    failPending: (code, detail) => failPending(code, detail),
     whenIdle(timeoutMs) {
       if (ledger.size === 0) return Promise.resolve();
       return new Promise((resolve) => {

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { LineSplitter, type OversizedLine } from '../framing/index.js';
+import { LineSplitter, type Envelope, type OversizedLine } from '../framing/index.js';
 import { FrameWriter } from './frame-writer.js';
 
 /** What a channel reports to whoever routes its frames. */
@@ -16,6 +16,11 @@ export interface FrameChannelHandlers {
   onCongested(): void;
   /** The output drained after onCongested. */
   onDrained(): void;
+  /**
+   * The peer behind the channel was replaced (a restarted server): requests written to the old
+   * one will never be answered, except those whose id keys are in `waiting` (not yet written).
+   */
+  onReset?(reason: string, waiting: ReadonlySet<string>): void;
 }
 
 /**
@@ -25,8 +30,11 @@ export interface FrameChannelHandlers {
  */
 export interface FrameChannel {
   start(handlers: FrameChannelHandlers): void;
-  /** Queues one frame for writing; frames sent in one tick are written together. */
-  send(line: Buffer): void;
+  /**
+   * Queues one frame for writing; frames sent in one tick are written together. `envelope` is
+   * what the caller already read of the frame, for channels that act on it (never re-read here).
+   */
+  send(line: Buffer, envelope?: Envelope): void;
   /** Stops or resumes reading input (backpressure from the other side). */
   pause(): void;
   resume(): void;

@@ -1,0 +1,356 @@
+import type { Logger } from 'pino';
+import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
+import { idKey, parseFrameBody, readEnvelope, type Envelope } from '../framing/index.js';
+import { createNdjsonChannel, type FrameChannel, type FrameChannelHandlers } from '../transport/index.js';
+import { backoffDelayMs } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
+import { relayServerStderr, StderrTail } from './stderr-tail.js';
+import { stopUpstream, type StopOutcome, type StopTimeouts } from './stop.js';
+import { spawnUpstream, type Upstream, type UpstreamExit } from './upstream.js';
+
+/**
+ * starting → ready → (exit) → backoff → starting | recovering → ready …, or → fatal.
+ * stopping → stopped once the proxy asks it to stop. See docs/governor.md.
+ */
+export type GovernorState = 'starting' | 'ready' | 'backoff' | 'recovering' | 'stopping' | 'stopped' | 'fatal';
+
+export interface RestartPolicy {
+  /** Consecutive failed runs allowed before giving up (0: never restart). */
+  readonly maxRestarts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly backoffJitter: number;
+  /** A run ready this long counts as healthy: the failure count and the backoff start over. */
+  readonly stableAfterMs: number;
+  /** Frames held while the server restarts, at most. */
+  readonly queueLimit: number;
+  /** How long a held request waits for the new server before it is answered with an error. */
+  readonly queueTimeoutMs: number;
+}
+
+export interface GovernorFatal {
+  readonly reason: string;
+  /** 69: could not be started; 70: crashed past the restart bound; 78: exited with EX_CONFIG. */
+  readonly exitCode: 69 | 70 | 78;
+  readonly stderrTail: readonly string[];
+}
+
+export interface GovernorOptions {
+  /** The absolute path to spawn, and the argv the child sees (argv[0] as the user wrote it). */
+  readonly executable: string;
+  readonly argv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly maxFrameBytes: number;
+  readonly restart: RestartPolicy;
+  readonly stop: StopTimeouts;
+  readonly logger: Logger;
+  readonly onFatal: (fatal: GovernorFatal) => void;
+  /** Asked when the child exits unbidden: false once the client is gone, so nothing restarts. */
+  readonly shouldRestart?: () => boolean;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly spawn?: typeof spawnUpstream;
+}
+
+/** The governor is the server side of the pump: a FrameChannel whose peer survives crashes. */
+export interface Governor {
+  readonly channel: FrameChannel;
+  readonly state: GovernorState;
+  /** Runs started so far, minus one: 0 for the first child. */
+  readonly generation: number;
+  readonly upstream: Upstream | undefined;
+  /** Stops the current child with the stop sequence; no restart follows. */
+  stop(): Promise<StopOutcome>;
+}
+
+interface Run {
+  readonly upstream: Upstream;
+  readonly channel: FrameChannel;
+  readonly stdoutEnded: Promise<void>;
+}
+
+interface HeldFrame {
+  readonly line: Buffer;
+  readonly id: string | undefined;
+  readonly deadline: number;
+}
+
+const STDOUT_SETTLE_MS = 500;
+const STDERR_TAIL_LINES = 50;
+const INITIALIZED = Buffer.from('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+const LIST_KINDS = ['tools', 'prompts', 'resources'] as const;
+
+function describeExit(exit: UpstreamExit): string {
+  if (exit.spawnError) return exit.spawnError.message;
+  return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export function createGovernor(options: GovernorOptions): Governor {
+  const { logger, restart } = options;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const spawn = options.spawn ?? spawnUpstream;
+  const stderrTail = new StderrTail(STDERR_TAIL_LINES);
+
+  let handlers!: FrameChannelHandlers;
+  let state: GovernorState = 'starting';
+  let generation = -1;
+  let failures = 0;
+  let current: Run | undefined;
+  let paused = false;
+  let congested = false;
+  let backoffTimer: unknown;
+  let stableTimer: unknown;
+  let queueTimer: unknown;
+  let held: HeldFrame[] = [];
+  let heldBytes = 0;
+  // Session recovery: the client's initialize request, and what the server declared.
+  let cachedInitialize: Buffer | undefined;
+  let awaitedInitializeId: string | undefined;
+  let listChanged: Array<(typeof LIST_KINDS)[number]> = [];
+  let recoveryId: string | undefined;
+
+  const answerClient = (id: string, code: ErrorCode, detail: string): void => handlers.onFrame(encodeErrorResponse(id, code, detail));
+
+  function launch(): void {
+    generation++;
+    const upstream = spawn(options.argv, { env: options.env, executable: options.executable });
+    logger.info({ pid: upstream.pid, executable: options.executable, generation }, 'started the MCP server');
+    let endStdout!: () => void;
+    const stdoutEnded = new Promise<void>((resolve) => (endStdout = resolve));
+    const channel = createNdjsonChannel(upstream.stdout, upstream.stdin, { maxFrameBytes: options.maxFrameBytes });
+    const run: Run = { upstream, channel, stdoutEnded };
+    current = run;
+    relayServerStderr(upstream.stderr, logger, stderrTail);
+    channel.start({
+      onFrame: (line) => onServerFrame(run, line),
+      onOversized: (line) => run === current && handlers.onOversized(line),
+      onEnd: endStdout,
+      onWriteError: () => {}, // EPIPE: the exit handler takes it from here
+      onCongested: () => {
+        congested = true;
+        handlers.onCongested();
+      },
+      onDrained: () => {
+        congested = false;
+        handlers.onDrained();
+      },
+    });
+    if (paused) channel.pause();
+    void upstream.exited.then((exit) => onExit(run, exit));
+
+    if (cachedInitialize !== undefined) {
+      // Legacy eras: the new server must see the client's handshake before anything else.
+      state = 'recovering';
+      recoveryId = JSON.stringify(`mcp-sidecar:recovery:${generation}`);
+      const request = parseFrameBody(cachedInitialize) as Record<string, unknown>;
+      channel.send(Buffer.from(`${JSON.stringify({ ...request, id: JSON.parse(recoveryId) })}\n`));
+    } else {
+      state = 'starting';
+      releaseHeld();
+    }
+  }
+
+  function onServerFrame(run: Run, line: Buffer): void {
+    if (run !== current) return;
+    if (state !== 'ready' || awaitedInitializeId !== undefined) {
+      const envelope = readEnvelope(line);
+      if (envelope.kind === 'response' || envelope.kind === 'error') {
+        if (recoveryId !== undefined && envelope.id === recoveryId) return completeRecovery(run, envelope);
+        if (awaitedInitializeId !== undefined && envelope.id !== undefined && idKey(envelope.id) === awaitedInitializeId) {
+          awaitedInitializeId = undefined;
+          learnCapabilities(line);
+        }
+        if (state === 'starting') becomeReady();
+      }
+    }
+    handlers.onFrame(line);
+  }
+
+  function learnCapabilities(initializeResponse: Buffer): void {
+    try {
+      const capabilities = (parseFrameBody(initializeResponse) as { result?: { capabilities?: Record<string, { listChanged?: boolean }> } }).result?.capabilities ?? {};
+      listChanged = LIST_KINDS.filter((kind) => capabilities[kind]?.listChanged === true);
+    } catch {
+      listChanged = [];
+    }
+  }
+
+  function completeRecovery(run: Run, envelope: Envelope): void {
+    recoveryId = undefined;
+    if (envelope.kind === 'error') logger.warn({ generation }, 'the restarted server answered the replayed initialize with an error');
+    run.channel.send(INITIALIZED);
+    becomeReady();
+    releaseHeld();
+    // What the client listed may have changed with the new process: tell it to list again.
+    for (const kind of listChanged) handlers.onFrame(Buffer.from(`{"jsonrpc":"2.0","method":"notifications/${kind}/list_changed"}\n`));
+    logger.info({ generation }, 'session recovered: the client\'s initialize was replayed to the new server');
+  }
+
+  function becomeReady(): void {
+    state = 'ready';
+    stableTimer = clock.setTimeout(() => {
+      if (failures > 0) logger.info({ failures }, 'the server has stayed up: restart count and backoff reset');
+      failures = 0;
+    }, restart.stableAfterMs);
+  }
+
+  async function onExit(run: Run, exit: UpstreamExit): Promise<void> {
+    if (run !== current) return;
+    clock.clearTimeout(stableTimer);
+    if (state === 'stopping' || state === 'stopped') return;
+    state = 'backoff'; // from here on, client frames wait for the next server
+    // Responses it wrote just before exiting are still in the pipe: deliver them first.
+    await within(run.stdoutEnded, STDOUT_SETTLE_MS);
+    if (state !== 'backoff') return; // stop() came meanwhile
+    run.channel.close();
+    run.upstream.signalGroup('SIGKILL'); // whatever it left in its group
+    current = undefined;
+    recoveryId = undefined;
+    if (congested) {
+      congested = false;
+      handlers.onDrained();
+    }
+    const how = describeExit(exit);
+    // What was written to the dead server is lost; what waits here is not.
+    const waiting = new Set(held.flatMap((frame) => (frame.id === undefined ? [] : [idKey(frame.id)])));
+    handlers.onReset?.(`the MCP server exited (${how})`, waiting);
+    if (options.shouldRestart?.() === false) {
+      state = 'stopped';
+      answerHeld('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
+      return;
+    }
+    if (exit.spawnError) return fatal(69, `the MCP server could not be started: ${how}`);
+    if (exit.code === 78) return fatal(78, 'the MCP server exited with code 78 (EX_CONFIG): its configuration is wrong, restarting would not help');
+    failures++;
+    if (failures > restart.maxRestarts) {
+      return fatal(70, `the MCP server failed ${failures} times in a row (last: ${how}); giving up after ${restart.maxRestarts} restarts`);
+    }
+    state = 'backoff';
+    const delayMs = backoffDelayMs(failures, { baseMs: restart.backoffBaseMs, maxMs: restart.backoffMaxMs, jitter: restart.backoffJitter, random });
+    logger.warn({ exit: how, failures, maxRestarts: restart.maxRestarts, delayMs, stderrTail: stderrTail.lines() }, 'the MCP server exited; restarting it after a backoff');
+    backoffTimer = clock.setTimeout(launch, delayMs);
+  }
+
+  function fatal(exitCode: GovernorFatal['exitCode'], reason: string): void {
+    state = 'fatal';
+    clearTimers();
+    answerHeld('SIDECAR_ERR_UPSTREAM_EXITED', reason);
+    const tail = stderrTail.lines();
+    logger.error({ exitCode, stderrTail: tail }, reason);
+    options.onFatal({ reason, exitCode, stderrTail: tail });
+  }
+
+  // While the server restarts, client frames wait here (bounded in count and time).
+  function hold(line: Buffer, envelope: Envelope | undefined): void {
+    const kind = envelope?.kind;
+    if (kind === 'response' || kind === 'error') {
+      logger.debug('dropped a client response meant for the server that exited');
+      return;
+    }
+    const id = kind === 'request' ? envelope!.id : undefined;
+    if (held.length >= restart.queueLimit || heldBytes + line.length > 2 * options.maxFrameBytes) {
+      if (id !== undefined) answerClient(id, 'SIDECAR_ERR_UPSTREAM_RESTARTING', 'too many requests are waiting for it');
+      else logger.warn({ method: envelope?.method }, 'dropped a notification: too many frames are waiting for the restarting server');
+      return;
+    }
+    held.push({ line: Buffer.from(line), id, deadline: clock.now() + restart.queueTimeoutMs });
+    heldBytes += line.length;
+    if (held.length === 1) queueTimer = clock.setTimeout(expireHeld, restart.queueTimeoutMs);
+  }
+
+  function expireHeld(): void {
+    const now = clock.now();
+    while (held.length > 0 && held[0]!.deadline <= now) {
+      const frame = held.shift()!;
+      heldBytes -= frame.line.length;
+      if (frame.id !== undefined) answerClient(frame.id, 'SIDECAR_ERR_UPSTREAM_RESTARTING', `it did not come back within ${restart.queueTimeoutMs} ms`);
+    }
+    if (held.length > 0) queueTimer = clock.setTimeout(expireHeld, held[0]!.deadline - now);
+  }
+
+  function releaseHeld(): void {
+    clock.clearTimeout(queueTimer);
+    const frames = held;
+    held = [];
+    heldBytes = 0;
+    for (const frame of frames) current!.channel.send(frame.line);
+  }
+
+  function answerHeld(code: ErrorCode, detail: string): void {
+    clock.clearTimeout(queueTimer);
+    const frames = held;
+    held = [];
+    heldBytes = 0;
+    for (const frame of frames) if (frame.id !== undefined) answerClient(frame.id, code, detail);
+  }
+
+  function clearTimers(): void {
+    clock.clearTimeout(backoffTimer);
+    clock.clearTimeout(stableTimer);
+    clock.clearTimeout(queueTimer);
+  }
+
+  const channel: FrameChannel = {
+    start(h) {
+      handlers = h;
+      launch();
+    },
+    send(line, envelope) {
+      if (envelope?.kind === 'request' && envelope.method === 'initialize') {
+        cachedInitialize = Buffer.from(line);
+        awaitedInitializeId = idKey(envelope.id!);
+      }
+      if (state === 'ready' || state === 'starting') current!.channel.send(line);
+      else if (state === 'backoff' || state === 'recovering') hold(line, envelope);
+      // stopping, stopped, fatal: the runtime refuses requests itself; nothing to deliver to.
+    },
+    pause() {
+      paused = true;
+      current?.channel.pause();
+    },
+    resume() {
+      paused = false;
+      current?.channel.resume();
+    },
+    drained: () => current?.channel.drained() ?? Promise.resolve(),
+    endOutput: () => current?.channel.endOutput(),
+    close: () => current?.channel.close(),
+  };
+
+  return {
+    channel,
+    get state() {
+      return state;
+    },
+    get generation() {
+      return generation;
+    },
+    get upstream() {
+      return current?.upstream;
+    },
+    async stop() {
+      state = 'stopping';
+      clearTimers();
+      answerHeld('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
+      const run = current;
+      let outcome: StopOutcome = { step: 'already-exited', descendantsSignalled: 0, survivors: 0 };
+      if (run !== undefined) {
+        outcome = await stopUpstream(run.upstream, options.stop);
+        await within(run.stdoutEnded, STDOUT_SETTLE_MS);
+      }
+      state = 'stopped';
+      return outcome;
+    },
+  };
+}

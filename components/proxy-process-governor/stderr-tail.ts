@@ -1,0 +1,45 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { LineSplitter } from '../framing/index.js';
+
+const MAX_STDERR_LINE_BYTES = 16 * 1024;
+
+/** The last lines a server wrote to stderr, for the log line that reports its crash. */
+export class StderrTail {
+  readonly #lines: string[] = [];
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  push(line: string): void {
+    this.#lines.push(line);
+    if (this.#lines.length > this.#limit) this.#lines.shift();
+  }
+
+  lines(): string[] {
+    return [...this.#lines];
+  }
+}
+
+// The server's stderr is free-form logging: each line is re-logged on the proxy's stderr,
+// tagged as the server's, and kept in the tail. Over-long lines are cut, not buffered.
+export function relayServerStderr(stderr: Readable, logger: Logger, tail: StderrTail): void {
+  const log = logger.child({ source: 'server' });
+  const splitter = new LineSplitter(MAX_STDERR_LINE_BYTES, {
+    onLine: (line) => {
+      const text = line.toString('utf8').trimEnd();
+      tail.push(text);
+      log.info(text);
+    },
+    onOversized: (line) => {
+      const text = `${line.head.toString('utf8').trimEnd()}…`;
+      tail.push(text);
+      log.info({ truncatedBytes: line.bytes }, text);
+    },
+  });
+  stderr.on('data', (chunk: Buffer) => splitter.push(chunk));
+  stderr.once('end', () => splitter.end());
+  stderr.on('error', () => {});
+}

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { readEnvelope } from '../../../components/framing/index.js';
+import { createGovernor, type Governor, type GovernorFatal, type RestartPolicy } from '../../../components/proxy-process-governor/index.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { captureLogs } from '../../helpers/log-capture.js';
+import { isRunning, waitFor } from '../../helpers/processes.js';
+
+const FIXTURE = resolve('test/fixtures/governor/mcp-server.js');
+const POLICY: RestartPolicy = {
+  maxRestarts: 3, backoffBaseMs: 100, backoffMaxMs: 30_000, backoffJitter: 0.1, stableAfterMs: 60_000, queueLimit: 4, queueTimeoutMs: 5_000,
+};
+
+// Drives a governor's channel directly, as the pump would: frames in, frames out.
+function harness(env: Record<string, string>, options: { clock?: FakeClock; restart?: Partial<RestartPolicy> } = {}) {
+  const frames: Array<Record<string, any>> = [];
+  const resets: Array<{ reason: string; waiting: ReadonlySet<string> }> = [];
+  const fatals: GovernorFatal[] = [];
+  const logs = captureLogs('info');
+  const governor: Governor = createGovernor({
+    executable: process.execPath,
+    argv: ['node', FIXTURE],
+    env: { PATH: process.env.PATH, ...env },
+    maxFrameBytes: 1 << 20,
+    restart: { ...POLICY, ...options.restart },
+    stop: { stdinCloseGraceMs: 500, killTimeoutMs: 500 },
+    logger: logs.logger,
+    onFatal: (fatal) => fatals.push(fatal),
+    clock: options.clock,
+    random: () => 0.5, // no jitter: exact delays
+  });
+  governor.channel.start({
+    onFrame: (line) => frames.push(JSON.parse(line.toString())),
+    onOversized: () => {},
+    onEnd: () => {},
+    onWriteError: () => {},
+    onCongested: () => {},
+    onDrained: () => {},
+    onReset: (reason, waiting) => resets.push({ reason, waiting }),
+  });
+  const send = (message: object): void => {
+    const line = Buffer.from(`${JSON.stringify(message)}\n`);
+    governor.channel.send(line, readEnvelope(line) as never);
+  };
+  const frameWithId = async (id: unknown): Promise<Record<string, any>> => {
+    await waitFor(() => frames.some((f) => f.id === id), 5000, `a frame with id ${JSON.stringify(id)}`);
+    return frames.find((f) => f.id === id)!;
+  };
+  return { governor, frames, resets, fatals, logs, send, frameWithId };
+}
+
+const INITIALIZE = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { sampling: {} }, clientInfo: { name: 't', version: '1' } } };
+const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'x', arguments: {} } });
+
+let running: Governor[] = [];
+afterEach(async () => {
+  await Promise.all(running.map((g) => g.stop()));
+  running = [];
+});
+const track = <T extends { governor: Governor }>(h: T): T => {
+  running.push(h.governor);
+  return h;
+};
+
+describe('governor', () => {
+  it('should go from starting to ready when the server answers its first request', async () => {
+    const h = track(harness({}));
+    assert.equal(h.governor.state, 'starting');
+    h.send(call(1));
+    await h.frameWithId(1);
+    assert.equal(h.governor.state, 'ready');
+  });
+
+  it('should back off 100, 200, 400 ms on a crash loop, then give up with exit 70 and the stderr tail', async () => {
+    const clock = new FakeClock();
+    const h = track(harness({ EXIT_AT_START: '1' }, { clock }));
+    const delays: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await waitFor(() => clock.pending().length > 0, 5000, 'a backoff timer');
+      const [timer] = clock.pending();
+      delays.push(timer!.ms);
+      assert.equal(h.governor.state, 'backoff');
+      clock.advance(timer!.ms);
+    }
+    await waitFor(() => h.fatals.length > 0, 5000, 'the governor to give up');
+    assert.deepEqual(delays, [100, 200, 400]);
+    assert.equal(h.governor.generation, 3, 'one first run and three restarts');
+    assert.equal(h.fatals[0]!.exitCode, 70);
+    assert.match(h.fatals[0]!.reason, /failed 4 times in a row.*exit code 1.*after 3 restarts/);
+    assert.ok(h.fatals[0]!.stderrTail.includes('fixture: exiting at start with 1'));
+    assert.equal(h.governor.state, 'fatal');
+  });
+
+  it('should not restart a server that exits with 78 (EX_CONFIG)', async () => {
+    const clock = new FakeClock();
+    const h = track(harness({ EXIT_AT_START: '78' }, { clock }));
+    await waitFor(() => h.fatals.length > 0, 5000, 'fatal');
+    assert.equal(h.fatals[0]!.exitCode, 78);
+    assert.equal(clock.pending().length, 0, 'no restart scheduled');
+    assert.equal(h.governor.generation, 0);
+  });
+
+  it('should never restart at all with maxRestarts 0', async () => {
+    const h = track(harness({ EXIT_AT_START: '1' }, { restart: { maxRestarts: 0 } }));
+    await waitFor(() => h.fatals.length > 0, 5000, 'fatal');
+    assert.equal(h.governor.generation, 0);
+  });
+
+  it('should recover a crashed session: in-flight call fails retryably, the next one is served after a replayed initialize', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'governor-'));
+    const record = join(dir, 'received.log');
+    const h = track(harness({ CRASH_ON_CALL: '2', STATE_FILE: join(dir, 'calls'), RECORD_FILE: record, LIST_CHANGED: '1' }, { restart: { backoffBaseMs: 10 } }));
+    h.send(INITIALIZE);
+    await h.frameWithId(0);
+    h.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    h.send(call(1));
+    assert.match((await h.frameWithId(1)).result.content[0].text, /call 1/);
+    const firstPid = h.governor.upstream!.pid!;
+
+    h.send(call(2)); // the server dies on this one
+    await waitFor(() => h.resets.length === 1, 5000, 'the reset');
+    assert.match(h.resets[0]!.reason, /exited \(exit code 1\)/);
+    h.send(call(3)); // waits for the new server
+    const third = await h.frameWithId(3);
+    assert.match(third.result.content[0].text, /call 3/);
+    assert.notEqual(h.governor.upstream!.pid, firstPid);
+    assert.equal(isRunning(firstPid), false);
+
+    // The new server saw the handshake first, under a proxy-owned id, and the client was told to re-list.
+    const lines = readFileSync(record, 'utf8').trim().split('\n').filter((l) => !l.startsWith(`${firstPid} `)).map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)));
+    assert.deepEqual(lines.map((l) => l.method), ['initialize', 'notifications/initialized', 'tools/call']);
+    assert.equal(lines[0].id, 'mcp-sidecar:recovery:1');
+    assert.deepEqual(lines[0].params, INITIALIZE.params);
+    assert.ok(!h.frames.some((f) => f.id === 'mcp-sidecar:recovery:1'), 'the replayed initialize response never reaches the client');
+    assert.ok(h.frames.some((f) => f.method === 'notifications/tools/list_changed'));
+    assert.equal(h.frames.filter((f) => f.id === 0).length, 1, 'the client saw one initialize response');
+  });
+
+  it('should hold requests during a restart in a bounded queue, refusing the excess and those that wait too long', async () => {
+    const clock = new FakeClock();
+    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(mkdtempSync(join(tmpdir(), 'governor-')), 'calls') }, { clock }));
+    h.send(call(1));
+    await waitFor(() => h.governor.state === 'backoff' && h.resets.length === 1, 5000, 'the crash');
+    for (let id = 10; id < 16; id++) h.send(call(id)); // limit is 4
+    const refused = h.frames.filter((f) => f.error?.data?.code === 'SIDECAR_ERR_UPSTREAM_RESTARTING').map((f) => f.id);
+    assert.deepEqual(refused, [14, 15]);
+    clock.advance(POLICY.queueTimeoutMs - 1);  // the backoff (100 ms) fires first: the held go to the new server
+    await waitFor(() => [10, 11, 12, 13].every((id) => h.frames.some((f) => f.id === id)), 5000, 'the held requests to be served');
+    for (const id of [10, 11, 12, 13]) assert.ok(h.frames.find((f) => f.id === id)!.result, `request ${id} was served`);
+  });
+
+  it('should answer held requests with an error when the server does not come back in time', async () => {
+    const clock = new FakeClock();
+    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(mkdtempSync(join(tmpdir(), 'governor-')), 'calls') }, { clock, restart: { backoffBaseMs: 20_000, queueTimeoutMs: 1_000 } }));
+    h.send(call(1));
+    await waitFor(() => h.governor.state === 'backoff' && h.resets.length === 1, 5000, 'the crash');
+    h.send(call(2));
+    clock.advance(1_000);
+    const reply = await h.frameWithId(2);
+    assert.deepEqual([reply.error.code, reply.error.data.category, reply.error.data.retryable], [-32005, 'transient_error', true]);
+    assert.match(reply.error.message, /did not come back within 1000 ms/);
+  });
+
+  it('should reset the failure count after a run stays ready for stableAfterMs', async () => {
+    const clock = new FakeClock();
+    const dir = mkdtempSync(join(tmpdir(), 'governor-'));
+    const h = track(harness({ CRASH_ON_CALL: '2', STATE_FILE: join(dir, 'calls') }, { clock }));
+    h.send(call(1));
+    await h.frameWithId(1);
+    h.send(call(2));
+    await waitFor(() => h.governor.state === 'backoff' && clock.pending().some((t) => t.ms === 100), 5000, 'first backoff');
+    clock.advance(100);
+    h.send(call(3));
+    await h.frameWithId(3);
+    assert.equal(h.governor.state, 'ready');
+    clock.advance(60_000); // stable: the count starts over
+    assert.match(h.logs.text(), /restart count and backoff reset/);
+  });
+
+  it('should stop the current child and restart nothing afterwards', async () => {
+    const h = harness({});
+    h.send(call(1));
+    await h.frameWithId(1);
+    const pid = h.governor.upstream!.pid!;
+    const outcome = await h.governor.stop();
+    assert.equal(outcome.step, 'stdin-closed');
+    assert.equal(h.governor.state, 'stopped');
+    assert.equal(isRunning(pid), false);
+    assert.equal(h.resets.length, 0);
+  });
+});
