@@ -1,15 +1,12 @@
 import { parseArgs } from 'node:util';
 import { SidecarError } from '../errors/index.js';
-import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
+import type { LogLevel } from '../logging/index.js';
 import { parseCommandLine } from '../proxy-process-governor/command-line.js';
-import { parseByteSize, parseChoice } from './parse-values.js';
+import type { AllowRule, RestartPolicy } from '../proxy-process-governor/index.js';
+import { LIST_SETTINGS, SCALAR_SETTINGS, type ScalarSettings } from './settings.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
-const MAX_FRAME_BYTES_LIMIT = 1024 * 1024 * 1024;
-export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
-export const DEFAULT_STDIN_CLOSE_GRACE_MS = 2000;
-export const DEFAULT_KILL_TIMEOUT_MS = 5000;
-export const DEFAULT_DRAIN_TIMEOUT_MS = 5000;
+const BACKOFF_JITTER = 0.1;
 
 /** The proxy's whole configuration, normalized and frozen: nothing downstream re-reads flags or env. */
 export interface SidecarConfig {
@@ -19,6 +16,12 @@ export interface SidecarConfig {
   readonly transport: 'stdio';
   readonly maxFrameBytes: number;
   readonly logLevel: LogLevel;
+  /** Command prefixes allowed to start; empty means nothing may start. */
+  readonly allow: readonly AllowRule[];
+  readonly executableSha256: string | undefined;
+  /** Environment the server gets beyond the base: names/patterns passed through, and values set. */
+  readonly childEnv: { readonly passThrough: readonly string[]; readonly set: Readonly<Record<string, string>> };
+  readonly restart: RestartPolicy;
   readonly drainTimeoutMs: number;
   readonly stdinCloseGraceMs: number;
   readonly killTimeoutMs: number;
@@ -32,44 +35,95 @@ export type CliRequest =
 const OPTIONS = {
   proxy: { type: 'string' },
   stdio: { type: 'boolean' },
-  'max-frame-bytes': { type: 'string' },
-  'log-level': { type: 'string' },
+  'set-env': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
-} as const;
+  ...Object.fromEntries(SCALAR_SETTINGS.map((s) => [s.flag, { type: 'string' }])),
+  ...Object.fromEntries(LIST_SETTINGS.map((s) => [s.flag, { type: 'string', multiple: true }])),
+} as const satisfies NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
 
-// Flags win over environment variables, which win over defaults.
-function pick(flag: string | undefined, env: NodeJS.ProcessEnv, name: string): [string, string] | undefined {
-  if (flag !== undefined) return [flag, ''];
-  const value = env[name];
-  return value !== undefined && value !== '' ? [value, name] : undefined;
+type FlagValues = Record<string, string | string[] | boolean | undefined>;
+
+function readScalars(flags: FlagValues, env: NodeJS.ProcessEnv): ScalarSettings {
+  const settings: Record<string, unknown> = {};
+  for (const spec of SCALAR_SETTINGS) {
+    const flag = flags[spec.flag] as string | undefined;
+    const fromEnv = env[spec.env];
+    // Flags win over environment variables, which win over defaults.
+    if (flag !== undefined) settings[spec.key] = spec.parse(`--${spec.flag}`, flag);
+    else if (fromEnv !== undefined && fromEnv !== '') settings[spec.key] = spec.parse(spec.env, fromEnv);
+    else settings[spec.key] = spec.defaultValue;
+  }
+  return settings as unknown as ScalarSettings;
+}
+
+function readList(flags: FlagValues, env: NodeJS.ProcessEnv, spec: (typeof LIST_SETTINGS)[number]): Array<{ value: string; source: string }> {
+  const fromFlags = flags[spec.flag] as string[] | undefined;
+  if (fromFlags !== undefined) return fromFlags.map((value, i) => ({ value, source: `--${spec.flag} #${i + 1}` }));
+  return (env[spec.env] ?? '').split(',').map((value) => value.trim()).filter(Boolean).map((value, i) => ({ value, source: `${spec.env}[${i}]` }));
+}
+
+function readAllowRules(flags: FlagValues, env: NodeJS.ProcessEnv): AllowRule[] {
+  return readList(flags, env, LIST_SETTINGS[0]).map(({ value, source }) => {
+    try {
+      parseCommandLine(value);
+    } catch (error) {
+      throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', `${source} ${JSON.stringify(value)} is not a command prefix: ${(error as Error).message}`);
+    }
+    return Object.freeze({ prefix: value, source });
+  });
+}
+
+function readSetEnv(values: string[] | undefined): Record<string, string> {
+  const set: Record<string, string> = {};
+  for (const entry of values ?? []) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(entry);
+    if (!match) throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', `--set-env must be NAME=VALUE, got ${JSON.stringify(entry)}`);
+    set[match[1]!] = match[2]!;
+  }
+  return set;
 }
 
 /** Reads the command line and environment into a config, or throws a SidecarError that says what to fix. */
 export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): CliRequest {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: false }>>['values'];
+  let flags: FlagValues;
   try {
-    ({ values } = parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: false }));
+    flags = parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: false }).values as FlagValues;
   } catch (error) {
     throw new SidecarError('SIDECAR_ERR_USAGE', (error as Error).message, { hint: 'run mcp-sidecar --help' });
   }
-  if (values.help) return { kind: 'help' };
-  if (values.version) return { kind: 'version' };
-  if (values.proxy === undefined) {
+  if (flags.help) return { kind: 'help' };
+  if (flags.version) return { kind: 'version' };
+  const command = flags.proxy as string | undefined;
+  if (command === undefined) {
     throw new SidecarError('SIDECAR_ERR_USAGE', '--proxy "<server command>" is required', { hint: 'run mcp-sidecar --help' });
   }
 
-  const frame = pick(values['max-frame-bytes'], env, 'MCP_PROXY_MAX_FRAME_BYTES');
-  const level = pick(values['log-level'], env, 'MCP_PROXY_LOG_LEVEL');
+  const s = readScalars(flags, env);
   const config: SidecarConfig = {
-    command: values.proxy,
-    argv: Object.freeze(parseCommandLine(values.proxy)),
+    command,
+    argv: Object.freeze(parseCommandLine(command)),
     transport: 'stdio',
-    maxFrameBytes: frame ? parseByteSize(frame[1] || '--max-frame-bytes', frame[0], 1024, MAX_FRAME_BYTES_LIMIT) : DEFAULT_MAX_FRAME_BYTES,
-    logLevel: level ? parseChoice(level[1] || '--log-level', level[0], LOG_LEVELS) : DEFAULT_LOG_LEVEL,
-    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
-    stdinCloseGraceMs: DEFAULT_STDIN_CLOSE_GRACE_MS,
-    killTimeoutMs: DEFAULT_KILL_TIMEOUT_MS,
+    maxFrameBytes: s.maxFrameBytes,
+    logLevel: s.logLevel,
+    allow: Object.freeze(readAllowRules(flags, env)),
+    executableSha256: s.executableSha256,
+    childEnv: Object.freeze({
+      passThrough: Object.freeze(readList(flags, env, LIST_SETTINGS[1]).map((entry) => entry.value)),
+      set: Object.freeze(readSetEnv(flags['set-env'] as string[] | undefined)),
+    }),
+    restart: Object.freeze({
+      maxRestarts: s.maxRestarts,
+      backoffBaseMs: s.restartBackoffMs,
+      backoffMaxMs: Math.max(s.restartBackoffMs, s.restartBackoffMaxMs),
+      backoffJitter: BACKOFF_JITTER,
+      stableAfterMs: s.restartResetMs,
+      queueLimit: s.restartQueueLimit,
+      queueTimeoutMs: s.restartQueueTimeoutMs,
+    }),
+    drainTimeoutMs: s.drainTimeoutMs,
+    stdinCloseGraceMs: s.stdinCloseGraceMs,
+    killTimeoutMs: s.killTimeoutMs,
   };
   return { kind: 'run', config: Object.freeze(config) };
 }

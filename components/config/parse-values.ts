@@ -35,3 +35,10 @@ export function parseChoice<T extends string>(source: ValueSource, value: string
   if (!(choices as readonly string[]).includes(normalized)) invalid(source, value, `one of ${choices.join(', ')}`);
   return normalized as T;
 }
+
+/** A sha256 digest in hex (64 characters), lower-cased. */
+export function parseSha256(source: ValueSource, value: string): string {
+  const trimmed = value.trim().toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(trimmed)) invalid(source, value, 'a sha256 digest: 64 hexadecimal characters');
+  return trimmed;
+}

@@ -25,6 +25,28 @@ describe('loadConfig', () => {
     assert.equal(run(['--proxy', 'x', '--max-frame-bytes', '4096', '--log-level', 'warn'], env).logLevel, 'warn');
   });
 
+  it('should read the governor settings under the seed\'s variable names', () => {
+    const config = run(['--proxy', 'x'], { MCP_PROXY_ALLOWED_PREFIXES: 'node demo/, npx -y @modelcontextprotocol/server-', MCP_PROXY_MAX_RESTARTS: '2', MCP_PROXY_RESTART_BACKOFF_MS: '250', MCP_PROXY_KILL_TIMEOUT_MS: '1500' });
+    assert.deepEqual(config.allow, [
+      { prefix: 'node demo/', source: 'MCP_PROXY_ALLOWED_PREFIXES[0]' },
+      { prefix: 'npx -y @modelcontextprotocol/server-', source: 'MCP_PROXY_ALLOWED_PREFIXES[1]' },
+    ]);
+    assert.equal(config.restart.maxRestarts, 2);
+    assert.equal(config.restart.backoffBaseMs, 250);
+    assert.equal(config.killTimeoutMs, 1500);
+  });
+
+  it('should take repeated --allow flags over the environment, and default to nothing allowed', () => {
+    const config = run(['--proxy', 'x', '--allow', 'node a/', '--allow', 'python3 b/'], { MCP_PROXY_ALLOWED_PREFIXES: 'node demo/' });
+    assert.deepEqual(config.allow.map((r) => [r.prefix, r.source]), [['node a/', '--allow #1'], ['python3 b/', '--allow #2']]);
+    assert.deepEqual(run(['--proxy', 'x']).allow, []);
+  });
+
+  it('should read environment pass-through and explicit values for the server', () => {
+    const config = run(['--proxy', 'x', '--set-env', 'MODE=read only=yes', '--set-env', 'EMPTY='], { MCP_PROXY_PASS_ENV: 'AWS_*,DATABASE_URL' });
+    assert.deepEqual(config.childEnv, { passThrough: ['AWS_*', 'DATABASE_URL'], set: { MODE: 'read only=yes', EMPTY: '' } });
+  });
+
   it('should accept sizes with units', () => {
     assert.equal(run(['--proxy', 'x', '--max-frame-bytes', '64KiB']).maxFrameBytes, 65536);
     assert.equal(run(['--proxy', 'x', '--max-frame-bytes', '1 mib']).maxFrameBytes, 1048576);
@@ -36,6 +58,14 @@ describe('loadConfig', () => {
     [['--proxy', 'x', '--max-frame-bytes', '10'], {}, /--max-frame-bytes must be a size in bytes from 1024/],
     [['--proxy', 'x', '--max-frame-bytes', '5 parsecs'], {}, /--max-frame-bytes must be/],
     [['--proxy', 'x'], { MCP_PROXY_LOG_LEVEL: 'loud' }, /MCP_PROXY_LOG_LEVEL must be one of trace, debug, info/],
+    [['--proxy', 'x'], { MCP_PROXY_MAX_RESTARTS: '-1' }, /MCP_PROXY_MAX_RESTARTS must be a whole number from 0 to 100, got "-1"/],
+    [['--proxy', 'x'], { MCP_PROXY_MAX_RESTARTS: 'abc' }, /MCP_PROXY_MAX_RESTARTS must be a whole number from 0 to 100, got "abc"/],
+    [['--proxy', 'x'], { MCP_PROXY_RESTART_BACKOFF_MS: '1.5' }, /MCP_PROXY_RESTART_BACKOFF_MS must be a whole number from 0 to 60000/],
+    [['--proxy', 'x'], { MCP_PROXY_KILL_TIMEOUT_MS: '99999999' }, /MCP_PROXY_KILL_TIMEOUT_MS must be a whole number from 0 to 60000/],
+    [['--proxy', 'x', '--max-restarts', '1000'], {}, /--max-restarts must be a whole number from 0 to 100/],
+    [['--proxy', 'x', '--executable-sha256', 'abc'], {}, /--executable-sha256 must be a sha256 digest/],
+    [['--proxy', 'x', '--set-env', 'no-equals'], {}, /--set-env must be NAME=VALUE/],
+    [['--proxy', 'x', '--allow', 'node a.js | tee'], {}, /--allow #1 "node a.js \| tee" is not a command prefix/],
   ];
   for (const [args, env, message] of bad) {
     it(`should refuse ${JSON.stringify({ args, env })} naming the setting and the accepted range`, () => {
