@@ -20,12 +20,17 @@ export interface StopOutcome {
 const POLL_MS = 25;
 const CONFIRM_MS = 1000;
 
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+/** True if `promise` settles within `ms`; false on timeout, or as soon as `cut` resolves. */
+function within(promise: Promise<unknown>, ms: number, cut?: Promise<unknown>): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
     void promise.then(() => {
       clearTimeout(timer);
       resolve(true);
+    });
+    void cut?.then(() => {
+      clearTimeout(timer);
+      resolve(false);
     });
   });
 }
@@ -47,7 +52,7 @@ async function whileAnyRunning(tree: readonly ProcessEntry[], ms: number): Promi
  * Descendants that outlive the child get the same SIGTERM → SIGKILL. Resolves when the tree is
  * gone, or reports the survivors.
  */
-export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts): Promise<StopOutcome> {
+export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts, hurry?: Promise<unknown>): Promise<StopOutcome> {
   const rootPid = upstream.pid;
   let tree = rootPid !== undefined && !upstream.hasExited ? snapshotDescendants(rootPid) : [];
   const refresh = (): void => {
@@ -65,7 +70,8 @@ export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts): 
     step = 'stdin-closed';
     refresh();
     upstream.stdin.end();
-    if (!(await within(upstream.exited, timeouts.stdinCloseGraceMs))) {
+    // `hurry` (a second stop request) cuts the grace short: SIGTERM at once.
+    if (!(await within(upstream.exited, timeouts.stdinCloseGraceMs, hurry))) {
       step = 'sigterm';
       terminated = true;
       signalAll('SIGTERM');

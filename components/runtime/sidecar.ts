@@ -60,6 +60,10 @@ export function startSidecar(config: SidecarConfig, io: SidecarIo, deps: Sidecar
   relayServerStderr(upstream.stderr, logger);
 
   let finishing: Promise<ExitCode> | undefined;
+  // A second request to stop (e.g. the client's SIGTERM after its stdin EOF, as the MCP SDK
+  // sends 2 s later, followed by SIGKILL 2 s after that) skips the remaining waits.
+  let hurry!: () => void;
+  const hurried = new Promise<void>((resolve) => (hurry = resolve));
   let resolveDone!: (code: ExitCode) => void;
   const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));
   const pump = createPump({
@@ -76,8 +80,8 @@ export function startSidecar(config: SidecarConfig, io: SidecarIo, deps: Sidecar
   const finish = (code: ExitCode, reason: string, drain: boolean): Promise<ExitCode> => {
     finishing ??= (async () => {
       pump.refuseNewRequests('SIDECAR_ERR_SHUTTING_DOWN', reason);
-      if (drain) await pump.whenIdle(config.drainTimeoutMs);
-      const { step, descendantsSignalled, survivors } = await stopUpstream(upstream, config);
+      if (drain) await Promise.race([pump.whenIdle(config.drainTimeoutMs), hurried]);
+      const { step, descendantsSignalled, survivors } = await stopUpstream(upstream, config, hurried);
       if (survivors > 0) logger.error({ survivors }, 'processes of the server\'s tree survived SIGKILL');
       await settle(serverEnded, STDOUT_SETTLE_MS);
       pump.failPending('SIDECAR_ERR_UPSTREAM_EXITED', 'the proxy stopped the server');
@@ -89,7 +93,13 @@ export function startSidecar(config: SidecarConfig, io: SidecarIo, deps: Sidecar
     void finishing.then(resolveDone);
     return finishing;
   };
-  const stop = (reason: string): Promise<ExitCode> => finish(EXIT_CODES.OK, reason, true);
+  const stop = (reason: string): Promise<ExitCode> => {
+    if (finishing) {
+      logger.info({ reason }, 'asked to stop again: no more waiting for in-flight requests or the server');
+      hurry();
+    }
+    return finish(EXIT_CODES.OK, reason, true);
+  };
 
   void upstream.exited.then(async (exit) => {
     if (finishing) return;
