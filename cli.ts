@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig, USAGE } from './components/config/index.js';
 import { isSidecarError } from './components/errors/index.js';
-import { EXIT_CODES, startSidecar } from './components/runtime/index.js';
+import { EXIT_CODES, exitCodeForError, startSidecar } from './components/runtime/index.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -33,7 +33,7 @@ main().then(
   (error: unknown) => {
     if (isSidecarError(error)) {
       process.stderr.write(`mcp-sidecar: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`);
-      process.exit(EXIT_CODES.USAGE);
+      process.exit(exitCodeForError(error.code));
     }
     process.stderr.write(`mcp-sidecar: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
     process.exit(EXIT_CODES.INTERNAL);

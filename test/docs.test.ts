@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ERROR_CODES } from '../components/errors/index.js';
+import { LIST_SETTINGS, SCALAR_SETTINGS } from '../components/config/index.js';
 import { EXIT_CODES } from '../components/runtime/index.js';
 
 const read = (path: string): string => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
@@ -24,10 +25,13 @@ describe('docs', () => {
     for (const code of Object.values(EXIT_CODES)) assert.match(section, new RegExp(`^\\| ${code} \\|`, 'm'), `exit code ${code}`);
   });
 
-  it('should document every flag of --help in the README', () => {
+  it('should document every flag and environment variable in the README and in --help', () => {
     const readme = read('README.md');
-    for (const flag of ['--proxy', '--stdio', '--max-frame-bytes', '--log-level', 'MCP_PROXY_MAX_FRAME_BYTES', 'MCP_PROXY_LOG_LEVEL']) {
-      assert.ok(readme.includes(flag), `README mentions ${flag}`);
+    const usage = read('components/config/usage.ts');
+    const names = ['--proxy', '--stdio', '--set-env', ...[...SCALAR_SETTINGS, ...LIST_SETTINGS].flatMap((s) => [`--${s.flag}`, s.env])];
+    for (const name of names) {
+      assert.ok(readme.includes(`\`${name}`), `README mentions ${name}`);
+      assert.ok(usage.includes(name), `--help mentions ${name}`);
     }
   });
 });

@@ -1,21 +1,41 @@
 export const USAGE = `mcp-sidecar: a governed proxy for one MCP server
 
 Usage:
-  mcp-sidecar --proxy "<server command>" [--stdio] [options]
+  mcp-sidecar --proxy "<server command>" --allow "<command prefix>" [--stdio] [options]
 
 The MCP client speaks MCP over this process's stdin/stdout; the server command is split
-into argv without a shell, started as a child, and every frame passes through the proxy.
+into argv without a shell, checked against the allowlist, started as a child, supervised,
+and every frame passes through the proxy. Each flag has an environment variable; a flag wins.
 
-Options:
-  --proxy <command>         the MCP server to start (quotes honoured; shell operators refused)
-  --stdio                   serve the client over stdin/stdout (the default and, for now, only transport)
-  --max-frame-bytes <size>  largest frame accepted in either direction (default 16MiB)
-                            env MCP_PROXY_MAX_FRAME_BYTES
-  --log-level <level>       trace, debug, info, warn, error, fatal or silent (default info)
-                            env MCP_PROXY_LOG_LEVEL; logs are NDJSON on stderr
-  -h, --help                this text
-  --version                 the version
+Server:
+  --proxy <command>                 the MCP server to start (quotes honoured; shell operators refused)
+  --allow <prefix>                  a command prefix allowed to start; repeat for more
+                                    env MCP_PROXY_ALLOWED_PREFIXES (comma-separated); empty: nothing starts
+  --executable-sha256 <hex>         the executable's contents must have this sha256   env MCP_PROXY_EXECUTABLE_SHA256
+  --pass-env <NAME|PREFIX_*>        pass this variable to the server; repeat for more  env MCP_PROXY_PASS_ENV
+  --set-env <NAME=VALUE>            set this variable for the server; repeat for more
+
+Restarts (consecutive failures, doubling backoff with ±10% jitter):
+  --max-restarts <n>                default 5                env MCP_PROXY_MAX_RESTARTS
+  --restart-backoff-ms <ms>         default 1000             env MCP_PROXY_RESTART_BACKOFF_MS
+  --restart-backoff-max-ms <ms>     default 30000            env MCP_PROXY_RESTART_BACKOFF_MAX_MS
+  --restart-reset-ms <ms>           ready this long resets the count, default 60000   env MCP_PROXY_RESTART_RESET_MS
+  --restart-queue-limit <n>         requests held during a restart, default 256        env MCP_PROXY_RESTART_QUEUE_LIMIT
+  --restart-queue-timeout-ms <ms>   how long one may wait, default 30000               env MCP_PROXY_RESTART_QUEUE_TIMEOUT_MS
+
+Stopping (stdin EOF, SIGTERM, SIGINT):
+  --drain-timeout-ms <ms>           wait for in-flight requests, default 5000          env MCP_PROXY_DRAIN_TIMEOUT_MS
+  --stdin-close-grace-ms <ms>       after closing the server's stdin, default 2000     env MCP_PROXY_STDIN_CLOSE_GRACE_MS
+  --kill-timeout-ms <ms>            after SIGTERM, before SIGKILL, default 5000        env MCP_PROXY_KILL_TIMEOUT_MS
+
+Frames and logs:
+  --stdio                           serve the client over stdin/stdout (the default and, for now, only transport)
+  --max-frame-bytes <size>          largest frame in either direction, default 16MiB  env MCP_PROXY_MAX_FRAME_BYTES
+  --log-level <level>               trace debug info warn error fatal silent, default info   env MCP_PROXY_LOG_LEVEL
+                                    logs are NDJSON on stderr
+  -h, --help                        this text
+  --version                         the version
 
 Exit codes: 0 stopped cleanly, 1 internal error, 2 usage error, 69 server could not start,
-70 server exited on its own. See docs/operations.md.
+70 server kept crashing, 78 command not allowed (or the server exited 78). See docs/operations.md.
 `;

@@ -67,6 +67,10 @@ export const ERROR_CODES = {
     category: 'user_error', retryable: false,
     message: 'The server command cannot be parsed',
   },
+  SIDECAR_ERR_GOVERNOR_NOT_ALLOWED: {
+    category: 'forbidden', retryable: false,
+    message: 'The server command is not allowed to start',
+  },
   SIDECAR_ERR_UPSTREAM_SPAWN: {
     category: 'internal_error', retryable: false,
     message: 'The MCP server process could not be started',

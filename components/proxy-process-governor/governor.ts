@@ -59,8 +59,8 @@ export interface Governor {
   /** Runs started so far, minus one: 0 for the first child. */
   readonly generation: number;
   readonly upstream: Upstream | undefined;
-  /** Stops the current child with the stop sequence; no restart follows. */
-  stop(): Promise<StopOutcome>;
+  /** Stops the current child with the stop sequence; no restart follows. `hurry` cuts the waits short. */
+  stop(hurry?: Promise<unknown>): Promise<StopOutcome>;
 }
 
 interface Run {
@@ -234,7 +234,8 @@ export function createGovernor(options: GovernorOptions): Governor {
     if (exit.code === 78) return fatal(78, 'the MCP server exited with code 78 (EX_CONFIG): its configuration is wrong, restarting would not help');
     failures++;
     if (failures > restart.maxRestarts) {
-      return fatal(70, `the MCP server failed ${failures} times in a row (last: ${how}); giving up after ${restart.maxRestarts} restarts`);
+      const times = failures === 1 ? '1 time' : `${failures} times`;
+      return fatal(70, `the MCP server failed ${times} in a row (last: ${how}); giving up after ${restart.maxRestarts} restarts`);
     }
     state = 'backoff';
     const delayMs = backoffDelayMs(failures, { baseMs: restart.backoffBaseMs, maxMs: restart.backoffMaxMs, jitter: restart.backoffJitter, random });
@@ -339,14 +340,14 @@ export function createGovernor(options: GovernorOptions): Governor {
     get upstream() {
       return current?.upstream;
     },
-    async stop() {
+    async stop(hurry) {
       state = 'stopping';
       clearTimers();
       answerHeld('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
       const run = current;
       let outcome: StopOutcome = { step: 'already-exited', descendantsSignalled: 0, survivors: 0 };
       if (run !== undefined) {
-        outcome = await stopUpstream(run.upstream, options.stop);
+        outcome = await stopUpstream(run.upstream, options.stop, hurry);
         await within(run.stdoutEnded, STDOUT_SETTLE_MS);
       }
       state = 'stopped';

@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../errors/index.js';
+
 // The proxy's exit codes (sysexits.h where one fits). docs/operations.md lists the same.
 export const EXIT_CODES = {
   /** Stopped cleanly: the client closed its input, or a signal asked the proxy to stop. */
@@ -8,8 +10,22 @@ export const EXIT_CODES = {
   USAGE: 2,
   /** EX_UNAVAILABLE: the server command could not be started at all (not found, not executable). */
   UPSTREAM_UNAVAILABLE: 69,
-  /** EX_SOFTWARE: the server exited on its own while the client was still connected. */
-  UPSTREAM_EXITED: 70,
+  /** EX_SOFTWARE: the server kept exiting on its own, past the restart bound. */
+  UPSTREAM_FAILED: 70,
+  /** EX_CONFIG: the allowlist refused the command (or is empty), or the server exited with 78. */
+  CONFIG: 78,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** The exit code for a local error that stops the proxy before it runs. */
+export function exitCodeForError(code: ErrorCode): ExitCode {
+  switch (code) {
+    case 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED':
+      return EXIT_CODES.CONFIG;
+    case 'SIDECAR_ERR_UPSTREAM_SPAWN':
+      return EXIT_CODES.UPSTREAM_UNAVAILABLE;
+    default:
+      return EXIT_CODES.USAGE;
+  }
+}

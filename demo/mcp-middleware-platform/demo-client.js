@@ -25,7 +25,7 @@ const { parseCommandLine } = await import(builtGovernor);
 const { values } = parseArgs({ options: { 'proxy-command': { type: 'string' } } });
 const serverScript = relative(process.cwd(), join(root, 'demo', 'mcp-middleware-platform', 'simple-mcp-server.js'));
 const proxyCli = relative(process.cwd(), join(root, 'dist', 'cli.js'));
-const proxyCommand = values['proxy-command'] ?? `node ${proxyCli} --proxy "node ${serverScript}" --stdio`;
+const proxyCommand = values["proxy-command"] ?? `node ${proxyCli} --proxy "node ${serverScript}" --allow "node demo/" --stdio`;
 const [command, ...args] = parseCommandLine(proxyCommand);
 
 const step = (n, title) => console.log(`\n${n}. ${title}`);

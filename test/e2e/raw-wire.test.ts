@@ -173,8 +173,8 @@ describe('raw NDJSON through the proxy', () => {
     await closeAndCheck(proxy);
   });
 
-  test('the server killed mid-call: the pending request gets -32003 within a second and the proxy exits 70', async (t) => {
-    const proxy = startProxy(t);
+  test('the server killed mid-call: the pending request gets -32003 within a second and, with no restarts allowed, the proxy exits 70', async (t) => {
+    const proxy = startProxy(t, { args: ['--max-restarts', '0'] });
     const serverPid = await proxy.serverPid();
     proxy.send({ jsonrpc: '2.0', id: 42, method: 'tools/call', params: { name: 'never-answered' } });
     await proxy.waitForLog((r) => r.source === 'server' && r.msg === 'received tools/call');
@@ -192,8 +192,8 @@ describe('raw NDJSON through the proxy', () => {
     assert.deepEqual(proxy.stdout.unread, []);
   });
 
-  test('the server exiting on its own fails every pending request with -32003 and the proxy exits 70', async (t) => {
-    const proxy = startProxy(t);
+  test('the server exiting on its own fails every pending request with -32003 and, with no restarts allowed, the proxy exits 70', async (t) => {
+    const proxy = startProxy(t, { args: ['--max-restarts', '0'] });
     proxy.send({ jsonrpc: '2.0', id: 'hang', method: 'tools/call', params: {} });
     proxy.send({ jsonrpc: '2.0', id: 'exit', method: 'fixture/exit', params: { code: 3 } });
     const ids = new Set<unknown>();
@@ -204,7 +204,7 @@ describe('raw NDJSON through the proxy', () => {
     }
     assert.deepEqual([...ids].sort(), ['exit', 'hang']);
     assert.deepEqual(await proxy.waitForExit(), { code: 70, signal: null });
-    assert.ok(proxy.logs().some((r) => r.level === 50 && /exited on its own \(exit code 3\)/.test(r.msg ?? '')));
+    assert.ok(proxy.logs().some((r) => r.level === 50 && /failed 1 time in a row \(last: exit code 3\); giving up after 0 restarts/.test(r.msg ?? '')));
     assertNoLogsOnStdout(proxy);
     assert.deepEqual(proxy.stdout.unread, []);
   });

@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, type StdioServerParameters } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { ClientCapabilities, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { LineReader } from './line-reader.js';
-import { CLI, EVERYTHING_ARGV, EVERYTHING_COMMAND, ROOT } from './paths.js';
+import { ALLOW_REPO_SCRIPTS, CLI, EVERYTHING_ARGV, EVERYTHING_COMMAND, ROOT } from './paths.js';
 import { forceKill } from './proc-table.js';
 import type { Frame, LogRecord } from './proxy-process.js';
 
@@ -84,7 +84,7 @@ export async function connectEverything(options: ConnectOptions): Promise<Connec
     if (value !== undefined && !name.startsWith('MCP_PROXY_')) env[name] = value;
   }
   const [command, ...args] = options.viaProxy
-    ? [process.execPath, CLI, '--proxy', EVERYTHING_COMMAND, '--stdio', '--log-level', 'debug']
+    ? [process.execPath, CLI, '--proxy', EVERYTHING_COMMAND, '--stdio', '--allow', ALLOW_REPO_SCRIPTS, '--log-level', 'debug']
     : EVERYTHING_ARGV;
   const params: StdioServerParameters = { command: command!, args, env, cwd: ROOT, stderr: 'pipe' };
   const transport = new TappedStdioClientTransport(params);

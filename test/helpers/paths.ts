@@ -21,6 +21,9 @@ export function commandLine(argv: readonly string[]): string {
   return argv.map(quoteWord).join(' ');
 }
 
+/** The allow rule the end-to-end tests start their servers under: node, with any script in this repository. */
+export const ALLOW_REPO_SCRIPTS = commandLine([process.execPath, ROOT.endsWith('/') ? ROOT : `${ROOT}/`]);
+
 /** server-everything over stdio, as argv and as a --proxy string. */
 export const EVERYTHING_ARGV: readonly string[] = [process.execPath, EVERYTHING_ENTRY, 'stdio'];
 export const EVERYTHING_COMMAND = commandLine(EVERYTHING_ARGV);

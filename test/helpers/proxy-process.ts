@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { LineReader } from './line-reader.js';
-import { CLI, ROOT, commandLine } from './paths.js';
+import { ALLOW_REPO_SCRIPTS, CLI, ROOT, commandLine } from './paths.js';
 import { forceKill, waitUntilGone } from './proc-table.js';
 
 /** A JSON-RPC message as the tests look at it. */
@@ -191,7 +191,7 @@ export function spawnProxy(server: readonly string[] | string, options: SpawnPro
   const command = typeof server === 'string' ? server : commandLine(server);
   // The proxy's own settings come from the test alone, never from the environment it runs in.
   const env: NodeJS.ProcessEnv = options.env ?? Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('MCP_PROXY_')));
-  const args = [CLI, '--proxy', command, '--stdio', '--log-level', options.logLevel ?? 'debug', ...(options.args ?? [])];
+  const args = [CLI, '--proxy', command, '--stdio', '--allow', ALLOW_REPO_SCRIPTS, '--log-level', options.logLevel ?? 'debug', ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   return new ProxyProcess(child);
 }

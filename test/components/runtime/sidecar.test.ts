@@ -8,8 +8,9 @@ import { captureLogs } from '../../helpers/log-capture.js';
 
 const DEMO_SERVER = 'node demo/mcp-middleware-platform/simple-mcp-server.js';
 
+// Every test server is `node` with an inline script or a script in this repository.
 function configFor(argv: string[], overrides: Partial<SidecarConfig> = {}): SidecarConfig {
-  const { config } = loadConfig(['--proxy', DEMO_SERVER], {}) as { config: SidecarConfig };
+  const { config } = loadConfig(['--proxy', DEMO_SERVER, '--allow', 'node', '--max-restarts', '0'], {}) as { config: SidecarConfig };
   return { ...config, argv, ...overrides };
 }
 
@@ -18,7 +19,7 @@ function runInMemory(config: SidecarConfig) {
   const input = new PassThrough();
   const output = new PassThrough();
   const logs = captureLogs('info');
-  const handle = startSidecar(config, { input, output }, { logger: logs.logger });
+  const handle = startSidecar(config, { input, output }, { logger: logs.logger, env: process.env });
   const frames: Array<Record<string, any>> = [];
   let buffered = '';
   output.on('data', (chunk: Buffer) => {
@@ -49,9 +50,10 @@ describe('startSidecar', () => {
     s.input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"in memory"}}}\n');
     const reply = await s.nextFrame();
     assert.deepEqual(reply.result.content, [{ type: 'text', text: 'IN MEMORY' }]);
+    const pid = s.handle.governor.upstream!.pid!;
     s.input.end();
     assert.equal(await s.handle.done, EXIT_CODES.OK);
-    assert.equal(isAlive(s.handle.upstream.pid!), false);
+    assert.equal(isAlive(pid), false);
     const stopped = s.logs.entries.find((e) => e.msg === 'proxy stopped');
     assert.equal(stopped?.stop, 'stdin-closed');
   });
@@ -65,7 +67,7 @@ describe('startSidecar', () => {
     assert.deepEqual(s.frames.map((f) => [f.id, f.result]), [['slow', { late: true }]]);
   });
 
-  it('should answer pending requests with a retryable error and exit 70 when the server dies', async () => {
+  it('should answer pending requests with a retryable error and, with no restarts allowed, exit 70 when the server dies', async () => {
     const dies = `process.stdin.once('data', () => process.exit(3))`;
     const s = runInMemory(configFor(['node', '-e', dies]));
     s.input.write('{"jsonrpc":"2.0","id":5,"method":"tools/call"}\n');
@@ -74,24 +76,57 @@ describe('startSidecar', () => {
     assert.equal(reply.error.code, -32003);
     assert.match(reply.error.message, /exit code 3/);
     assert.deepEqual([reply.error.data.category, reply.error.data.retryable], ['transient_error', true]);
-    assert.equal(await s.handle.done, EXIT_CODES.UPSTREAM_EXITED);
+    assert.equal(await s.handle.done, EXIT_CODES.UPSTREAM_FAILED);
   });
 
-  it('should exit 69 when the server command cannot be started', async () => {
-    const s = runInMemory(configFor(['/nonexistent/mcp-server']));
-    assert.equal(await s.handle.done, EXIT_CODES.UPSTREAM_UNAVAILABLE);
-    const entry = s.logs.entries.find((e) => e.code === 'SIDECAR_ERR_UPSTREAM_SPAWN');
-    assert.match(String(entry?.msg), /ENOENT/);
+  it('should refuse a server command that does not exist, starting nothing', () => {
+    assert.throws(() => runInMemory(configFor(['/nonexistent/mcp-server'])), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'SIDECAR_ERR_UPSTREAM_SPAWN');
+      assert.match(error.message, /"\/nonexistent\/mcp-server" is not an executable file/);
+      return true;
+    });
+  });
+
+  it('should refuse a command the allowlist does not admit, and everything when the allowlist is empty', () => {
+    const argv = ['node', 'demo/mcp-middleware-platform/simple-mcp-server.js'];
+    assert.throws(() => runInMemory(configFor(argv, { allow: [{ prefix: 'node test/', source: '--allow #1' }] })), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED');
+      assert.match(error.message, /refused to start node demo\/mcp-middleware-platform\/simple-mcp-server.js: no allow rule matches: rule "node test\/" \(--allow #1\)/);
+      return true;
+    });
+    assert.throws(() => runInMemory(configFor(argv, { allow: [] })), /the allowlist is empty, so nothing may start; to allow it, add its prefix with --allow/);
+  });
+
+  it('should keep the session across a server crash: the in-flight call fails retryably, the next one is served', async () => {
+    // Exits on its second tools/call; answers everything else.
+    const crashy = `let calls = 0; require('node:readline').createInterface({ input: process.stdin }).on('line', (l) => { const m = JSON.parse(l); if (m.id === undefined) return;
+      if (m.method === 'tools/call' && ++calls === 2) process.exit(1);
+      process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { pid: process.pid, method: m.method } }) + '\\n'); });`;
+    const s = runInMemory(configFor(['node', '-e', crashy], { restart: { ...configFor([]).restart, maxRestarts: 2, backoffBaseMs: 10 } }));
+    s.input.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n');
+    const first = await s.nextFrame();
+    s.input.write('{"jsonrpc":"2.0","id":2,"method":"tools/call"}\n{"jsonrpc":"2.0","id":3,"method":"tools/call"}\n');
+    const answered = [await s.nextFrame(), await s.nextFrame()];
+    assert.equal(answered[0]!.id, 2);
+    assert.deepEqual([answered[1]!.id, answered[1]!.error.data.code, answered[1]!.error.data.retryable], [3, 'SIDECAR_ERR_UPSTREAM_EXITED', true]);
+    s.input.write('{"jsonrpc":"2.0","id":4,"method":"tools/call"}\n');
+    const fourth = await s.nextFrame();
+    assert.equal(fourth.id, 4);
+    assert.notEqual(fourth.result.pid, first.result.pid, 'served by the restarted server');
+    assert.equal(s.handle.governor.generation, 1);
+    s.input.end();
+    assert.equal(await s.handle.done, EXIT_CODES.OK);
   });
 
   it('should escalate to SIGKILL when the server ignores stdin EOF and SIGTERM', async () => {
     const stubborn = `process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)`;
     const s = runInMemory(configFor(['node', '-e', stubborn], { stdinCloseGraceMs: 100, killTimeoutMs: 200 }));
     await new Promise((resolve) => setTimeout(resolve, 300)); // let it install its handler
+    const pid = s.handle.governor.upstream!.pid!;
     s.input.end();
     assert.equal(await s.handle.done, EXIT_CODES.OK);
     assert.equal(s.logs.entries.find((e) => e.msg === 'proxy stopped')?.stop, 'sigkill');
-    assert.equal(isAlive(s.handle.upstream.pid!), false);
+    assert.equal(isAlive(pid), false);
   });
 
   it('should refuse requests that arrive while it is stopping', async () => {
