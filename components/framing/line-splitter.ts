@@ -18,7 +18,7 @@ export interface OversizedLine {
 }
 
 export interface LineSplitterHandlers {
-  /** A complete line: its bytes including the `\n` (absent only for a last line cut by EOF). Never blank. */
+  /** A complete line: its bytes including the `\n` (absent only for a last line cut by EOF). Never empty (a lone `\r` counts as empty); whitespace-only lines are the envelope reader's `blank`. */
   onLine(line: Buffer): void;
   /** A line longer than the limit; its body was discarded as it streamed past. */
   onOversized(line: OversizedLine): void;

@@ -113,6 +113,7 @@ export function createPump({ client, server, logger, events }: PumpOptions): Pum
           trackBatch(envelope, false);
           return server.send(line, envelope);
         case 'invalid': {
+          if (envelope.problem === 'blank') return; // whitespace only: skipped like an empty line
           stats.invalidFromClient++;
           const code = envelope.problem === 'parse' ? 'SIDECAR_ERR_PARSE' : 'SIDECAR_ERR_INVALID_REQUEST';
           logger.warn({ problem: envelope.problem, detail: envelope.detail, bytes: line.length }, 'invalid frame from the client answered with an error');
@@ -148,6 +149,7 @@ export function createPump({ client, server, logger, events }: PumpOptions): Pum
           notifyIfIdle();
           return client.send(line);
         case 'invalid':
+          if (envelope.problem === 'blank') return;
           stats.invalidFromServer++;
           logger.warn({ problem: envelope.problem, detail: envelope.detail, line: preview(line) }, 'dropped a line from the server that is not a JSON-RPC frame');
           return;

@@ -73,6 +73,17 @@ describe('pump', () => {
     assert.equal(s.toServer(), '{"jsonrpc":"2.0","id":4,"method":"ping"}\n');
   });
 
+  it('should skip whitespace-only lines from either side without a reply or a log', async () => {
+    const s = setup();
+    s.clientIn.write('   \n\t\r\n{"jsonrpc":"2.0","id":1,"method":"ping"}\n');
+    s.serverStdout.write(' \n{"jsonrpc":"2.0","id":1,"result":{}}\n');
+    await tick();
+    assert.equal(s.toServer(), '{"jsonrpc":"2.0","id":1,"method":"ping"}\n');
+    assert.equal(s.toClient(), '{"jsonrpc":"2.0","id":1,"result":{}}\n');
+    assert.deepEqual([s.pump.stats.invalidFromClient, s.pump.stats.invalidFromServer], [0, 0]);
+    assert.equal(s.logs.entries.filter((e) => (e.level as number) >= 40).length, 0);
+  });
+
   it('should answer JSON that is not JSON-RPC with -32600 and its id when readable', async () => {
     const s = setup();
     s.clientIn.write('[]\n{"jsonrpc":"2.0","id":"q"}\n');
