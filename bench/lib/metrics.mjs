@@ -1,0 +1,60 @@
+// What the table shows, one row per metric, and the budget the passthrough is held to.
+
+export const METRICS = [
+  { key: 'seqP50Us', label: 'sequential 100 B, p50 (µs)', better: 'lower', digits: 1, chart: 'sequential p50' },
+  { key: 'seqP90Us', label: 'sequential 100 B, p90 (µs)', better: 'lower', digits: 1 },
+  { key: 'seqP99Us', label: 'sequential 100 B, p99 (µs)', better: 'lower', digits: 1 },
+  { key: 'inflightCallsPerSec', label: '100 B, 64 in flight (calls/s)', better: 'higher', digits: 0, chart: '100 B, 64 in flight' },
+  { key: 'kib16MBps', label: '16 KiB, 16 in flight (MB/s)', better: 'higher', digits: 1, chart: '16 KiB calls' },
+  { key: 'mib1MBps', label: '1 MiB, 4 in flight (MB/s)', better: 'higher', digits: 1, chart: '1 MiB calls' },
+  { key: 'coldStartMs', label: 'cold start to first response (ms)', better: 'lower', digits: 1, chart: 'cold start' },
+  // Per-process figures: the proxy process alone (for direct, the server's own, for scale).
+  { key: 'cpuUsPerCall', label: 'CPU per call, 100 B ×64 (µs)', better: 'lower', digits: 2, perProcess: true },
+  { key: 'inflight:userUsPerCall', label: '  of which user (µs)', better: 'lower', digits: 2, perProcess: true },
+  { key: 'inflight:systemUsPerCall', label: '  of which system (µs)', better: 'lower', digits: 2, perProcess: true },
+  { key: 'inflight:readsPerCall', label: 'read syscalls per call, 100 B ×64', better: 'lower', digits: 3, perProcess: true },
+  { key: 'inflight:writesPerCall', label: 'write syscalls per call, 100 B ×64', better: 'lower', digits: 3, perProcess: true },
+  { key: 'inflight:switchesPerCall', label: 'context switches per call, 100 B ×64', better: 'lower', digits: 3, perProcess: true },
+  { key: 'cpuUsPerCallSeq', label: 'CPU per call, sequential (µs)', better: 'lower', digits: 1, perProcess: true },
+  { key: 'cpuUsPerMiB', label: 'CPU per MiB, 1 MiB calls (µs)', better: 'lower', digits: 0, perProcess: true },
+  { key: 'peakRssMB', label: 'peak RSS, 100 B phases (MB)', better: 'lower', digits: 1, perProcess: true },
+  { key: 'peakRssLargeMB', label: 'peak RSS, 1 MiB phase (MB)', better: 'lower', digits: 1, perProcess: true },
+];
+
+// The configurations the budget applies to. observe/enforce get their own lines when they land.
+export const BUDGET_CONFIGS = ['proxy'];
+
+export const BUDGET = [
+  { id: 'inflight', text: '100 B calls, 64 in flight ≥ 0.75× direct calls/s', metric: 'inflightCallsPerSec', kind: 'ratio', min: 0.75 },
+  { id: 'sequential', text: 'sequential p50 ≤ 2× direct', metric: 'seqP50Us', kind: 'ratio', max: 2 },
+  { id: 'kib16', text: '16 KiB calls ≥ 0.55× direct MB/s', metric: 'kib16MBps', kind: 'ratio', min: 0.55 },
+  { id: 'mib1', text: '1 MiB calls ≥ 0.70× direct MB/s', metric: 'mib1MBps', kind: 'ratio', min: 0.7 },
+  { id: 'cpu', text: 'proxy CPU per 100 B call ≤ 1.5 µs', metric: 'cpuUsPerCall', kind: 'absolute', max: 1.5, unit: 'µs' },
+  { id: 'cold', text: 'cold start ≤ 2.5× direct', metric: 'coldStartMs', kind: 'ratio', max: 2.5 },
+  { id: 'rss', text: 'proxy peak RSS in the 100 B phases ≤ 60 MB', metric: 'peakRssMB', kind: 'absolute', max: 60, unit: 'MB' },
+  { id: 'linear', text: 'large frames cost linear in size (per-MiB time at the largest ≤ 1.5× at the smallest)', kind: 'linearity', max: 1.5 },
+];
+
+// The raw byte pipe through a Node process: the floor any Node proxy stands on, shown next
+// to each budget line for scale.
+export const REFERENCE_CONFIG = 'pipe';
+
+function figure(summary, linearity, config, line) {
+  if (line.kind === 'ratio') return summary.ratios[config]?.[line.metric];
+  if (line.kind === 'absolute') return summary.configs[config]?.medians[line.metric];
+  return linearity?.[config]?.growth;
+}
+
+/** Each budget line checked against a summary: { ...line, config, value, pass, reference }. */
+export function checkBudget(summary, linearity) {
+  const results = [];
+  for (const config of BUDGET_CONFIGS) {
+    if (!summary.configs[config]) continue;
+    for (const line of BUDGET) {
+      const value = figure(summary, linearity, config, line);
+      const pass = value === undefined ? undefined : (line.min === undefined || value >= line.min) && (line.max === undefined || value <= line.max);
+      results.push({ ...line, config, value, pass, reference: figure(summary, linearity, REFERENCE_CONFIG, line) });
+    }
+  }
+  return results;
+}
