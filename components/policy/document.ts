@@ -1,0 +1,155 @@
+/**
+ * The policy document, as written in YAML under policies/ and after validation (defaults
+ * applied, sizes and durations normalized to numbers). The schema in schema.ts is the single
+ * source of both the validator and docs/policy.schema.json; these types mirror it.
+ *
+ * A document, for a reviewer:
+ *
+ *   apiVersion: mcp-sidecar/v1
+ *   kind: Policy
+ *   metadata: { name: readonly, revision: 3 }
+ *   mode: enforce                      # or observe: record what would happen, change nothing
+ *   governor:                          # the process governor's settings (flags and env win)
+ *     allow: ["node servers/"]
+ *   limits: { maxDepth: 64, maxInFlight: 32, maxFrameBytes: { "tools/call": 1MiB } }
+ *   rules:
+ *     - id: client-methods
+ *       methods: { from: client, allow: [initialize, ping, "notifications/*", "tools/*"] }
+ *     - id: read-only-tools
+ *       tools: { allow: ["read_*", "list_*"], reply: tool-error }
+ *     - id: hide-admin
+ *       hide: { tools: ["admin_*"] }
+ *     - id: workspace-paths
+ *       arguments:
+ *         tool: read_file
+ *         properties: { /path: { type: string, pathPrefix: /workspace/ } }
+ *         required: [/path]
+ *     - id: call-rate
+ *       rateLimit: { tools: ["*"], per: tool, capacity: 20, refillPerSecond: 5 }
+ *     - id: secrets
+ *       mode: observe                  # a shadow rule: recorded, not enforced
+ *       redact: { detectors: all }
+ */
+
+export type PolicyMode = 'observe' | 'enforce';
+
+/** Which side sent the frame a rule looks at. */
+export type Side = 'client' | 'server';
+
+export interface PolicyDocument {
+  readonly apiVersion: 'mcp-sidecar/v1';
+  readonly kind: 'Policy';
+  readonly metadata: { readonly name: string; readonly revision: string; readonly description?: string };
+  readonly mode: PolicyMode;
+  readonly governor: GovernorSection;
+  readonly limits: LimitsSection;
+  readonly rules: readonly RuleSpec[];
+}
+
+export interface GovernorSection {
+  readonly allow?: readonly string[];
+  readonly executableSha256?: string;
+  readonly passEnv?: readonly string[];
+  readonly setEnv?: Readonly<Record<string, string>>;
+  readonly maxRestarts?: number;
+  readonly restartBackoffMs?: number;
+  readonly restartBackoffMaxMs?: number;
+  readonly killTimeoutMs?: number;
+  readonly drainTimeoutMs?: number;
+}
+
+export interface LimitsSection {
+  /** Largest frame per method glob, in bytes (YAML may say `1MiB`); `*` for the rest. */
+  readonly maxFrameBytes?: Readonly<Record<string, number>>;
+  /** Deepest JSON nesting accepted in a frame from either side. */
+  readonly maxDepth?: number;
+  /** Client requests the server may have in flight at once. */
+  readonly maxInFlight?: number;
+}
+
+/** Every rule has an id, an optional mode, and exactly one of the kinds below. */
+export interface RuleBase {
+  readonly id: string;
+  readonly description?: string;
+  /** Overrides the policy's mode for this rule, unless the policy is in observe mode. */
+  readonly mode?: PolicyMode;
+}
+
+/** How a denied `tools/call` is answered: a JSON-RPC error, or a tool result with isError (the model reads it). */
+export type ToolReply = 'error' | 'tool-error';
+
+export interface MethodsRule extends RuleBase {
+  /** Requests and notifications from `from` (default client): only `allow` pass, and never `deny`. */
+  readonly methods: { readonly from: Side; readonly allow?: readonly string[]; readonly deny?: readonly string[] };
+}
+export interface ToolsRule extends RuleBase {
+  readonly tools: { readonly allow?: readonly string[]; readonly deny?: readonly string[]; readonly reply: ToolReply };
+}
+export interface PromptsRule extends RuleBase {
+  readonly prompts: { readonly allow?: readonly string[]; readonly deny?: readonly string[] };
+}
+export interface ResourcesRule extends RuleBase {
+  /** Globs over resource URIs (`file:///workspace/**`). */
+  readonly resources: { readonly allow?: readonly string[]; readonly deny?: readonly string[] };
+}
+export interface HideRule extends RuleBase {
+  /** Removed from */list results, and calls to them denied, so the model never sees them. */
+  readonly hide: { readonly tools?: readonly string[]; readonly prompts?: readonly string[]; readonly resources?: readonly string[] };
+}
+export interface ArgumentConstraint {
+  readonly type?: 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
+  readonly enum?: readonly unknown[];
+  /** RE2 syntax: linear time, no backtracking. */
+  readonly pattern?: string;
+  readonly maxLength?: number;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  /** The value, as a path with `..` and `//` normalized, must lie under this prefix. */
+  readonly pathPrefix?: string;
+}
+export interface ArgumentsRule extends RuleBase {
+  readonly arguments: {
+    readonly tool: string;
+    /** Keyed by JSON pointer into `arguments` (`/path`, `/options/depth`). */
+    readonly properties?: Readonly<Record<string, ArgumentConstraint>>;
+    readonly required?: readonly string[];
+    readonly forbidden?: readonly string[];
+    readonly reply: ToolReply;
+  };
+}
+export interface RateLimitRule extends RuleBase {
+  readonly rateLimit: {
+    /** What is limited: tool calls by tool-name glob, or requests by method glob. */
+    readonly tools?: readonly string[];
+    readonly methods?: readonly string[];
+    /** One bucket per tool (or method), or one for all that match. */
+    readonly per: 'tool' | 'method' | 'rule';
+    readonly capacity: number;
+    readonly refillPerSecond: number;
+  };
+}
+export interface RedactRule extends RuleBase {
+  readonly redact: {
+    /** Built-in detectors by name, or `all`. */
+    readonly detectors: 'all' | readonly DetectorName[];
+    /** Custom patterns (RE2 syntax), each replaced by a marker naming it. */
+    readonly patterns?: readonly { readonly name: string; readonly pattern: string }[];
+    /** Which results are scanned; default all three. */
+    readonly in?: readonly ('tools/call' | 'resources/read' | 'prompts/get')[];
+  };
+}
+
+export type DetectorName = 'private-key' | 'aws-access-key' | 'github-token' | 'jwt' | 'bearer-token' | 'password-assignment';
+
+export type RuleSpec = MethodsRule | ToolsRule | PromptsRule | ResourcesRule | HideRule | ArgumentsRule | RateLimitRule | RedactRule;
+
+/** The policy used when no file is given: enforce mode, no rules — the proxy just proxies. */
+export const PERMISSIVE_POLICY: PolicyDocument = Object.freeze({
+  apiVersion: 'mcp-sidecar/v1',
+  kind: 'Policy',
+  metadata: Object.freeze({ name: 'built-in-permissive', revision: '0' }),
+  mode: 'enforce',
+  governor: Object.freeze({}),
+  limits: Object.freeze({}),
+  rules: Object.freeze([]),
+});
