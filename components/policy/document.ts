@@ -89,11 +89,11 @@ export interface PromptsRule extends RuleBase {
   readonly prompts: { readonly allow?: readonly string[]; readonly deny?: readonly string[] };
 }
 export interface ResourcesRule extends RuleBase {
-  /** Globs over resource URIs (`file:///workspace/**`). */
+  /** Globs over resource URIs (`file:///workspace/*`). */
   readonly resources: { readonly allow?: readonly string[]; readonly deny?: readonly string[] };
 }
 export interface HideRule extends RuleBase {
-  /** Removed from */list results, and calls to them denied, so the model never sees them. */
+  /** Removed from tools/list, prompts/list and resources/list results, and calls to them denied, so the model never sees them. */
   readonly hide: { readonly tools?: readonly string[]; readonly prompts?: readonly string[]; readonly resources?: readonly string[] };
 }
 export interface ArgumentConstraint {
