@@ -34,7 +34,7 @@ export interface FrameContext {
   readonly now: number;
 }
 
-export type DenyCategory = 'forbidden' | 'transient_error' | 'user_error';
+export type DenyCategory = 'forbidden' | 'transient_error' | 'user_error' | 'internal_error';
 
 export type Verdict =
   /** Nothing to say about this frame. */

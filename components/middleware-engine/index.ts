@@ -1,0 +1,10 @@
+/**
+ * The middleware engine: every frame, both directions, through a chain of compiled rules that
+ * either observe (record what they would do) or enforce (deny, rewrite). See types.ts for the
+ * rule contract and docs/policy.md for the rules.
+ */
+export type { Direction, Phase, FrameContext, Verdict, Rule, DenyCategory } from './types.js';
+export { CONTINUE } from './types.js';
+export { compileGlob, compileGlobs, matchGlob, type GlobMatcher } from './glob.js';
+export { compilePolicy, effectiveMode, type CompiledPolicy, type RuleFactory } from './compiled-policy.js';
+export { evaluateFrame, PASS, type Decision, type DenyVerdict, type Evaluation, type FrameAction } from './evaluate.js';
