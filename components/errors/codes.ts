@@ -45,6 +45,22 @@ export const ERROR_CODES = {
     rpcCode: -32005, category: 'transient_error', retryable: true,
     message: 'Upstream restarting: the MCP server is being restarted and could not take this request',
   },
+  SIDECAR_ERR_POLICY_DENIED: {
+    rpcCode: -32010, category: 'forbidden', retryable: false,
+    message: 'Denied by policy',
+  },
+  SIDECAR_ERR_POLICY_RATE_LIMITED: {
+    rpcCode: -32011, category: 'transient_error', retryable: true,
+    message: 'Rate limited by policy',
+  },
+  SIDECAR_ERR_POLICY_INVALID_REQUEST: {
+    rpcCode: -32012, category: 'user_error', retryable: false,
+    message: 'Refused by policy: the request does not meet its constraints',
+  },
+  SIDECAR_ERR_POLICY_RULE_FAILED: {
+    rpcCode: -32013, category: 'internal_error', retryable: false,
+    message: 'Refused by policy: a rule failed to evaluate',
+  },
   SIDECAR_ERR_SHUTTING_DOWN: {
     rpcCode: -32004, category: 'transient_error', retryable: true,
     message: 'Shutting down: the proxy is stopping and accepts no new requests',

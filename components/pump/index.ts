@@ -1,2 +1,2 @@
-export { createPump, type Pump, type PumpEvents, type PumpOptions, type PumpStats } from './pump.js';
+export { createPump, type DecisionEvent, type PolicyHolder, type Pump, type PumpEvents, type PumpOptions, type PumpStats } from './pump.js';
 export { InFlightLedger, type PendingRequest } from './in-flight-ledger.js';

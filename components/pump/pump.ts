@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
 import { parseFrameBody, readEnvelope, readOversizedId, type Envelope, type OversizedLine } from '../framing/index.js';
+import { evaluateFrame, type CompiledPolicy, type Decision, type Direction, type FrameAction, type Phase } from '../middleware-engine/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { InFlightLedger } from './in-flight-ledger.js';
+import { encodeDenial } from './policy-replies.js';
 
 /** Counters a session keeps; logged at the end and (later) exported as metrics. */
 export interface PumpStats {
@@ -13,6 +15,23 @@ export interface PumpStats {
   oversizedFromClient: number;
   oversizedFromServer: number;
   answeredLocally: number;
+  /** Frames a policy rule denied (enforced) or rewrote (enforced). */
+  deniedByPolicy: number;
+  rewrittenByPolicy: number;
+}
+
+/** Where a rule had its say: what the caller logs and (later) reports. */
+export interface DecisionEvent {
+  readonly direction: Direction;
+  readonly phase: Phase;
+  readonly method: string;
+  readonly id: string | undefined;
+  readonly decisions: readonly Decision[];
+}
+
+/** The policy in force; `current` may be swapped (hot reload) between frames. */
+export interface PolicyHolder {
+  readonly current: CompiledPolicy;
 }
 
 export interface PumpEvents {
@@ -22,6 +41,8 @@ export interface PumpEvents {
   onClientGone(error: Error): void;
   /** The server's stdout ended. */
   onServerEnd(): void;
+  /** Policy rules acted (or would have) on a frame. */
+  onDecisions?(event: DecisionEvent): void;
 }
 
 export interface Pump {
@@ -42,7 +63,13 @@ export interface PumpOptions {
   readonly server: FrameChannel;
   readonly logger: Logger;
   readonly events: PumpEvents;
+  /** The policy every frame passes; none: frames pass untouched. */
+  readonly policy?: PolicyHolder;
+  /** Milliseconds, for rate limits; default Date.now. */
+  readonly now?: () => number;
 }
+
+const FORWARD: FrameAction = Object.freeze({ kind: 'forward' });
 
 const PREVIEW_CHARS = 200;
 function preview(line: Buffer): string {
@@ -52,11 +79,35 @@ function preview(line: Buffer): string {
 
 // Routes frames between the client and the server channels. Frames are forwarded as their
 // original bytes; the only frames the pump writes itself are error replies.
-export function createPump({ client, server, logger, events }: PumpOptions): Pump {
+export function createPump({ client, server, logger, events, policy, now = Date.now }: PumpOptions): Pump {
   const ledger = new InFlightLedger();
   const stats: PumpStats = {
     framesFromClient: 0, framesFromServer: 0, invalidFromClient: 0, invalidFromServer: 0,
-    oversizedFromClient: 0, oversizedFromServer: 0, answeredLocally: 0,
+    oversizedFromClient: 0, oversizedFromServer: 0, answeredLocally: 0, deniedByPolicy: 0, rewrittenByPolicy: 0,
+  };
+
+  // The policy step: a frame no rule can act on costs one flag test and one map lookup.
+  const check = (direction: Direction, phase: Phase, method: string, id: string | undefined, line: Buffer): FrameAction => {
+    const current = policy?.current;
+    if (current === undefined || current.isEmpty) return FORWARD;
+    const { action, decisions } = evaluateFrame(current, direction, phase, method, line, now());
+    if (decisions.length > 0) events.onDecisions?.({ direction, phase, method, id, decisions });
+    if (action.kind === 'deny') stats.deniedByPolicy++;
+    else if (action.kind === 'replace') stats.rewrittenByPolicy++;
+    return action;
+  };
+  // limits.maxInFlight: the in-flight ledger is the count.
+  const overInFlightLimit = (method: string, id: string): boolean => {
+    const current = policy?.current;
+    const limit = current?.document.limits.maxInFlight;
+    if (current === undefined || limit === undefined || ledger.size < limit) return false;
+    const enforced = current.mode === 'enforce';
+    const decision: Decision = { ruleId: 'limits.maxInFlight', kind: 'limits', phase: 'request', effect: 'deny', enforced, reason: 'too_many_in_flight', message: `${limit} requests are already in flight` };
+    events.onDecisions?.({ direction: 'client-to-server', phase: 'request', method, id, decisions: [decision] });
+    if (!enforced) return false;
+    stats.deniedByPolicy++;
+    client.send(encodeDenial(id, decision.ruleId, { effect: 'deny', reason: decision.reason, message: decision.message!, category: 'transient_error' }, method));
+    return true;
   };
   let refusal: { code: ErrorCode; detail: string } | undefined;
   let idleWaiters: Array<() => void> = [];
@@ -98,18 +149,26 @@ export function createPump({ client, server, logger, events }: PumpOptions): Pum
       stats.framesFromClient++;
       const envelope = readEnvelope(line);
       switch (envelope.kind) {
-        case 'request':
+        case 'request': {
           if (refusal) return replyToClient(envelope.id!, refusal.code, refusal.detail);
+          if (overInFlightLimit(envelope.method!, envelope.id!)) return;
+          const action = check('client-to-server', 'request', envelope.method!, envelope.id, line);
+          if (action.kind === 'deny') return client.send(encodeDenial(envelope.id!, action.ruleId, action.verdict, envelope.method!));
           ledger.add(envelope.id!, envelope.method!);
-          return server.send(line, envelope);
-        case 'notification':
+          return server.send(action.kind === 'replace' ? action.line : line, envelope);
+        }
+        case 'notification': {
+          const action = check('client-to-server', 'request', envelope.method!, undefined, line);
+          if (action.kind === 'deny') return; // nobody to answer: dropped, and recorded
           if (envelope.method === 'notifications/cancelled') settleCancelled(line);
-          return server.send(line, envelope);
+          return server.send(action.kind === 'replace' ? action.line : line, envelope);
+        }
         case 'response':
         case 'error':
           return server.send(line, envelope);
         case 'batch':
           if (refusal) return replyToClient(null, refusal.code, refusal.detail);
+          if (refuseBatchByPolicy(line)) return;
           trackBatch(envelope, false);
           return server.send(line, envelope);
         case 'invalid': {
@@ -138,12 +197,25 @@ export function createPump({ client, server, logger, events }: PumpOptions): Pum
       const envelope = readEnvelope(line);
       switch (envelope.kind) {
         case 'response':
-        case 'error':
-          if (envelope.id !== undefined && ledger.settle(envelope.id) !== undefined) notifyIfIdle();
-          return client.send(line);
+        case 'error': {
+          const pending = envelope.id === undefined ? undefined : ledger.settle(envelope.id);
+          if (pending === undefined) return client.send(line);
+          notifyIfIdle();
+          const action = check('server-to-client', 'response', pending.method, envelope.id, line);
+          if (action.kind === 'deny') return client.send(encodeDenial(pending.rawId, action.ruleId, action.verdict, pending.method));
+          return client.send(action.kind === 'replace' ? action.line : line);
+        }
         case 'request':
-        case 'notification':
-          return client.send(line);
+        case 'notification': {
+          // The server's own requests (sampling, elicitation, roots) pass the policy like the client's.
+          const action = check('server-to-client', 'request', envelope.method!, envelope.id, line);
+          if (action.kind === 'deny') {
+            // A denied server request is answered to the server and never reaches the client.
+            if (envelope.kind === 'request') server.send(encodeDenial(envelope.id!, action.ruleId, action.verdict, envelope.method!));
+            return;
+          }
+          return client.send(action.kind === 'replace' ? action.line : line);
+        }
         case 'batch':
           trackBatch(envelope, true);
           notifyIfIdle();
@@ -171,6 +243,37 @@ export function createPump({ client, server, logger, events }: PumpOptions): Pum
   function failPending(code: ErrorCode, detail: string, spared?: ReadonlySet<string>): void {
     for (const pending of ledger.drain(spared)) replyToClient(pending.rawId, code, `${detail}; request ${pending.method}`);
     notifyIfIdle();
+  }
+
+  // A batch (2025-03-26) passes only whole: if a rule denies any member, every request in it is
+  // answered with an error (the denied one with its reason) and nothing is forwarded.
+  function refuseBatchByPolicy(line: Buffer): boolean {
+    const current = policy?.current;
+    if (current === undefined || current.isEmpty) return false;
+    const members = (parseFrameBody(line) as unknown[]).map((item) => {
+      const bytes = Buffer.from(`${JSON.stringify(item)}\n`);
+      return { bytes, envelope: readEnvelope(bytes) };
+    });
+    let denial: { member: number; action: Extract<FrameAction, { kind: 'deny' }> } | undefined;
+    for (const [index, { bytes, envelope }] of members.entries()) {
+      if (envelope.kind !== 'request' && envelope.kind !== 'notification') continue;
+      const action = check('client-to-server', 'request', envelope.method!, envelope.id, bytes);
+      if (action.kind === 'deny') {
+        denial = { member: index, action };
+        break;
+      }
+    }
+    if (denial === undefined) return false;
+    const { ruleId } = denial.action;
+    const replies = members.flatMap(({ envelope }, index) => {
+      if (envelope.kind !== 'request') return [];
+      const verdict = index === denial!.member
+        ? denial!.action.verdict
+        : { effect: 'deny' as const, reason: 'batch_refused', message: `another request in the batch was denied by rule ${ruleId}`, category: 'forbidden' as const };
+      return [encodeDenial(envelope.id!, ruleId, verdict, envelope.method!).toString('utf8').trimEnd()];
+    });
+    if (replies.length > 0) client.send(Buffer.from(`[${replies.join(',')}]\n`));
+    return true;
   }
 
   function handleOversizedFromClient(line: OversizedLine): void {

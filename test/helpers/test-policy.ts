@@ -1,0 +1,14 @@
+import { compilePolicy, type CompiledPolicy, type Rule } from '../../components/middleware-engine/index.js';
+import { PERMISSIVE_POLICY, type PolicyDocument, type PolicyMode } from '../../components/policy/document.js';
+
+/** A compiled policy made of hand-written rules (the engine and pump tested without rule kinds). */
+export function policyFromRules(rules: Rule[], options: { mode?: PolicyMode; maxInFlight?: number } = {}): CompiledPolicy {
+  const document: PolicyDocument = {
+    ...PERMISSIVE_POLICY,
+    metadata: { name: 'test', revision: '1' },
+    mode: options.mode ?? 'enforce',
+    limits: options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight },
+  };
+  const effective = rules.map((rule) => ({ ...rule, mode: options.mode === 'observe' ? 'observe' as const : rule.mode }));
+  return compilePolicy(document, 'test-digest', () => [], effective);
+}
