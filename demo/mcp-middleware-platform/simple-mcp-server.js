@@ -1,10 +1,17 @@
 #!/usr/bin/env node
 // A small MCP server for the demo: NDJSON JSON-RPC on stdin/stdout, no SDK.
-// Tools: `echo` (returns the text upper-cased).
+// Tools: `echo` (returns the text upper-cased), `read_file` and `delete_file` over a small
+// in-memory workspace (one file of which holds a fake AWS key, for the redaction demo).
 import { createInterface } from 'node:readline';
 
 const SERVER_INFO = { name: 'simple-mcp-server', version: '1.0.0' };
 const SUPPORTED_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
+
+// A small in-memory "workspace", so the policy demos have something to read and to refuse.
+const FILES = new Map([
+  ['/workspace/README.md', '# Demo workspace\nNothing secret here.\n'],
+  ['/workspace/config.env', 'DATABASE_URL=postgres://demo\naws_key=AKIAIOSFODNN7EXAMPLE\n'],
+]);
 
 const TOOLS = [
   {
@@ -12,12 +19,31 @@ const TOOLS = [
     description: 'Returns the text you send, upper-cased.',
     inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
   },
+  {
+    name: 'read_file',
+    description: 'Reads a file of the demo workspace.',
+    inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
+  },
+  {
+    name: 'delete_file',
+    description: 'Deletes a file of the demo workspace.',
+    inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
+  },
 ];
+
+const text = (value, isError = false) => ({ content: [{ type: 'text', text: value }], ...(isError ? { isError: true } : {}) });
 
 function callTool(name, args) {
   if (name === 'echo') {
-    if (typeof args?.text !== 'string') return { content: [{ type: 'text', text: 'echo needs a string "text"' }], isError: true };
-    return { content: [{ type: 'text', text: args.text.toUpperCase() }] };
+    if (typeof args?.text !== 'string') return text('echo needs a string "text"', true);
+    return text(args.text.toUpperCase());
+  }
+  if (name === 'read_file') {
+    const content = FILES.get(args?.path);
+    return content === undefined ? text(`no such file: ${args?.path}`, true) : text(content);
+  }
+  if (name === 'delete_file') {
+    return FILES.delete(args?.path) ? text(`deleted ${args.path}`) : text(`no such file: ${args?.path}`, true);
   }
   return undefined;
 }
