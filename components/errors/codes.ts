@@ -91,6 +91,14 @@ export const ERROR_CODES = {
     category: 'internal_error', retryable: false,
     message: 'The MCP server process could not be started',
   },
+  SIDECAR_ERR_POLICY_UNREADABLE: {
+    category: 'user_error', retryable: false,
+    message: 'The policy file cannot be read',
+  },
+  SIDECAR_ERR_POLICY_INVALID: {
+    category: 'user_error', retryable: false,
+    message: 'The policy file is not a valid policy',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,45 @@
+/**
+ * Canonical JSON (RFC 8785, JCS): the same value always gives the same text, so a digest of it
+ * identifies a policy (and, later, a report) whatever key order or number spelling the source
+ * used. Object keys are sorted by UTF-16 code units (what `Array.prototype.sort` does on
+ * strings, and what RFC 8785 §3.2.3 asks for); numbers and strings are written the way
+ * ECMAScript's JSON.stringify writes them (RFC 8785 §3.2.2 adopts exactly that: `1.0` → `1`,
+ * `1e21` → `1e+21`, `-0` → `0`); no whitespace.
+ *
+ * Only JSON values are accepted: a non-finite number, a bigint, a function, a symbol or
+ * `undefined` in an array is a TypeError rather than a silent `null`, because a digest over a
+ * value that JSON cannot carry would not be reproducible by anyone else. `undefined` object
+ * properties are skipped, as JSON.stringify does: an absent optional field and one set to
+ * `undefined` mean the same.
+ */
+export function canonicalJson(value: unknown): string {
+  return write(value, '$');
+}
+
+function write(value: unknown, where: string): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${where} is ${value}, which JSON cannot represent`);
+      return JSON.stringify(value);
+    case 'object':
+      if (Array.isArray(value)) return `[${value.map((item, i) => write(item, `${where}[${i}]`)).join(',')}]`;
+      return writeObject(value as Record<string, unknown>, where);
+    default:
+      throw new TypeError(`canonicalJson: ${where} is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON cannot represent`);
+  }
+}
+
+function writeObject(object: Record<string, unknown>, where: string): string {
+  const members: string[] = [];
+  for (const key of Object.keys(object).sort()) {
+    const member = object[key];
+    if (member === undefined) continue;
+    members.push(`${JSON.stringify(key)}:${write(member, `${where}.${key}`)}`);
+  }
+  return `{${members.join(',')}}`;
+}

@@ -1,0 +1,14 @@
+// The policy component's public face: the document's shape, the schema it is validated with,
+// and the loader. The rules that act on a document live in components/middleware-engine.
+export {
+  PERMISSIVE_POLICY,
+  type PolicyDocument, type PolicyMode, type Side, type GovernorSection, type LimitsSection, type RuleBase, type ToolReply,
+  type MethodsRule, type ToolsRule, type PromptsRule, type ResourcesRule, type HideRule, type ArgumentConstraint,
+  type ArgumentsRule, type RateLimitRule, type RedactRule, type DetectorName, type RuleSpec,
+} from './document.js';
+export { policySchema, toJsonSchema, policyJsonSchemaText } from './schema.js';
+export { RULE_KINDS, DETECTOR_NAMES } from './rule-schemas.js';
+export { loadPolicyFile, parsePolicyText, type LoadedPolicy } from './load.js';
+export { PolicyInvalidError, formatPolicyError, type PolicyError } from './policy-error.js';
+export { canonicalJson } from './canonical-json.js';
+export { runPolicyValidate, type ValidateOutput } from './validate-command.js';

@@ -1,0 +1,140 @@
+/**
+ * The schema of one rule: an id, an optional mode, and exactly one of the eight kinds. The
+ * kinds are optional keys of one strict object (rather than a union of eight objects) so that a
+ * mistake gets one precise message — "unknown key", "found 2 kinds: tools, hide" — instead of
+ * eight failed alternatives; the transform then narrows the result to the `RuleSpec` union.
+ */
+import { z } from 'zod';
+import type { ArgumentConstraint, DetectorName, RuleSpec } from './document.js';
+import { count, expected, listNames } from './describe.js';
+import { ALWAYS, glob, globList, isMapping, jsonPointer, presentKeys, re2Pattern, requireOne, requireSome } from './schema-parts.js';
+
+export const RULE_KINDS = ['methods', 'tools', 'prompts', 'resources', 'hide', 'arguments', 'rateLimit', 'redact'] as const;
+export const DETECTOR_NAMES = ['private-key', 'aws-access-key', 'github-token', 'jwt', 'bearer-token', 'password-assignment'] as const satisfies readonly DetectorName[];
+// …and every DetectorName is listed: a name added to document.ts and not here stops the build.
+const _everyDetector: Exclude<DetectorName, (typeof DETECTOR_NAMES)[number]> extends never ? true : never = true;
+void _everyDetector;
+
+const mode = z.enum(['observe', 'enforce']);
+const toolReply = z.enum(['error', 'tool-error']).default('error');
+/** `allow` may be empty (nothing passes); `deny` names something, or is left out. */
+const allowDeny = { allow: z.array(glob).optional(), deny: globList.optional() };
+
+const methods = requireSome(z.strictObject({ from: z.enum(['client', 'server']).default('client'), ...allowDeny }), ['allow', 'deny'])
+  .describe('Requests and notifications from `from` (default client): only `allow` pass, and never `deny`.');
+const tools = requireSome(z.strictObject({ ...allowDeny, reply: toolReply }), ['allow', 'deny'])
+  .describe('tools/call by tool name; `reply`: a JSON-RPC error, or a tool result with isError that the model reads.');
+const prompts = requireSome(z.strictObject(allowDeny), ['allow', 'deny']).describe('prompts/get by prompt name.');
+const resources = requireSome(z.strictObject(allowDeny), ['allow', 'deny']).describe('resources/read by URI glob (`file:///workspace/**`).');
+const hide = requireSome(z.strictObject({ tools: globList.optional(), prompts: globList.optional(), resources: globList.optional() }), ['tools', 'prompts', 'resources'])
+  .describe('Removed from */list results, and calls to them denied, so the model never sees them.');
+
+const constraint = z
+  .strictObject({
+    type: z.enum(['string', 'number', 'integer', 'boolean', 'object', 'array', 'null']).optional(),
+    enum: z.array(z.unknown()).min(1).optional(),
+    pattern: re2Pattern.optional(),
+    maxLength: z.int().min(0).optional(),
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
+    pathPrefix: z.string().min(1).optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (isMapping(value) && typeof value.minimum === 'number' && typeof value.maximum === 'number' && value.minimum > value.maximum) {
+      ctx.addIssue({ code: 'custom', path: ['maximum'], message: `expected a maximum ≥ minimum (${value.minimum}), found the number ${value.maximum}`, input: value.maximum });
+    }
+  }, ALWAYS) satisfies z.ZodType<ArgumentConstraint>;
+
+const argumentsKind = requireSome(
+  z.strictObject({
+    tool: glob,
+    properties: z.record(jsonPointer, constraint).optional(),
+    required: z.array(jsonPointer).min(1).optional(),
+    forbidden: z.array(jsonPointer).min(1).optional(),
+    reply: toolReply,
+  }),
+  ['properties', 'required', 'forbidden'],
+).describe('Constraints on the arguments of tools/call for `tool`, by JSON pointer into `arguments`.');
+
+const rateLimit = requireOne(
+  z.strictObject({
+    tools: globList.optional(),
+    methods: globList.optional(),
+    per: z.enum(['tool', 'method', 'rule']).default('tool'),
+    capacity: z.int().min(1),
+    refillPerSecond: z.number().positive(),
+  }),
+  ['tools', 'methods'],
+).describe('A token bucket over tool calls (by tool glob) or requests (by method glob): `per` tool/method, or one for the rule.');
+
+/** Names the unknown detectors in a list, so a typo is pointed out rather than "found a list". */
+const detectorsError = {
+  error: (issue: { readonly input?: unknown }): string => {
+    const what = `"all" or a non-empty list of detectors (${listNames(DETECTOR_NAMES)})`;
+    const unknown = Array.isArray(issue.input) ? issue.input.filter((name) => !(DETECTOR_NAMES as readonly unknown[]).includes(name)) : [];
+    if (unknown.length === 0) return expected(what).error(issue);
+    return `expected ${what}, found ${count(unknown.length, 'unknown detector')}: ${unknown.map((name) => JSON.stringify(name)).join(', ')}`;
+  },
+};
+
+const redact = z.strictObject({
+  detectors: z.union([z.literal('all'), z.array(z.enum(DETECTOR_NAMES)).min(1, detectorsError)], detectorsError),
+  patterns: z.array(z.strictObject({ name: z.string().min(1), pattern: re2Pattern })).min(1).optional(),
+  in: z.array(z.enum(['tools/call', 'resources/read', 'prompts/get'])).min(1).optional(),
+}).describe('Secrets in results replaced by a marker: built-in detectors, and custom RE2 patterns.');
+
+const ID = /^[a-z0-9][a-z0-9._-]*$/;
+const idError = expected('an id of lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');
+const ruleObject = z.strictObject({
+  id: z.string(idError).regex(ID, idError),
+  description: z.string().optional(),
+  mode: mode.optional().describe('Overrides the policy\'s mode for this rule, unless the policy is in observe mode.'),
+  methods: methods.optional(),
+  tools: tools.optional(),
+  prompts: prompts.optional(),
+  resources: resources.optional(),
+  hide: hide.optional(),
+  arguments: argumentsKind.optional(),
+  rateLimit: rateLimit.optional(),
+  redact: redact.optional(),
+});
+
+type RuleObject = z.output<typeof ruleObject>;
+
+/** The one kind the rule has, with the id, description and mode: the `RuleSpec` the engine compiles. */
+function toRuleSpec(rule: RuleObject): RuleSpec {
+  const { id, description, mode: ruleMode } = rule;
+  const base = { id, ...(description !== undefined && { description }), ...(ruleMode !== undefined && { mode: ruleMode }) };
+  if (rule.methods) return { ...base, methods: rule.methods };
+  if (rule.tools) return { ...base, tools: rule.tools };
+  if (rule.prompts) return { ...base, prompts: rule.prompts };
+  if (rule.resources) return { ...base, resources: rule.resources };
+  if (rule.hide) return { ...base, hide: rule.hide };
+  if (rule.arguments) return { ...base, arguments: rule.arguments };
+  if (rule.rateLimit) return { ...base, rateLimit: rule.rateLimit };
+  if (rule.redact) return { ...base, redact: rule.redact };
+  throw new Error(`rule ${id} has no kind; the refinement should have rejected it`);
+}
+
+export const ruleSchema = ruleObject
+  .superRefine((value, ctx) => {
+    const kinds = presentKeys(value, RULE_KINDS);
+    if (!isMapping(value) || kinds.length === 1) return;
+    const found = kinds.length === 0 ? 'none' : `${count(kinds.length, 'kind')}: ${listNames(kinds)}`;
+    ctx.addIssue({ code: 'custom', message: `expected exactly one rule kind (one of: ${listNames(RULE_KINDS)}), found ${found}`, input: value });
+  }, ALWAYS)
+  .meta({ oneOf: RULE_KINDS.map((kind) => ({ required: [kind] })) })
+  .transform(toRuleSpec);
+
+/** Rule ids are unique within a policy: they name the rule in errors, logs and reports. */
+export const ruleList = z.array(ruleSchema).superRefine((rules: unknown, ctx) => {
+  if (!Array.isArray(rules)) return; // already reported as "expected a list"
+  const firstIndex = new Map<string, number>();
+  rules.forEach((rule: unknown, index) => {
+    const id = isMapping(rule) ? rule.id : undefined;
+    if (typeof id !== 'string') return;
+    const first = firstIndex.get(id);
+    if (first === undefined) firstIndex.set(id, index);
+    else ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id ${JSON.stringify(id)} (first used by rules[${first}])`, input: id });
+  });
+}, ALWAYS);
