@@ -1,0 +1,211 @@
+// `arguments: { tool, properties, required, forbidden, reply }` — constraints on the arguments
+// of the tools whose name matches `tool`. Each property is a JSON pointer into
+// `params.arguments`; an absent property is checked only by `required`.
+//
+// A constraint implies the type it needs: `pattern`, `maxLength` and `pathPrefix` fail on a
+// value that is not a string, `minimum`/`maximum` on one that is not a number. A policy that
+// says "at most 100" about an argument does not let an object through because an object has no
+// magnitude. Messages name the pointer and what was wrong, never the value (it may be a secret).
+import type { ArgumentConstraint, ArgumentsRule } from '../../policy/document.js';
+import type { FrameContext, Rule, Verdict } from '../types.js';
+import { CONTINUE } from '../types.js';
+import { compileGlob } from '../glob.js';
+import {
+  checkKnownKeys, checkMode, checkReply, checkRuleId, checkSection, deny, isRecord, readParams, RuleSpecError, type RuleContext,
+} from './common.js';
+import { compilePointer, resolvePointer, type CompiledPointer } from './json-pointer.js';
+import { normalizePosixPath, isUnderPrefix } from './normalize.js';
+import { compileRe2 } from './redaction-detectors.js';
+
+/** Checks one value; returns what is wrong with it, or undefined. */
+type Check = (value: unknown) => string | undefined;
+
+const TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'] as const;
+const CONSTRAINT_KEYS = ['type', 'enum', 'pattern', 'maxLength', 'minimum', 'maximum', 'pathPrefix'] as const;
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function hasType(value: unknown, type: (typeof TYPES)[number]): boolean {
+  switch (type) {
+    case 'integer': return typeof value === 'number' && Number.isInteger(value);
+    case 'number': return typeof value === 'number' && Number.isFinite(value);
+    case 'object': return isRecord(value);
+    default: return jsonType(value) === type;
+  }
+}
+
+/** Equality of JSON values: same type, arrays element by element, objects key by key. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, index) => jsonEqual(item, b[index]));
+  }
+  if (Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b).length) return false;
+  return aKeys.every((key) => Object.hasOwn(b, key) && jsonEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+}
+
+function codePointLength(text: string, stopAfter: number): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    if (++count > stopAfter) return count;
+  }
+  return count;
+}
+
+function compileConstraint(ruleId: string, pointer: string, constraint: unknown): Check[] {
+  const where = `arguments.properties[${JSON.stringify(pointer)}]`;
+  if (!isRecord(constraint)) throw new RuleSpecError(ruleId, `${where} must be a mapping of constraints`);
+  checkKnownKeys(ruleId, where, constraint, CONSTRAINT_KEYS);
+  const c = constraint as ArgumentConstraint;
+  const checks: Check[] = [];
+
+  if (c.type !== undefined) {
+    const type = c.type;
+    if (!TYPES.includes(type)) throw new RuleSpecError(ruleId, `${where}.type must be one of ${TYPES.join(', ')}`);
+    checks.push((value) => (hasType(value, type) ? undefined : `must be of type ${type}, got ${jsonType(value)}`));
+  }
+  if (c.enum !== undefined) {
+    if (!Array.isArray(c.enum) || c.enum.length === 0) throw new RuleSpecError(ruleId, `${where}.enum must be a non-empty list`);
+    const allowed = c.enum;
+    checks.push((value) => (allowed.some((option) => jsonEqual(option, value)) ? undefined : `is not one of the ${allowed.length} allowed values`));
+  }
+  if (c.pattern !== undefined) {
+    if (typeof c.pattern !== 'string') throw new RuleSpecError(ruleId, `${where}.pattern must be a string`);
+    let re;
+    try {
+      re = compileRe2(c.pattern);
+    } catch (error) {
+      throw new RuleSpecError(ruleId, `${where}.pattern is not valid RE2 syntax: ${(error as Error).message}`);
+    }
+    const compiled = re;
+    checks.push((value) => {
+      if (typeof value !== 'string') return `must be a string to match the pattern, got ${jsonType(value)}`;
+      return compiled.test(value) ? undefined : 'does not match the required pattern';
+    });
+  }
+  if (c.maxLength !== undefined) {
+    const max = c.maxLength;
+    if (!Number.isInteger(max) || max < 0) throw new RuleSpecError(ruleId, `${where}.maxLength must be a non-negative integer`);
+    checks.push((value) => {
+      if (typeof value !== 'string') return `must be a string to have a length, got ${jsonType(value)}`;
+      return value.length <= max || codePointLength(value, max) <= max ? undefined : `is longer than ${max} characters`;
+    });
+  }
+  for (const bound of ['minimum', 'maximum'] as const) {
+    const limit = c[bound];
+    if (limit === undefined) continue;
+    if (typeof limit !== 'number' || !Number.isFinite(limit)) throw new RuleSpecError(ruleId, `${where}.${bound} must be a finite number`);
+    checks.push((value) => {
+      if (typeof value !== 'number') return `must be a number to compare with the ${bound}, got ${jsonType(value)}`;
+      if (bound === 'minimum' ? value < limit : value > limit) return `is ${bound === 'minimum' ? 'below the minimum' : 'above the maximum'} ${limit}`;
+      return undefined;
+    });
+  }
+  if (c.minimum !== undefined && c.maximum !== undefined && c.minimum > c.maximum) {
+    throw new RuleSpecError(ruleId, `${where}: minimum ${c.minimum} is above maximum ${c.maximum}`);
+  }
+  if (c.pathPrefix !== undefined) {
+    if (typeof c.pathPrefix !== 'string' || c.pathPrefix.length === 0) throw new RuleSpecError(ruleId, `${where}.pathPrefix must be a non-empty string`);
+    const prefix = c.pathPrefix;
+    const base = normalizePosixPath(prefix);
+    checks.push((value) => {
+      if (typeof value !== 'string') return `must be a path string, got ${jsonType(value)}`;
+      if (value.includes('\0')) return 'must not contain a NUL character';
+      return isUnderPrefix(normalizePosixPath(value), base) ? undefined : `must be a path under ${prefix}`;
+    });
+  }
+  return checks; // `{}` checks nothing: the schema allows it, and it can only let a value through
+}
+
+function compilePointers(ruleId: string, field: string, value: unknown): { readonly pointer: string; readonly tokens: CompiledPointer }[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new RuleSpecError(ruleId, `${field} must be a list of JSON pointers`);
+  return value.map((pointer, index) => {
+    if (typeof pointer !== 'string') throw new RuleSpecError(ruleId, `${field}[${index}] must be a JSON pointer string`);
+    return { pointer, tokens: checkedPointer(ruleId, pointer) };
+  });
+}
+
+function checkedPointer(ruleId: string, pointer: string): CompiledPointer {
+  try {
+    return compilePointer(pointer);
+  } catch (error) {
+    throw new RuleSpecError(ruleId, (error as Error).message);
+  }
+}
+
+export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext): Rule[] {
+  const id = checkRuleId(spec.id);
+  const mode = checkMode(id, context);
+  const section = checkSection(id, 'arguments', spec.arguments);
+  checkKnownKeys(id, 'arguments', section, ['tool', 'properties', 'required', 'forbidden', 'reply']);
+  const tool = section['tool'];
+  if (typeof tool !== 'string' || tool.length === 0) throw new RuleSpecError(id, 'arguments.tool must be a non-empty tool-name glob');
+  const matchTool = compileGlob(tool);
+  const reply = checkReply(id, 'arguments.reply', section['reply']);
+
+  const propertiesSpec = section['properties'] ?? {};
+  if (!isRecord(propertiesSpec)) throw new RuleSpecError(id, 'arguments.properties must be a mapping of JSON pointer to constraints');
+  const properties = Object.entries(propertiesSpec).map(([pointer, constraint]) => ({
+    pointer,
+    tokens: checkedPointer(id, pointer),
+    checks: compileConstraint(id, pointer, constraint),
+  }));
+  const required = compilePointers(id, 'arguments.required', section['required']);
+  const forbidden = compilePointers(id, 'arguments.forbidden', section['forbidden']);
+  if (properties.length === 0 && required.length === 0 && forbidden.length === 0) {
+    throw new RuleSpecError(id, 'arguments needs properties, required or forbidden');
+  }
+
+  const refuse = (problems: readonly string[]): Verdict =>
+    deny('argument_invalid', problems.join('; '), 'user_error', { reply });
+
+  return [{
+    id,
+    kind: 'arguments',
+    mode,
+    direction: 'client-to-server',
+    phase: 'request',
+    methods: ['tools/call'],
+    evaluate(frame: FrameContext): Verdict {
+      const params = readParams(frame.body());
+      const name = params?.['name'];
+      if (typeof name !== 'string' || !matchTool(name)) return CONTINUE;
+      const args = params?.['arguments'];
+      if (args !== undefined && !isRecord(args)) return refuse([`arguments must be an object, got ${jsonType(args)}`]);
+
+      const problems: string[] = [];
+      for (const { pointer, tokens } of forbidden) {
+        if (resolvePointer(args, tokens).found) problems.push(`argument ${pointer} is forbidden`);
+      }
+      for (const { pointer, tokens } of required) {
+        if (!resolvePointer(args, tokens).found) problems.push(`argument ${pointer} is required`);
+      }
+      for (const { pointer, tokens, checks } of properties) {
+        const resolved = resolvePointer(args, tokens);
+        if (!resolved.found) continue;
+        for (const check of checks) {
+          const problem = check(resolved.value);
+          if (problem !== undefined) {
+            problems.push(`argument ${pointer} ${problem}`);
+            break;
+          }
+        }
+      }
+      return problems.length === 0 ? CONTINUE : refuse(problems);
+    },
+  }];
+}

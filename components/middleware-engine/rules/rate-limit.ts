@@ -1,0 +1,123 @@
+// `rateLimit: { tools?, methods?, per, capacity, refillPerSecond }` — a token bucket per key:
+// `per: tool` (the default) one per tool name (tools/call), `per: method` one per method, `per: rule` one for
+// everything the rule covers. A bucket holds `capacity` tokens and gains `refillPerSecond` a
+// second, continuously; a request takes one, and is denied (transient_error, with the time
+// until a token is back) when there is none. Time is `frame.now`, the engine's clock.
+//
+// Buckets are bounded: at most MAX_RATE_LIMIT_BUCKETS keys per rule, the least recently used
+// forgotten first, so a client inventing tool names cannot grow memory. A forgotten bucket
+// starts full again; a client can reset a tool's bucket only by first spending requests on
+// that many other keys, each of which was itself admitted and counted.
+//
+// Notifications (`notifications/*`) are never limited: they cannot be answered, and dropping
+// `notifications/cancelled` or `notifications/initialized` would break the session.
+import type { RateLimitRule } from '../../policy/document.js';
+import type { FrameContext, Rule, Verdict } from '../types.js';
+import { CONTINUE } from '../types.js';
+import { compileGlobs, type GlobMatcher } from '../glob.js';
+import {
+  checkGlobList, checkKnownKeys, checkMode, checkRuleId, checkSection, deny, quoteForMessage, readParams, RuleSpecError,
+  type RuleContext,
+} from './common.js';
+
+export const MAX_RATE_LIMIT_BUCKETS = 10_000;
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+/** Token buckets by key, least recently used first (a Map keeps insertion order). */
+export class TokenBuckets {
+  readonly #buckets = new Map<string, Bucket>();
+
+  constructor(
+    readonly capacity: number,
+    readonly refillPerSecond: number,
+    readonly maxKeys: number = MAX_RATE_LIMIT_BUCKETS,
+  ) {}
+
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  /** Takes a token from `key`'s bucket: 0 when granted, else the milliseconds until one is back. */
+  take(key: string, now: number): number {
+    let bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      if (this.#buckets.size >= this.maxKeys) {
+        const oldest = this.#buckets.keys().next();
+        if (!oldest.done) this.#buckets.delete(oldest.value);
+      }
+      bucket = { tokens: this.capacity, updatedAt: now };
+    } else {
+      this.#buckets.delete(key); // re-inserted below: now the most recently used
+      const elapsed = now - bucket.updatedAt;
+      if (elapsed > 0) {
+        bucket.tokens = Math.min(this.capacity, bucket.tokens + (elapsed * this.refillPerSecond) / 1000);
+        bucket.updatedAt = now;
+      }
+    }
+    this.#buckets.set(key, bucket);
+    // A hair of tolerance, so 200 ms at 5/s is a whole token despite binary fractions.
+    if (bucket.tokens >= 1 - 1e-9) {
+      bucket.tokens = Math.max(0, bucket.tokens - 1);
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - bucket.tokens) * 1000) / this.refillPerSecond - 1e-6));
+  }
+}
+
+function checkPositive(ruleId: string, field: string, value: unknown, integer: boolean): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new RuleSpecError(ruleId, `rateLimit.${field} must be a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return value;
+}
+
+export function createRateLimitRules(spec: RateLimitRule, context: RuleContext): Rule[] {
+  const id = checkRuleId(spec.id);
+  const mode = checkMode(id, context);
+  const section = checkSection(id, 'rateLimit', spec.rateLimit);
+  checkKnownKeys(id, 'rateLimit', section, ['tools', 'methods', 'per', 'capacity', 'refillPerSecond']);
+  const tools = checkGlobList(id, 'rateLimit.tools', section['tools']);
+  const methodGlobs = checkGlobList(id, 'rateLimit.methods', section['methods']);
+  if ((tools === undefined || tools.length === 0) && (methodGlobs === undefined || methodGlobs.length === 0)) {
+    throw new RuleSpecError(id, 'rateLimit needs tools, methods or both');
+  }
+  const per = section['per'] ?? 'tool';
+  if (per !== 'tool' && per !== 'method' && per !== 'rule') throw new RuleSpecError(id, `rateLimit.per must be tool, method or rule, got ${JSON.stringify(per)}`);
+  const capacity = checkPositive(id, 'capacity', section['capacity'], true);
+  const refillPerSecond = checkPositive(id, 'refillPerSecond', section['refillPerSecond'], false);
+
+  const matchTool: GlobMatcher | undefined = tools !== undefined && tools.length > 0 ? compileGlobs(tools) : undefined;
+  const matchMethod: GlobMatcher | undefined = methodGlobs !== undefined && methodGlobs.length > 0 ? compileGlobs(methodGlobs) : undefined;
+  const buckets = new TokenBuckets(capacity, refillPerSecond);
+  const methods = [...new Set([...(matchTool ? ['tools/call'] : []), ...(methodGlobs ?? [])])];
+
+  return [{
+    id,
+    kind: 'rateLimit',
+    mode,
+    direction: 'client-to-server',
+    phase: 'request',
+    methods,
+    evaluate(frame: FrameContext): Verdict {
+      const method = frame.method;
+      if (method.startsWith('notifications/')) return CONTINUE;
+      let tool: string | undefined;
+      if (method === 'tools/call' && (matchTool !== undefined || per === 'tool')) {
+        const name = readParams(frame.body())?.['name'];
+        if (typeof name === 'string') tool = name;
+      }
+      const covered = (matchMethod !== undefined && matchMethod(method)) || (matchTool !== undefined && tool !== undefined && matchTool(tool));
+      if (!covered) return CONTINUE;
+
+      const key = per === 'rule' ? '' : per === 'tool' && tool !== undefined ? `tool:${tool}` : `method:${method}`;
+      const retryAfterMs = buckets.take(key, frame.now);
+      if (retryAfterMs === 0) return CONTINUE;
+      const what = per === 'rule' ? 'these requests' : per === 'tool' && tool !== undefined ? `tool ${quoteForMessage(tool)}` : `method ${quoteForMessage(method)}`;
+      return deny('rate_limited', `rate limit for ${what} exceeded (${capacity} burst, ${refillPerSecond}/s); retry in ${retryAfterMs} ms`, 'transient_error', { retryAfterMs });
+    },
+  }];
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RateLimitRule } from '../../../../components/policy/document.js';
+import type { Rule, Verdict } from '../../../../components/middleware-engine/types.js';
+import { createRateLimitRules, MAX_RATE_LIMIT_BUCKETS, TokenBuckets } from '../../../../components/middleware-engine/rules/rate-limit.js';
+import { frameContext, toolCall } from '../../../helpers/frame-context.js';
+
+function ruleOf(rateLimit: RateLimitRule['rateLimit']): Rule {
+  const rules = createRateLimitRules({ id: 'rate', rateLimit }, { mode: 'enforce' });
+  assert.equal(rules.length, 1);
+  return rules[0]!;
+}
+
+const call = (rule: Rule, name: string, now: number): Verdict => rule.evaluate(frameContext(toolCall(name, {}), { now }));
+const request = (rule: Rule, method: string, now: number): Verdict => rule.evaluate(frameContext({ jsonrpc: '2.0', id: 1, method }, { now }));
+
+function assertLimited(verdict: Verdict, retryAfterMs: number): void {
+  assert.ok(verdict.effect === 'deny', JSON.stringify(verdict));
+  assert.equal(verdict.reason, 'rate_limited');
+  assert.equal(verdict.category, 'transient_error');
+  assert.equal(verdict.retryAfterMs, retryAfterMs);
+}
+
+describe('rate-limit rule', () => {
+  it('compiles to one request rule on tools/call and the method globs', () => {
+    const rule = ruleOf({ tools: ['*'], methods: ['resources/*'], per: 'rule', capacity: 1, refillPerSecond: 1 });
+    assert.deepEqual([rule.kind, rule.direction, rule.phase, rule.methods], ['rateLimit', 'client-to-server', 'request', ['tools/call', 'resources/*']]);
+  });
+
+  it('spends the burst, then refills exactly at refillPerSecond, with retryAfterMs until the next token', () => {
+    const rule = ruleOf({ tools: ['*'], per: 'tool', capacity: 2, refillPerSecond: 5 }); // one token per 200 ms
+    assert.equal(call(rule, 'echo', 1000).effect, 'continue');
+    assert.equal(call(rule, 'echo', 1000).effect, 'continue');
+    assertLimited(call(rule, 'echo', 1000), 200);
+    assertLimited(call(rule, 'echo', 1050), 150);
+    assertLimited(call(rule, 'echo', 1199), 1);
+    assert.equal(call(rule, 'echo', 1200).effect, 'continue', 'exactly one token after 200 ms');
+    assertLimited(call(rule, 'echo', 1200), 200);
+    // A long pause refills to capacity, not beyond.
+    assert.equal(call(rule, 'echo', 60_000).effect, 'continue');
+    assert.equal(call(rule, 'echo', 60_000).effect, 'continue');
+    assertLimited(call(rule, 'echo', 60_000), 200);
+  });
+
+  it('a denied request takes no token, and retrying after retryAfterMs succeeds', () => {
+    const rule = ruleOf({ tools: ['*'], per: 'rule', capacity: 1, refillPerSecond: 3 });
+    assert.equal(call(rule, 'a', 0).effect, 'continue');
+    const denied = call(rule, 'a', 0);
+    assertLimited(denied, 334);
+    for (let t = 1; t < 334; t += 37) assert.equal(call(rule, 'a', t).effect, 'deny');
+    assert.equal(call(rule, 'a', 334).effect, 'continue');
+  });
+
+  it('defaults per to tool, as the schema does', () => {
+    const rule = ruleOf({ tools: ['*'], capacity: 1, refillPerSecond: 1 } as unknown as RateLimitRule['rateLimit']);
+    assert.equal(call(rule, 'a', 0).effect, 'continue');
+    assert.equal(call(rule, 'b', 0).effect, 'continue');
+    assert.equal(call(rule, 'a', 0).effect, 'deny');
+  });
+
+  it('keeps one bucket per tool with per: tool', () => {
+    const rule = ruleOf({ tools: ['*'], per: 'tool', capacity: 1, refillPerSecond: 1 });
+    assert.equal(call(rule, 'echo', 0).effect, 'continue');
+    assert.equal(call(rule, 'get-sum', 0).effect, 'continue');
+    assertLimited(call(rule, 'echo', 0), 1000);
+    assertLimited(call(rule, 'get-sum', 500), 500);
+    assert.ok(call(rule, 'echo', 0).effect === 'deny' && /tool "echo"/.test((call(rule, 'echo', 0) as { message: string }).message));
+  });
+
+  it('keeps one bucket for everything with per: rule', () => {
+    const rule = ruleOf({ tools: ['*'], methods: ['resources/read'], per: 'rule', capacity: 2, refillPerSecond: 1 });
+    assert.equal(call(rule, 'echo', 0).effect, 'continue');
+    assert.equal(request(rule, 'resources/read', 0).effect, 'continue');
+    assertLimited(call(rule, 'other', 0), 1000);
+  });
+
+  it('keeps one bucket per method with per: method', () => {
+    const rule = ruleOf({ methods: ['resources/*', 'prompts/get'], per: 'method', capacity: 1, refillPerSecond: 10 });
+    assert.equal(request(rule, 'resources/read', 0).effect, 'continue');
+    assert.equal(request(rule, 'resources/list', 0).effect, 'continue');
+    assert.equal(request(rule, 'prompts/get', 0).effect, 'continue');
+    assertLimited(request(rule, 'resources/read', 0), 100);
+    assert.equal(request(rule, 'tools/list', 0).effect, 'continue', 'not covered');
+  });
+
+  it('limits only the tools its globs match, and never notifications', () => {
+    const rule = ruleOf({ tools: ['write_*'], per: 'rule', capacity: 1, refillPerSecond: 1 });
+    assert.equal(call(rule, 'write_file', 0).effect, 'continue');
+    assertLimited(call(rule, 'write_dir', 0), 1000);
+    for (let i = 0; i < 5; i++) assert.equal(call(rule, 'read_file', 0).effect, 'continue');
+    const all = ruleOf({ methods: ['*'], per: 'rule', capacity: 1, refillPerSecond: 1 });
+    assert.equal(request(all, 'ping', 0).effect, 'continue');
+    assert.equal(all.evaluate(frameContext({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } })).effect, 'continue');
+    assertLimited(request(all, 'ping', 0), 1000);
+  });
+
+  it('does not parse the body for a method-only limit', () => {
+    const rule = ruleOf({ methods: ['tools/list'], per: 'method', capacity: 5, refillPerSecond: 1 });
+    const frame = frameContext({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    rule.evaluate(frame);
+    assert.equal(frame.bodyReads, 0);
+  });
+
+  it('does not refill when the clock goes backwards', () => {
+    const rule = ruleOf({ tools: ['*'], per: 'rule', capacity: 1, refillPerSecond: 1 });
+    assert.equal(call(rule, 'a', 10_000).effect, 'continue');
+    assertLimited(call(rule, 'a', 5_000), 1000);
+    assertLimited(call(rule, 'a', 10_500), 500);
+  });
+
+  it(`holds at most ${MAX_RATE_LIMIT_BUCKETS} buckets, forgetting the least recently used`, () => {
+    const buckets = new TokenBuckets(1, 1);
+    assert.equal(buckets.take('victim', 0), 0);
+    assert.ok(buckets.take('victim', 0) > 0);
+    for (let i = 0; i < MAX_RATE_LIMIT_BUCKETS - 1; i++) buckets.take(`tool-${i}`, 0);
+    assert.equal(buckets.size, MAX_RATE_LIMIT_BUCKETS);
+    assert.ok(buckets.take('victim', 0) > 0, 'using a bucket makes it recent');
+    buckets.take('one-more', 0);
+    assert.equal(buckets.size, MAX_RATE_LIMIT_BUCKETS);
+    assert.equal(buckets.take('tool-0', 0), 0, 'tool-0, the least recently used, was forgotten and starts full');
+    assert.ok(buckets.take('victim', 0) > 0, 'the recently used bucket is still there');
+
+    const rule = ruleOf({ tools: ['*'], per: 'tool', capacity: 1, refillPerSecond: 1 });
+    for (let i = 0; i < MAX_RATE_LIMIT_BUCKETS * 2; i++) assert.equal(call(rule, `t${i}`, 0).effect, 'continue');
+  });
+
+  const invalid: Array<[string, unknown, RegExp]> = [
+    ['no tools or methods', { per: 'rule', capacity: 1, refillPerSecond: 1 }, /needs tools, methods or both/],
+    ['a bad per', { tools: ['*'], per: 'user', capacity: 1, refillPerSecond: 1 }, /per must be tool, method or rule/],
+    ['a zero capacity', { tools: ['*'], per: 'rule', capacity: 0, refillPerSecond: 1 }, /capacity must be a positive integer/],
+    ['a fractional capacity', { tools: ['*'], per: 'rule', capacity: 1.5, refillPerSecond: 1 }, /capacity must be a positive integer/],
+    ['a zero refill', { tools: ['*'], per: 'rule', capacity: 1, refillPerSecond: 0 }, /refillPerSecond must be a positive number/],
+  ];
+  for (const [label, rateLimit, message] of invalid) {
+    it(`throws on ${label}`, () => {
+      assert.throws(() => createRateLimitRules({ id: 'bad', rateLimit } as unknown as RateLimitRule, { mode: 'enforce' }), message);
+    });
+  }
+});
