@@ -11,8 +11,28 @@ function version(): string {
   return pkg.version;
 }
 
+// `mcp-sidecar policy validate|test …`: loaded only when asked for, off the proxy's cold start.
+async function policyCommand(args: string[]): Promise<number> {
+  const [verb, ...rest] = args;
+  const io = { stdout: process.stdout, stderr: process.stderr };
+  if (verb === 'validate' && rest.length > 0) {
+    const { runPolicyValidate } = await import('./components/policy/index.js');
+    return runPolicyValidate(rest, io);
+  }
+  if (verb === 'test' && rest.length === 2) {
+    const [{ runPolicyTestCommand }, { loadPolicyFile }, { buildPolicy }] = await Promise.all([
+      import('./components/policy-test/index.js'), import('./components/policy/index.js'), import('./components/middleware-engine/index.js'),
+    ]);
+    return runPolicyTestCommand(rest[0]!, rest[1]!, io, (path) => buildPolicy(loadPolicyFile(path)));
+  }
+  process.stderr.write('usage: mcp-sidecar policy validate <policy.yaml>...\n       mcp-sidecar policy test <policy.yaml> <cases.yaml>\n');
+  return EXIT_CODES.USAGE;
+}
+
 async function main(): Promise<number> {
-  const request = loadConfig(process.argv.slice(2), process.env);
+  const args = process.argv.slice(2);
+  if (args[0] === 'policy') return policyCommand(args.slice(1));
+  const request = await loadConfig(args, process.env);
   if (request.kind === 'help') {
     process.stdout.write(USAGE);
     return EXIT_CODES.OK;
@@ -21,10 +41,11 @@ async function main(): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return EXIT_CODES.OK;
   }
-  const sidecar = startSidecar(request.config, { input: process.stdin, output: process.stdout });
+  const sidecar = await startSidecar(request.config, { input: process.stdin, output: process.stdout });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => void sidecar.stop(`received ${signal}`));
   }
+  process.on('SIGHUP', () => void sidecar.policy?.reload('received SIGHUP'));
   return sidecar.done;
 }
 

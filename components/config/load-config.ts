@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import { SidecarError } from '../errors/index.js';
 import type { LogLevel } from '../logging/index.js';
 import { parseCommandLine } from '../proxy-process-governor/command-line.js';
+import type { LoadedPolicy, PolicyMode } from '../policy/index.js';
 import type { AllowRule, RestartPolicy } from '../proxy-process-governor/index.js';
-import { LIST_SETTINGS, SCALAR_SETTINGS, type ScalarSettings } from './settings.js';
+import { GOVERNOR_SECTION_KEYS, LIST_SETTINGS, SCALAR_SETTINGS, type ScalarSettings } from './settings.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 const BACKOFF_JITTER = 0.1;
@@ -25,6 +26,10 @@ export interface SidecarConfig {
   readonly drainTimeoutMs: number;
   readonly stdinCloseGraceMs: number;
   readonly killTimeoutMs: number;
+  /** The policy file as loaded at start (validated), or undefined: the built-in permissive policy. */
+  readonly policy: LoadedPolicy | undefined;
+  /** --mode / MCP_PROXY_MODE: replaces the policy's own mode. */
+  readonly modeOverride: PolicyMode | undefined;
 }
 
 export type CliRequest =
@@ -44,27 +49,39 @@ const OPTIONS = {
 
 type FlagValues = Record<string, string | string[] | boolean | undefined>;
 
-function readScalars(flags: FlagValues, env: NodeJS.ProcessEnv): ScalarSettings {
+type FileLayer = Partial<Record<keyof ScalarSettings, unknown>>;
+
+// Flags win over environment variables, which win over the policy file, which wins over defaults.
+function readScalars(flags: FlagValues, env: NodeJS.ProcessEnv, file: FileLayer = {}): ScalarSettings {
   const settings: Record<string, unknown> = {};
   for (const spec of SCALAR_SETTINGS) {
     const flag = flags[spec.flag] as string | undefined;
     const fromEnv = env[spec.env];
-    // Flags win over environment variables, which win over defaults.
     if (flag !== undefined) settings[spec.key] = spec.parse(`--${spec.flag}`, flag);
     else if (fromEnv !== undefined && fromEnv !== '') settings[spec.key] = spec.parse(spec.env, fromEnv);
+    else if (file[spec.key] !== undefined) settings[spec.key] = file[spec.key];
     else settings[spec.key] = spec.defaultValue;
   }
   return settings as unknown as ScalarSettings;
 }
 
-function readList(flags: FlagValues, env: NodeJS.ProcessEnv, spec: (typeof LIST_SETTINGS)[number]): Array<{ value: string; source: string }> {
-  const fromFlags = flags[spec.flag] as string[] | undefined;
-  if (fromFlags !== undefined) return fromFlags.map((value, i) => ({ value, source: `--${spec.flag} #${i + 1}` }));
-  return (env[spec.env] ?? '').split(',').map((value) => value.trim()).filter(Boolean).map((value, i) => ({ value, source: `${spec.env}[${i}]` }));
+function fileLayerOf(policy: LoadedPolicy | undefined): FileLayer {
+  const layer: FileLayer = {};
+  if (policy === undefined) return layer;
+  for (const key of GOVERNOR_SECTION_KEYS) layer[key] = policy.document.governor[key];
+  return layer;
 }
 
-function readAllowRules(flags: FlagValues, env: NodeJS.ProcessEnv): AllowRule[] {
-  return readList(flags, env, LIST_SETTINGS[0]).map(({ value, source }) => {
+function readList(flags: FlagValues, env: NodeJS.ProcessEnv, spec: (typeof LIST_SETTINGS)[number], fromFile: readonly string[] | undefined, fileName: string | undefined): Array<{ value: string; source: string }> {
+  const fromFlags = flags[spec.flag] as string[] | undefined;
+  if (fromFlags !== undefined) return fromFlags.map((value, i) => ({ value, source: `--${spec.flag} #${i + 1}` }));
+  const fromEnv = (env[spec.env] ?? '').split(',').map((value) => value.trim()).filter(Boolean);
+  if (fromEnv.length > 0) return fromEnv.map((value, i) => ({ value, source: `${spec.env}[${i}]` }));
+  return (fromFile ?? []).map((value, i) => ({ value, source: `${fileName} governor.${spec.key}[${i}]` }));
+}
+
+function readAllowRules(flags: FlagValues, env: NodeJS.ProcessEnv, policy: LoadedPolicy | undefined): AllowRule[] {
+  return readList(flags, env, LIST_SETTINGS[0], policy?.document.governor.allow, policy?.source).map(({ value, source }) => {
     try {
       parseCommandLine(value);
     } catch (error) {
@@ -85,7 +102,7 @@ function readSetEnv(values: string[] | undefined): Record<string, string> {
 }
 
 /** Reads the command line and environment into a config, or throws a SidecarError that says what to fix. */
-export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): CliRequest {
+export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRequest> {
   let flags: FlagValues;
   try {
     flags = parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: false }).values as FlagValues;
@@ -99,18 +116,22 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Cli
     throw new SidecarError('SIDECAR_ERR_USAGE', '--proxy "<server command>" is required', { hint: 'run mcp-sidecar --help' });
   }
 
-  const s = readScalars(flags, env);
+  // The policy file is read first: its governor section is a settings layer of its own.
+  const policyFile = (flags.policy as string | undefined) ?? (env.MCP_PROXY_POLICY || undefined);
+  // Loaded on demand: the policy machinery (YAML, schema) stays off a policy-less cold start.
+  const policy = policyFile === undefined ? undefined : (await import('../policy/index.js')).loadPolicyFile(policyFile);
+  const s = readScalars(flags, env, fileLayerOf(policy));
   const config: SidecarConfig = {
     command,
     argv: Object.freeze(parseCommandLine(command)),
     transport: 'stdio',
     maxFrameBytes: s.maxFrameBytes,
     logLevel: s.logLevel,
-    allow: Object.freeze(readAllowRules(flags, env)),
+    allow: Object.freeze(readAllowRules(flags, env, policy)),
     executableSha256: s.executableSha256,
     childEnv: Object.freeze({
-      passThrough: Object.freeze(readList(flags, env, LIST_SETTINGS[1]).map((entry) => entry.value)),
-      set: Object.freeze(readSetEnv(flags['set-env'] as string[] | undefined)),
+      passThrough: Object.freeze(readList(flags, env, LIST_SETTINGS[1], policy?.document.governor.passEnv, policy?.source).map((entry) => entry.value)),
+      set: Object.freeze({ ...policy?.document.governor.setEnv, ...readSetEnv(flags['set-env'] as string[] | undefined) }),
     }),
     restart: Object.freeze({
       maxRestarts: s.maxRestarts,
@@ -124,6 +145,8 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Cli
     drainTimeoutMs: s.drainTimeoutMs,
     stdinCloseGraceMs: s.stdinCloseGraceMs,
     killTimeoutMs: s.killTimeoutMs,
+    policy,
+    modeOverride: s.mode,
   };
   return { kind: 'run', config: Object.freeze(config) };
 }

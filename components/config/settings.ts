@@ -1,4 +1,5 @@
 import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
+import type { PolicyMode } from '../policy/document.js';
 import { parseByteSize, parseChoice, parseInteger, parseSha256 } from './parse-values.js';
 
 // Every scalar setting: its flag, its environment variable, its default and how its text is
@@ -18,6 +19,9 @@ export interface ScalarSettings {
   readonly stdinCloseGraceMs: number;
   readonly killTimeoutMs: number;
   readonly executableSha256: string | undefined;
+  readonly policyFile: string | undefined;
+  /** Overrides the policy file's mode. */
+  readonly mode: PolicyMode | undefined;
 }
 
 export interface SettingSpec {
@@ -44,7 +48,12 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'stdinCloseGraceMs', flag: 'stdin-close-grace-ms', env: 'MCP_PROXY_STDIN_CLOSE_GRACE_MS', defaultValue: 2000, parse: ms(60_000) },
   { key: 'killTimeoutMs', flag: 'kill-timeout-ms', env: 'MCP_PROXY_KILL_TIMEOUT_MS', defaultValue: 5000, parse: ms(60_000) },
   { key: 'executableSha256', flag: 'executable-sha256', env: 'MCP_PROXY_EXECUTABLE_SHA256', defaultValue: undefined, parse: parseSha256 },
+  { key: 'policyFile', flag: 'policy', env: 'MCP_PROXY_POLICY', defaultValue: undefined, parse: (_s, t) => t },
+  { key: 'mode', flag: 'mode', env: 'MCP_PROXY_MODE', defaultValue: undefined, parse: (s, t) => parseChoice(s, t, ['observe', 'enforce'] as const) },
 ];
+
+/** The policy file's `governor` section feeds these settings, below flags and environment. */
+export const GOVERNOR_SECTION_KEYS = ['maxRestarts', 'restartBackoffMs', 'restartBackoffMaxMs', 'killTimeoutMs', 'drainTimeoutMs', 'executableSha256'] as const;
 
 /** Settings that take several values: repeat the flag, or separate them with commas in the variable. */
 export const LIST_SETTINGS = [

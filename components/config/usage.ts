@@ -28,6 +28,13 @@ Stopping (stdin EOF, SIGTERM, SIGINT):
   --stdin-close-grace-ms <ms>       after closing the server's stdin, default 2000     env MCP_PROXY_STDIN_CLOSE_GRACE_MS
   --kill-timeout-ms <ms>            after SIGTERM, before SIGKILL, default 5000        env MCP_PROXY_KILL_TIMEOUT_MS
 
+Policy:
+  --policy <file>                   the policy every frame passes (YAML); SIGHUP or a change reloads it
+                                    env MCP_PROXY_POLICY; none: nothing is blocked or changed
+  --mode <observe|enforce>          overrides the policy's mode   env MCP_PROXY_MODE
+  mcp-sidecar policy validate <file>...          check policy files (exit 0/1)
+  mcp-sidecar policy test <policy> <cases.yaml>  run a policy's test cases (exit 0/1)
+
 Frames and logs:
   --stdio                           serve the client over stdin/stdout (the default and, for now, only transport)
   --max-frame-bytes <size>          largest frame in either direction, default 16MiB  env MCP_PROXY_MAX_FRAME_BYTES
@@ -37,5 +44,6 @@ Frames and logs:
   --version                         the version
 
 Exit codes: 0 stopped cleanly, 1 internal error, 2 usage error, 69 server could not start,
-70 server kept crashing, 78 command not allowed (or the server exited 78). See docs/operations.md.
+70 server kept crashing, 78 command not allowed or policy invalid (or the server exited 78).
+See docs/operations.md.
 `;

@@ -8,3 +8,8 @@ export { CONTINUE } from './types.js';
 export { compileGlob, compileGlobs, matchGlob, type GlobMatcher } from './glob.js';
 export { compilePolicy, effectiveMode, type CompiledPolicy, type RuleFactory } from './compiled-policy.js';
 export { evaluateFrame, PASS, type Decision, type DenyVerdict, type Evaluation, type FrameAction } from './evaluate.js';
+
+/** Compiles a loaded policy file with every rule kind; loaded on demand (rule kinds pull in RE2). */
+export async function buildPolicy(...args: Parameters<typeof import('./build.js').buildPolicy>): Promise<import('./compiled-policy.js').CompiledPolicy> {
+  return (await import('./build.js')).buildPolicy(...args);
+}

@@ -12,11 +12,11 @@ export interface CommandIo {
  * `mcp-sidecar policy test <policy.yaml> <cases.yaml>`: prints PASS/FAIL per case and a
  * summary; exit 0 when every case passes, 1 when one fails, 2 when a file cannot be used.
  */
-export function runPolicyTestCommand(policyFile: string, casesFile: string, io: CommandIo, loadPolicy: (path: string) => CompiledPolicy): number {
+export async function runPolicyTestCommand(policyFile: string, casesFile: string, io: CommandIo, loadPolicy: (path: string) => Promise<CompiledPolicy>): Promise<number> {
   let policy: CompiledPolicy;
   let cases;
   try {
-    policy = loadPolicy(policyFile);
+    policy = await loadPolicy(policyFile);
     cases = parseCasesFile(readFileSync(casesFile, 'utf8'), casesFile);
   } catch (error) {
     io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

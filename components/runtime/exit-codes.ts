@@ -12,7 +12,7 @@ export const EXIT_CODES = {
   UPSTREAM_UNAVAILABLE: 69,
   /** EX_SOFTWARE: the server kept exiting on its own, past the restart bound. */
   UPSTREAM_FAILED: 70,
-  /** EX_CONFIG: the allowlist refused the command (or is empty), or the server exited with 78. */
+  /** EX_CONFIG: the allowlist refused the command (or is empty), the policy file is invalid, or the server exited with 78. */
   CONFIG: 78,
 } as const;
 
@@ -22,6 +22,8 @@ export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 export function exitCodeForError(code: ErrorCode): ExitCode {
   switch (code) {
     case 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED':
+    case 'SIDECAR_ERR_POLICY_INVALID':
+    case 'SIDECAR_ERR_POLICY_UNREADABLE':
       return EXIT_CODES.CONFIG;
     case 'SIDECAR_ERR_UPSTREAM_SPAWN':
       return EXIT_CODES.UPSTREAM_UNAVAILABLE;

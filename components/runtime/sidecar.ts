@@ -3,9 +3,10 @@ import type { SidecarConfig } from '../config/index.js';
 import { SidecarError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { checkLaunch, childEnvironment, createGovernor, type Clock, type Governor, type GovernorFatal, type spawnUpstream } from '../proxy-process-governor/index.js';
-import { createPump } from '../pump/index.js';
+import { createPump, type DecisionEvent } from '../pump/index.js';
 import { createNdjsonChannel } from '../transport/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
+import type { ReloadablePolicy } from './policy-holder.js';
 
 /** The client side: in --stdio mode, the proxy's own stdin and stdout. */
 export interface SidecarIo {
@@ -29,6 +30,8 @@ export interface SidecarHandle {
   /** Resolves with the exit code once the proxy has finished. */
   readonly done: Promise<ExitCode>;
   readonly governor: Governor;
+  /** The policy in force, if a file was given; `reload` on SIGHUP. */
+  readonly policy: ReloadablePolicy | undefined;
 }
 
 /**
@@ -48,9 +51,12 @@ function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger): { exec
 }
 
 // Wires one proxy session: the client channel, the governed server and the pump between them.
-export function startSidecar(config: SidecarConfig, io: SidecarIo, deps: SidecarDeps = {}): SidecarHandle {
+// Nothing is started before the command is admitted and the policy compiled.
+export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: SidecarDeps = {}): Promise<SidecarHandle> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
   const { executable } = admit(config, deps, logger);
+  // Without a policy file the engine is never loaded: frames pass untouched, at no cost.
+  const policy = config.policy === undefined ? undefined : await (await import('./policy-holder.js')).createPolicyHolder(config.policy, config.modeOverride, logger);
 
   let finishing: Promise<ExitCode> | undefined;
   // A second request to stop (e.g. the client's SIGTERM after its stdin EOF, as the MCP SDK
@@ -84,7 +90,10 @@ export function startSidecar(config: SidecarConfig, io: SidecarIo, deps: Sidecar
       onClientEnd: () => void stop('the client closed its input'),
       onClientGone: (error) => void finish(EXIT_CODES.OK, `the client went away (${error.message})`, false),
       onServerEnd: () => {},
+      onDecisions: (event) => logDecisions(logger, event),
     },
+    policy,
+    now: deps.clock ? () => deps.clock!.now() : undefined,
   });
 
   function finish(code: ExitCode, reason: string, drain: boolean): Promise<ExitCode> {
@@ -96,6 +105,7 @@ export function startSidecar(config: SidecarConfig, io: SidecarIo, deps: Sidecar
       pump.failPending('SIDECAR_ERR_UPSTREAM_EXITED', code === EXIT_CODES.OK ? 'the proxy stopped the server' : reason);
       await pump.flushClient();
       client.close();
+      policy?.close();
       logger.info({ reason, stop: step, descendantsSignalled, restarts: governor.generation, exitCode: code, ...pump.stats }, 'proxy stopped');
       return code;
     })();
@@ -111,7 +121,18 @@ export function startSidecar(config: SidecarConfig, io: SidecarIo, deps: Sidecar
     return finish(EXIT_CODES.OK, reason, true);
   }
 
-  return { stop, done, governor };
+  return { stop, done, governor, policy };
+}
+
+/** Logs what rules did or would have done (reports take this over with the report issue). */
+function logDecisions(logger: Logger, event: DecisionEvent): void {
+  for (const decision of event.decisions) {
+    const verb = decision.effect === 'deny' ? (decision.enforced ? 'denied' : 'would deny') : (decision.enforced ? 'rewrote' : 'would rewrite');
+    logger.info({
+      ruleId: decision.ruleId, kind: decision.kind, effect: decision.effect, enforced: decision.enforced, reason: decision.reason,
+      direction: event.direction, phase: event.phase, method: event.method, id: event.id, ...(decision.changes === undefined ? {} : { changes: decision.changes }),
+    }, `policy ${verb} ${event.method}`);
+  }
 }
 
 function exitCodeFor(fatal: GovernorFatal): ExitCode {

@@ -2,31 +2,31 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_MAX_FRAME_BYTES, loadConfig, type SidecarConfig } from '../../../components/config/index.js';
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): SidecarConfig {
-  const request = loadConfig(args, env);
+async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SidecarConfig> {
+  const request = await loadConfig(args, env);
   assert.equal(request.kind, 'run');
   return (request as { config: SidecarConfig }).config;
 }
 
 describe('loadConfig', () => {
-  it('should read --proxy into argv and apply defaults', () => {
-    const config = run(['--proxy', 'node "a b.js" x', '--stdio']);
+  it('should read --proxy into argv and apply defaults', async () => {
+    const config = (await run(['--proxy', 'node "a b.js" x', '--stdio']));
     assert.deepEqual(config.argv, ['node', 'a b.js', 'x']);
     assert.equal(config.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
     assert.equal(config.logLevel, 'info');
     assert.ok(Object.isFrozen(config));
   });
 
-  it('should take flags over environment variables over defaults', () => {
+  it('should take flags over environment variables over defaults', async () => {
     const env = { MCP_PROXY_MAX_FRAME_BYTES: '2MiB', MCP_PROXY_LOG_LEVEL: 'debug' };
-    assert.equal(run(['--proxy', 'x'], env).maxFrameBytes, 2 * 1024 * 1024);
-    assert.equal(run(['--proxy', 'x'], env).logLevel, 'debug');
-    assert.equal(run(['--proxy', 'x', '--max-frame-bytes', '4096', '--log-level', 'warn'], env).maxFrameBytes, 4096);
-    assert.equal(run(['--proxy', 'x', '--max-frame-bytes', '4096', '--log-level', 'warn'], env).logLevel, 'warn');
+    assert.equal((await run(['--proxy', 'x'], env)).maxFrameBytes, 2 * 1024 * 1024);
+    assert.equal((await run(['--proxy', 'x'], env)).logLevel, 'debug');
+    assert.equal((await run(['--proxy', 'x', '--max-frame-bytes', '4096', '--log-level', 'warn'], env)).maxFrameBytes, 4096);
+    assert.equal((await run(['--proxy', 'x', '--max-frame-bytes', '4096', '--log-level', 'warn'], env)).logLevel, 'warn');
   });
 
-  it('should read the governor settings under the seed\'s variable names', () => {
-    const config = run(['--proxy', 'x'], { MCP_PROXY_ALLOWED_PREFIXES: 'node demo/, npx -y @modelcontextprotocol/server-', MCP_PROXY_MAX_RESTARTS: '2', MCP_PROXY_RESTART_BACKOFF_MS: '250', MCP_PROXY_KILL_TIMEOUT_MS: '1500' });
+  it('should read the governor settings under the seed\'s variable names', async () => {
+    const config = (await run(['--proxy', 'x'], { MCP_PROXY_ALLOWED_PREFIXES: 'node demo/, npx -y @modelcontextprotocol/server-', MCP_PROXY_MAX_RESTARTS: '2', MCP_PROXY_RESTART_BACKOFF_MS: '250', MCP_PROXY_KILL_TIMEOUT_MS: '1500' }));
     assert.deepEqual(config.allow, [
       { prefix: 'node demo/', source: 'MCP_PROXY_ALLOWED_PREFIXES[0]' },
       { prefix: 'npx -y @modelcontextprotocol/server-', source: 'MCP_PROXY_ALLOWED_PREFIXES[1]' },
@@ -36,20 +36,20 @@ describe('loadConfig', () => {
     assert.equal(config.killTimeoutMs, 1500);
   });
 
-  it('should take repeated --allow flags over the environment, and default to nothing allowed', () => {
-    const config = run(['--proxy', 'x', '--allow', 'node a/', '--allow', 'python3 b/'], { MCP_PROXY_ALLOWED_PREFIXES: 'node demo/' });
+  it('should take repeated --allow flags over the environment, and default to nothing allowed', async () => {
+    const config = (await run(['--proxy', 'x', '--allow', 'node a/', '--allow', 'python3 b/'], { MCP_PROXY_ALLOWED_PREFIXES: 'node demo/' }));
     assert.deepEqual(config.allow.map((r) => [r.prefix, r.source]), [['node a/', '--allow #1'], ['python3 b/', '--allow #2']]);
-    assert.deepEqual(run(['--proxy', 'x']).allow, []);
+    assert.deepEqual((await run(['--proxy', 'x'])).allow, []);
   });
 
-  it('should read environment pass-through and explicit values for the server', () => {
-    const config = run(['--proxy', 'x', '--set-env', 'MODE=read only=yes', '--set-env', 'EMPTY='], { MCP_PROXY_PASS_ENV: 'AWS_*,DATABASE_URL' });
+  it('should read environment pass-through and explicit values for the server', async () => {
+    const config = (await run(['--proxy', 'x', '--set-env', 'MODE=read only=yes', '--set-env', 'EMPTY='], { MCP_PROXY_PASS_ENV: 'AWS_*,DATABASE_URL' }));
     assert.deepEqual(config.childEnv, { passThrough: ['AWS_*', 'DATABASE_URL'], set: { MODE: 'read only=yes', EMPTY: '' } });
   });
 
-  it('should accept sizes with units', () => {
-    assert.equal(run(['--proxy', 'x', '--max-frame-bytes', '64KiB']).maxFrameBytes, 65536);
-    assert.equal(run(['--proxy', 'x', '--max-frame-bytes', '1 mib']).maxFrameBytes, 1048576);
+  it('should accept sizes with units', async () => {
+    assert.equal((await run(['--proxy', 'x', '--max-frame-bytes', '64KiB'])).maxFrameBytes, 65536);
+    assert.equal((await run(['--proxy', 'x', '--max-frame-bytes', '1 mib'])).maxFrameBytes, 1048576);
   });
 
   const bad: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
@@ -68,8 +68,8 @@ describe('loadConfig', () => {
     [['--proxy', 'x', '--allow', 'node a.js | tee'], {}, /--allow #1 "node a.js \| tee" is not a command prefix/],
   ];
   for (const [args, env, message] of bad) {
-    it(`should refuse ${JSON.stringify({ args, env })} naming the setting and the accepted range`, () => {
-      assert.throws(() => loadConfig(args, env), (error: Error & { code?: string }) => {
+    it(`should refuse ${JSON.stringify({ args, env })} naming the setting and the accepted range`, async () => {
+      await assert.rejects(() => loadConfig(args, env), (error: Error & { code?: string }) => {
         assert.equal(error.code, 'SIDECAR_ERR_CONFIG_INVALID');
         assert.match(error.message, message);
         return true;
@@ -77,13 +77,13 @@ describe('loadConfig', () => {
     });
   }
 
-  it('should refuse a missing --proxy and unknown flags as usage errors', () => {
-    assert.throws(() => loadConfig([], {}), { code: 'SIDECAR_ERR_USAGE', message: /--proxy/ });
-    assert.throws(() => loadConfig(['--proxy', 'x', '--frobnicate'], {}), { code: 'SIDECAR_ERR_USAGE', message: /frobnicate/ });
+  it('should refuse a missing --proxy and unknown flags as usage errors', async () => {
+    await assert.rejects(() => loadConfig([], {}), { code: 'SIDECAR_ERR_USAGE', message: /--proxy/ });
+    await assert.rejects(() => loadConfig(['--proxy', 'x', '--frobnicate'], {}), { code: 'SIDECAR_ERR_USAGE', message: /frobnicate/ });
   });
 
-  it('should answer --help and --version without a command', () => {
-    assert.equal(loadConfig(['--help'], {}).kind, 'help');
-    assert.equal(loadConfig(['--version'], {}).kind, 'version');
+  it('should answer --help and --version without a command', async () => {
+    assert.equal((await loadConfig(['--help'], {})).kind, 'help');
+    assert.equal((await loadConfig(['--version'], {})).kind, 'version');
   });
 });

@@ -9,17 +9,17 @@ import { captureLogs } from '../../helpers/log-capture.js';
 const DEMO_SERVER = 'node demo/mcp-middleware-platform/simple-mcp-server.js';
 
 // Every test server is `node` with an inline script or a script in this repository.
+const BASE = (await loadConfig(['--proxy', DEMO_SERVER, '--allow', 'node', '--max-restarts', '0'], {}) as { config: SidecarConfig }).config;
 function configFor(argv: string[], overrides: Partial<SidecarConfig> = {}): SidecarConfig {
-  const { config } = loadConfig(['--proxy', DEMO_SERVER, '--allow', 'node', '--max-restarts', '0'], {}) as { config: SidecarConfig };
-  return { ...config, argv, ...overrides };
+  return { ...BASE, argv, ...overrides };
 }
 
 // The whole runtime in-process: the client side is a pair of in-memory streams.
-function runInMemory(config: SidecarConfig) {
+async function runInMemory(config: SidecarConfig) {
   const input = new PassThrough();
   const output = new PassThrough();
   const logs = captureLogs('info');
-  const handle = startSidecar(config, { input, output }, { logger: logs.logger, env: process.env });
+  const handle = await startSidecar(config, { input, output }, { logger: logs.logger, env: process.env });
   const frames: Array<Record<string, any>> = [];
   let buffered = '';
   output.on('data', (chunk: Buffer) => {
@@ -46,7 +46,7 @@ function isAlive(pid: number): boolean {
 
 describe('startSidecar', () => {
   it('should run a session over in-memory streams and stop the server on end of input', async () => {
-    const s = runInMemory(configFor(DEMO_SERVER.split(' ')));
+    const s = await runInMemory(configFor(DEMO_SERVER.split(' ')));
     s.input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"in memory"}}}\n');
     const reply = await s.nextFrame();
     assert.deepEqual(reply.result.content, [{ type: 'text', text: 'IN MEMORY' }]);
@@ -61,7 +61,7 @@ describe('startSidecar', () => {
   it('should answer a request still in flight at end of input before it stops', async () => {
     // A server that answers after 300 ms: the drain waits for it.
     const slow = `process.stdin.on('data', (d) => { const id = JSON.parse(d).id; setTimeout(() => process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id, result: { late: true } }) + '\\n'), 300); })`;
-    const s = runInMemory(configFor(['node', '-e', slow]));
+    const s = await runInMemory(configFor(['node', '-e', slow]));
     s.input.end('{"jsonrpc":"2.0","id":"slow","method":"tools/call"}\n');
     assert.equal(await s.handle.done, EXIT_CODES.OK);
     assert.deepEqual(s.frames.map((f) => [f.id, f.result]), [['slow', { late: true }]]);
@@ -69,7 +69,7 @@ describe('startSidecar', () => {
 
   it('should answer pending requests with a retryable error and, with no restarts allowed, exit 70 when the server dies', async () => {
     const dies = `process.stdin.once('data', () => process.exit(3))`;
-    const s = runInMemory(configFor(['node', '-e', dies]));
+    const s = await runInMemory(configFor(['node', '-e', dies]));
     s.input.write('{"jsonrpc":"2.0","id":5,"method":"tools/call"}\n');
     const reply = await s.nextFrame();
     assert.equal(reply.id, 5);
@@ -79,22 +79,22 @@ describe('startSidecar', () => {
     assert.equal(await s.handle.done, EXIT_CODES.UPSTREAM_FAILED);
   });
 
-  it('should refuse a server command that does not exist, starting nothing', () => {
-    assert.throws(() => runInMemory(configFor(['/nonexistent/mcp-server'])), (error: Error & { code?: string }) => {
+  it('should refuse a server command that does not exist, starting nothing', async () => {
+    await assert.rejects(() => runInMemory(configFor(['/nonexistent/mcp-server'])), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'SIDECAR_ERR_UPSTREAM_SPAWN');
       assert.match(error.message, /"\/nonexistent\/mcp-server" is not an executable file/);
       return true;
     });
   });
 
-  it('should refuse a command the allowlist does not admit, and everything when the allowlist is empty', () => {
+  it('should refuse a command the allowlist does not admit, and everything when the allowlist is empty', async () => {
     const argv = ['node', 'demo/mcp-middleware-platform/simple-mcp-server.js'];
-    assert.throws(() => runInMemory(configFor(argv, { allow: [{ prefix: 'node test/', source: '--allow #1' }] })), (error: Error & { code?: string }) => {
+    await assert.rejects(() => runInMemory(configFor(argv, { allow: [{ prefix: 'node test/', source: '--allow #1' }] })), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED');
       assert.match(error.message, /refused to start node demo\/mcp-middleware-platform\/simple-mcp-server.js: no allow rule matches: rule "node test\/" \(--allow #1\)/);
       return true;
     });
-    assert.throws(() => runInMemory(configFor(argv, { allow: [] })), /the allowlist is empty, so nothing may start; to allow it, add its prefix with --allow/);
+    await assert.rejects(() => runInMemory(configFor(argv, { allow: [] })), /the allowlist is empty, so nothing may start; to allow it, add its prefix with --allow/);
   });
 
   it('should keep the session across a server crash: the in-flight call fails retryably, the next one is served', async () => {
@@ -102,7 +102,7 @@ describe('startSidecar', () => {
     const crashy = `let calls = 0; require('node:readline').createInterface({ input: process.stdin }).on('line', (l) => { const m = JSON.parse(l); if (m.id === undefined) return;
       if (m.method === 'tools/call' && ++calls === 2) process.exit(1);
       process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { pid: process.pid, method: m.method } }) + '\\n'); });`;
-    const s = runInMemory(configFor(['node', '-e', crashy], { restart: { ...configFor([]).restart, maxRestarts: 2, backoffBaseMs: 10 } }));
+    const s = await runInMemory(configFor(['node', '-e', crashy], { restart: { ...BASE.restart, maxRestarts: 2, backoffBaseMs: 10 } }));
     s.input.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n');
     const first = await s.nextFrame();
     s.input.write('{"jsonrpc":"2.0","id":2,"method":"tools/call"}\n{"jsonrpc":"2.0","id":3,"method":"tools/call"}\n');
@@ -120,7 +120,7 @@ describe('startSidecar', () => {
 
   it('should escalate to SIGKILL when the server ignores stdin EOF and SIGTERM', async () => {
     const stubborn = `process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)`;
-    const s = runInMemory(configFor(['node', '-e', stubborn], { stdinCloseGraceMs: 100, killTimeoutMs: 200 }));
+    const s = await runInMemory(configFor(['node', '-e', stubborn], { stdinCloseGraceMs: 100, killTimeoutMs: 200 }));
     await new Promise((resolve) => setTimeout(resolve, 300)); // let it install its handler
     const pid = s.handle.governor.upstream!.pid!;
     s.input.end();
@@ -130,7 +130,7 @@ describe('startSidecar', () => {
   });
 
   it('should refuse requests that arrive while it is stopping', async () => {
-    const s = runInMemory(configFor(DEMO_SERVER.split(' ')));
+    const s = await runInMemory(configFor(DEMO_SERVER.split(' ')));
     void s.handle.stop('received SIGTERM');
     s.input.write('{"jsonrpc":"2.0","id":2,"method":"ping"}\n');
     const reply = await s.nextFrame();

@@ -1,0 +1,64 @@
+// The shipped policies: each validates, and each passes its own test cases.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { buildPolicy } from '../components/middleware-engine/index.js';
+import { loadPolicyFile } from '../components/policy/index.js';
+import { runPolicyTestCommand } from '../components/policy-test/index.js';
+
+function capture(): { stream: Writable; text: () => string } {
+  let text = '';
+  return { stream: new Writable({ write: (chunk, _e, cb) => { text += chunk; cb(); } }), text: () => text };
+}
+
+async function runCases(policyFile: string, casesFile: string) {
+  const stdout = capture(), stderr = capture();
+  const code = await runPolicyTestCommand(policyFile, casesFile, { stdout: stdout.stream, stderr: stderr.stream }, (path) => buildPolicy(loadPolicyFile(path)));
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+const policies = readdirSync('policies').filter((name) => name.endsWith('.yaml')).map((name) => name.replace(/\.yaml$/, ''));
+
+describe('shipped policies', () => {
+  it('should ship default, readonly and locked-down', () => {
+    assert.deepEqual(policies.sort(), ['default', 'locked-down', 'readonly']);
+  });
+  for (const name of policies) {
+    it(`should pass every case of policies/tests/${name}.cases.yaml`, async () => {
+      const result = await runCases(`policies/${name}.yaml`, `policies/tests/${name}.cases.yaml`);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.doesNotMatch(result.stdout, /FAIL/);
+    });
+  }
+});
+
+describe('policy test', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'policy-test-'));
+  it('should fail a case whose expectation the policy does not meet, saying what it got', async () => {
+    const cases = join(dir, 'wrong.cases.yaml');
+    writeFileSync(cases, `cases:
+  - name: delete is said to pass
+    frame: { jsonrpc: "2.0", id: 1, method: tools/call, params: { name: delete_file, arguments: { path: /workspace/x } } }
+    expect: forward
+  - name: read passes
+    frame: { jsonrpc: "2.0", id: 2, method: tools/call, params: { name: read_file, arguments: { path: /workspace/x } } }
+    expect: forward
+`);
+    const result = await runCases('policies/readonly.yaml', cases);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /FAIL delete is said to pass\n\s+expected forward, got deny by read-only-tools \(tool_not_allowed\)/);
+    assert.match(result.stdout, /PASS read passes/);
+    assert.match(result.stdout, /1 of 2 cases passed, 1 failed/);
+  });
+
+  it('should refuse a cases file with unknown keys, exit 2', async () => {
+    const cases = join(dir, 'bad.cases.yaml');
+    writeFileSync(cases, 'cases:\n  - name: x\n    frame: {}\n    expect: forward\n    expcet: typo\n');
+    const result = await runCases('policies/readonly.yaml', cases);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /expcet/);
+  });
+});
