@@ -4,9 +4,11 @@
 //
 //   node demo/mcp-middleware-platform/demo-client.js [--proxy-command "<command>"]
 //
-// Without --proxy-command it starts the built proxy (dist/cli.js) in front of
-// simple-mcp-server.js. The command string is split into argv by the proxy's own parser:
-// no shell.
+// 1. plain proxying: initialize -> tools/list -> tools/call echo
+// 2. the readonly policy, enforced: one allowed call, one denied call
+// 3. the same policy in observe mode: the denied call passes, its would-deny recorded
+// With --proxy-command only step 1 runs, against that command (split by the proxy's own
+// parser: no shell).
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,45 +25,107 @@ if (!existsSync(builtGovernor)) {
 const { parseCommandLine } = await import(builtGovernor);
 
 const { values } = parseArgs({ options: { 'proxy-command': { type: 'string' } } });
-const serverScript = relative(process.cwd(), join(root, 'demo', 'mcp-middleware-platform', 'simple-mcp-server.js'));
-const proxyCli = relative(process.cwd(), join(root, 'dist', 'cli.js'));
-const proxyCommand = values["proxy-command"] ?? `node ${proxyCli} --proxy "node ${serverScript}" --allow "node demo/" --stdio`;
-const [command, ...args] = parseCommandLine(proxyCommand);
+const here = (path) => relative(process.cwd(), join(root, path));
+const proxyFor = (...flags) => `node ${here('dist/cli.js')} --proxy "node ${here('demo/mcp-middleware-platform/simple-mcp-server.js')}" --allow "node ${here('demo')}/" --stdio ${flags.join(' ')}`.trim();
 
-const step = (n, title) => console.log(`\n${n}. ${title}`);
-const show = (label, value) => console.log(`   ${label}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+const heading = (text) => console.log(`\n== ${text}`);
+const step = (title) => console.log(`\n- ${title}`);
+const show = (label, value) => console.log(`    ${label}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+const fail = (message) => {
+  throw new Error(message);
+};
 
-console.log('mcp-middleware-platform demo: client -> proxy -> server');
-show('proxy command', proxyCommand);
-
-const transport = new StdioClientTransport({ command, args, stderr: 'pipe', env: { ...process.env, MCP_PROXY_LOG_LEVEL: process.env.MCP_PROXY_LOG_LEVEL ?? 'warn' } });
-transport.stderr?.on('data', (chunk) => process.stderr.write(chunk));
-const client = new Client({ name: 'demo-client', version: '1.0.0' });
-
-try {
-  step(1, 'initialize');
+/** Starts a proxy command as an MCP server for the SDK client; keeps the proxy's log records. */
+async function connect(proxyCommand, logLevel = 'warn') {
+  show('proxy command', proxyCommand);
+  const [command, ...args] = parseCommandLine(proxyCommand);
+  const transport = new StdioClientTransport({ command, args, stderr: 'pipe', env: { ...process.env, MCP_PROXY_LOG_LEVEL: logLevel } });
+  const logs = [];
+  let partial = '';
+  transport.stderr?.on('data', (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop();
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line));
+      } catch {
+        process.stderr.write(`${line}\n`);
+      }
+    }
+  });
+  const client = new Client({ name: 'demo-client', version: '1.0.0' });
   await client.connect(transport);
+  return { client, logs };
+}
+
+const firstText = (result) => result.content?.[0]?.text;
+
+async function plainProxying(proxyCommand) {
+  heading('1. client -> proxy -> server');
+  const { client } = await connect(proxyCommand);
+  step('initialize');
   const info = client.getServerVersion();
   show('server', `${info?.name} ${info?.version}`);
   show('capabilities', client.getServerCapabilities());
-
-  step(2, 'tools/list');
+  step('tools/list');
   const { tools } = await client.listTools();
   for (const tool of tools) show('tool', `${tool.name}: ${tool.description ?? ''}`);
-  if (!tools.some((tool) => tool.name === 'echo')) throw new Error('the server lists no `echo` tool');
-
-  step(3, 'tools/call echo');
+  if (!tools.some((tool) => tool.name === 'echo')) fail('the server lists no `echo` tool');
+  step('tools/call echo');
   const text = 'hello through the proxy';
-  show('arguments', { text });
   const result = await client.callTool({ name: 'echo', arguments: { text } });
-  const reply = result.content?.[0]?.text;
-  show('result', reply);
-  if (result.isError || reply !== text.toUpperCase()) throw new Error(`expected ${JSON.stringify(text.toUpperCase())}, got ${JSON.stringify(reply)}`);
-
-  console.log('\ndemo passed: every step answered through the proxy');
+  show('result', firstText(result));
+  if (result.isError || firstText(result) !== text.toUpperCase()) fail(`expected ${JSON.stringify(text.toUpperCase())}, got ${JSON.stringify(firstText(result))}`);
   await client.close();
+}
+
+async function enforced() {
+  heading('2. policies/readonly.yaml, enforced');
+  const { client } = await connect(proxyFor('--policy', here('policies/readonly.yaml')));
+  step('tools/list: the writers are hidden');
+  const names = (await client.listTools()).tools.map((tool) => tool.name);
+  show('tools', names.join(', '));
+  if (names.includes('delete_file')) fail('delete_file should be hidden');
+  step('allowed: tools/call read_file /workspace/README.md');
+  const read = await client.callTool({ name: 'read_file', arguments: { path: '/workspace/README.md' } });
+  show('result', firstText(read).trim().replaceAll('\n', ' | '));
+  if (read.isError) fail('the read should be allowed');
+  step('denied: tools/call delete_file /workspace/README.md');
+  const denied = await client.callTool({ name: 'delete_file', arguments: { path: '/workspace/README.md' } });
+  show('result', firstText(denied));
+  if (!denied.isError || !/Denied by policy/.test(firstText(denied))) fail('the delete should be denied');
+  step('redacted: tools/call read_file /workspace/config.env');
+  const secret = await client.callTool({ name: 'read_file', arguments: { path: '/workspace/config.env' } });
+  show('result', firstText(secret).replaceAll('\n', ' | '));
+  if (!firstText(secret).includes('[REDACTED:aws-access-key]')) fail('the AWS key should be redacted');
+  await client.close();
+}
+
+async function observed() {
+  heading('3. the same policy in observe mode (--mode observe)');
+  const { client, logs } = await connect(proxyFor('--policy', here('policies/readonly.yaml'), '--mode', 'observe'), 'info');
+  step('tools/call delete_file /workspace/README.md passes...');
+  const result = await client.callTool({ name: 'delete_file', arguments: { path: '/workspace/README.md' } });
+  show('result', firstText(result));
+  if (result.isError) fail('observe mode must not block');
+  await client.close();
+  step('...and the proxy recorded what enforcing would have done');
+  const would = logs.filter((record) => record.enforced === false);
+  for (const record of would) show(record.msg, `rule ${record.ruleId}, ${record.reason}`);
+  if (!would.some((record) => record.ruleId === 'read-only-tools' && record.effect === 'deny')) fail('no would-deny recorded for the delete');
+}
+
+console.log('mcp-middleware-platform demo');
+try {
+  if (values['proxy-command'] !== undefined) {
+    await plainProxying(values['proxy-command']);
+  } else {
+    await plainProxying(proxyFor());
+    await enforced();
+    await observed();
+  }
+  console.log('\ndemo passed: every step answered through the proxy as expected');
 } catch (error) {
   console.error(`\ndemo FAILED: ${error instanceof Error ? error.message : String(error)}`);
-  await client.close().catch(() => {});
   process.exit(1);
 }
