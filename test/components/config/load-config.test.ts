@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_MAX_FRAME_BYTES, loadConfig, type SidecarConfig } from '../../../components/config/index.js';
 
 async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SidecarConfig> {
@@ -85,5 +88,53 @@ describe('loadConfig', () => {
   it('should answer --help and --version without a command', async () => {
     assert.equal((await loadConfig(['--help'], {})).kind, 'help');
     assert.equal((await loadConfig(['--version'], {})).kind, 'version');
+  });
+
+  describe('with a policy file', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'config-')), 'p.yaml');
+    writeFileSync(file, `apiVersion: mcp-sidecar/v1
+kind: Policy
+metadata: { name: p, revision: 4 }
+mode: observe
+governor:
+  allow: ["node servers/"]
+  maxRestarts: 9
+  killTimeoutMs: 1234
+  passEnv: [AWS_REGION]
+  setEnv: { MODE: from-file, KEEP: yes }
+`);
+
+    it('should read the governor section below flags and environment, above defaults', async () => {
+      const config = await run(['--proxy', 'x', '--policy', file]);
+      assert.deepEqual(config.allow.map((r) => [r.prefix, r.source]), [['node servers/', `${file} governor.allow[0]`]]);
+      assert.equal(config.restart.maxRestarts, 9);
+      assert.equal(config.killTimeoutMs, 1234);
+      assert.equal(config.restart.backoffBaseMs, 1000, 'not in the file: the default');
+      assert.deepEqual(config.childEnv, { passThrough: ['AWS_REGION'], set: { MODE: 'from-file', KEEP: 'yes' } });
+      assert.equal(config.policy?.document.metadata.revision, '4');
+      assert.equal(config.modeOverride, undefined);
+    });
+
+    it('should let the environment and flags win over the file', async () => {
+      const config = await run(['--proxy', 'x', '--policy', file, '--max-restarts', '1', '--set-env', 'MODE=flag', '--mode', 'enforce'],
+        { MCP_PROXY_KILL_TIMEOUT_MS: '99', MCP_PROXY_ALLOWED_PREFIXES: 'node env/' });
+      assert.equal(config.restart.maxRestarts, 1);
+      assert.equal(config.killTimeoutMs, 99);
+      assert.deepEqual(config.allow.map((r) => r.prefix), ['node env/']);
+      assert.deepEqual(config.childEnv.set, { MODE: 'flag', KEEP: 'yes' });
+      assert.equal(config.modeOverride, 'enforce');
+    });
+
+    it('should take the policy file from MCP_PROXY_POLICY and refuse an invalid one naming line and column', async () => {
+      assert.equal((await run(['--proxy', 'x'], { MCP_PROXY_POLICY: file })).policy?.document.metadata.name, 'p');
+      const bad = join(mkdtempSync(join(tmpdir(), 'config-')), 'bad.yaml');
+      writeFileSync(bad, 'apiVersion: mcp-sidecar/v1\nkind: Policy\nmetadata: { name: p, revision: 1 }\nmode: loud\n');
+      await assert.rejects(() => loadConfig(['--proxy', 'x', '--policy', bad], {}), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'SIDECAR_ERR_POLICY_INVALID');
+        assert.match(error.message, /bad\.yaml:4:7: mode: /);
+        return true;
+      });
+      await assert.rejects(() => loadConfig(['--proxy', 'x', '--mode', 'strict'], {}), /--mode must be one of observe, enforce/);
+    });
   });
 });
