@@ -1,0 +1,38 @@
+// The cold start is part of the budget (docs/performance.md): what the frame path does not
+// need must not load. A module-load hook records every ES module the built proxy loads.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, test } from 'node:test';
+import { CLI, ROOT } from '../helpers/paths.js';
+
+function modulesLoaded(args: string[]): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'lazy-'));
+  const record = join(dir, 'loaded.txt');
+  writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) { appendFileSync(${JSON.stringify(record)}, url + '\\n'); return next(url, context); }\n`);
+  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+  const result = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), CLI, '--proxy', 'node demo/mcp-middleware-platform/simple-mcp-server.js', '--allow', 'node demo/', '--log-level', 'warn', ...args], {
+    cwd: ROOT, input: '{"jsonrpc":"2.0","id":1,"method":"ping"}\n', encoding: 'utf8',
+  });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /"result":\{\}/);
+  return readFileSync(record, 'utf8').split('\n').filter(Boolean);
+}
+
+const heavy = (urls: string[]) => urls.filter((url) => /node_modules\/(zod|yaml|re2js|@modelcontextprotocol)\/|components\/(policy|policy-test|middleware-engine\/rules)\//.test(url));
+
+describe('lazy loading', () => {
+  test('without a policy, the proxy loads no policy machinery (schema, YAML, RE2, rule kinds)', () => {
+    assert.deepEqual(heavy(modulesLoaded([])), []);
+  });
+
+  test('with a policy, it does', () => {
+    const loaded = heavy(modulesLoaded(['--policy', 'policies/readonly.yaml']));
+    assert.ok(loaded.some((url) => url.includes('/node_modules/yaml/')), 'YAML');
+    assert.ok(loaded.some((url) => url.includes('/middleware-engine/rules/')), 'rule kinds');
+  });
+});
