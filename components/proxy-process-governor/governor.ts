@@ -5,6 +5,7 @@ import { createNdjsonChannel, type FrameChannel, type FrameChannelHandlers } fro
 import { backoffDelayMs } from './backoff.js';
 import { systemClock, type Clock } from './clock.js';
 import { relayServerStderr, StderrTail } from './stderr-tail.js';
+import { RestartQueue } from './restart-queue.js';
 import { stopUpstream, type StopOutcome, type StopTimeouts } from './stop.js';
 import { spawnUpstream, type Upstream, type UpstreamExit } from './upstream.js';
 
@@ -69,12 +70,6 @@ interface Run {
   readonly stdoutEnded: Promise<void>;
 }
 
-interface HeldFrame {
-  readonly line: Buffer;
-  readonly id: string | undefined;
-  readonly deadline: number;
-}
-
 const STDOUT_SETTLE_MS = 500;
 const STDERR_TAIL_LINES = 50;
 const INITIALIZED = Buffer.from('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
@@ -111,9 +106,6 @@ export function createGovernor(options: GovernorOptions): Governor {
   let congested = false;
   let backoffTimer: unknown;
   let stableTimer: unknown;
-  let queueTimer: unknown;
-  let held: HeldFrame[] = [];
-  let heldBytes = 0;
   // Session recovery: the client's initialize request, and what the server declared.
   let cachedInitialize: Buffer | undefined;
   let awaitedInitializeId: string | undefined;
@@ -121,6 +113,9 @@ export function createGovernor(options: GovernorOptions): Governor {
   let recoveryId: string | undefined;
 
   const answerClient = (id: string, code: ErrorCode, detail: string): void => handlers.onFrame(encodeErrorResponse(id, code, detail));
+  const queue = new RestartQueue({
+    limit: restart.queueLimit, maxBytes: 2 * options.maxFrameBytes, timeoutMs: restart.queueTimeoutMs, clock, logger, answer: answerClient,
+  });
 
   function launch(): void {
     generation++;
@@ -157,7 +152,7 @@ export function createGovernor(options: GovernorOptions): Governor {
       channel.send(Buffer.from(`${JSON.stringify({ ...request, id: JSON.parse(recoveryId) })}\n`));
     } else {
       state = 'starting';
-      releaseHeld();
+      queue.release((line) => current!.channel.send(line));
     }
   }
 
@@ -191,7 +186,7 @@ export function createGovernor(options: GovernorOptions): Governor {
     if (envelope.kind === 'error') logger.warn({ generation }, 'the restarted server answered the replayed initialize with an error');
     run.channel.send(INITIALIZED);
     becomeReady();
-    releaseHeld();
+    queue.release((line) => run.channel.send(line));
     // What the client listed may have changed with the new process: tell it to list again.
     for (const kind of listChanged) handlers.onFrame(Buffer.from(`{"jsonrpc":"2.0","method":"notifications/${kind}/list_changed"}\n`));
     logger.info({ generation }, 'session recovered: the client\'s initialize was replayed to the new server');
@@ -223,11 +218,10 @@ export function createGovernor(options: GovernorOptions): Governor {
     }
     const how = describeExit(exit);
     // What was written to the dead server is lost; what waits here is not.
-    const waiting = new Set(held.flatMap((frame) => (frame.id === undefined ? [] : [idKey(frame.id)])));
-    handlers.onReset?.(`the MCP server exited (${how})`, waiting);
+    handlers.onReset?.(`the MCP server exited (${how})`, queue.waitingIds());
     if (options.shouldRestart?.() === false) {
       state = 'stopped';
-      answerHeld('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
+      queue.answerAll('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
       return;
     }
     if (exit.spawnError) return fatal(69, `the MCP server could not be started: ${how}`);
@@ -246,60 +240,15 @@ export function createGovernor(options: GovernorOptions): Governor {
   function fatal(exitCode: GovernorFatal['exitCode'], reason: string): void {
     state = 'fatal';
     clearTimers();
-    answerHeld('SIDECAR_ERR_UPSTREAM_EXITED', reason);
+    queue.answerAll('SIDECAR_ERR_UPSTREAM_EXITED', reason);
     const tail = stderrTail.lines();
     logger.error({ exitCode, stderrTail: tail }, reason);
     options.onFatal({ reason, exitCode, stderrTail: tail });
   }
 
-  // While the server restarts, client frames wait here (bounded in count and time).
-  function hold(line: Buffer, envelope: Envelope | undefined): void {
-    const kind = envelope?.kind;
-    if (kind === 'response' || kind === 'error') {
-      logger.debug('dropped a client response meant for the server that exited');
-      return;
-    }
-    const id = kind === 'request' ? envelope!.id : undefined;
-    if (held.length >= restart.queueLimit || heldBytes + line.length > 2 * options.maxFrameBytes) {
-      if (id !== undefined) answerClient(id, 'SIDECAR_ERR_UPSTREAM_RESTARTING', 'too many requests are waiting for it');
-      else logger.warn({ method: envelope?.method }, 'dropped a notification: too many frames are waiting for the restarting server');
-      return;
-    }
-    held.push({ line: Buffer.from(line), id, deadline: clock.now() + restart.queueTimeoutMs });
-    heldBytes += line.length;
-    if (held.length === 1) queueTimer = clock.setTimeout(expireHeld, restart.queueTimeoutMs);
-  }
-
-  function expireHeld(): void {
-    const now = clock.now();
-    while (held.length > 0 && held[0]!.deadline <= now) {
-      const frame = held.shift()!;
-      heldBytes -= frame.line.length;
-      if (frame.id !== undefined) answerClient(frame.id, 'SIDECAR_ERR_UPSTREAM_RESTARTING', `it did not come back within ${restart.queueTimeoutMs} ms`);
-    }
-    if (held.length > 0) queueTimer = clock.setTimeout(expireHeld, held[0]!.deadline - now);
-  }
-
-  function releaseHeld(): void {
-    clock.clearTimeout(queueTimer);
-    const frames = held;
-    held = [];
-    heldBytes = 0;
-    for (const frame of frames) current!.channel.send(frame.line);
-  }
-
-  function answerHeld(code: ErrorCode, detail: string): void {
-    clock.clearTimeout(queueTimer);
-    const frames = held;
-    held = [];
-    heldBytes = 0;
-    for (const frame of frames) if (frame.id !== undefined) answerClient(frame.id, code, detail);
-  }
-
   function clearTimers(): void {
     clock.clearTimeout(backoffTimer);
     clock.clearTimeout(stableTimer);
-    clock.clearTimeout(queueTimer);
   }
 
   const channel: FrameChannel = {
@@ -313,7 +262,7 @@ export function createGovernor(options: GovernorOptions): Governor {
         awaitedInitializeId = idKey(envelope.id!);
       }
       if (state === 'ready' || state === 'starting') current!.channel.send(line);
-      else if (state === 'backoff' || state === 'recovering') hold(line, envelope);
+      else if (state === 'backoff' || state === 'recovering') queue.hold(line, envelope);
       // stopping, stopped, fatal: the runtime refuses requests itself; nothing to deliver to.
     },
     pause() {
@@ -343,7 +292,7 @@ export function createGovernor(options: GovernorOptions): Governor {
     async stop(hurry) {
       state = 'stopping';
       clearTimers();
-      answerHeld('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
+      queue.answerAll('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
       const run = current;
       let outcome: StopOutcome = { step: 'already-exited', descendantsSignalled: 0, survivors: 0 };
       if (run !== undefined) {
