@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
-import { parseFrameBody, readEnvelope, readOversizedId, type Envelope, type OversizedLine } from '../framing/index.js';
+import { idKey, parseFrameBody, readEnvelope, readOversizedId, type Envelope, type OversizedLine } from '../framing/index.js';
 import { evaluateFrame, type CompiledPolicy, type Decision, type Direction, type FrameAction, type Phase } from '../middleware-engine/index.js';
 import type { FrameChannel } from '../transport/index.js';
-import { InFlightLedger } from './in-flight-ledger.js';
+import { InFlightLedger, type PendingRequest } from './in-flight-ledger.js';
 import { encodeDenial } from './policy-replies.js';
 
 /** Counters a session keeps; logged at the end and (later) exported as metrics. */
@@ -70,6 +70,7 @@ export interface PumpOptions {
 }
 
 const FORWARD: FrameAction = Object.freeze({ kind: 'forward' });
+const MAX_CANCELLED_REMEMBERED = 1024;
 
 const PREVIEW_CHARS = 200;
 function preview(line: Buffer): string {
@@ -110,6 +111,7 @@ export function createPump({ client, server, logger, events, policy, now = Date.
     return true;
   };
   let refusal: { code: ErrorCode; detail: string } | undefined;
+  const cancelled = new Map<string, PendingRequest>();
   let idleWaiters: Array<() => void> = [];
 
   const replyToClient = (rawId: string | null, code: ErrorCode, detail: string): void => {
@@ -133,8 +135,26 @@ export function createPump({ client, server, logger, events, policy, now = Date.
       return;
     }
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
-    if (ledger.settle(JSON.stringify(requestId)) !== undefined) notifyIfIdle();
+    const entry = ledger.settle(JSON.stringify(requestId));
+    if (entry === undefined) return;
+    notifyIfIdle();
+    // Kept, so a late response is still evaluated by what it answers (response rules redact it).
+    cancelled.set(idKey(entry.rawId), entry);
+    if (cancelled.size > MAX_CANCELLED_REMEMBERED) cancelled.delete(cancelled.keys().next().value!);
   };
+  const settleResponse = (rawId: string): PendingRequest | undefined => {
+    const pending = ledger.settle(rawId);
+    if (pending !== undefined) {
+      notifyIfIdle();
+      return pending;
+    }
+    if (cancelled.size === 0) return undefined;
+    const key = idKey(rawId);
+    const late = cancelled.get(key);
+    cancelled.delete(key);
+    return late;
+  };
+  const policyActive = (): boolean => policy !== undefined && !policy.current.isEmpty;
 
   const trackBatch = (envelope: Envelope, settle: boolean): void => {
     for (const member of envelope.members ?? []) {
@@ -198,9 +218,13 @@ export function createPump({ client, server, logger, events, policy, now = Date.
       switch (envelope.kind) {
         case 'response':
         case 'error': {
-          const pending = envelope.id === undefined ? undefined : ledger.settle(envelope.id);
-          if (pending === undefined) return client.send(line);
-          notifyIfIdle();
+          const pending = envelope.id === undefined ? undefined : settleResponse(envelope.id);
+          if (pending === undefined) {
+            // Under a policy, what a response answers decides which rules apply: unknown, it cannot pass.
+            if (!policyActive()) return client.send(line);
+            logger.warn({ id: envelope.id }, 'dropped a response that answers no request in flight: the policy cannot tell what it answers');
+            return;
+          }
           const action = check('server-to-client', 'response', pending.method, envelope.id, line);
           if (action.kind === 'deny') return client.send(encodeDenial(pending.rawId, action.ruleId, action.verdict, pending.method));
           return client.send(action.kind === 'replace' ? action.line : line);
@@ -217,6 +241,10 @@ export function createPump({ client, server, logger, events, policy, now = Date.
           return client.send(action.kind === 'replace' ? action.line : line);
         }
         case 'batch':
+          if (policyActive()) {
+            const evaluated = evaluateResponseBatch(line);
+            return evaluated === undefined ? undefined : client.send(evaluated);
+          }
           trackBatch(envelope, true);
           notifyIfIdle();
           return client.send(line);
@@ -274,6 +302,42 @@ export function createPump({ client, server, logger, events, policy, now = Date.
     });
     if (replies.length > 0) client.send(Buffer.from(`[${replies.join(',')}]\n`));
     return true;
+  }
+
+  // A batch of responses (2025-03-26) under a policy: each member passes the response rules of
+  // what it answers, as a lone response would; the batch is re-serialized only if one changed.
+  function evaluateResponseBatch(line: Buffer): Buffer | undefined {
+    let changed = false;
+    const members: string[] = [];
+    for (const item of parseFrameBody(line) as unknown[]) {
+      const bytes = Buffer.from(JSON.stringify(item));
+      const envelope = readEnvelope(bytes);
+      const isResponse = envelope.kind === 'response' || envelope.kind === 'error';
+      const pending = isResponse && envelope.id !== undefined ? settleResponse(envelope.id) : undefined;
+      if (!isResponse || pending === undefined) {
+        // A request or notification inside a server batch passes the request rules.
+        if (!isResponse && envelope.kind !== 'invalid' && envelope.kind !== 'batch') {
+          const action = check('server-to-client', 'request', envelope.method!, envelope.id, bytes);
+          if (action.kind === 'deny') {
+            if (envelope.kind === 'request') server.send(encodeDenial(envelope.id!, action.ruleId, action.verdict, envelope.method!));
+            changed = true;
+            continue;
+          }
+        }
+        if (isResponse) changed = true; // answers nothing in flight: dropped, as a lone one would be
+        else members.push(bytes.toString('utf8'));
+        continue;
+      }
+      const action = check('server-to-client', 'response', pending.method, envelope.id, bytes);
+      if (action.kind === 'forward') {
+        members.push(bytes.toString('utf8'));
+        continue;
+      }
+      changed = true;
+      members.push((action.kind === 'deny' ? encodeDenial(pending.rawId, action.ruleId, action.verdict, pending.method) : action.line).toString('utf8').trimEnd());
+    }
+    if (!changed) return line;
+    return members.length === 0 ? undefined : Buffer.from(`[${members.join(',')}]\n`);
   }
 
   function handleOversizedFromClient(line: OversizedLine): void {

@@ -123,3 +123,41 @@ describe('pump with a policy', () => {
     assert.deepEqual(replies.map((r: any) => [r.id, r.error.data.reason]), [[1, 'batch_refused'], [2, 'tool_not_allowed']]);
   });
 });
+
+describe('pump with a policy: responses that could slip past it', () => {
+  const redact = rule({
+    direction: 'server-to-client', phase: 'response', methods: ['tools/call'],
+    evaluate: (frame) => {
+      const body = frame.body() as { result: { content: Array<{ text: string }> } };
+      return { effect: 'rewrite', reason: 'secret_redacted', changes: 1, body: { ...body, result: { content: [{ text: '[REDACTED]' }] } } };
+    },
+  });
+
+  it('should still redact the late response to a cancelled request', async () => {
+    const s = setup([redact]);
+    s.clientIn.write('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"slow"}}\n{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}\n');
+    await tick();
+    assert.equal(s.pump.pendingCount, 0, 'no longer awaited');
+    s.serverStdout.write('{"jsonrpc":"2.0","id":5,"result":{"content":[{"text":"secret"}]}}\n');
+    await tick();
+    assert.deepEqual(lines(s.toClient())[0].result.content, [{ text: '[REDACTED]' }]);
+  });
+
+  it('should drop a response that answers nothing in flight, since no rule can tell what it answers', async () => {
+    const s = setup([redact]);
+    s.serverStdout.write('{"jsonrpc":"2.0","id":99,"result":{"content":[{"text":"secret"}]}}\n');
+    await tick();
+    assert.equal(s.toClient(), '');
+  });
+
+  it('should pass each member of a response batch through the rules of what it answers', async () => {
+    const s = setup([redact]);
+    s.clientIn.write('[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}},{"jsonrpc":"2.0","id":2,"method":"ping"}]\n');
+    await tick();
+    s.serverStdout.write('[{"jsonrpc":"2.0","id":1,"result":{"content":[{"text":"secret"}]}},{"jsonrpc":"2.0","id":2,"result":{}}]\n');
+    await tick();
+    const [batch] = lines(s.toClient());
+    assert.deepEqual(batch, [{ jsonrpc: '2.0', id: 1, result: { content: [{ text: '[REDACTED]' }] } }, { jsonrpc: '2.0', id: 2, result: {} }]);
+    assert.equal(s.pump.pendingCount, 0);
+  });
+});
