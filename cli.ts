@@ -16,8 +16,8 @@ async function policyCommand(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
   const io = { stdout: process.stdout, stderr: process.stderr };
   if (verb === 'validate' && rest.length > 0) {
-    const { runPolicyValidate } = await import('./components/policy/index.js');
-    return runPolicyValidate(rest, io);
+    const [{ runPolicyValidate }, { buildPolicy }] = await Promise.all([import('./components/policy/index.js'), import('./components/middleware-engine/index.js')]);
+    return runPolicyValidate(rest, io, (loaded) => buildPolicy(loaded));
   }
   if (verb === 'test' && rest.length === 2) {
     const [{ runPolicyTestCommand }, { loadPolicyFile }, { buildPolicy }] = await Promise.all([

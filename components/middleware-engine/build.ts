@@ -1,3 +1,4 @@
+import { isSidecarError, SidecarError } from '../errors/index.js';
 import type { LoadedPolicy, PolicyMode } from '../policy/index.js';
 import { compilePolicy, effectiveMode, type CompiledPolicy } from './compiled-policy.js';
 import { createLimitsRules, createRulesFromSpec } from './rules/index.js';
@@ -9,6 +10,13 @@ import { createLimitsRules, createRulesFromSpec } from './rules/index.js';
  */
 export function buildPolicy(loaded: LoadedPolicy, modeOverride?: PolicyMode): CompiledPolicy {
   const mode = modeOverride ?? loaded.document.mode;
-  const limits = createLimitsRules(loaded.document.limits, { mode: effectiveMode(mode, undefined) });
-  return compilePolicy(loaded.document, loaded.digest, createRulesFromSpec, limits, modeOverride);
+  try {
+    const limits = createLimitsRules(loaded.document.limits, { mode: effectiveMode(mode, undefined) });
+    return compilePolicy(loaded.document, loaded.digest, createRulesFromSpec, limits, modeOverride);
+  } catch (error) {
+    // What the schema lets through but a rule cannot compile (a pattern that matches the empty
+    // string, a duplicate pattern name…) is a bad policy file too, not a crash.
+    if (isSidecarError(error)) throw error;
+    throw new SidecarError('SIDECAR_ERR_POLICY_INVALID', `${loaded.source}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }

@@ -4,7 +4,7 @@
  * stderr (`file:line:column: path: message`), so it fits a pre-commit hook or a CI step.
  */
 import { isSidecarError } from '../errors/index.js';
-import { loadPolicyFile } from './load.js';
+import { loadPolicyFile, type LoadedPolicy } from './load.js';
 import { formatPolicyError, PolicyInvalidError } from './policy-error.js';
 
 export interface ValidateOutput {
@@ -13,7 +13,11 @@ export interface ValidateOutput {
 }
 
 /** 0 when every file is a valid policy, 1 when any is not (or cannot be read), 2 when no file is given. */
-export function runPolicyValidate(files: readonly string[], out: ValidateOutput): number {
+/**
+ * `mcp-sidecar policy validate <file>...`. `compile` (the engine's, passed by the CLI) also
+ * compiles each file's rules, so a file that validates is one the proxy will start with.
+ */
+export async function runPolicyValidate(files: readonly string[], out: ValidateOutput, compile?: (loaded: LoadedPolicy) => unknown): Promise<number> {
   if (files.length === 0) {
     out.stderr.write('policy validate: give at least one policy file: mcp-sidecar policy validate <file>...\n');
     return 2;
@@ -21,7 +25,9 @@ export function runPolicyValidate(files: readonly string[], out: ValidateOutput)
   let failed = false;
   for (const file of files) {
     try {
-      const { document } = loadPolicyFile(file);
+      const loaded = loadPolicyFile(file);
+      await compile?.(loaded);
+      const { document } = loaded;
       const rules = document.rules.length;
       out.stdout.write(`ok ${file} (${document.metadata.name} revision ${document.metadata.revision}, ${rules} rule${rules === 1 ? '' : 's'})\n`);
     } catch (error) {
@@ -34,6 +40,7 @@ export function runPolicyValidate(files: readonly string[], out: ValidateOutput)
 
 function describeFailure(file: string, error: unknown): string {
   if (error instanceof PolicyInvalidError) return error.errors.map(formatPolicyError).join('\n');
+  if (isSidecarError(error) && error.code === 'SIDECAR_ERR_POLICY_INVALID') return error.message;
   if (isSidecarError(error) && error.code === 'SIDECAR_ERR_POLICY_UNREADABLE') {
     return `${file}: cannot read the file: ${error.cause instanceof Error ? error.cause.message : error.message}`;
   }

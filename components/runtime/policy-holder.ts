@@ -1,4 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from '../logging/index.js';
 import { buildPolicy, type CompiledPolicy } from '../middleware-engine/index.js';
 import { loadPolicyFile, type LoadedPolicy, type PolicyMode } from '../policy/index.js';
@@ -41,17 +42,17 @@ export async function createPolicyHolder(loaded: LoadedPolicy, modeOverride: Pol
       watcher?.close();
     },
   };
-  {
-    try {
-      // Editors save by rename as often as by write: watch events of both kinds, debounced.
-      watcher = watch(loaded.source, { persistent: false }, () => {
-        clearTimeout(debounce);
-        debounce = setTimeout(() => void holder.reload('the policy file changed'), RELOAD_DEBOUNCE_MS);
-      });
-      watcher.on('error', () => watcher?.close());
-    } catch (error) {
-      logger.warn({ file: loaded.source, err: (error as Error).message }, 'cannot watch the policy file; reload with SIGHUP');
-    }
+  try {
+    // The directory, not the file: an editor's rename-save and a Kubernetes ConfigMap update
+    // (a symlink swap) replace the file, and a watch on the old one would go quiet. Events for
+    // other files cost a reload that finds the same digest and changes nothing.
+    watcher = watch(dirname(loaded.source), { persistent: false }, () => {
+      clearTimeout(debounce);
+      debounce = setTimeout(() => void holder.reload('the policy file changed'), RELOAD_DEBOUNCE_MS);
+    });
+    watcher.on('error', () => watcher?.close());
+  } catch (error) {
+    logger.warn({ file: loaded.source, err: (error as Error).message }, 'cannot watch the policy file; reload with SIGHUP');
   }
   return holder;
 }

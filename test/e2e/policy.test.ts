@@ -1,6 +1,6 @@
 // The policy engine end to end: the built proxy, the demo server, the shipped policies.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,19 @@ describe('policy files at start and on reload', () => {
     assert.match(result.stderr, /bad\.yaml:7:5: rules\[0\]\.match: unknown key "match"/);
   });
 
+  test('a policy the schema accepts but a rule cannot compile is refused by validate (exit 1) and at start (exit 78)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-e2e-'));
+    const file = join(dir, 'uncompilable.yaml');
+    writeFileSync(file, 'apiVersion: mcp-sidecar/v1\nkind: Policy\nmetadata: { name: p, revision: 1 }\nrules:\n  - { id: r, redact: { detectors: all, patterns: [{ name: empty, pattern: "x*" }] } }\n');
+    const validate = spawnSync(process.execPath, [CLI, 'policy', 'validate', file], { encoding: 'utf8' });
+    assert.equal(validate.status, 1);
+    assert.match(validate.stderr, /rule "r": .*matches the empty string/);
+    const start = spawnSync(process.execPath, [CLI, '--proxy', 'node x.js', '--allow', 'node', '--policy', file], { encoding: 'utf8', input: '' });
+    assert.equal(start.status, 78, start.stderr);
+    assert.match(start.stderr, /not a valid policy: .*matches the empty string/);
+    assert.doesNotMatch(start.stderr, /internal error/);
+  });
+
   test('a changed file takes effect; an invalid change is rejected and the policy in force stays', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'policy-e2e-'));
     const file = join(dir, 'live.yaml');
@@ -105,5 +118,13 @@ describe('policy files at start and on reload', () => {
     assert.match((await tool(proxy, 'delete_file', { path: '/workspace/nope' })).result.content[0].text, /no such file/, 'revision 2 still in force');
     proxy.child.kill('SIGHUP');
     await proxy.waitForLog((r) => r.msg === 'policy reload rejected: the policy in force stays' && r.why === 'received SIGHUP', 5000);
+
+    // An editor's rename-save (write elsewhere, rename over): still seen, and seen again after.
+    for (const revision of ['3', '4']) {
+      writeFileSync(`${file}.tmp`, readFileSync('policies/readonly.yaml', 'utf8').replace('revision: 1', `revision: ${revision}`));
+      renameSync(`${file}.tmp`, file);
+      await proxy.waitForLog((r) => r.msg === 'policy reloaded' && r.revision === revision, 5000);
+    }
+    assert.match((await tool(proxy, 'delete_file', { path: '/workspace/nope' })).result.content[0].text, /Denied by policy/, 'revision 4 denies again');
   });
 });
