@@ -99,6 +99,14 @@ export const ERROR_CODES = {
     category: 'user_error', retryable: false,
     message: 'The policy file is not a valid policy',
   },
+  SIDECAR_ERR_REPORT_SINK: {
+    category: 'user_error', retryable: false,
+    message: 'The execution report file cannot be written',
+  },
+  SIDECAR_ERR_REPORT_KEY: {
+    category: 'user_error', retryable: false,
+    message: 'The report signing key cannot be used',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

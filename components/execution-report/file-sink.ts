@@ -1,0 +1,136 @@
+/**
+ * `--report-file`: reports as NDJSON, appended, one line each. `write` only queues (no I/O, no
+ * hashing); the lines queued meanwhile go out as one `fs.write`, never more than one in flight,
+ * within one turn of the event loop. fsync per policy, rotation by size between whole lines.
+ *
+ * Everything that can be wrong at start throws SIDECAR_ERR_REPORT_SINK from `open…`: a missing
+ * directory, no permission, a directory, no space left, a last line that is not a report. An
+ * incomplete last line (a writer killed mid-line) is cut off, with a warning, and the chain
+ * continues from the last complete report (`resume`). Failures during the run never reach the
+ * caller: they are logged at error level once per burst of failures and counted.
+ */
+import { ftruncate } from 'node:fs';
+import type { LastReport } from './file-tail.js';
+import { openAtStart } from './file-open.js';
+import { closeFd, FS_IO, openAppend, shiftRotatedFiles, type SinkIo } from './rotate.js';
+import type { ReportSink, SinkLogger, SinkTarget, WriteQueueOptions } from './sink.js';
+import { createWriteQueue } from './write-queue.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface ReportFileSinkOptions extends WriteQueueOptions {
+  readonly path: string;
+  /** Default 'interval': at most every `fsyncIntervalMs` (default 1000), when something was written. */
+  readonly fsync?: FsyncPolicy;
+  readonly fsyncIntervalMs?: number;
+  /** Rotate before a write would take the file past this many bytes; default: never. */
+  readonly rotateBytes?: number;
+  /** Rotated files kept (`file.1` … `file.N`); default 10. */
+  readonly rotateKeep?: number;
+  /** At start, the file system must have this much free space; default 64 KiB. */
+  readonly minFreeBytes?: number;
+  readonly io?: SinkIo;
+}
+
+export interface ReportFileSink extends ReportSink {
+  readonly path: string;
+  /** The last report already in the file (or in `file.1`): the chain continues from it. */
+  readonly resume: LastReport | undefined;
+}
+
+export function openReportFileSink(options: ReportFileSinkOptions, logger: SinkLogger): ReportFileSink {
+  const { path, fsync = 'interval', fsyncIntervalMs = 1000, rotateKeep = 10, minFreeBytes = 64 * 1024, io = FS_IO } = options;
+  let rotateBytes = options.rotateBytes ?? 0;
+  if (!(rotateKeep >= 1)) throw new TypeError('report sink: rotateKeep must be at least 1');
+
+  const opened = openAtStart(path, minFreeBytes, logger);
+  let fd = opened.fd;
+  let size = opened.size;
+  const resume = opened.resume;
+  if (!opened.regular) rotateBytes = 0; // a device or a pipe: nothing to rename
+
+  let dirty = false;
+  let syncFailing = false;
+  async function sync(): Promise<void> {
+    if (!dirty) return;
+    dirty = false;
+    try {
+      await io.fsync(fd);
+      syncFailing = false;
+    } catch (error) {
+      if (!syncFailing) logger.error({ err: error, path }, 'execution reports: fsync failed; reports may not survive a crash of the machine');
+      syncFailing = true;
+    }
+  }
+
+  async function rotate(): Promise<void> {
+    if (fsync !== 'never') await sync();
+    try {
+      await shiftRotatedFiles(path, rotateKeep);
+    } catch (error) {
+      logger.error({ err: error, path }, 'execution reports: cannot rotate the report file; writing on to it');
+      return;
+    }
+    try {
+      const next = await openAppend(path);
+      const old = fd;
+      fd = next;
+      size = 0;
+      queue.stats.rotations += 1;
+      await closeFd(old);
+    } catch (error) {
+      rotateBytes = 0;
+      logger.error({ err: error, path }, `execution reports: cannot open a new report file after rotating; writing on to ${path}.1, rotation stopped`);
+    }
+  }
+
+  const target: SinkTarget = {
+    room: () => (rotateBytes > 0 ? rotateBytes - size : Infinity),
+    async prepare(bytes) {
+      if (rotateBytes > 0 && size > 0 && size + bytes > rotateBytes) await rotate();
+    },
+    async write(data) {
+      const start = size;
+      try {
+        for (let offset = 0; offset < data.length;) {
+          const written = await io.write(fd, data, offset, data.length - offset);
+          if (!(written > 0)) throw new Error(`write returned ${written} bytes`);
+          offset += written;
+        }
+      } catch (error) {
+        // Take back a partial write, so the next line does not start in the middle of this one.
+        await new Promise<void>((resolve) => ftruncate(fd, start, () => resolve()));
+        throw error;
+      }
+      size += data.length;
+      dirty = true;
+      if (fsync === 'always') await sync();
+    },
+    async close() {
+      if (fsync !== 'never') await sync();
+      await closeFd(fd);
+    },
+  };
+
+  const queue = createWriteQueue(target, options, logger, path);
+  const timer = fsync === 'interval' ? setInterval(() => {
+    if (dirty) void queue.run(sync);
+  }, Math.max(1, fsyncIntervalMs)) : undefined;
+  timer?.unref();
+
+  return {
+    path,
+    resume,
+    get full() {
+      return queue.full;
+    },
+    onOverflow: queue.onOverflow,
+    stats: queue.stats,
+    write: queue.write,
+    flush: queue.flush,
+    async close() {
+      if (timer !== undefined) clearInterval(timer);
+      await queue.close();
+    },
+  };
+}

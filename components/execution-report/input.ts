@@ -1,0 +1,60 @@
+/**
+ * What the caller gives `ReportChain.append`: a report without what the chain assigns (`seq`,
+ * `invocationId` unless given, `prevDigest`, `digest`, `signature`) and with the clock readings
+ * that become `timing`. A middleware-engine `Decision` can be passed as it is: its `message`
+ * (words for people, which may quote argument values) is not recorded.
+ */
+import type { Decision } from '../middleware-engine/index.js';
+import type { LifecycleEvent, Outcome } from './constants.js';
+import type { LifecycleDetail, ReportDecision, ReportIdentity, ReportPolicy, ReportTarget } from './schema.js';
+
+export type Direction = 'client-to-server' | 'server-to-client';
+
+interface InputBase {
+  /** The child's generation (restart count). */
+  readonly generation: number;
+  /** Overrides the chain's id source (e.g. an id the caller already logged with the request). */
+  readonly invocationId?: string;
+  /** Reports dropped just before this one (set by the reporter under onOverflow: drop). */
+  readonly dropped?: number;
+  /** When it started: epoch milliseconds or a Date from the same clock; default: the chain's clock at append. */
+  readonly startedAt?: number | Date;
+  /** Default: the chain's clock at append minus `startedAt`, when `startedAt` is given. */
+  readonly durationMs?: number;
+}
+
+export interface InvocationInput extends InputBase {
+  readonly kind: 'invocation';
+  readonly direction: Direction;
+  readonly method: string;
+  readonly target?: ReportTarget;
+  /** The JSON-RPC id as JSON text (`7`, `"a"`), as the envelope reader gives it. Absent for a notification. */
+  readonly requestId?: string;
+  /** From `argumentsDigest(value)`. */
+  readonly argumentsDigest?: string;
+  /** Only when recording arguments is configured, and then after redaction. */
+  readonly arguments?: unknown;
+  readonly policy: ReportPolicy;
+  readonly mode: 'observe' | 'enforce';
+  /** In evaluation order, request phase then response phase. */
+  readonly decisions: readonly ReportDecision[];
+  readonly outcome: Outcome;
+  /** From `responseDigest(bytes)`. */
+  readonly responseDigest?: string;
+  readonly identity?: ReportIdentity;
+}
+
+export interface LifecycleInput extends InputBase {
+  readonly kind: 'lifecycle';
+  readonly event: LifecycleEvent;
+  readonly detail: LifecycleDetail;
+  /** The child's pid: goes to `timing` (the OS picks it, so it is not hashed). */
+  readonly pid?: number;
+}
+
+export type ReportInput = InvocationInput | LifecycleInput;
+
+// The engine's decisions go into reports as they are: if the two types drift apart, this line
+// stops the build.
+const _decisionIsReportDecision = (decision: Decision): ReportDecision => decision;
+void _decisionIsReportDecision;

@@ -1,0 +1,95 @@
+/**
+ * The fast writer of a report's hashed text: exactly `canonicalJson(report without digest,
+ * signature and timing)`, but written field by field in the canonical (sorted) key order that
+ * the report's fixed shape allows, instead of sorting keys at run time. Only the free-form
+ * values (arguments, detail) go through the generic canonical writer. This is most of what a
+ * report costs, so it is kept tight; test/components/execution-report/report-text.test.ts
+ * holds it to the reference on generated reports.
+ *
+ * Only the fields below are written: a key the schema does not know never reaches the line.
+ */
+import { canonicalText } from './digest.js';
+import { DIRECTIONS, OUTCOMES, TARGET_TYPES } from './constants.js';
+import type { InvocationInput, LifecycleInput } from './input.js';
+import type { ReportDecision, ReportIdentity, ReportPolicy } from './schema.js';
+
+const q = JSON.stringify as (text: string) => string;
+
+/** A JSON integer; anything else is a bug in the caller, caught here rather than in verify. */
+function int(value: number, field: string): string {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`execution report: ${field} must be an integer, got ${String(value)}`);
+  return `${value}`;
+}
+
+// The enums' words, quoted once: JSON.stringify is most of the cost of a short string.
+const QUOTED = new Map<string, string>(
+  [...DIRECTIONS, ...OUTCOMES, ...TARGET_TYPES, 'observe', 'enforce', 'request', 'response', 'deny', 'rewrite'].map((word) => [word, q(word)]),
+);
+const word = (value: string): string => QUOTED.get(value) ?? q(value);
+
+function decisionText(d: ReportDecision): string {
+  let s = '{';
+  if (d.changes !== undefined) s += `"changes":${int(d.changes, 'decision.changes')},`;
+  return `${s}"effect":${word(d.effect)},"enforced":${d.enforced ? 'true' : 'false'},"kind":${q(d.kind)},"phase":${word(d.phase)},"reason":${q(d.reason)},"ruleId":${q(d.ruleId)}}`;
+}
+
+function decisionsText(decisions: readonly ReportDecision[]): string {
+  if (decisions.length === 0) return '[]';
+  let s = '[';
+  for (let i = 0; i < decisions.length; i++) s += (i === 0 ? '' : ',') + decisionText(decisions[i]!);
+  return `${s}]`;
+}
+
+// The policy is the same object for every report until a reload: its text is written once.
+let lastPolicy: ReportPolicy | undefined;
+let lastPolicyText = '';
+function policyText(p: ReportPolicy): string {
+  if (p !== lastPolicy) {
+    lastPolicyText = `{"digest":${q(p.digest)},"name":${q(p.name)},"revision":${q(p.revision)}}`;
+    lastPolicy = p;
+  }
+  return lastPolicyText;
+}
+
+function identityText(id: ReportIdentity): string {
+  const parts: string[] = [];
+  if (id.agentId !== undefined) parts.push(`"agentId":${q(id.agentId)}`);
+  if (id.tenantId !== undefined) parts.push(`"tenantId":${q(id.tenantId)}`);
+  if (id.userId !== undefined) parts.push(`"userId":${q(id.userId)}`);
+  return `{${parts.join(',')}}`;
+}
+
+/** The fields the chain assigns. */
+export interface ChainFields {
+  readonly seq: number;
+  readonly invocationId: string;
+  readonly prevDigest: string | null;
+}
+
+const TRAILER = ',"schema":"MiddlewareExecutionReportV1","schemaVersion":1,"seq":';
+
+export function invocationText(r: InvocationInput, c: ChainFields): string {
+  let s = '{';
+  if (r.arguments !== undefined) s += `"arguments":${canonicalText(r.arguments)},`;
+  if (r.argumentsDigest !== undefined) s += `"argumentsDigest":${q(r.argumentsDigest)},`;
+  s += `"decisions":${decisionsText(r.decisions)},"direction":${word(r.direction)},`;
+  if (r.dropped !== undefined) s += `"dropped":${int(r.dropped, 'dropped')},`;
+  s += `"generation":${int(r.generation, 'generation')},`;
+  if (r.identity !== undefined) s += `"identity":${identityText(r.identity)},`;
+  s += `"invocationId":${q(c.invocationId)},"kind":"invocation","method":${q(r.method)},"mode":${word(r.mode)},"outcome":${word(r.outcome)},"policy":${policyText(r.policy)},"prevDigest":${c.prevDigest === null ? 'null' : q(c.prevDigest)}`;
+  if (r.requestId !== undefined) s += `,"requestId":${q(r.requestId)}`;
+  if (r.responseDigest !== undefined) s += `,"responseDigest":${q(r.responseDigest)}`;
+  s += TRAILER + int(c.seq, 'seq');
+  if (r.target !== undefined) s += `,"target":{"name":${q(r.target.name)},"type":${word(r.target.type)}}`;
+  return `${s}}`;
+}
+
+export function lifecycleText(r: LifecycleInput, c: ChainFields): string {
+  const d = r.detail;
+  // Only the detail's known keys, in canonical order (attempt, command, exitCode, reason, signal).
+  const detail = canonicalText({ attempt: d.attempt, command: d.command, exitCode: d.exitCode, reason: d.reason, signal: d.signal });
+  let s = `{"detail":${detail},`;
+  if (r.dropped !== undefined) s += `"dropped":${int(r.dropped, 'dropped')},`;
+  s += `"event":${q(r.event)},"generation":${int(r.generation, 'generation')},"invocationId":${q(c.invocationId)},"kind":"lifecycle","prevDigest":${c.prevDigest === null ? 'null' : q(c.prevDigest)}`;
+  return `${s}${TRAILER}${int(c.seq, 'seq')}}`;
+}

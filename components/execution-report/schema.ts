@@ -1,0 +1,142 @@
+/**
+ * The single schema of a `MiddlewareExecutionReportV1`: the validator `report verify` uses
+ * (`reportSchema.safeParse`) and, through `reportJsonSchema`, the published
+ * docs/report.schema.json (`npm run schema`). The TypeScript types the writer is checked
+ * against come from here too, so the three cannot drift.
+ *
+ * A report is one NDJSON line. Everything but `digest`, `signature` and `timing` is hashed
+ * (see digest.ts); `timing` is the one block that differs between two runs of the same
+ * transcript (clock readings, the OS-assigned pid).
+ *
+ * Writing reports never loads this module (zod costs ~50 ms at start): the writer imports its
+ * types alone, and index.ts loads it on demand (`loadReportSchema`, verify).
+ */
+import { z } from 'zod';
+import { DIRECTIONS, LIFECYCLE_EVENTS, OUTCOMES, REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION, TARGET_TYPES } from './constants.js';
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const digest = z.string().regex(DIGEST).describe('"sha256:" and 64 lowercase hexadecimal digits');
+const count = z.int().min(0);
+const isoTime = z.iso.datetime().describe('An ISO 8601 UTC time, as Date.prototype.toISOString writes it.');
+
+const policy = z.strictObject({
+  name: z.string().min(1),
+  revision: z.string(),
+  digest: digest.describe('sha256 of the policy document\'s canonical JSON'),
+}).describe('The policy the frame was evaluated against.');
+
+const decision = z.strictObject({
+  ruleId: z.string().min(1),
+  kind: z.string().min(1).describe('The rule kind (methods, tools, redact, …).'),
+  phase: z.enum(['request', 'response']),
+  effect: z.enum(['deny', 'rewrite']),
+  enforced: z.boolean().describe('false: a would-have (the rule or the policy is in observe mode).'),
+  reason: z.string().min(1).describe('A stable snake_case token (tool_not_allowed, …).'),
+  changes: count.optional().describe('For a rewrite: how many things it changed.'),
+});
+
+const target = z.strictObject({
+  type: z.enum(TARGET_TYPES),
+  name: z.string().describe('The tool or prompt name, or the resource URI.'),
+});
+
+const identity = z.strictObject({
+  tenantId: z.string().optional(),
+  userId: z.string().optional(),
+  agentId: z.string().optional(),
+}).describe('Reserved for identity mapping; not written yet.');
+
+const timing = z.strictObject({
+  startedAt: isoTime,
+  finishedAt: isoTime.optional(),
+  durationMs: z.number().min(0).optional(),
+  pid: z.int().min(1).optional().describe('The child\'s process id (lifecycle reports): chosen by the OS, so not hashed.'),
+}).describe('What differs between two runs of the same transcript: clock readings and the OS-assigned pid. Excluded from the digest.');
+
+const signature = z.strictObject({
+  alg: z.literal('ed25519'),
+  keyId: z.string().regex(/^[0-9a-f]{16}$/).describe('The first 16 hex digits of sha256 of the public key (SPKI DER).'),
+  value: z.string().regex(/^[A-Za-z0-9+/]{86}==$/).describe('base64 of the 64-byte Ed25519 signature of the UTF-8 bytes of `digest`.'),
+}).describe('Over `digest`; excluded from the digest.');
+
+/** Fields every report has: `head(kind)`, then the kind's own, then `tail` (the order only shapes the JSON Schema). */
+const head = <K extends string>(kind: K) => ({
+  schema: z.literal(REPORT_SCHEMA_NAME),
+  schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+  kind: z.literal(kind),
+  seq: z.int().min(1).describe('1 for the first report of a chain, then +1 per report, across restarts and rotated files.'),
+  invocationId: z.string().min(1).describe('Deterministic: by default `<seed>-<seq>`.'),
+});
+
+const tail = {
+  generation: count.describe('The child\'s generation: how many times it was restarted.'),
+  dropped: z.int().min(1).optional().describe('Reports dropped just before this one because the sink could not keep up (onOverflow: drop).'),
+  prevDigest: digest.nullable().describe('The digest of the previous report in the chain; null for the first ever.'),
+  digest: digest.describe('sha256 of the canonical JSON (RFC 8785) of the report without digest, signature and timing.'),
+  timing,
+  signature: signature.optional(),
+};
+
+export const invocationReportSchema = z.strictObject({
+  ...head('invocation'),
+  direction: z.enum(DIRECTIONS),
+  method: z.string(),
+  target: target.optional(),
+  requestId: z.string().optional().describe('The JSON-RPC id as JSON text: "7", "\\"a\\"". Absent for a notification.'),
+  argumentsDigest: digest.optional().describe('sha256 of the canonical JSON of the arguments as received.'),
+  arguments: z.unknown().optional().describe('The arguments after redaction; only when configured.'),
+  policy,
+  mode: z.enum(['observe', 'enforce']).describe('The policy\'s effective mode.'),
+  decisions: z.array(decision).describe('Every rule that acted or would have, in evaluation order.'),
+  outcome: z.enum(OUTCOMES),
+  responseDigest: digest.optional().describe('sha256 of the response bytes as forwarded.'),
+  identity: identity.optional(),
+  ...tail,
+}).describe('A client request with its outcome, a server→client request with its outcome, or a notification a rule acted on.');
+
+export const lifecycleReportSchema = z.strictObject({
+  ...head('lifecycle'),
+  event: z.enum(LIFECYCLE_EVENTS),
+  detail: z.strictObject({
+    command: z.string().optional().describe('The server command (spawn, refused).'),
+    exitCode: z.int().nullable().optional(),
+    signal: z.string().nullable().optional(),
+    attempt: z.int().min(1).optional().describe('The consecutive failure count (restart).'),
+    reason: z.string().optional(),
+  }),
+  ...tail,
+}).describe('An event in the child\'s life: spawn, exit, restart, fatal (gave up), refused (the allowlist did not admit it).');
+
+export const reportSchema = z
+  .discriminatedUnion('kind', [invocationReportSchema, lifecycleReportSchema])
+  .meta({
+    title: 'MiddlewareExecutionReportV1',
+    description: 'One line of an mcp-sidecar execution report file (NDJSON). Generated from components/execution-report/schema.ts by `npm run schema`; do not edit by hand.',
+  });
+
+export type ExecutionReport = z.output<typeof reportSchema>;
+export type InvocationReport = z.output<typeof invocationReportSchema>;
+export type LifecycleReport = z.output<typeof lifecycleReportSchema>;
+export type ReportDecision = z.output<typeof decision>;
+export type ReportPolicy = z.output<typeof policy>;
+export type ReportTarget = z.output<typeof target>;
+export type ReportIdentity = z.output<typeof identity>;
+export type ReportTiming = z.output<typeof timing>;
+export type ReportSignature = z.output<typeof signature>;
+export type LifecycleDetail = LifecycleReport['detail'];
+
+export function reportJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(reportSchema, {
+    target: 'draft-2020-12',
+    override: ({ jsonSchema }) => {
+      // z.int() says "maximum: 2^53-1" for every integer; that bound is JavaScript's, not the report's.
+      if (jsonSchema.type === 'integer' && jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+      if (jsonSchema.type === 'integer' && jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+    },
+  }) as Record<string, unknown>;
+}
+
+/** docs/report.schema.json exactly as `npm run schema` writes it. */
+export function reportJsonSchemaText(): string {
+  return `${JSON.stringify(reportJsonSchema(), null, 2)}\n`;
+}

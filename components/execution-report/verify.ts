@@ -1,0 +1,134 @@
+/**
+ * Verifies report files, in the order given (`file.2 file.1 file`: oldest first), as one chain:
+ * each line must be a report by the schema, its digest must be that of its content, its
+ * `prevDigest` the digest stored in the line before it, its `seq` one more than that line's,
+ * and with a public key, its signature valid. Every problem is listed with its file and line,
+ * the first broken line first. A last line of the last file with no newline that does not
+ * parse is `torn`: what a writer killed mid-write leaves, not tampering.
+ *
+ * The chain is checked against what each line *says*, so an edited report is one `digest`
+ * problem, not a cascade; a removed, inserted or moved report breaks `prevDigest` and `seq`.
+ * The file's first report can only be checked against itself (rotated files before it may be
+ * gone); `first` and `last` say where the verified chain starts and ends, for comparison with
+ * an anchor kept elsewhere.
+ */
+import { digestOf } from './digest.js';
+import { readLines } from './line-reader.js';
+import { reportSchema } from './schema.js';
+import { verifySignature, type ReportPublicKey } from './sign.js';
+
+export type ProblemKind = 'schema' | 'digest' | 'chain' | 'signature' | 'torn' | 'sequence';
+
+export interface VerifyProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly kind: ProblemKind;
+  readonly message: string;
+}
+
+export interface ChainEnd {
+  readonly file: string;
+  readonly line: number;
+  readonly seq: number;
+  readonly digest: string;
+  readonly prevDigest: string | null;
+}
+
+export interface VerifyResult {
+  /** Every line is an intact report, in an unbroken chain (a torn last line aside). */
+  readonly ok: boolean;
+  /** Lines that are reports by the schema. */
+  readonly reports: number;
+  readonly problems: readonly VerifyProblem[];
+  /** The last line of the last file is an interrupted write (listed in `problems` as `torn`). */
+  readonly torn: boolean;
+  /** Signatures checked and valid (with a public key). */
+  readonly signaturesValid: number;
+  /** Reports that the sink dropped, as declared by the reports written after them. */
+  readonly declaredDrops: number;
+  readonly first: ChainEnd | undefined;
+  readonly last: ChainEnd | undefined;
+}
+
+export interface VerifyOptions {
+  readonly publicKey?: ReportPublicKey;
+}
+
+const short = (digest: unknown): string => (typeof digest === 'string' ? `${digest.slice(0, 19)}…` : String(digest));
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Throws the file system's error when a file cannot be read. */
+export function verifyReportFiles(paths: readonly string[], options: VerifyOptions = {}): VerifyResult {
+  const problems: VerifyProblem[] = [];
+  let reports = 0;
+  let signaturesValid = 0;
+  let declaredDrops = 0;
+  let torn = false;
+  let first: ChainEnd | undefined;
+  let last: ChainEnd | undefined;
+  /** The previous line, as stored; undefined after a line that is not a report. */
+  let previous: ChainEnd | undefined;
+
+  paths.forEach((file, fileIndex) => {
+    for (const { number, text, terminated } of readLines(file)) {
+      const problem = (kind: ProblemKind, message: string): void => {
+        problems.push({ file, line: number, kind, message });
+      };
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        if (!terminated && fileIndex === paths.length - 1) {
+          torn = true;
+          problem('torn', 'torn last line (an interrupted write), ignored');
+        } else {
+          problem('schema', text === '' ? 'an empty line' : `not JSON: ${(error as Error).message}`);
+          previous = undefined;
+        }
+        continue;
+      }
+      const parsed = reportSchema.safeParse(value);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        problem('schema', `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+      } else {
+        const report = parsed.data;
+        reports += 1;
+        if (report.dropped !== undefined) declaredDrops += report.dropped;
+        const computed = digestOf(value as object); // of the line as parsed, not of what the schema passed on
+        if (computed !== report.digest) problem('digest', `the content does not match its digest ${short(report.digest)} (it hashes to ${short(computed)}): the report was altered`);
+        if (options.publicKey !== undefined) {
+          const check = verifySignature(report, options.publicKey);
+          if (check.valid) signaturesValid += 1;
+          else problem('signature', check.reason);
+        }
+      }
+
+      // The chain, from what the lines say (even a line that failed the schema, if it has the fields).
+      const seq = isObject(value) && Number.isSafeInteger(value.seq) ? (value.seq as number) : undefined;
+      const digest = isObject(value) && typeof value.digest === 'string' ? value.digest : undefined;
+      const prevDigest = isObject(value) && (typeof value.prevDigest === 'string' || value.prevDigest === null) ? value.prevDigest : undefined;
+      if (seq === undefined || digest === undefined || prevDigest === undefined) {
+        previous = undefined;
+        continue;
+      }
+      const here: ChainEnd = { file, line: number, seq, digest, prevDigest };
+      if (previous !== undefined) {
+        if (prevDigest !== previous.digest) {
+          problem('chain', `prevDigest ${short(prevDigest)} is not the digest of the report before it (${previous.file}:${previous.line}, ${short(previous.digest)}): a report was removed, inserted or moved`);
+        }
+        if (seq !== previous.seq + 1) {
+          const missing = seq - previous.seq - 1;
+          problem('sequence', `seq ${seq} follows seq ${previous.seq}${missing > 0 ? `: ${missing} report${missing === 1 ? '' : 's'} missing` : ''}`);
+        }
+      } else if (first === undefined && (prevDigest === null) !== (seq === 1)) {
+        problem('sequence', prevDigest === null ? `the chain starts (prevDigest null) at seq ${seq}, not 1` : 'seq 1 must start a chain, but prevDigest is not null');
+      }
+      first ??= here;
+      last = here;
+      previous = here;
+    }
+  });
+
+  return { ok: problems.every((p) => p.kind === 'torn'), reports, problems, torn, signaturesValid, declaredDrops, first, last };
+}

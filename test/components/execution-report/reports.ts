@@ -1,0 +1,82 @@
+// Shared material for the execution-report tests: a transcript of what a session can report,
+// a fake clock, keys and temporary files.
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { createReportChain, type ReportChainOptions, type ReportInput, type ReportPolicy } from '../../../components/execution-report/index.js';
+
+export const POLICY: ReportPolicy = { name: 'readonly', revision: '3', digest: `sha256:${'ab'.repeat(32)}` };
+const D = (c: string): string => `sha256:${c.repeat(64)}`;
+
+/** A session: spawn, calls of every outcome, a rule's decisions, a restart, a server request. */
+export function transcript(): ReportInput[] {
+  const call = { kind: 'invocation', direction: 'client-to-server', policy: POLICY, mode: 'enforce', generation: 0 } as const;
+  return [
+    { kind: 'lifecycle', event: 'spawn', detail: { command: 'node server.js' }, generation: 0, pid: 4242 },
+    { ...call, method: 'initialize', requestId: '0', decisions: [], outcome: 'forwarded', responseDigest: D('1') },
+    {
+      ...call, method: 'tools/list', requestId: '1', outcome: 'forwarded', responseDigest: D('2'),
+      decisions: [{ ruleId: 'hide-admin', kind: 'hide', phase: 'response', effect: 'rewrite', enforced: true, reason: 'hidden', changes: 2 }],
+    },
+    {
+      ...call, method: 'tools/call', target: { type: 'tool', name: 'delete_file' }, requestId: '"a"', argumentsDigest: D('3'), outcome: 'blocked',
+      decisions: [{ ruleId: 'no-delete', kind: 'tools', phase: 'request', effect: 'deny', enforced: true, reason: 'tool_not_allowed', message: 'the words for people are not recorded' }],
+    } as unknown as ReportInput, // an engine Decision, message and all
+    {
+      ...call, method: 'tools/call', target: { type: 'tool', name: 'echo' }, requestId: '2', argumentsDigest: D('4'), arguments: { text: 'héllo ✓', n: 1.5, nested: { z: null, a: [true] } },
+      outcome: 'forwarded', responseDigest: D('5'), decisions: [{ ruleId: 'shadow', kind: 'arguments', phase: 'request', effect: 'deny', enforced: false, reason: 'argument_out_of_range' }],
+    },
+    { ...call, method: 'notifications/message', outcome: 'blocked', decisions: [{ ruleId: 'quiet', kind: 'methods', phase: 'request', effect: 'deny', enforced: true, reason: 'method_not_allowed' }] },
+    { ...call, direction: 'server-to-client', method: 'sampling/createMessage', requestId: '9', decisions: [], outcome: 'upstream_error', responseDigest: D('6') },
+    { ...call, method: 'tools/call', target: { type: 'tool', name: 'slow' }, requestId: '3', decisions: [], outcome: 'upstream_exited' },
+    { kind: 'lifecycle', event: 'exit', detail: { exitCode: 1, signal: null }, generation: 0, pid: 4242 },
+    { kind: 'lifecycle', event: 'restart', detail: { attempt: 1, reason: 'exited unbidden' }, generation: 1 },
+    { kind: 'lifecycle', event: 'spawn', detail: { command: 'node server.js' }, generation: 1, pid: 4250 },
+    { ...call, generation: 1, method: 'resources/read', target: { type: 'resource', name: 'file:///x' }, requestId: '4', decisions: [], outcome: 'rate_limited', identity: { tenantId: 't' } },
+  ];
+}
+
+/** A clock that moves `stepMs` per reading, from `start`. */
+export function fakeClock(start = Date.UTC(2026, 0, 1), stepMs = 7): () => Date {
+  let now = start;
+  return () => new Date((now += stepMs));
+}
+
+/** Report lines (without newlines) for a transcript. */
+export function chainLines(inputs: readonly ReportInput[], options: ReportChainOptions = {}): string[] {
+  const chain = createReportChain({ clock: fakeClock(), ...options });
+  return inputs.map((input) => chain.append(input).line);
+}
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'reports-'));
+  dirs.push(dir);
+  return dir;
+}
+
+export function writeLines(path: string, lines: readonly string[], { newlineAtEnd = true } = {}): string {
+  writeFileSync(path, lines.join('\n') + (newlineAtEnd && lines.length > 0 ? '\n' : ''));
+  return path;
+}
+
+/** An Ed25519 key pair written as PEM files (PKCS#8 private, SPKI public). */
+export function keyFiles(dir: string, name = 'report'): { privatePath: string; publicPath: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const privatePath = join(dir, `${name}.key`);
+  const publicPath = join(dir, `${name}.pub`);
+  writeFileSync(privatePath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(publicPath, publicKey.export({ type: 'spki', format: 'pem' }));
+  return { privatePath, publicPath };
+}
+
+/** Output written to it, for the verify command. */
+export function capture(): { write(text: string): boolean; text: string } {
+  return { text: '', write(text: string) { this.text += text; return true; } };
+}
