@@ -39,8 +39,11 @@ const USAGE = `npm run bench -- [options]
                      response, as a typical hand-written server does
   --cli <path>       the proxy build to measure (default dist/cli.js), e.g. another checkout's
                      dist/cli.js, to measure a change before and after in one run of the harness
-  --baseline <path>  also measure another proxy build (a dist/cli.js) as "proxy (baseline)",
+  --baseline <path>  also measure another proxy build (a dist/cli.js) as "proxy (baseline)"
+                     (and, if it has --policy, "observe (baseline)" and "enforce (baseline)"),
                      alternating with this one: before/after of a frame-path change in one run
+  --policy <file>    the policy of the observe and enforce configurations
+                     (default bench/policy.bench.yaml: realistic, denies and changes nothing)
   --profile          run the proxy processes under node --cpu-prof (bench/results/profiles/)
   --proxy-node-args <flags>  extra node flags for the proxy processes (e.g. "--max-semi-space-size=2")
   --check-budget     exit 3 when a budget line fails (mismatches always exit 1)
@@ -73,7 +76,7 @@ function parseOptions(argv) {
     options: {
       quick: { type: 'boolean' }, pin: { type: 'boolean' }, cpu: { type: 'string' }, rounds: { type: 'string' },
       only: { type: 'string' }, phases: { type: 'string' }, json: { type: 'string' }, 'write-docs': { type: 'boolean' },
-      server: { type: 'string' }, cli: { type: 'string' }, baseline: { type: 'string' }, profile: { type: 'boolean' }, 'proxy-node-args': { type: 'string' }, 'check-budget': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      server: { type: 'string' }, cli: { type: 'string' }, baseline: { type: 'string' }, policy: { type: 'string' }, profile: { type: 'boolean' }, 'proxy-node-args': { type: 'string' }, 'check-budget': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: false,
@@ -96,6 +99,7 @@ function parseOptions(argv) {
     serverMode: values.server ?? 'fast',
     cli: values.cli === undefined ? undefined : resolve(values.cli),
     baseline: values.baseline === undefined ? undefined : resolve(values.baseline),
+    policy: values.policy === undefined ? undefined : resolve(values.policy),
     proxyNodeArgs: values['proxy-node-args']?.split(/\s+/).filter(Boolean) ?? [],
     checkBudget: values['check-budget'] ?? false,
     plan,
@@ -274,11 +278,12 @@ async function main() {
   if (options.profile) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = [...options.proxyNodeArgs, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
 
-  const all = createConfigurations({ root: ROOT, nodeArgs, resultsDir: RESULTS_DIR, serverMode: options.serverMode, cli: options.cli, baselineCli: options.baseline });
+  const all = createConfigurations({ root: ROOT, nodeArgs, resultsDir: RESULTS_DIR, serverMode: options.serverMode, cli: options.cli, baselineCli: options.baseline, policyFile: options.policy });
   const configs = [];
   for (const config of all) {
-    const always = config.name === 'direct' || config.name === 'baseline';
-    if (options.only && !always && !options.only.includes(config.name)) continue;
+    // direct always runs (the ratios' denominator); a baseline build runs with the configuration it is the baseline of.
+    const selected = (name) => name === 'direct' || !options.only || options.only.includes(name);
+    if (!selected(config.name) && !(config.baselineOf !== undefined && selected(config.baselineOf))) continue;
     const available = config.available();
     if (available === true) configs.push(config);
     else if (!options.only || options.only.includes(config.name)) log(`skipping ${config.label}: ${available}`);
@@ -349,6 +354,7 @@ async function main() {
       server: options.serverMode,
       cli: options.cli,
       baseline: options.baseline,
+      policy: options.policy,
       rounds: options.rounds,
       pinnedCpu,
       node: process.version,
@@ -359,10 +365,10 @@ async function main() {
       durationSeconds: Math.round((Date.now() - started) / 1000),
       packageVersion: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
     },
-    configurations: configs.map((c) => ({ name: c.name, label: c.label })),
+    configurations: configs.map((c) => ({ name: c.name, label: c.label, ...(c.note ? { note: c.note() } : {}) })),
     summary: { medians: Object.fromEntries(Object.entries(summary.configs).map(([k, v]) => [k, v.medians])), ratios: summary.ratios },
     rounds: Object.fromEntries(Object.entries(summary.configs).map(([k, v]) => [k, v.rounds])),
-    budget, // each line: its limit (min/max), the passthrough's figure (value), pass, and the raw pipe's figure (reference)
+    budget, // each line: its configuration, its limit (min/max), that configuration's figure (value), pass, and the raw pipe's figure (reference)
     linearity,
     mismatches,
     problems,

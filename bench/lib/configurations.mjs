@@ -2,23 +2,26 @@
 // "the proxy" whose CPU and memory are sampled. Adding a configuration is adding an entry.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 /** Quotes one argv word for the proxy's --proxy command line (split without a shell). */
 function quoteWord(word) {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
-let cliHelp;
+const cliHelp = new Map();
+/** The build's --help text ('' when it cannot run), read once per build. */
 function proxyUsage(cli) {
-  if (cliHelp === undefined) {
+  if (!cliHelp.has(cli)) {
+    let text = '';
     try {
-      cliHelp = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
+      text = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
     } catch {
-      cliHelp = '';
+      // missing or broken build: no flags
     }
+    cliHelp.set(cli, text);
   }
-  return cliHelp;
+  return cliHelp.get(cli);
 }
 
 /**
@@ -27,15 +30,19 @@ function proxyUsage(cli) {
  * @param resultsDir where a configuration may write files (reports)
  * @param serverMode 'fast' (the cheapest server) or 'json' (parses and serializes every message)
  * @param cli       the proxy build to run (default: this checkout's dist/cli.js)
+ * @param policyFile the policy of the observe and enforce configurations (default bench/policy.bench.yaml)
  * @param baselineCli another build, measured as "proxy (baseline)" for a before/after comparison
+ *                  (and, when that build has --policy, as "observe (baseline)" and "enforce (baseline)")
  * Each entry:
  *   name, label     short key (JSON, --only) and the name in tables
+ *   baselineOf      for a baseline entry: the configuration it is the other build of (it runs when that one does)
+ *   note()          optional: the flags it adds to the proxy's, shown under the table
  *   measuresProxy   true when the spawned process is a proxy whose CPU/RSS the budget is about
  *   available()     true, or a string saying why the configuration is skipped in this run
  *   spawn(options)  { file, args, env } of the process the client talks to;
  *                   options.maxFrameBytes: the largest frame the run will send
  */
-export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMode = 'fast', cli = join(root, 'dist', 'cli.js'), baselineCli }) {
+export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMode = 'fast', cli = join(root, 'dist', 'cli.js'), baselineCli, policyFile = join(root, 'bench', 'policy.bench.yaml') }) {
   const node = process.execPath;
   const serverArgv = [node, join(root, 'bench', 'server.mjs'), ...(serverMode === 'json' ? ['--json'] : [])];
   const serverCommand = serverArgv.map(quoteWord).join(' ');
@@ -55,12 +62,12 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
     ],
     env,
   });
-  const cliBuilt = () => (existsSync(cli) ? true : `${cli} is missing: run npm run build`);
+  const cliBuilt = (build = cli) => (existsSync(build) ? true : `${build} is missing: run npm run build`);
   // A configuration that needs CLI flags joins once `mcp-sidecar --help` lists them.
-  const cliHasFlags = (...flags) => () => {
-    if (cliBuilt() !== true) return cliBuilt();
-    const missing = flags.filter((flag) => !proxyUsage(cli).includes(flag));
-    return missing.length === 0 ? true : `the CLI has no ${missing.join(', ')} yet`;
+  const cliHasFlags = (build, ...flags) => () => {
+    if (cliBuilt(build) !== true) return cliBuilt(build);
+    const missing = flags.filter((flag) => !proxyUsage(build).includes(flag));
+    return missing.length === 0 ? true : `${build === cli ? 'the CLI' : build} has no ${missing.join(', ')} yet`;
   };
 
   return [
@@ -77,17 +84,51 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
       label: 'proxy passthrough',
       measuresProxy: true,
       maxFrameBytes: Infinity,
-      available: cliBuilt,
+      available: () => cliBuilt(),
       spawn: proxy(),
     },
     ...(baselineCli === undefined ? [] : [{
       name: 'baseline',
       label: 'proxy (baseline)',
+      baselineOf: 'proxy',
       measuresProxy: true,
       maxFrameBytes: Infinity,
       available: () => (existsSync(baselineCli) ? true : `${baselineCli} does not exist`),
       spawn: proxy([], baselineCli),
     }]),
+    // ---------------------------------------------------------------------------------------
+    // proxy observe / proxy enforce: the proxy with the realistic policy in
+    // bench/policy.bench.yaml (ten rules: method and tool allowlists, argument constraints, a
+    // rate limit that never trips, redaction of every tools/call result; none denies or changes
+    // the bench's calls), `--mode observe` or `--mode enforce`. They join once the CLI lists
+    // --policy and --mode in --help. Execution reports join by themselves too: once --help lists
+    // --report-file, each writes its report to bench/results/reports/<name>.ndjson.
+    // ---------------------------------------------------------------------------------------
+    ...['observe', 'enforce'].flatMap((mode) => {
+      const policyConfig = (build, name, label, baselineOf) => {
+        const flags = cliHasFlags(build, '--policy', '--mode');
+        const reports = () => (proxyUsage(build).includes('--report-file') ? ['--report-file', join(resultsDir, 'reports', `${name}.ndjson`)] : []);
+        return {
+          name,
+          label,
+          ...(baselineOf === undefined ? {} : { baselineOf }),
+          measuresProxy: true,
+          maxFrameBytes: Infinity,
+          // What the table's reader needs to know: the flags this configuration adds.
+          note: () => ['--policy', relative(root, policyFile), '--mode', mode, ...(reports().length > 0 ? ['--report-file', '<file>'] : [])].join(' '),
+          available: () => {
+            const ok = flags();
+            if (ok !== true) return ok;
+            return existsSync(policyFile) ? true : `${policyFile} does not exist`;
+          },
+          spawn: (options) => proxy(['--policy', policyFile, '--mode', mode, ...reports()], build)(options),
+        };
+      };
+      return [
+        policyConfig(cli, mode, `proxy ${mode}`),
+        ...(baselineCli === undefined ? [] : [policyConfig(baselineCli, `baseline-${mode}`, `${mode} (baseline)`, mode)]),
+      ];
+    }),
     {
       // Reference only: bytes piped through a Node process, no framing (the floor for a Node proxy).
       name: 'pipe',
@@ -105,34 +146,5 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
       available: () => true,
       spawn: () => ({ file: node, args: [...nodeArgs, join(root, 'bench', 'sdk-passthrough.mjs'), ...serverArgv], env }),
     },
-    // ---------------------------------------------------------------------------------------
-    // HOOK: proxy observe / proxy enforce. They join the run by themselves once the CLI lists
-    // the flags below in --help and bench/policy.bench.yaml exists; nothing else in the bench
-    // changes. Adjust the flag names here when the policy engine and reports land. The policy
-    // file should be realistic, about 10 rules, none of which denies the bench's calls:
-    //   - method allowlist: initialize, notifications/initialized, ping, tools/list, tools/call
-    //   - tool allowlist: echo (and a few others)
-    //   - two argument constraints on echo: `text` is a string, its length under 2 MiB
-    //   - a rate limit far above the bench's rate (it must never trip)
-    //   - redaction on responses (e.g. a pattern such as an API-key shape, which never occurs)
-    //   - the rest: deny rules for methods/tools the bench never calls
-    // Reports go to a file per configuration (bench/results/reports/<name>.ndjson).
-    // ---------------------------------------------------------------------------------------
-    ...['observe', 'enforce'].map((mode) => {
-      const policyFile = join(root, 'bench', 'policy.bench.yaml');
-      const flags = cliHasFlags('--policy', '--mode', '--report-file');
-      return {
-        name: mode,
-        label: `proxy ${mode}`,
-        measuresProxy: true,
-        maxFrameBytes: Infinity,
-        available: () => {
-          const ok = flags();
-          if (ok !== true) return ok;
-          return existsSync(policyFile) ? true : `${policyFile} does not exist yet`;
-        },
-        spawn: proxy(['--policy', policyFile, '--mode', mode, '--report-file', join(resultsDir, 'reports', `${mode}.ndjson`)]),
-      };
-    }),
   ];
 }

@@ -42,6 +42,7 @@ export function generatedSection(result, summary) {
     `- ${meta.rounds} round${meta.rounds === 1 ? '' : 's'}; in each round every configuration runs every phase, the order rotating; figures are medians over the rounds, ratios are against direct.`,
     `- Calls: \`tools/call\` of the bench server's \`echo\`, response the same size as the request. 100 B = ${meta.sizes.smallRequestBytes}-byte request, ${meta.sizes.smallResponseBytes}-byte response; MB/s counts request and response bytes (10⁶ bytes).`,
     `- CPU and RSS are those of the process the client talks to: the proxy (for direct, the server itself). CPU from \`/proc/<pid>/stat\` utime+stime over the measured part of the phase.`,
+    ...result.configurations.filter((c) => c.note).map((c) => `- ${c.label}: the proxy with \`${c.note}\`.`),
     '',
     renderMarkdownTable(summary),
     '',

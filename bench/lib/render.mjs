@@ -60,9 +60,9 @@ export function renderBudgetText(budget) {
 
 export function renderBudgetMarkdown(budget) {
   return [
-    '| budget line (proxy passthrough) | measured | result | raw pipe, for scale |',
-    '| --- | ---: | --- | ---: |',
-    ...budget.map((line) => `| ${line.text} | ${formatBudgetValue(line)} | ${verdict(line) === 'FAIL' ? '**FAIL**' : verdict(line)} | ${line.reference === undefined ? '—' : formatBudgetValue(line, line.reference)} |`),
+    '| configuration | budget line | measured | result | raw pipe, for scale |',
+    '| --- | --- | ---: | --- | ---: |',
+    ...budget.map((line) => `| ${line.label ?? line.config} | ${line.text} | ${formatBudgetValue(line)} | ${verdict(line) === 'FAIL' ? '**FAIL**' : verdict(line)} | ${line.reference === undefined ? '—' : formatBudgetValue(line, line.reference)} |`),
   ].join('\n');
 }
 
@@ -86,18 +86,18 @@ export function renderLinearityMarkdown(linearity) {
   ].join('\n');
 }
 
-const COLORS = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2'];
+const COLORS = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2', '#eeca3b', '#9d755d', '#bab0ac'];
 const escapeXml = (text) => String(text).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
 
 /**
  * Horizontal bars: for each charted metric, each configuration's performance relative to
  * direct (throughput ratio; for latencies, direct ÷ configuration), so longer is better
- * everywhere and 1.0 is direct. The passthrough's budget is marked on its bars.
+ * everywhere and 1.0 is direct. The budget is marked on the bars of the configuration it is for.
  */
 export function renderSvgChart(summary, { title = 'Relative to direct (1.0 = direct; longer is better)', subtitle = '' } = {}) {
   const configs = summary.order.filter((name) => name !== 'direct');
   const metrics = METRICS.filter((metric) => metric.chart);
-  const budgetFor = (metric) => BUDGET.find((line) => line.metric === metric.key && line.kind === 'ratio');
+  const budgetFor = (metric, name) => BUDGET.find((line) => line.metric === metric.key && line.kind === 'ratio' && line.config === name);
   const relative = (name, metric) => {
     const ratio = summary.ratios[name]?.[metric.key];
     if (ratio === undefined || ratio === 0) return undefined;
@@ -142,8 +142,8 @@ export function renderSvgChart(summary, { title = 'Relative to direct (1.0 = dir
       if (value === undefined) return;
       parts.push(`<rect x="${labelWidth}" y="${y}" width="${(x(value) - labelWidth).toFixed(1)}" height="${barHeight}" fill="${COLORS[c % COLORS.length]}"/>`);
       parts.push(`<text x="${(x(value) + 4).toFixed(1)}" y="${y + barHeight - 4}" fill="#222">${value.toFixed(2)}</text>`);
-      const budget = budgetFor(metric);
-      if (name === 'proxy' && budget) {
+      const budget = budgetFor(metric, name);
+      if (budget) {
         const limit = budget.min ?? 1 / budget.max;
         const bx = x(limit).toFixed(1);
         parts.push(`<line x1="${bx}" y1="${y - 2}" x2="${bx}" y2="${y + barHeight + 2}" stroke="#d62728" stroke-width="2.5"/>`);
@@ -155,7 +155,7 @@ export function renderSvgChart(summary, { title = 'Relative to direct (1.0 = dir
     parts.push(`<text x="${entry.x + 16}" y="${legendTop}">${escapeXml(entry.label)}</text>`);
   }
   parts.push(`<line x1="${budgetLegendX}" y1="${legendTop - 10}" x2="${budgetLegendX}" y2="${legendTop + 2}" stroke="#d62728" stroke-width="2.5"/>`);
-  parts.push(`<text x="${budgetLegendX + 6}" y="${legendTop}">budget (proxy passthrough)</text>`);
+  parts.push(`<text x="${budgetLegendX + 6}" y="${legendTop}">budget (passthrough, enforce)</text>`);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -16,11 +16,17 @@ export function compileGlob(pattern: string): GlobMatcher {
   return (text) => matchGlob(pattern, text);
 }
 
-/** Compiles several globs into one matcher that is true when any of them matches. */
+/**
+ * Compiles several globs into one matcher that is true when any of them matches. Names without
+ * wildcards (most of an allowlist) are one Set lookup; the globs with wildcards are tried after.
+ */
 export function compileGlobs(patterns: readonly string[]): GlobMatcher {
-  const matchers = patterns.map(compileGlob);
-  if (matchers.length === 1) return matchers[0]!;
-  return (text) => matchers.some((match) => match(text));
+  if (patterns.length === 1) return compileGlob(patterns[0]!);
+  const exact = new Set(patterns.filter((pattern) => !pattern.includes('*') && !pattern.includes('?')));
+  const wild = patterns.filter((pattern) => !exact.has(pattern)).map(compileGlob);
+  if (exact.size === 0) return (text) => wild.some((match) => match(text));
+  if (wild.length === 0) return (text) => exact.has(text);
+  return (text) => exact.has(text) || wild.some((match) => match(text));
 }
 
 export function matchGlob(pattern: string, text: string): boolean {

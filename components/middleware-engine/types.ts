@@ -30,6 +30,12 @@ export interface FrameContext {
    * a `rewrite` verdict. Throws a SyntaxError for a frame that is not valid JSON.
    */
   body(): unknown;
+  /**
+   * True once an enforced rewrite of an earlier rule replaced the body, so that `line` no longer
+   * shows what `body()` returns. A rule that reads `line` to avoid parsing (the redact rule's
+   * scan of the bytes) must then use `body()`. Absent means false.
+   */
+  readonly rewritten?: boolean;
   /** Milliseconds from the engine's injected clock (rate limits). */
   readonly now: number;
 }

@@ -87,11 +87,12 @@ export function createPump({ client, server, logger, events, policy, now = Date.
     oversizedFromClient: 0, oversizedFromServer: 0, answeredLocally: 0, deniedByPolicy: 0, rewrittenByPolicy: 0,
   };
 
-  // The policy step: a frame no rule can act on costs one flag test and one map lookup.
+  // The policy step: a frame no rule can act on costs one flag test and one map lookup. The
+  // clock is passed, not read: only a rule that asks (a rate limit) reads it.
   const check = (direction: Direction, phase: Phase, method: string, id: string | undefined, line: Buffer): FrameAction => {
     const current = policy?.current;
     if (current === undefined || current.isEmpty) return FORWARD;
-    const { action, decisions } = evaluateFrame(current, direction, phase, method, line, now());
+    const { action, decisions } = evaluateFrame(current, direction, phase, method, line, now);
     if (decisions.length > 0) events.onDecisions?.({ direction, phase, method, id, decisions });
     if (action.kind === 'deny') stats.deniedByPolicy++;
     else if (action.kind === 'replace') stats.rewrittenByPolicy++;

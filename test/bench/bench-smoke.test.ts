@@ -41,7 +41,8 @@ describe('bench --quick', () => {
       assert.equal(result.mismatches, 0, result.problems.join('\n'));
       assert.deepEqual(result.problems, []);
       const names = result.configurations.map((c) => c.name);
-      for (const name of ['direct', 'proxy', 'sdk']) assert.ok(names.includes(name), `${name} ran`);
+      // observe and enforce: the proxy with the realistic policy (bench/policy.bench.yaml), which denies and changes nothing.
+      for (const name of ['direct', 'proxy', 'observe', 'enforce', 'pipe', 'sdk']) assert.ok(names.includes(name), `${name} ran`);
       // Every phase produced a figure for every configuration (so every phase really ran).
       for (const name of names) {
         for (const key of ['seqP50Us', 'inflightCallsPerSec', 'kib16MBps', 'mib1MBps', 'coldStartMs']) {

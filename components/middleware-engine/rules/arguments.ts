@@ -13,7 +13,7 @@ import { compileGlob } from '../glob.js';
 import {
   checkKnownKeys, checkMode, checkReply, checkRuleId, checkSection, deny, isRecord, readParams, RuleSpecError, type RuleContext,
 } from './common.js';
-import { compilePointer, resolvePointer, type CompiledPointer } from './json-pointer.js';
+import { ABSENT, compilePointer, pointerValue, type CompiledPointer } from './json-pointer.js';
 import { normalizePosixPath, isUnderPrefix } from './normalize.js';
 import { compileRe2 } from './redaction-detectors.js';
 
@@ -187,25 +187,29 @@ export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext):
       const args = params?.['arguments'];
       if (args !== undefined && !isRecord(args)) return refuse([`arguments must be an object, got ${jsonType(args)}`]);
 
-      const problems: string[] = [];
-      for (const { pointer, tokens } of forbidden) {
-        if (resolvePointer(args, tokens).found) problems.push(`argument ${pointer} is forbidden`);
+      // No allocation unless something is wrong (this runs on every call of the tool).
+      let problems: string[] | undefined;
+      for (let i = 0; i < forbidden.length; i++) {
+        const { pointer, tokens } = forbidden[i]!;
+        if (pointerValue(args, tokens) !== ABSENT) (problems ??= []).push(`argument ${pointer} is forbidden`);
       }
-      for (const { pointer, tokens } of required) {
-        if (!resolvePointer(args, tokens).found) problems.push(`argument ${pointer} is required`);
+      for (let i = 0; i < required.length; i++) {
+        const { pointer, tokens } = required[i]!;
+        if (pointerValue(args, tokens) === ABSENT) (problems ??= []).push(`argument ${pointer} is required`);
       }
-      for (const { pointer, tokens, checks } of properties) {
-        const resolved = resolvePointer(args, tokens);
-        if (!resolved.found) continue;
-        for (const check of checks) {
-          const problem = check(resolved.value);
+      for (let i = 0; i < properties.length; i++) {
+        const { pointer, tokens, checks } = properties[i]!;
+        const value = pointerValue(args, tokens);
+        if (value === ABSENT) continue;
+        for (let k = 0; k < checks.length; k++) {
+          const problem = checks[k]!(value);
           if (problem !== undefined) {
-            problems.push(`argument ${pointer} ${problem}`);
+            (problems ??= []).push(`argument ${pointer} ${problem}`);
             break;
           }
         }
       }
-      return problems.length === 0 ? CONTINUE : refuse(problems);
+      return problems === undefined ? CONTINUE : refuse(problems);
     },
   }];
 }

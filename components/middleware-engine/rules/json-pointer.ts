@@ -15,22 +15,32 @@ export function compilePointer(pointer: string): CompiledPointer {
 
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
 
-/** `{ found: true, value }` when every token resolves, else `{ found: false }`. */
-export function resolvePointer(document: unknown, tokens: CompiledPointer): { found: true; value: unknown } | { found: false } {
-  if (document === undefined) return { found: false };
+/** What `pointerValue` returns when a token does not resolve (a JSON value is never this). */
+export const ABSENT: unique symbol = Symbol('absent');
+
+/** The value the pointer resolves to, or ABSENT; allocates nothing (the frame path's form). */
+export function pointerValue(document: unknown, tokens: CompiledPointer): unknown {
+  if (document === undefined) return ABSENT;
   let current: unknown = document;
-  for (const token of tokens) {
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
     if (Array.isArray(current)) {
-      if (!ARRAY_INDEX.test(token)) return { found: false };
+      if (!ARRAY_INDEX.test(token)) return ABSENT;
       const index = Number(token);
-      if (index >= current.length) return { found: false };
+      if (index >= current.length) return ABSENT;
       current = current[index];
     } else if (typeof current === 'object' && current !== null) {
-      if (!Object.hasOwn(current, token)) return { found: false };
+      if (!Object.hasOwn(current, token)) return ABSENT;
       current = (current as Record<string, unknown>)[token];
     } else {
-      return { found: false };
+      return ABSENT;
     }
   }
-  return { found: true, value: current };
+  return current;
+}
+
+/** `{ found: true, value }` when every token resolves, else `{ found: false }`. */
+export function resolvePointer(document: unknown, tokens: CompiledPointer): { found: true; value: unknown } | { found: false } {
+  const value = pointerValue(document, tokens);
+  return value === ABSENT ? { found: false } : { found: true, value };
 }

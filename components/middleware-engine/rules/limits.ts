@@ -24,6 +24,10 @@ export function orderBySpecificity(globs: readonly string[]): string[] {
   return [...globs].sort((a, b) => rank(a) - rank(b) || b.length - a.length || wildcards(a) - wildcards(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
+// Strings are scanned byte by byte for this long before indexOf (memchr) takes over: most
+// strings of a frame are short keys and values, and a native call costs more than a short loop.
+const INLINE_STRING_SCAN = 32;
+
 /**
  * The deepest nesting of `[`/`{` in a JSON text, brackets inside strings ignored, stopping as
  * soon as it exceeds `stopAbove`. A byte scan: strings are skipped with `indexOf('"')`.
@@ -31,10 +35,24 @@ export function orderBySpecificity(globs: readonly string[]): string[] {
 export function jsonDepth(buffer: Buffer, stopAbove = Number.POSITIVE_INFINITY): number {
   let depth = 0;
   let deepest = 0;
-  for (let i = 0; i < buffer.length; i++) {
+  const length = buffer.length;
+  for (let i = 0; i < length; i++) {
     const byte = buffer[i];
     if (byte === 0x22) {
-      // To the closing quote: one not preceded by an odd run of backslashes.
+      // To the closing quote: the first one not escaped by a backslash, looked for byte by
+      // byte first (a backslash escapes the byte after it)…
+      const inlineEnd = Math.min(length, i + 1 + INLINE_STRING_SCAN);
+      let j = i + 1;
+      for (; j < inlineEnd; j++) {
+        const c = buffer[j];
+        if (c === 0x22) break;
+        if (c === 0x5c) j++;
+      }
+      if (j < inlineEnd) {
+        i = j;
+        continue;
+      }
+      // …then by memchr: one not preceded by an odd run of backslashes.
       let close = buffer.indexOf(0x22, i + 1);
       for (;;) {
         if (close === -1) return deepest;

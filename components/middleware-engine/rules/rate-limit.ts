@@ -30,6 +30,8 @@ interface Bucket {
 /** Token buckets by key, least recently used first (a Map keeps insertion order). */
 export class TokenBuckets {
   readonly #buckets = new Map<string, Bucket>();
+  /** The most recently used key (the Map's last): taking from it again needs no re-insertion. */
+  #newest: string | undefined;
 
   constructor(
     readonly capacity: number,
@@ -50,15 +52,19 @@ export class TokenBuckets {
         if (!oldest.done) this.#buckets.delete(oldest.value);
       }
       bucket = { tokens: this.capacity, updatedAt: now };
+      this.#buckets.set(key, bucket);
     } else {
-      this.#buckets.delete(key); // re-inserted below: now the most recently used
+      if (key !== this.#newest) {
+        this.#buckets.delete(key); // re-inserted: now the most recently used
+        this.#buckets.set(key, bucket);
+      }
       const elapsed = now - bucket.updatedAt;
       if (elapsed > 0) {
         bucket.tokens = Math.min(this.capacity, bucket.tokens + (elapsed * this.refillPerSecond) / 1000);
         bucket.updatedAt = now;
       }
     }
-    this.#buckets.set(key, bucket);
+    this.#newest = key;
     // A hair of tolerance, so 200 ms at 5/s is a whole token despite binary fractions.
     if (bucket.tokens >= 1 - 1e-9) {
       bucket.tokens = Math.max(0, bucket.tokens - 1);
@@ -94,6 +100,16 @@ export function createRateLimitRules(spec: RateLimitRule, context: RuleContext):
   const matchMethod: GlobMatcher | undefined = methodGlobs !== undefined && methodGlobs.length > 0 ? compileGlobs(methodGlobs) : undefined;
   const buckets = new TokenBuckets(capacity, refillPerSecond);
   const methods = [...new Set([...(matchTool ? ['tools/call'] : []), ...(methodGlobs ?? [])])];
+  // The bucket key of the last tool seen: the same tool, call after call, builds no new string.
+  let lastTool: string | undefined;
+  let lastToolKey = '';
+  const toolKey = (tool: string): string => {
+    if (tool !== lastTool) {
+      lastTool = tool;
+      lastToolKey = `tool:${tool}`;
+    }
+    return lastToolKey;
+  };
 
   return [{
     id,
@@ -113,7 +129,7 @@ export function createRateLimitRules(spec: RateLimitRule, context: RuleContext):
       const covered = (matchMethod !== undefined && matchMethod(method)) || (matchTool !== undefined && tool !== undefined && matchTool(tool));
       if (!covered) return CONTINUE;
 
-      const key = per === 'rule' ? '' : per === 'tool' && tool !== undefined ? `tool:${tool}` : `method:${method}`;
+      const key = per === 'rule' ? '' : per === 'tool' && tool !== undefined ? toolKey(tool) : `method:${method}`;
       const retryAfterMs = buckets.take(key, frame.now);
       if (retryAfterMs === 0) return CONTINUE;
       const what = per === 'rule' ? 'these requests' : per === 'tool' && tool !== undefined ? `tool ${quoteForMessage(tool)}` : `method ${quoteForMessage(method)}`;

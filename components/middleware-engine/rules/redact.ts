@@ -19,6 +19,9 @@
 //
 // The verdict never carries a secret: its reason is `secret_redacted`, its body the redacted
 // copy (sharing every object that did not change), its `changes` the number of secrets.
+//
+// Before parsing, the built-in detectors' anchors are looked for in the frame's bytes: a result
+// in which none can occur (most results) continues without being parsed (redaction-prefilter.ts).
 import type { DetectorName, RedactRule } from '../../policy/document.js';
 import type { FrameContext, Rule, Verdict } from '../types.js';
 import { CONTINUE } from '../types.js';
@@ -26,6 +29,7 @@ import {
   checkKnownKeys, checkMode, checkRuleId, checkSection, isRecord, RuleSpecError, type RuleContext,
 } from './common.js';
 import { BUILT_IN_DETECTORS, createPatternDetector, DETECTOR_NAMES, type Detector, type SecretMatch } from './redaction-detectors.js';
+import { RedactionPrefilter } from './redaction-prefilter.js';
 
 const SCANNABLE = ['tools/call', 'resources/read', 'prompts/get'] as const;
 
@@ -275,6 +279,10 @@ export function createRedactRules(spec: RedactRule, context: RuleContext): Rule[
     }
   }
   const methods = [...new Set(methodsSpec as string[])];
+  // With built-in detectors only, a result whose bytes hold nothing any of them could match is
+  // let through unparsed (redaction-prefilter.ts); a custom pattern can match anything.
+  const anchors = RedactionPrefilter.anchorsOf(detectors.map((detector) => detector.name));
+  const prefilter = anchors === undefined ? undefined : new RedactionPrefilter(anchors);
 
   return [{
     id,
@@ -285,6 +293,7 @@ export function createRedactRules(spec: RedactRule, context: RuleContext): Rule[
     methods,
     evaluate(frame: FrameContext): Verdict {
       if (!methods.includes(frame.method)) return CONTINUE;
+      if (prefilter !== undefined && frame.rewritten !== true && prefilter.clean(frame.line)) return CONTINUE;
       const body = frame.body();
       if (!isRecord(body)) return CONTINUE;
       const redactor = new Redactor(detectors);

@@ -131,13 +131,19 @@ const awsAccessKey: Detector = {
 const githubToken: Detector = {
   name: 'github-token',
   find(text, out) {
-    for (let at = text.indexOf('gh'); at !== -1; at = text.indexOf('gh', at + 1)) {
+    // Every token has an underscore, rare in text: without one, there is nothing to look for.
+    if (!text.includes('_')) return;
+    // `gh?_` found by its underscore (where `gh` is not rare), then checked before it; after a
+    // match the search resumes at its end.
+    for (let from = 0, underscore = text.indexOf('_', 3); underscore !== -1; underscore = text.indexOf('_', Math.max(underscore + 1, from + 3))) {
+      const at = underscore - 3;
+      if (at < from || text.charCodeAt(at) !== 0x67 || text.charCodeAt(at + 1) !== 0x68) continue; // gh
       if (at > 0 && is(text, at - 1, WORD)) continue;
-      if (!'pousr'.includes(text[at + 2] ?? '!') || text.charCodeAt(at + 3) !== 0x5f) continue;
+      if (!'pousr'.includes(text[at + 2]!)) continue;
       const end = runEnd(text, at + 4, ALNUM);
       if (end - (at + 4) < 36) continue;
       out.push({ start: at, end, name: 'github-token' });
-      at = end - 1;
+      from = end;
     }
     for (let at = text.indexOf('github_pat_'); at !== -1; at = text.indexOf('github_pat_', at + 1)) {
       if (at > 0 && is(text, at - 1, WORD)) continue;
@@ -166,18 +172,16 @@ const jwt: Detector = {
   },
 };
 
-/** Index of `lowerNeedle` (ASCII letters) in `text` from `from`, ignoring ASCII case; -1 if none. */
-function indexOfIgnoringCase(text: string, lowerNeedle: string, from: number): number {
-  const first = lowerNeedle.charCodeAt(0);
-  const last = text.length - lowerNeedle.length;
-  outer: for (let i = from; i <= last; i++) {
-    if ((text.charCodeAt(i) | 0x20) !== first) continue;
-    for (let j = 1; j < lowerNeedle.length; j++) {
-      if ((text.charCodeAt(i + j) | 0x20) !== lowerNeedle.charCodeAt(j)) continue outer;
-    }
-    return i;
-  }
-  return -1;
+// `bearer` in any ASCII case. A regular expression rather than a loop over the characters: the
+// engine's native scan is ~15× faster on long texts. Without the `u` flag, `i` folds no
+// character outside ASCII onto these letters, so this is exactly ASCII case-insensitivity.
+const BEARER = /bearer/gi;
+
+/** Index of `bearer` in `text` from `from`, ignoring ASCII case; -1 if none. */
+function indexOfBearer(text: string, from: number): number {
+  BEARER.lastIndex = from;
+  const match = BEARER.exec(text);
+  return match === null ? -1 : match.index;
 }
 
 /**
@@ -188,7 +192,7 @@ function indexOfIgnoringCase(text: string, lowerNeedle: string, from: number): n
 const bearerToken: Detector = {
   name: 'bearer-token',
   find(text, out) {
-    for (let at = indexOfIgnoringCase(text, 'bearer', 0); at !== -1; at = indexOfIgnoringCase(text, 'bearer', at + 1)) {
+    for (let at = indexOfBearer(text, 0); at !== -1; at = indexOfBearer(text, at + 1)) {
       if (at > 0 && is(text, at - 1, ALNUM)) continue;
       let start = at + 6;
       if (!isBlank(text.charCodeAt(start))) continue;

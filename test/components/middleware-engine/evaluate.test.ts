@@ -100,4 +100,13 @@ describe('evaluateFrame', () => {
     assert.equal(result.action.kind, 'deny');
     assert.equal((result.action as { verdict: Verdict & { reason: string } }).verdict.reason, 'invalid_json');
   });
+
+  it('should keep the id of a rewritten frame exactly as written (1.0, integers beyond 2^53)', () => {
+    const rewrite: TestSpec = { id: 'rw', verdict: (body) => ({ effect: 'rewrite', reason: 'r', changes: 1, body: { ...body, params: { redacted: true } } }) };
+    for (const rawId of ['1.0', '12345678901234567890', '"a\\"b"']) {
+      const frame = Buffer.from(`{"jsonrpc":"2.0","id":${rawId},"method":"tools/call","params":{"x":1}}\n`);
+      const result = run(policyOf([rewrite]), frame);
+      assert.equal((result.action as { line: Buffer }).line.toString(), `{"jsonrpc":"2.0","id":${rawId},"method":"tools/call","params":{"redacted":true}}\n`);
+    }
+  });
 });
