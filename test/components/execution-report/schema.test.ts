@@ -30,7 +30,7 @@ describe('docs/report.schema.json', () => {
   });
 
   it('should be what the generator script itself reports as up to date', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/generate-report-schema.ts', '--check'], { cwd: ROOT, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/generate-schemas.ts', '--check'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
   });
 
