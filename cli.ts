@@ -29,9 +29,20 @@ async function policyCommand(args: string[]): Promise<number> {
   return EXIT_CODES.USAGE;
 }
 
+// `mcp-sidecar report verify <file>... [--public-key <pem>]`: checks an execution report file.
+async function reportCommand(args: string[]): Promise<number> {
+  if (args[0] === 'verify') {
+    const { runReportVerify } = await import('./components/execution-report/index.js');
+    return runReportVerify(args.slice(1), { stdout: process.stdout, stderr: process.stderr });
+  }
+  process.stderr.write('usage: mcp-sidecar report verify <report.ndjson>... [--public-key <key.pem>]\n');
+  return EXIT_CODES.USAGE;
+}
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args[0] === 'policy') return policyCommand(args.slice(1));
+  if (args[0] === 'report') return reportCommand(args.slice(1));
   const request = await loadConfig(args, process.env);
   if (request.kind === 'help') {
     process.stdout.write(USAGE);

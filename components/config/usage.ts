@@ -34,6 +34,7 @@ Policy:
   --mode <observe|enforce>          overrides the policy's mode   env MCP_PROXY_MODE
   mcp-sidecar policy validate <file>...          check policy files (exit 0/1)
   mcp-sidecar policy test <policy> <cases.yaml>  run a policy's test cases (exit 0/1)
+  mcp-sidecar report verify <file>... [--public-key <pem>]   check an execution report file (exit 0/1)
 
 Frames and logs:
   --stdio                           serve the client over stdin/stdout (the default and, for now, only transport)

@@ -1,0 +1,36 @@
+// `mcp-sidecar report verify` through the built CLI, on a file the report chain wrote.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { CLI } from '../helpers/paths.js';
+import { chainLines, transcript } from '../components/execution-report/reports.js';
+
+const verify = (...files: string[]) => spawnSync(process.execPath, [CLI, 'report', 'verify', ...files], { encoding: 'utf8' });
+
+describe('mcp-sidecar report verify', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'report-cli-')), 'reports.ndjson');
+  writeFileSync(file, `${chainLines(transcript()).join('\n')}\n`);
+
+  test('an intact file: exit 0 and the count', () => {
+    const result = verify(file);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /ok \d+ reports, chain intact/);
+  });
+
+  test('an edited field: exit 1 naming the file and line', () => {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines[3] = lines[3]!.replace('"outcome":"blocked"', '"outcome":"forwarded"');
+    const tampered = `${file}.tampered`;
+    writeFileSync(tampered, lines.join('\n'));
+    const result = verify(tampered);
+    assert.equal(result.status, 1);
+    assert.match(result.stdout + result.stderr, new RegExp(`${tampered.replaceAll('.', '\\.')}:4: digest`));
+  });
+
+  test('no file: usage, exit 2', () => {
+    assert.equal(verify().status, 2);
+  });
+});
