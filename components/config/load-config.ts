@@ -4,7 +4,7 @@ import type { LogLevel } from '../logging/index.js';
 import { parseCommandLine } from '../proxy-process-governor/command-line.js';
 import type { LoadedPolicy, PolicyMode } from '../policy/index.js';
 import type { AllowRule, RestartPolicy } from '../proxy-process-governor/index.js';
-import { GOVERNOR_SECTION_KEYS, LIST_SETTINGS, SCALAR_SETTINGS, type ScalarSettings } from './settings.js';
+import { GOVERNOR_SECTION_KEYS, LIST_SETTINGS, SCALAR_SETTINGS, type ScalarSettings, type SettingSpec } from './settings.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 const BACKOFF_JITTER = 0.1;
@@ -52,16 +52,17 @@ type FlagValues = Record<string, string | string[] | boolean | undefined>;
 type FileLayer = Partial<Record<keyof ScalarSettings, unknown>>;
 
 // Flags win over environment variables, which win over the policy file, which wins over defaults.
+function readSetting(spec: SettingSpec, flags: FlagValues, env: NodeJS.ProcessEnv, file: FileLayer): unknown {
+  const flag = flags[spec.flag] as string | undefined;
+  const fromEnv = env[spec.env];
+  if (flag !== undefined) return spec.parse(`--${spec.flag}`, flag);
+  if (fromEnv !== undefined && fromEnv !== '') return spec.parse(spec.env, fromEnv);
+  return file[spec.key] ?? spec.defaultValue;
+}
+
 function readScalars(flags: FlagValues, env: NodeJS.ProcessEnv, file: FileLayer = {}): ScalarSettings {
   const settings: Record<string, unknown> = {};
-  for (const spec of SCALAR_SETTINGS) {
-    const flag = flags[spec.flag] as string | undefined;
-    const fromEnv = env[spec.env];
-    if (flag !== undefined) settings[spec.key] = spec.parse(`--${spec.flag}`, flag);
-    else if (fromEnv !== undefined && fromEnv !== '') settings[spec.key] = spec.parse(spec.env, fromEnv);
-    else if (file[spec.key] !== undefined) settings[spec.key] = file[spec.key];
-    else settings[spec.key] = spec.defaultValue;
-  }
+  for (const spec of SCALAR_SETTINGS) settings[spec.key] = readSetting(spec, flags, env, file);
   return settings as unknown as ScalarSettings;
 }
 
@@ -117,7 +118,7 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
   }
 
   // The policy file is read first: its governor section is a settings layer of its own.
-  const policyFile = (flags.policy as string | undefined) ?? (env.MCP_PROXY_POLICY || undefined);
+  const policyFile = readSetting(SCALAR_SETTINGS.find((spec) => spec.key === 'policyFile')!, flags, env, {}) as string | undefined;
   // Loaded on demand: the policy machinery (YAML, schema) stays off a policy-less cold start.
   const policy = policyFile === undefined ? undefined : (await import('../policy/index.js')).loadPolicyFile(policyFile);
   const s = readScalars(flags, env, fileLayerOf(policy));

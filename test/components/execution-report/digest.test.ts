@@ -6,18 +6,10 @@ import {
 } from '../../../components/execution-report/index.js';
 import { canonicalJson } from '../../../components/policy/index.js';
 import { POLICY, transcript } from './reports.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 const sha = (text: string | Buffer): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
-/** A small seeded PRNG (mulberry32): the same "random" reports on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', '\u0000', '\u001f', '\u007f', 'é', '€', '✓', '😀', '\ud800', '\udfff', '\u2028'];
 
@@ -87,7 +79,7 @@ describe('digests', () => {
 
 describe('the fast report writer', () => {
   it('should write exactly the canonical JSON of the report (without digest, signature, timing), for 3000 generated reports', () => {
-    const next = random(20261121);
+    const next = seededRandom(20261121);
     const input = generator(next);
     const chain = createReportChain({ clock: () => 0, sessionSeed: 'fuzz' });
     for (let i = 0; i < 3000; i++) {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUILT_IN_DETECTORS, type SecretMatch } from '../../../../components/middleware-engine/rules/redaction-detectors.js';
+import { seededRandom } from '../../../helpers/seeded-random.js';
 
 const WORD = /[A-Za-z0-9_]/;
 const ALNUM = /[A-Za-z0-9]/;
@@ -69,16 +70,6 @@ function bearerReference(text: string, out: SecretMatch[]): void {
   }
 }
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['gh', 'ghp_', 'ghs_', 'gho_', 'ghx_', 'g', 'h', '_', '__', 'github_pat_', 'github_', 'xgh', 'bearer', 'Bearer ', 'BEARER\t', 'bEaReR  ',
   'bearerbearer ', 'b', 'ear', 'er ', '=', '==', '.', '-', '~', '+', '/', ' ', '\t', 'ſ', 'K', 'İ', 'é', '😀', 'abcdefghijklmnopqrstuvwxyz', '0123456789', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'];
@@ -94,7 +85,7 @@ function makeText(next: () => number): string {
 
 describe('github-token and bearer-token detectors, rewritten for speed', () => {
   it('should find the same matches as the loops they replaced', () => {
-    const next = random(1121);
+    const next = seededRandom(1121);
     let found = 0;
     for (let n = 0; n < 30_000; n++) {
       const text = makeText(next);

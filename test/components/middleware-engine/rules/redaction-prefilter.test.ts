@@ -7,18 +7,8 @@ import type { DetectorName } from '../../../../components/policy/document.js';
 import type { FrameContext, Rule, Verdict } from '../../../../components/middleware-engine/types.js';
 import { createRedactRules } from '../../../../components/middleware-engine/rules/redact.js';
 import { RedactionPrefilter } from '../../../../components/middleware-engine/rules/redaction-prefilter.js';
+import { seededRandom } from '../../../helpers/seeded-random.js';
 
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Pieces of secrets and near misses; texts are made of these and filler.
 const PIECES = [
@@ -134,7 +124,7 @@ const DETECTOR_SETS: Array<'all' | DetectorName[]> = ['all', ['aws-access-key'],
 
 describe('redaction prefilter', () => {
   it('should give the verdict of the full scan on every frame, and skip the parse of clean ones', () => {
-    const next = random(20261121);
+    const next = seededRandom(20261121);
     let clean = 0;
     let frames = 0;
     for (const detectors of DETECTOR_SETS) {
@@ -196,7 +186,7 @@ describe('redaction prefilter', () => {
 
   it('should accept exactly the numbers and literals JSON.parse accepts', () => {
     const prefilter = new RedactionPrefilter(RedactionPrefilter.anchorsOf(['jwt'])!);
-    const next = random(7);
+    const next = seededRandom(7);
     const alphabet = '0123456789.eE+-tfnrulsa ';
     for (let n = 0; n < 20_000; n++) {
       let literal = '';
