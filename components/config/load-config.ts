@@ -4,7 +4,8 @@ import type { LogLevel } from '../logging/index.js';
 import { parseCommandLine } from '../proxy-process-governor/command-line.js';
 import type { LoadedPolicy, PolicyMode } from '../policy/index.js';
 import type { AllowRule, RestartPolicy } from '../proxy-process-governor/index.js';
-import { GOVERNOR_SECTION_KEYS, LIST_SETTINGS, SCALAR_SETTINGS, type ScalarSettings, type SettingSpec } from './settings.js';
+import { isLoopbackHost, type IdentityClaims, type ListenAddress } from './parse-values.js';
+import { GOVERNOR_SECTION_KEYS, LIST_SETTINGS, SCALAR_SETTINGS, type ArgumentsRecording, type ScalarSettings, type SettingSpec } from './settings.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 const BACKOFF_JITTER = 0.1;
@@ -14,7 +15,8 @@ export interface SidecarConfig {
   /** The server command as given, and its argv (parsed without a shell). */
   readonly command: string;
   readonly argv: readonly string[];
-  readonly transport: 'stdio';
+  /** stdio: the client on this process's stdin/stdout; http: Streamable HTTP on `http.listen`. */
+  readonly transport: 'stdio' | 'http';
   readonly maxFrameBytes: number;
   readonly logLevel: LogLevel;
   /** Command prefixes allowed to start; empty means nothing may start. */
@@ -30,7 +32,47 @@ export interface SidecarConfig {
   readonly policy: LoadedPolicy | undefined;
   /** --mode / MCP_PROXY_MODE: replaces the policy's own mode. */
   readonly modeOverride: PolicyMode | undefined;
+  /** Execution reports (--report-file); undefined: none are written. */
+  readonly reports: ReportSettings | undefined;
+  /** The transcript (--record); undefined: none is written. */
+  readonly record: { readonly file: string; readonly arguments: ArgumentsRecording } | undefined;
+  /** Streamable HTTP northbound (--http); undefined in stdio mode. */
+  readonly http: HttpSettings | undefined;
+  /** How HTTP clients authenticate; undefined: they do not (loopback only). */
+  readonly auth: AuthSettings | undefined;
+  /** The admin endpoint (--admin); undefined: off. */
+  readonly admin: ListenAddress | undefined;
 }
+
+export interface ReportSettings {
+  readonly file: string;
+  readonly fsync: 'always' | 'interval' | 'never';
+  readonly fsyncIntervalMs: number;
+  /** 0: never rotate. */
+  readonly rotateBytes: number;
+  readonly rotateKeep: number;
+  readonly queueLimit: number;
+  readonly onOverflow: 'block' | 'drop';
+  readonly arguments: ArgumentsRecording;
+  /** A PEM file with an Ed25519 private key: each report is signed. */
+  readonly signingKeyFile: string | undefined;
+}
+
+export interface HttpSettings {
+  readonly listen: ListenAddress;
+  readonly path: '/mcp';
+  readonly maxSessions: number;
+  readonly idleTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  /** Host header values accepted (host or host:port); empty: the listen address and, on loopback, localhost names. */
+  readonly allowedHosts: readonly string[];
+  /** Origin header values accepted; empty: requests with an Origin are accepted only from the same loopback host. */
+  readonly allowedOrigins: readonly string[];
+}
+
+export type AuthSettings =
+  | { readonly kind: 'token'; readonly tokenFile: string; readonly identityClaims: IdentityClaims }
+  | { readonly kind: 'jwt'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string; readonly identityClaims: IdentityClaims };
 
 export type CliRequest =
   | { readonly kind: 'run'; readonly config: SidecarConfig }
@@ -102,6 +144,22 @@ function readSetEnv(values: string[] | undefined): Record<string, string> {
   return set;
 }
 
+function readAuth(s: ScalarSettings): AuthSettings | undefined {
+  const identityClaims = s.identityClaims;
+  if (s.authTokenFile !== undefined && s.authJwksUrl !== undefined) {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--auth-token-file and --auth-jwks-url exclude each other: choose a static token or JWTs');
+  }
+  if (s.authTokenFile !== undefined) return Object.freeze({ kind: 'token' as const, tokenFile: s.authTokenFile, identityClaims });
+  if (s.authJwksUrl === undefined) {
+    if (s.authIssuer !== undefined || s.authAudience !== undefined) throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--auth-issuer and --auth-audience need --auth-jwks-url');
+    return undefined;
+  }
+  if (s.authIssuer === undefined || s.authAudience === undefined) {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--auth-jwks-url needs --auth-issuer and --auth-audience: a token is accepted only from the issuer you name, for this audience');
+  }
+  return Object.freeze({ kind: 'jwt' as const, jwksUrl: s.authJwksUrl, issuer: s.authIssuer, audience: s.authAudience, identityClaims });
+}
+
 /** Reads the command line and environment into a config, or throws a SidecarError that says what to fix. */
 export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRequest> {
   let flags: FlagValues;
@@ -125,7 +183,7 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
   const config: SidecarConfig = {
     command,
     argv: Object.freeze(parseCommandLine(command)),
-    transport: 'stdio',
+    transport: s.httpListen === undefined ? 'stdio' : 'http',
     maxFrameBytes: s.maxFrameBytes,
     logLevel: s.logLevel,
     allow: Object.freeze(readAllowRules(flags, env, policy)),
@@ -148,6 +206,37 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
     killTimeoutMs: s.killTimeoutMs,
     policy,
     modeOverride: s.mode,
+    reports: s.reportFile === undefined ? undefined : Object.freeze({
+      file: s.reportFile,
+      fsync: s.reportFsync,
+      fsyncIntervalMs: s.reportFsyncIntervalMs,
+      rotateBytes: s.reportRotateBytes,
+      rotateKeep: s.reportRotateKeep,
+      queueLimit: s.reportQueueLimit,
+      onOverflow: s.reportOnOverflow,
+      arguments: s.reportArguments,
+      signingKeyFile: s.reportSigningKey,
+    }),
+    record: s.recordFile === undefined ? undefined : Object.freeze({ file: s.recordFile, arguments: s.recordArguments }),
+    http: s.httpListen === undefined ? undefined : Object.freeze({
+      listen: s.httpListen,
+      path: '/mcp' as const,
+      maxSessions: s.httpMaxSessions,
+      idleTimeoutMs: s.httpIdleTimeoutMs,
+      maxBodyBytes: s.httpMaxBodyBytes ?? s.maxFrameBytes,
+      allowedHosts: Object.freeze(readList(flags, env, LIST_SETTINGS[2], undefined, undefined).map((entry) => entry.value)),
+      allowedOrigins: Object.freeze(readList(flags, env, LIST_SETTINGS[3], undefined, undefined).map((entry) => entry.value)),
+    }),
+    auth: readAuth(s),
+    admin: s.adminListen,
   };
+  if (flags.stdio && config.http !== undefined) {
+    throw new SidecarError('SIDECAR_ERR_USAGE', '--stdio and --http exclude each other: the client speaks either over stdin/stdout or over HTTP', { hint: 'run mcp-sidecar --help' });
+  }
+  if (config.http !== undefined && config.auth === undefined && !isLoopbackHost(config.http.listen.host)) {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', `--http ${config.http.listen.host}:${config.http.listen.port} is reachable from other machines, and no authentication is configured`, {
+      hint: 'give --auth-token-file or --auth-jwks-url with --auth-issuer and --auth-audience, or listen on 127.0.0.1',
+    });
+  }
   return { kind: 'run', config: Object.freeze(config) };
 }

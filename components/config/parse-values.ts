@@ -42,3 +42,57 @@ export function parseSha256(source: ValueSource, value: string): string {
   if (!/^[0-9a-f]{64}$/.test(trimmed)) invalid(source, value, 'a sha256 digest: 64 hexadecimal characters');
   return trimmed;
 }
+
+/** Where a server listens: `host:port`, `[v6]:port`, or a bare port (then on loopback). */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+const LOOPBACK_HOST = '127.0.0.1';
+
+export function parseListenAddress(source: ValueSource, value: string): ListenAddress {
+  const text = value.trim();
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(text);
+  const expected = 'host:port, [ipv6]:port or a port (then 127.0.0.1), port 0 to 65535';
+  if (!match) invalid(source, value, expected);
+  const port = Number(match[2]);
+  if (port > 65535) invalid(source, value, expected);
+  const host = match[1] === undefined ? LOOPBACK_HOST : match[1].replace(/^\[(.*)\]$/, '$1');
+  return Object.freeze({ host, port });
+}
+
+/** True for an address only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** An http(s) URL. */
+export function parseUrl(source: ValueSource, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    invalid(source, value, 'an http:// or https:// URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') invalid(source, value, 'an http:// or https:// URL');
+  return url.href;
+}
+
+/** Which token claims give the identity: `tenantId=tid,userId=sub,agentId=azp` (any subset). */
+export interface IdentityClaims {
+  readonly tenantId?: string;
+  readonly userId?: string;
+  readonly agentId?: string;
+}
+
+export function parseIdentityClaims(source: ValueSource, value: string): IdentityClaims {
+  const claims: Record<string, string> = {};
+  const expected = 'a comma-separated list of tenantId=<claim>, userId=<claim>, agentId=<claim>';
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^(tenantId|userId|agentId)=([^=\s]+)$/.exec(part);
+    if (!match || Object.hasOwn(claims, match[1]!)) invalid(source, value, expected);
+    claims[match[1]!] = match[2]!;
+  }
+  return Object.freeze(claims);
+}

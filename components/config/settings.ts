@@ -1,6 +1,6 @@
 import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
 import type { PolicyMode } from '../policy/document.js';
-import { parseByteSize, parseChoice, parseInteger, parseSha256 } from './parse-values.js';
+import { parseByteSize, parseChoice, parseIdentityClaims, parseInteger, parseListenAddress, parseSha256, parseUrl, type IdentityClaims, type ListenAddress } from './parse-values.js';
 
 // Every scalar setting: its flag, its environment variable, its default and how its text is
 // read. One table, so precedence (flag > env > default) and error messages are the same for
@@ -22,7 +22,31 @@ export interface ScalarSettings {
   readonly policyFile: string | undefined;
   /** Overrides the policy file's mode. */
   readonly mode: PolicyMode | undefined;
+  readonly reportFile: string | undefined;
+  readonly reportFsync: 'always' | 'interval' | 'never';
+  readonly reportFsyncIntervalMs: number;
+  readonly reportRotateBytes: number;
+  readonly reportRotateKeep: number;
+  readonly reportQueueLimit: number;
+  readonly reportOnOverflow: 'block' | 'drop';
+  readonly reportArguments: ArgumentsRecording;
+  readonly reportSigningKey: string | undefined;
+  readonly recordFile: string | undefined;
+  readonly recordArguments: ArgumentsRecording;
+  readonly httpListen: ListenAddress | undefined;
+  readonly httpMaxSessions: number;
+  readonly httpIdleTimeoutMs: number;
+  readonly httpMaxBodyBytes: number | undefined;
+  readonly authTokenFile: string | undefined;
+  readonly authJwksUrl: string | undefined;
+  readonly authIssuer: string | undefined;
+  readonly authAudience: string | undefined;
+  readonly identityClaims: IdentityClaims;
+  readonly adminListen: ListenAddress | undefined;
 }
+
+/** Arguments in reports and transcripts: only their digest, or the body after redaction. */
+export type ArgumentsRecording = 'digest' | 'redacted';
 
 export interface SettingSpec {
   readonly key: keyof ScalarSettings;
@@ -50,6 +74,30 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'executableSha256', flag: 'executable-sha256', env: 'MCP_PROXY_EXECUTABLE_SHA256', defaultValue: undefined, parse: parseSha256 },
   { key: 'policyFile', flag: 'policy', env: 'MCP_PROXY_POLICY', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'mode', flag: 'mode', env: 'MCP_PROXY_MODE', defaultValue: undefined, parse: (s, t) => parseChoice(s, t, ['observe', 'enforce'] as const) },
+  // Execution reports and transcripts (docs/report.md).
+  { key: 'reportFile', flag: 'report-file', env: 'MCP_PROXY_REPORT_FILE', defaultValue: undefined, parse: (_s, t) => t },
+  { key: 'reportFsync', flag: 'report-fsync', env: 'MCP_PROXY_REPORT_FSYNC', defaultValue: 'interval', parse: (s, t) => parseChoice(s, t, ['always', 'interval', 'never'] as const) },
+  { key: 'reportFsyncIntervalMs', flag: 'report-fsync-interval-ms', env: 'MCP_PROXY_REPORT_FSYNC_INTERVAL_MS', defaultValue: 1000, parse: (s, t) => parseInteger(s, t, 10, 60_000) },
+  { key: 'reportRotateBytes', flag: 'report-rotate-bytes', env: 'MCP_PROXY_REPORT_ROTATE_BYTES', defaultValue: 0, parse: (s, t) => (t.trim() === '0' ? 0 : parseByteSize(s, t, 64 * 1024, 1024 ** 4)) },
+  { key: 'reportRotateKeep', flag: 'report-rotate-keep', env: 'MCP_PROXY_REPORT_ROTATE_KEEP', defaultValue: 10, parse: (s, t) => parseInteger(s, t, 1, 10_000) },
+  { key: 'reportQueueLimit', flag: 'report-queue-limit', env: 'MCP_PROXY_REPORT_QUEUE_LIMIT', defaultValue: 4096, parse: (s, t) => parseInteger(s, t, 1, 1_000_000) },
+  { key: 'reportOnOverflow', flag: 'report-on-overflow', env: 'MCP_PROXY_REPORT_ON_OVERFLOW', defaultValue: 'block', parse: (s, t) => parseChoice(s, t, ['block', 'drop'] as const) },
+  { key: 'reportArguments', flag: 'report-arguments', env: 'MCP_PROXY_REPORT_ARGUMENTS', defaultValue: 'digest', parse: (s, t) => parseChoice(s, t, ['digest', 'redacted'] as const) },
+  { key: 'reportSigningKey', flag: 'report-signing-key', env: 'MCP_PROXY_REPORT_SIGNING_KEY', defaultValue: undefined, parse: (_s, t) => t },
+  { key: 'recordFile', flag: 'record', env: 'MCP_PROXY_RECORD', defaultValue: undefined, parse: (_s, t) => t },
+  { key: 'recordArguments', flag: 'record-arguments', env: 'MCP_PROXY_RECORD_ARGUMENTS', defaultValue: 'redacted', parse: (s, t) => parseChoice(s, t, ['digest', 'redacted'] as const) },
+  // Streamable HTTP northbound and its auth (docs/operations.md).
+  { key: 'httpListen', flag: 'http', env: 'MCP_PROXY_HTTP_LISTEN', defaultValue: undefined, parse: parseListenAddress },
+  { key: 'httpMaxSessions', flag: 'http-max-sessions', env: 'MCP_PROXY_HTTP_MAX_SESSIONS', defaultValue: 4, parse: (s, t) => parseInteger(s, t, 1, 1000) },
+  { key: 'httpIdleTimeoutMs', flag: 'http-idle-timeout-ms', env: 'MCP_PROXY_HTTP_IDLE_TIMEOUT_MS', defaultValue: 300_000, parse: (s, t) => parseInteger(s, t, 1000, 86_400_000) },
+  { key: 'httpMaxBodyBytes', flag: 'http-max-body-bytes', env: 'MCP_PROXY_HTTP_MAX_BODY_BYTES', defaultValue: undefined, parse: (s, t) => parseByteSize(s, t, 1024, 1024 ** 3) },
+  { key: 'authTokenFile', flag: 'auth-token-file', env: 'MCP_PROXY_AUTH_TOKEN_FILE', defaultValue: undefined, parse: (_s, t) => t },
+  { key: 'authJwksUrl', flag: 'auth-jwks-url', env: 'MCP_PROXY_AUTH_JWKS_URL', defaultValue: undefined, parse: parseUrl },
+  { key: 'authIssuer', flag: 'auth-issuer', env: 'MCP_PROXY_AUTH_ISSUER', defaultValue: undefined, parse: (_s, t) => t },
+  { key: 'authAudience', flag: 'auth-audience', env: 'MCP_PROXY_AUTH_AUDIENCE', defaultValue: undefined, parse: (_s, t) => t },
+  { key: 'identityClaims', flag: 'identity-claims', env: 'MCP_PROXY_IDENTITY_CLAIMS', defaultValue: { tenantId: 'tenant_id', userId: 'sub', agentId: 'azp' }, parse: parseIdentityClaims },
+  // The admin endpoint: /metrics, /healthz, /readyz, /version.
+  { key: 'adminListen', flag: 'admin', env: 'MCP_PROXY_ADMIN_LISTEN', defaultValue: undefined, parse: parseListenAddress },
 ];
 
 /** The policy file's `governor` section feeds these settings, below flags and environment. */
@@ -59,4 +107,6 @@ export const GOVERNOR_SECTION_KEYS = ['maxRestarts', 'restartBackoffMs', 'restar
 export const LIST_SETTINGS = [
   { key: 'allow', flag: 'allow', env: 'MCP_PROXY_ALLOWED_PREFIXES' },
   { key: 'passEnv', flag: 'pass-env', env: 'MCP_PROXY_PASS_ENV' },
+  { key: 'httpAllowedHosts', flag: 'http-allowed-host', env: 'MCP_PROXY_HTTP_ALLOWED_HOSTS' },
+  { key: 'httpAllowedOrigins', flag: 'http-allowed-origin', env: 'MCP_PROXY_HTTP_ALLOWED_ORIGINS' },
 ] as const;

@@ -36,8 +36,35 @@ Policy:
   mcp-sidecar policy test <policy> <cases.yaml>  run a policy's test cases (exit 0/1)
   mcp-sidecar report verify <file>... [--public-key <pem>]   check an execution report file (exit 0/1)
 
+Execution reports and transcripts (docs/report.md):
+  --report-file <path>              one report per invocation, NDJSON   env MCP_PROXY_REPORT_FILE
+  --report-fsync <always|interval|never>   default interval             env MCP_PROXY_REPORT_FSYNC
+  --report-fsync-interval-ms <ms>   default 1000                        env MCP_PROXY_REPORT_FSYNC_INTERVAL_MS
+  --report-rotate-bytes <size>      rotate before this size, default 0 (never)   env MCP_PROXY_REPORT_ROTATE_BYTES
+  --report-rotate-keep <n>          rotated files kept, default 10      env MCP_PROXY_REPORT_ROTATE_KEEP
+  --report-queue-limit <n>          reports waiting for the disk, default 4096   env MCP_PROXY_REPORT_QUEUE_LIMIT
+  --report-on-overflow <block|drop> default block                       env MCP_PROXY_REPORT_ON_OVERFLOW
+  --report-arguments <digest|redacted>   default digest                 env MCP_PROXY_REPORT_ARGUMENTS
+  --report-signing-key <pem>        sign each report (Ed25519)          env MCP_PROXY_REPORT_SIGNING_KEY
+  --record <path>                   a transcript for replay, secrets redacted   env MCP_PROXY_RECORD
+  --record-arguments <digest|redacted>   default redacted               env MCP_PROXY_RECORD_ARGUMENTS
+  mcp-sidecar replay --transcript <file> --policy <candidate.yaml> [--fail-on new-denies] [--json]
+
+HTTP (a pod sidecar; docs/kubernetes.md):
+  --http <host:port>                Streamable HTTP at /mcp instead of stdio   env MCP_PROXY_HTTP_LISTEN
+  --http-max-sessions <n>           default 4                           env MCP_PROXY_HTTP_MAX_SESSIONS
+  --http-idle-timeout-ms <ms>       default 300000                      env MCP_PROXY_HTTP_IDLE_TIMEOUT_MS
+  --http-max-body-bytes <size>      default --max-frame-bytes           env MCP_PROXY_HTTP_MAX_BODY_BYTES
+  --http-allowed-host <host>        repeat for more                     env MCP_PROXY_HTTP_ALLOWED_HOSTS
+  --http-allowed-origin <origin>    repeat for more                     env MCP_PROXY_HTTP_ALLOWED_ORIGINS
+  --auth-token-file <path>          a static bearer token               env MCP_PROXY_AUTH_TOKEN_FILE
+  --auth-jwks-url <url>             JWTs signed by this JWKS            env MCP_PROXY_AUTH_JWKS_URL
+  --auth-issuer <iss>  --auth-audience <aud>   required with JWTs       env MCP_PROXY_AUTH_ISSUER, MCP_PROXY_AUTH_AUDIENCE
+  --identity-claims <map>           default tenantId=tenant_id,userId=sub,agentId=azp   env MCP_PROXY_IDENTITY_CLAIMS
+  --admin <host:port>               /metrics /healthz /readyz /version  env MCP_PROXY_ADMIN_LISTEN
+
 Frames and logs:
-  --stdio                           serve the client over stdin/stdout (the default and, for now, only transport)
+  --stdio                           serve the client over stdin/stdout (the default)
   --max-frame-bytes <size>          largest frame in either direction, default 16MiB  env MCP_PROXY_MAX_FRAME_BYTES
   --log-level <level>               trace debug info warn error fatal silent, default info   env MCP_PROXY_LOG_LEVEL
                                     logs are NDJSON on stderr
