@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { readEnvelope } from '../framing/index.js';
 import type { CompiledPolicy } from './compiled-policy.js';
-import type { DenyCategory, Direction, FrameContext, Phase, Rule, Verdict } from './types.js';
+import type { DenyCategory, Direction, FrameContext, Identity, Phase, Rule, Verdict } from './types.js';
 
 /** One rule's say on one frame, in evaluation order: what a report records. */
 export interface Decision {
@@ -75,6 +75,7 @@ class Frame implements FrameContext {
     readonly method: string,
     readonly line: Buffer,
     now: number | (() => number),
+    readonly identity: Identity | undefined,
   ) {
     this.#now = now;
   }
@@ -106,13 +107,16 @@ class Frame implements FrameContext {
  * shadow rules). Observe-mode rules are recorded and change nothing. The first enforced deny
  * stops the chain; enforced rewrites apply in order, each rule seeing the previous ones' result.
  * A frame no rule had anything to say about gets the shared PASS (nothing allocated for it but
- * its FrameContext). `now` is milliseconds, or the clock to read them from if a rule asks.
+ * its FrameContext). `now` is milliseconds, or the clock to read them from if a rule asks;
+ * `identity` is the caller's, when known (HTTP with auth).
  */
-export function evaluateFrame(policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number)): Evaluation {
+export function evaluateFrame(
+  policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity,
+): Evaluation {
   const rules = policy.rulesFor(direction, phase, method);
   if (rules.length === 0) return PASS;
 
-  const frame = new Frame(direction, phase, method, line, now);
+  const frame = new Frame(direction, phase, method, line, now, identity);
   let decisions: Decision[] | undefined;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;

@@ -3,7 +3,7 @@
  * either observe (record what they would do) or enforce (deny, rewrite). See types.ts for the
  * rule contract and docs/policy.md for the rules.
  */
-export type { Direction, Phase, FrameContext, Verdict, Rule, DenyCategory } from './types.js';
+export type { Direction, Phase, FrameContext, Identity, Verdict, Rule, DenyCategory } from './types.js';
 export { CONTINUE } from './types.js';
 export { compileGlob, compileGlobs, matchGlob, type GlobMatcher } from './glob.js';
 export { compilePolicy, effectiveMode, type CompiledPolicy, type RuleFactory } from './compiled-policy.js';
@@ -12,4 +12,9 @@ export { evaluateFrame, PASS, type Decision, type DenyVerdict, type Evaluation, 
 /** Compiles a loaded policy file with every rule kind; loaded on demand (rule kinds pull in RE2). */
 export async function buildPolicy(...args: Parameters<typeof import('./build.js').buildPolicy>): Promise<import('./compiled-policy.js').CompiledPolicy> {
   return (await import('./build.js')).buildPolicy(...args);
+}
+
+/** `redactSecrets(value)`: a JSON value with every secret the built-in detectors find replaced by `[REDACTED:<detector>]`. Loaded on demand (RE2). */
+export async function loadSecretRedactor(): Promise<typeof import('./rules/redact.js').redactSecrets> {
+  return (await import('./rules/redact.js')).redactSecrets;
 }

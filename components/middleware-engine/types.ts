@@ -16,6 +16,13 @@ export type Direction = 'client-to-server' | 'server-to-client';
  */
 export type Phase = 'request' | 'response';
 
+/** Who is calling, from the HTTP client's token (components/http-auth); absent over stdio. */
+export interface Identity {
+  readonly tenantId?: string;
+  readonly userId?: string;
+  readonly agentId?: string;
+}
+
 /** What a rule sees. */
 export interface FrameContext {
   readonly direction: Direction;
@@ -38,6 +45,8 @@ export interface FrameContext {
   readonly rewritten?: boolean;
   /** Milliseconds from the engine's injected clock (rate limits). */
   readonly now: number;
+  /** The caller's identity (HTTP with auth); undefined otherwise. */
+  readonly identity?: Identity;
 }
 
 export type DenyCategory = 'forbidden' | 'transient_error' | 'user_error' | 'internal_error';

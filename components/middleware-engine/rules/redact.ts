@@ -28,15 +28,20 @@ import { CONTINUE } from '../types.js';
 import {
   checkKnownKeys, checkMode, checkRuleId, checkSection, isRecord, RuleSpecError, type RuleContext,
 } from './common.js';
-import { BUILT_IN_DETECTORS, createPatternDetector, DETECTOR_NAMES, type Detector, type SecretMatch } from './redaction-detectors.js';
+import { BUILT_IN_DETECTORS, createPatternDetector, DETECTOR_NAMES, isSecretKey, type Detector, type SecretMatch } from './redaction-detectors.js';
 import { RedactionPrefilter } from './redaction-prefilter.js';
 
 const SCANNABLE = ['tools/call', 'resources/read', 'prompts/get'] as const;
 
+const defaultMarker = (detector: string): string => `[REDACTED:${detector}]`;
+
 /** Finds and merges the secrets in groups of texts; counts what it redacted. */
 class Redactor {
   changes = 0;
-  constructor(private readonly detectors: readonly Detector[]) {}
+  constructor(
+    private readonly detectors: readonly Detector[],
+    private readonly marker: (detector: string) => string = defaultMarker,
+  ) {}
 
   private scan(text: string, offset: number, out: SecretMatch[]): void {
     if (offset === 0) {
@@ -94,7 +99,7 @@ class Redactor {
         const from = Math.max(range.start, itemStart);
         const to = Math.min(range.end, itemEnd);
         if (to <= from) continue;
-        rewritten += text.slice(cursor - itemStart, from - itemStart) + `[REDACTED:${range.name}]`;
+        rewritten += text.slice(cursor - itemStart, from - itemStart) + this.marker(range.name);
         cursor = to;
         touched = true;
       }
@@ -320,4 +325,34 @@ export function createRedactRules(spec: RedactRule, context: RuleContext): Rule[
       return { effect: 'rewrite', reason: 'secret_redacted', body: { ...body, ...changed }, changes: redactor.changes };
     },
   }];
+}
+
+/**
+ * Every secret the built-in detectors find in a JSON value, and every value under a secret key
+ * name (`{"password": "…"}`, `{"api_key": 123}`): for what the proxy writes down itself
+ * (transcripts, arguments in reports), whatever the policy says. The same value when nothing
+ * was found. `marker` writes what stands in for a secret (default `[REDACTED:<detector>]`).
+ */
+export function redactSecrets(value: unknown, marker: (detector: string) => string = defaultMarker): { readonly value: unknown; readonly changes: number } {
+  const redactor = new Redactor(DETECTOR_NAMES.map((name) => BUILT_IN_DETECTORS[name]), marker);
+  let keyed = 0;
+  const underSecretKeys = (item: unknown): unknown => {
+    if (Array.isArray(item)) {
+      const mapped = item.map(underSecretKeys);
+      return mapped.some((entry, i) => entry !== item[i]) ? mapped : item;
+    }
+    if (!isRecord(item)) return item;
+    let copy: Record<string, unknown> | undefined;
+    for (const key of Object.keys(item)) {
+      const entry = item[key];
+      const next = (typeof entry === 'string' || typeof entry === 'number') && isSecretKey(key) ? marker('password-assignment') : underSecretKeys(entry);
+      if (next === entry) continue;
+      if (typeof entry !== 'object') keyed += 1;
+      copy ??= { ...item };
+      copy[key] = next;
+    }
+    return copy ?? item;
+  };
+  const redacted = redactor.redactValue(underSecretKeys(value));
+  return { value: redacted, changes: keyed + redactor.changes };
 }

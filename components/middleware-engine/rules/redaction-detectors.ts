@@ -220,7 +220,8 @@ const SECRET_KEYS = [
 ];
 const IDENT_LOOKBACK = 64;
 
-function isSecretKey(identifier: string): boolean {
+/** True for a key name whose value is a secret (`password`, `DB_PASSWORD`, `api_key`, `x-api-key`, …). */
+export function isSecretKey(identifier: string): boolean {
   const lower = identifier.toLowerCase();
   for (const key of SECRET_KEYS) {
     if (!lower.endsWith(key)) continue;

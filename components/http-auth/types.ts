@@ -1,0 +1,18 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Identity } from '../middleware-engine/index.js';
+
+/** What authentication says of one HTTP request. */
+export type AuthResult =
+  | { readonly ok: true; readonly identity: Identity | undefined }
+  | {
+    readonly ok: false;
+    /** 401: no or bad credentials; 403: good credentials, not allowed. */
+    readonly status: 401 | 403;
+    /** The `WWW-Authenticate` header value (RFC 6750): `Bearer realm="mcp-sidecar", error="invalid_token", …`. */
+    readonly wwwAuthenticate: string;
+    /** Why, for the client (never the token). */
+    readonly message: string;
+  };
+
+/** Checks a request's credentials (the `Authorization` header). Never throws: a failure is a result. */
+export type Authenticator = (headers: IncomingHttpHeaders) => Promise<AuthResult>;

@@ -1,0 +1,68 @@
+/**
+ * What the pump tells those who watch it (execution reports, transcripts, metrics): every frame
+ * once, as received, with what the policy said; and, for each request, how it ended. Without an
+ * observer the pump does none of this work.
+ */
+import type { Decision, Direction, Phase } from '../middleware-engine/index.js';
+
+/** How a request ended (the execution report's `outcome`). */
+export type InvocationOutcome =
+  /** Passed on and answered with a result. */
+  | 'forwarded'
+  /** Denied by a rule (answered by the proxy, or a notification dropped). */
+  | 'blocked'
+  /** Refused by a rate limit or the in-flight limit. */
+  | 'rate_limited'
+  /** The peer answered with a JSON-RPC error (or an answer too large to pass). */
+  | 'upstream_error'
+  /** The server ended (or was restarted, or the proxy stopped) before answering. */
+  | 'upstream_exited'
+  /** No answer before the drain timeout at stop. */
+  | 'timeout'
+  /** The requester cancelled it (notifications/cancelled). */
+  | 'cancelled'
+  /** The requester went away before the answer. */
+  | 'client_gone';
+
+export interface ObservedFrame {
+  readonly direction: Direction;
+  /** `request` for requests and notifications, `response` for results and errors. */
+  readonly phase: Phase;
+  readonly kind: 'request' | 'notification' | 'response';
+  /** For a response: the method of the request it answers. */
+  readonly method: string;
+  /** The JSON-RPC id as written (JSON text); undefined for a notification. */
+  readonly id: string | undefined;
+  /** The frame as received, before any rewrite (one NDJSON line with its newline). */
+  readonly line: Buffer;
+  /** What the rules said, in evaluation order; empty when none acted. */
+  readonly decisions: readonly Decision[];
+  /** What the pump did: forwarded the bytes, forwarded a rewrite, or denied. */
+  readonly action: 'forward' | 'replace' | 'deny';
+  /** Milliseconds from the pump's clock when the frame was handled. */
+  readonly at: number;
+}
+
+/**
+ * `onFrame` is called for every frame judged, both ways. For a request, what it returns (a
+ * trace: anything) is kept with the request and handed to `onRequestEnd` when it ends, exactly
+ * once. `onRequestEnd` may return a promise: the pump stops reading from both sides until it
+ * settles (a report sink that must not lose entries, under `block`).
+ */
+export interface PumpObserver<Trace = unknown> {
+  onFrame(frame: ObservedFrame): Trace | undefined;
+  onRequestEnd(end: RequestEnd<Trace>): void | Promise<void>;
+}
+
+export interface RequestEnd<Trace = unknown> {
+  readonly trace: Trace | undefined;
+  /** The request as observed when it started. */
+  readonly request: ObservedFrame;
+  readonly outcome: InvocationOutcome;
+  /** The frame the requester got (as forwarded, or the proxy's own error reply); undefined if none. */
+  readonly reply: Buffer | undefined;
+  /** The response as observed (its response-phase decisions); undefined when the peer never answered. */
+  readonly response: ObservedFrame | undefined;
+  /** Milliseconds from the pump's clock. */
+  readonly at: number;
+}
