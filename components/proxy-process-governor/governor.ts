@@ -36,6 +36,14 @@ export interface GovernorFatal {
   readonly stderrTail: readonly string[];
 }
 
+/** What happened to the child, for reports and metrics (logs say it in words). */
+export type GovernorEvent =
+  | { readonly event: 'spawn'; readonly generation: number; readonly pid: number | undefined }
+  | { readonly event: 'ready'; readonly generation: number }
+  | { readonly event: 'exit'; readonly generation: number; readonly pid: number | undefined; readonly exitCode: number | null; readonly signal: string | null; readonly reason: string }
+  | { readonly event: 'restart'; readonly generation: number; readonly attempt: number; readonly delayMs: number }
+  | { readonly event: 'fatal'; readonly generation: number; readonly exitCode: 69 | 70 | 78; readonly reason: string };
+
 export interface GovernorOptions {
   /** The absolute path to spawn, and the argv the child sees (argv[0] as the user wrote it). */
   readonly executable: string;
@@ -46,6 +54,8 @@ export interface GovernorOptions {
   readonly stop: StopTimeouts;
   readonly logger: Logger;
   readonly onFatal: (fatal: GovernorFatal) => void;
+  /** Each spawn, readiness, exit, restart and the fatal end, in order. */
+  readonly onEvent?: (event: GovernorEvent) => void;
   /** Asked when the child exits unbidden: false once the client is gone, so nothing restarts. */
   readonly shouldRestart?: () => boolean;
   readonly clock?: Clock;
@@ -121,6 +131,7 @@ export function createGovernor(options: GovernorOptions): Governor {
     generation++;
     const upstream = spawn(options.argv, { env: options.env, executable: options.executable });
     logger.info({ pid: upstream.pid, executable: options.executable, generation }, 'started the MCP server');
+    options.onEvent?.({ event: 'spawn', generation, pid: upstream.pid });
     let endStdout!: () => void;
     const stdoutEnded = new Promise<void>((resolve) => (endStdout = resolve));
     const channel = createNdjsonChannel(upstream.stdout, upstream.stdin, { maxFrameBytes: options.maxFrameBytes });
@@ -194,6 +205,7 @@ export function createGovernor(options: GovernorOptions): Governor {
 
   function becomeReady(): void {
     state = 'ready';
+    options.onEvent?.({ event: 'ready', generation });
     stableTimer = clock.setTimeout(() => {
       if (failures > 0) logger.info({ failures }, 'the server has stayed up: restart count and backoff reset');
       failures = 0;
@@ -217,6 +229,7 @@ export function createGovernor(options: GovernorOptions): Governor {
       handlers.onDrained();
     }
     const how = describeExit(exit);
+    options.onEvent?.({ event: 'exit', generation, pid: run.upstream.pid, exitCode: exit.code ?? null, signal: exit.signal ?? null, reason: how });
     // What was written to the dead server is lost; what waits here is not.
     handlers.onReset?.(`the MCP server exited (${how})`, queue.waitingIds());
     if (options.shouldRestart?.() === false) {
@@ -234,6 +247,7 @@ export function createGovernor(options: GovernorOptions): Governor {
     state = 'backoff';
     const delayMs = backoffDelayMs(failures, { baseMs: restart.backoffBaseMs, maxMs: restart.backoffMaxMs, jitter: restart.backoffJitter, random });
     logger.warn({ exit: how, failures, maxRestarts: restart.maxRestarts, delayMs, stderrTail: stderrTail.lines() }, 'the MCP server exited; restarting it after a backoff');
+    options.onEvent?.({ event: 'restart', generation, attempt: failures, delayMs });
     backoffTimer = clock.setTimeout(launch, delayMs);
   }
 
@@ -243,6 +257,7 @@ export function createGovernor(options: GovernorOptions): Governor {
     queue.answerAll('SIDECAR_ERR_UPSTREAM_EXITED', reason);
     const tail = stderrTail.lines();
     logger.error({ exitCode, stderrTail: tail }, reason);
+    options.onEvent?.({ event: 'fatal', generation, exitCode, reason });
     options.onFatal({ reason, exitCode, stderrTail: tail });
   }
 
@@ -298,6 +313,10 @@ export function createGovernor(options: GovernorOptions): Governor {
       if (run !== undefined) {
         outcome = await stopUpstream(run.upstream, options.stop, hurry);
         await within(run.stdoutEnded, STDOUT_SETTLE_MS);
+        const exit = await Promise.race([run.upstream.exited, Promise.resolve(undefined)]);
+        options.onEvent?.({
+          event: 'exit', generation, pid: run.upstream.pid, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, reason: `stopped by the proxy (${outcome.step})`,
+        });
       }
       state = 'stopped';
       return outcome;

@@ -11,4 +11,4 @@ export { resolveExecutable } from './executable.js';
 export { backoffDelayMs, DEFAULT_BACKOFF_JITTER, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './backoff.js';
 export { snapshotDescendants, isStillRunning, type ProcessEntry } from './process-tree.js';
 export { systemClock, type Clock } from './clock.js';
-export { createGovernor, type Governor, type GovernorFatal, type GovernorOptions, type GovernorState, type RestartPolicy } from './governor.js';
+export { createGovernor, type Governor, type GovernorEvent, type GovernorFatal, type GovernorOptions, type GovernorState, type RestartPolicy } from './governor.js';

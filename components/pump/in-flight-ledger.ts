@@ -1,4 +1,5 @@
 import { idKey } from '../framing/index.js';
+import type { ObservedFrame } from './observer.js';
 
 // The client requests the server has not answered yet, keyed by id. When the server dies,
 // each gets an error instead of a hang.
@@ -7,6 +8,9 @@ export interface PendingRequest {
   /** The id as the client wrote it (JSON text), echoed byte for byte in a local reply. */
   readonly rawId: string;
   readonly method: string;
+  /** With an observer: the request as observed, and the observer's trace. */
+  readonly observed?: ObservedFrame;
+  readonly trace?: unknown;
 }
 
 export class InFlightLedger {
@@ -16,8 +20,8 @@ export class InFlightLedger {
     return this.#pending.size;
   }
 
-  add(rawId: string, method: string): void {
-    this.#pending.set(idKey(rawId), { rawId, method });
+  add(rawId: string, method: string, observed?: ObservedFrame, trace?: unknown): void {
+    this.#pending.set(idKey(rawId), observed === undefined ? { rawId, method } : { rawId, method, observed, trace });
   }
 
   /** Removes and returns the request a response answers, if it is pending. */

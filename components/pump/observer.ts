@@ -66,3 +66,20 @@ export interface RequestEnd<Trace = unknown> {
   /** Milliseconds from the pump's clock. */
   readonly at: number;
 }
+
+/** Several observers as one: each gets every call, with its own trace. */
+export function combineObservers(observers: readonly PumpObserver[]): PumpObserver | undefined {
+  if (observers.length <= 1) return observers[0];
+  return {
+    onFrame: (frame) => observers.map((observer) => observer.onFrame(frame)),
+    onRequestEnd(end) {
+      const traces = end.trace as unknown[] | undefined;
+      let waiting: Promise<void>[] | undefined;
+      observers.forEach((observer, i) => {
+        const pending = observer.onRequestEnd({ ...end, trace: traces?.[i] });
+        if (pending !== undefined) (waiting ??= []).push(pending);
+      });
+      return waiting === undefined ? undefined : Promise.all(waiting).then(() => undefined);
+    },
+  };
+}
