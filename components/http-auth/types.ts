@@ -12,7 +12,21 @@ export type AuthResult =
     readonly wwwAuthenticate: string;
     /** Why, for the client (never the token). */
     readonly message: string;
+  }
+  | {
+    readonly ok: false;
+    /** 503: the credentials could not be checked now (the JWKS cannot be fetched); not the client's fault. */
+    readonly status: 503;
+    /** The `Retry-After` header value, in seconds. */
+    readonly retryAfterSeconds: number;
+    /** Why, for the client. */
+    readonly message: string;
   };
 
 /** Checks a request's credentials (the `Authorization` header). Never throws: a failure is a result. */
 export type Authenticator = (headers: IncomingHttpHeaders) => Promise<AuthResult>;
+
+/** Where the authenticator logs what the operator should know (a weak token file, a JWKS that cannot be fetched). */
+export interface AuthLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+}

@@ -31,6 +31,8 @@ const testCase = z.strictObject({
   answers: z.string().optional(),
   /** The clock in ms for this case (rate limits); default: the previous case's. */
   at: z.number().nonnegative().optional(),
+  /** The caller's identity, as HTTP auth would give it (omitted: no identity, as over stdio). */
+  identity: z.strictObject({ tenantId: z.string().optional(), userId: z.string().optional(), agentId: z.string().optional() }).optional(),
   /** Evaluate the frame this many times; each must meet the expectation. */
   repeat: z.number().int().min(1).max(100_000).default(1),
   expect: expectation,

@@ -26,6 +26,12 @@
  *         required: [/path]
  *     - id: call-rate
  *       rateLimit: { tools: ["*"], per: tool, capacity: 20, refillPerSecond: 5 }
+ *     - id: tenant-rate                # one bucket per tenant and tool (identity: HTTP with auth)
+ *       rateLimit: { tools: ["*"], per: [tenantId, tool], capacity: 100, refillPerSecond: 10 }
+ *     - id: contractors-read-only
+ *       when: { identity: { tenantId: ["contractor-*"] } }   # applies to these callers only
+ *       unless: { identity: { userId: ["admin@*"] } }        # …but not to these
+ *       tools: { allow: ["read_*"] }
  *     - id: secrets
  *       mode: observe                  # a shadow rule: recorded, not enforced
  *       redact: { detectors: all }
@@ -67,12 +73,31 @@ export interface LimitsSection {
   readonly maxInFlight?: number;
 }
 
-/** Every rule has an id, an optional mode, and exactly one of the kinds below. */
+/**
+ * Globs over the caller's identity (components/http-auth): each field given must be present and
+ * match one of its globs. A frame without an identity (stdio, or HTTP without JWTs) matches none.
+ */
+export interface IdentityMatch {
+  readonly tenantId?: readonly string[];
+  readonly userId?: readonly string[];
+  readonly agentId?: readonly string[];
+}
+
+/** A condition on the frame's context: today, who the caller is. */
+export interface RuleCondition {
+  readonly identity: IdentityMatch;
+}
+
+/** Every rule has an id, an optional mode, optional conditions, and exactly one of the kinds below. */
 export interface RuleBase {
   readonly id: string;
   readonly description?: string;
   /** Overrides the policy's mode for this rule, unless the policy is in observe mode. */
   readonly mode?: PolicyMode;
+  /** The rule applies only to frames that meet this condition (absent: to every frame). */
+  readonly when?: RuleCondition;
+  /** The rule does not apply to frames that meet this condition (absent: exempts none). */
+  readonly unless?: RuleCondition;
 }
 
 /** How a denied `tools/call` is answered: a JSON-RPC error, or a tool result with isError (the model reads it). */
@@ -122,12 +147,22 @@ export interface RateLimitRule extends RuleBase {
     /** What is limited: tool calls by tool-name glob, or requests by method glob. */
     readonly tools?: readonly string[];
     readonly methods?: readonly string[];
-    /** One bucket per tool (or method), or one for all that match. */
-    readonly per: 'tool' | 'method' | 'rule';
+    /**
+     * What gets its own bucket: per tool (or method), one for the rule, per value of an identity
+     * field, or a list combining an identity field or more with tool or method (`[tenantId, tool]`).
+     */
+    readonly per: RateLimitPer | readonly RateLimitDimension[];
     readonly capacity: number;
     readonly refillPerSecond: number;
   };
 }
+/** The identity fields a rate limit can key on. */
+export type IdentityField = 'tenantId' | 'userId' | 'agentId';
+/** One part of a rate-limit bucket key. */
+export type RateLimitDimension = 'tool' | 'method' | IdentityField;
+/** `per` as a single word: a dimension, or `rule` (one bucket for everything the rule covers). */
+export type RateLimitPer = RateLimitDimension | 'rule';
+
 export interface RedactRule extends RuleBase {
   readonly redact: {
     /** Built-in detectors by name, or `all`. */

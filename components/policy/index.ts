@@ -5,9 +5,10 @@ export {
   type PolicyDocument, type PolicyMode, type Side, type GovernorSection, type LimitsSection, type RuleBase, type ToolReply,
   type MethodsRule, type ToolsRule, type PromptsRule, type ResourcesRule, type HideRule, type ArgumentConstraint,
   type ArgumentsRule, type RateLimitRule, type RedactRule, type DetectorName, type RuleSpec,
+  type IdentityMatch, type RuleCondition, type IdentityField, type RateLimitDimension, type RateLimitPer,
 } from './document.js';
 export { policySchema, toJsonSchema, policyJsonSchemaText } from './schema.js';
-export { RULE_KINDS, DETECTOR_NAMES } from './rule-schemas.js';
+export { RULE_KINDS, DETECTOR_NAMES, IDENTITY_FIELDS } from './rule-schemas.js';
 export { loadPolicyFile, parsePolicyText, type LoadedPolicy } from './load.js';
 export { PolicyInvalidError, formatPolicyError, type PolicyError } from './policy-error.js';
 export { canonicalJson } from './canonical-json.js';

@@ -1,11 +1,12 @@
 /**
- * The schema of one rule: an id, an optional mode, and exactly one of the eight kinds. The
- * kinds are optional keys of one strict object (rather than a union of eight objects) so that a
- * mistake gets one precise message — "unknown key", "found 2 kinds: tools, hide" — instead of
- * eight failed alternatives; the transform then narrows the result to the `RuleSpec` union.
+ * The schema of one rule: an id, an optional mode, optional conditions on the caller (`when`,
+ * `unless`), and exactly one of the eight kinds. The kinds are optional keys of one strict
+ * object (rather than a union of eight objects) so that a mistake gets one precise message —
+ * "unknown key", "found 2 kinds: tools, hide" — instead of eight failed alternatives; the
+ * transform then narrows the result to the `RuleSpec` union.
  */
 import { z } from 'zod';
-import type { ArgumentConstraint, DetectorName, RuleSpec } from './document.js';
+import type { ArgumentConstraint, DetectorName, IdentityField, RateLimitDimension, RuleSpec } from './document.js';
 import { count, expected, listNames } from './describe.js';
 import { ALWAYS, glob, globList, isMapping, jsonPointer, presentKeys, re2Pattern, requireOne, requireSome } from './schema-parts.js';
 
@@ -14,6 +15,10 @@ export const DETECTOR_NAMES = ['private-key', 'aws-access-key', 'github-token', 
 // …and every DetectorName is listed: a name added to document.ts and not here stops the build.
 const _everyDetector: Exclude<DetectorName, (typeof DETECTOR_NAMES)[number]> extends never ? true : never = true;
 void _everyDetector;
+
+export const IDENTITY_FIELDS = ['tenantId', 'userId', 'agentId'] as const satisfies readonly IdentityField[];
+const _everyIdentityField: Exclude<IdentityField, (typeof IDENTITY_FIELDS)[number]> extends never ? true : never = true;
+void _everyIdentityField;
 
 const mode = z.enum(['observe', 'enforce']);
 const toolReply = z.enum(['error', 'tool-error']).default('error');
@@ -56,16 +61,37 @@ const argumentsKind = requireSome(
   ['properties', 'required', 'forbidden'],
 ).describe('Constraints on the arguments of tools/call for `tool`, by JSON pointer into `arguments`.');
 
+const RATE_LIMIT_DIMENSIONS = ['tool', 'method', ...IDENTITY_FIELDS] as const satisfies readonly RateLimitDimension[];
+const perWhat = `one of: rule, ${listNames(RATE_LIMIT_DIMENSIONS)}, or a list of ${listNames(RATE_LIMIT_DIMENSIONS)}`;
+const perError = expected(perWhat);
+/** `per: tool`, or a list such as `[tenantId, tool]`: each dimension once, tool or method (not both). */
+const per = z
+  .union([z.enum(['rule', ...RATE_LIMIT_DIMENSIONS], perError), z.array(z.enum(RATE_LIMIT_DIMENSIONS, perError), perError).min(1, perError).meta({ uniqueItems: true })], perError)
+  .superRefine((value, ctx) => {
+    if (!Array.isArray(value)) return;
+    const repeated = value.filter((item, index) => value.indexOf(item) !== index);
+    if (repeated.length > 0) ctx.addIssue({ code: 'custom', message: `expected each of ${listNames(RATE_LIMIT_DIMENSIONS)} at most once, found ${listNames([...new Set(repeated)])} more than once`, input: value });
+    if (value.includes('tool') && value.includes('method')) ctx.addIssue({ code: 'custom', message: 'expected tool or method, not both (per: tool already keys a request that is not a tools/call by its method)', input: value });
+  }, ALWAYS)
+  .default('tool');
+
 const rateLimit = requireOne(
   z.strictObject({
     tools: globList.optional(),
     methods: globList.optional(),
-    per: z.enum(['tool', 'method', 'rule']).default('tool'),
+    per: per.describe('What gets its own bucket: tool (default), method, rule (one bucket), an identity field (tenantId, userId, agentId), or a list such as [tenantId, tool].'),
     capacity: z.int().min(1),
     refillPerSecond: z.number().positive(),
   }),
   ['tools', 'methods'],
-).describe('A token bucket over tool calls (by tool glob) or requests (by method glob): `per` tool/method, or one for the rule.');
+).describe('A token bucket over tool calls (by tool glob) or requests (by method glob): `per` tool, method, rule or identity field, or a list of them.');
+
+/** `when: { identity: { tenantId: [globs], … } }`: each field given must be present and match one glob. */
+const identityMatch = requireSome(
+  z.strictObject({ tenantId: globList.optional(), userId: globList.optional(), agentId: globList.optional() }),
+  IDENTITY_FIELDS,
+).describe('Globs over the caller\'s identity; every field given must be present and match one of its globs.');
+const condition = z.strictObject({ identity: identityMatch });
 
 /** Names the unknown detectors in a list, so a typo is pointed out rather than "found a list". */
 const detectorsError = {
@@ -89,6 +115,8 @@ const ruleObject = z.strictObject({
   id: z.string(idError).regex(ID, idError),
   description: z.string().optional(),
   mode: mode.optional().describe('Overrides the policy\'s mode for this rule, unless the policy is in observe mode.'),
+  when: condition.optional().describe('The rule applies only to frames whose caller matches (a frame without an identity never does).'),
+  unless: condition.optional().describe('The rule does not apply to frames whose caller matches.'),
   methods: methods.optional(),
   tools: tools.optional(),
   prompts: prompts.optional(),
@@ -103,8 +131,14 @@ type RuleObject = z.output<typeof ruleObject>;
 
 /** The one kind the rule has, with the id, description and mode: the `RuleSpec` the engine compiles. */
 function toRuleSpec(rule: RuleObject): RuleSpec {
-  const { id, description, mode: ruleMode } = rule;
-  const base = { id, ...(description !== undefined && { description }), ...(ruleMode !== undefined && { mode: ruleMode }) };
+  const { id, description, mode: ruleMode, when, unless } = rule;
+  const base = {
+    id,
+    ...(description !== undefined && { description }),
+    ...(ruleMode !== undefined && { mode: ruleMode }),
+    ...(when !== undefined && { when }),
+    ...(unless !== undefined && { unless }),
+  };
   if (rule.methods) return { ...base, methods: rule.methods };
   if (rule.tools) return { ...base, tools: rule.tools };
   if (rule.prompts) return { ...base, prompts: rule.prompts };

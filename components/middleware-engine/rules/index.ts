@@ -4,6 +4,7 @@ import type { RuleSpec } from '../../policy/document.js';
 import type { Rule } from '../types.js';
 import { createArgumentsRules } from './arguments.js';
 import { isRecord, RuleSpecError, type RuleContext } from './common.js';
+import { applyConditions } from './conditions.js';
 import { createHideRules } from './hide.js';
 import { createMethodsRules } from './methods.js';
 import { createPromptsRules } from './prompts.js';
@@ -14,6 +15,7 @@ import { createToolsRules } from './tools.js';
 
 export { createArgumentsRules } from './arguments.js';
 export { RuleSpecError, type RuleContext } from './common.js';
+export { applyConditions, compileCondition, type IdentityPredicate } from './conditions.js';
 export { createHideRules } from './hide.js';
 export { createLimitsRules, jsonDepth, orderBySpecificity } from './limits.js';
 export { createMethodsRules } from './methods.js';
@@ -39,7 +41,7 @@ const FACTORIES = {
 
 export const RULE_KINDS = Object.freeze(Object.keys(FACTORIES) as (keyof typeof FACTORIES)[]);
 
-/** Compiles one rule of the policy: exactly one kind key must be present. */
+/** Compiles one rule of the policy: exactly one kind key must be present; `when` and `unless` wrap what its kind compiles to. */
 export function createRulesFromSpec(spec: RuleSpec, context: RuleContext): Rule[] {
   if (!isRecord(spec)) throw new RuleSpecError('?', 'a rule must be a mapping');
   const id = typeof spec.id === 'string' ? spec.id : '?';
@@ -50,5 +52,5 @@ export function createRulesFromSpec(spec: RuleSpec, context: RuleContext): Rule[
       : `a rule has exactly one kind, this one has ${kinds.join(' and ')}`);
   }
   const kind = kinds[0]!;
-  return (FACTORIES[kind] as (spec: RuleSpec, context: RuleContext) => Rule[])(spec, context);
+  return applyConditions(spec, (FACTORIES[kind] as (spec: RuleSpec, context: RuleContext) => Rule[])(spec, context));
 }

@@ -1,8 +1,11 @@
 // `rateLimit: { tools?, methods?, per, capacity, refillPerSecond }` — a token bucket per key:
 // `per: tool` (the default) one per tool name (tools/call), `per: method` one per method, `per: rule` one for
-// everything the rule covers. A bucket holds `capacity` tokens and gains `refillPerSecond` a
-// second, continuously; a request takes one, and is denied (transient_error, with the time
-// until a token is back) when there is none. Time is `frame.now`, the engine's clock.
+// everything the rule covers, `per: tenantId` (or userId, agentId) one per value of that field of
+// the caller's identity, and a list (`per: [tenantId, tool]`) one per combination. Frames whose
+// identity lacks the field (every frame over stdio) share one bucket for it. A bucket holds
+// `capacity` tokens and gains `refillPerSecond` a second, continuously; a request takes one, and
+// is denied (transient_error, with the time until a token is back) when there is none. Time is
+// `frame.now`, the engine's clock.
 //
 // Buckets are bounded: at most MAX_RATE_LIMIT_BUCKETS keys per rule, the least recently used
 // forgotten first, so a client inventing tool names cannot grow memory. A forgotten bucket
@@ -11,8 +14,8 @@
 //
 // Notifications (`notifications/*`) are never limited: they cannot be answered, and dropping
 // `notifications/cancelled` or `notifications/initialized` would break the session.
-import type { RateLimitRule } from '../../policy/document.js';
-import type { FrameContext, Rule, Verdict } from '../types.js';
+import type { IdentityField, RateLimitRule } from '../../policy/document.js';
+import type { FrameContext, Identity, Rule, Verdict } from '../types.js';
 import { CONTINUE } from '../types.js';
 import { compileGlobs, type GlobMatcher } from '../glob.js';
 import {
@@ -81,6 +84,50 @@ function checkPositive(ruleId: string, field: string, value: unknown, integer: b
   return value;
 }
 
+const IDENTITY_FIELDS: readonly unknown[] = ['tenantId', 'userId', 'agentId'] satisfies IdentityField[];
+const PER_EXPECTED = 'tool, method, rule, tenantId, userId or agentId, or a list of identity fields (each once) with tool or method (at most one)';
+
+/**
+ * `per` as the rule uses it: what keys the bucket by request (tool, method, or `rule` for
+ * nothing) and the identity fields that key it by caller, in the order written.
+ */
+function checkPer(ruleId: string, value: unknown): { per: 'tool' | 'method' | 'rule'; identityFields: readonly IdentityField[] } {
+  const invalid = () => new RuleSpecError(ruleId, `rateLimit.per must be ${PER_EXPECTED}, got ${JSON.stringify(value)}`);
+  if (value === 'rule') return { per: 'rule', identityFields: [] };
+  const words: readonly unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  if (words.length === 0) throw invalid();
+  let per: 'tool' | 'method' | 'rule' = 'rule';
+  const identityFields: IdentityField[] = [];
+  for (const word of words) {
+    if (IDENTITY_FIELDS.includes(word) && !identityFields.includes(word as IdentityField)) identityFields.push(word as IdentityField);
+    else if ((word === 'tool' || word === 'method') && per === 'rule') per = word;
+    else throw invalid();
+  }
+  return { per, identityFields };
+}
+
+/**
+ * The bucket key with the caller's identity fields in front. Each value is written with its
+ * length, so no two identities (whatever characters they hold) give the same key; a field the
+ * identity lacks is `-`, one bucket for everyone without it.
+ */
+function identityKey(fields: readonly IdentityField[], identity: Identity | undefined, key: string): string {
+  let prefix = '';
+  for (const field of fields) {
+    const value = identity?.[field];
+    prefix += typeof value === 'string' ? `${value.length}:${value}|` : '-|';
+  }
+  return prefix + key;
+}
+
+/** `of tenantId "acme"` / `of callers without a tenantId`, for the denial's message. */
+function identityText(fields: readonly IdentityField[], identity: Identity | undefined): string {
+  return `of ${fields.map((field) => {
+    const value = identity?.[field];
+    return typeof value === 'string' ? `${field} ${quoteForMessage(value)}` : `callers without a ${field}`;
+  }).join(' and ')}`;
+}
+
 export function createRateLimitRules(spec: RateLimitRule, context: RuleContext): Rule[] {
   const id = checkRuleId(spec.id);
   const mode = checkMode(id, context);
@@ -91,8 +138,7 @@ export function createRateLimitRules(spec: RateLimitRule, context: RuleContext):
   if ((tools === undefined || tools.length === 0) && (methodGlobs === undefined || methodGlobs.length === 0)) {
     throw new RuleSpecError(id, 'rateLimit needs tools, methods or both');
   }
-  const per = section['per'] ?? 'tool';
-  if (per !== 'tool' && per !== 'method' && per !== 'rule') throw new RuleSpecError(id, `rateLimit.per must be tool, method or rule, got ${JSON.stringify(per)}`);
+  const { per, identityFields } = checkPer(id, section['per'] ?? 'tool');
   const capacity = checkPositive(id, 'capacity', section['capacity'], true);
   const refillPerSecond = checkPositive(id, 'refillPerSecond', section['refillPerSecond'], false);
 
@@ -130,10 +176,12 @@ export function createRateLimitRules(spec: RateLimitRule, context: RuleContext):
       if (!covered) return CONTINUE;
 
       const key = per === 'rule' ? '' : per === 'tool' && tool !== undefined ? toolKey(tool) : `method:${method}`;
-      const retryAfterMs = buckets.take(key, frame.now);
+      const identity = frame.identity;
+      const retryAfterMs = buckets.take(identityFields.length === 0 ? key : identityKey(identityFields, identity, key), frame.now);
       if (retryAfterMs === 0) return CONTINUE;
-      const what = per === 'rule' ? 'these requests' : per === 'tool' && tool !== undefined ? `tool ${quoteForMessage(tool)}` : `method ${quoteForMessage(method)}`;
-      return deny('rate_limited', `rate limit for ${what} exceeded (${capacity} burst, ${refillPerSecond}/s); retry in ${retryAfterMs} ms`, 'transient_error', { retryAfterMs });
+      const what = per === 'rule' ? (identityFields.length === 0 ? 'these requests' : 'requests') : per === 'tool' && tool !== undefined ? `tool ${quoteForMessage(tool)}` : `method ${quoteForMessage(method)}`;
+      const whose = identityFields.length === 0 ? '' : ` ${identityText(identityFields, identity)}`;
+      return deny('rate_limited', `rate limit for ${what}${whose} exceeded (${capacity} burst, ${refillPerSecond}/s); retry in ${retryAfterMs} ms`, 'transient_error', { retryAfterMs });
     },
   }];
 }

@@ -24,7 +24,7 @@ function errorsOf(text: string): string[] {
 }
 
 const KINDS = 'methods, tools, prompts, resources, hide, arguments, rateLimit, redact';
-const RULE_KEYS = `id, description, mode, ${KINDS}`;
+const RULE_KEYS = `id, description, mode, when, unless, ${KINDS}`;
 const TOP_KEYS = 'apiVersion, kind, metadata, mode, governor, limits, rules';
 const SIZE = 'a size in bytes from 1024 to 1073741824 (a number, optionally with KiB, MiB or GiB)';
 const POINTER = 'a JSON pointer such as "/path" or "/options/depth" (with "~0" for "~" and "~1" for "/")';

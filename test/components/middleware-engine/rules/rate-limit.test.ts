@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RateLimitRule } from '../../../../components/policy/document.js';
-import type { Rule, Verdict } from '../../../../components/middleware-engine/types.js';
+import type { Identity, Rule, Verdict } from '../../../../components/middleware-engine/types.js';
 import { createRateLimitRules, MAX_RATE_LIMIT_BUCKETS, TokenBuckets } from '../../../../components/middleware-engine/rules/rate-limit.js';
 import { frameContext, toolCall } from '../../../helpers/frame-context.js';
 
@@ -126,7 +126,7 @@ describe('rate-limit rule', () => {
 
   const invalid: Array<[string, unknown, RegExp]> = [
     ['no tools or methods', { per: 'rule', capacity: 1, refillPerSecond: 1 }, /needs tools, methods or both/],
-    ['a bad per', { tools: ['*'], per: 'user', capacity: 1, refillPerSecond: 1 }, /per must be tool, method or rule/],
+    ['a bad per', { tools: ['*'], per: 'user', capacity: 1, refillPerSecond: 1 }, /per must be tool, method, rule, tenantId, userId or agentId/],
     ['a zero capacity', { tools: ['*'], per: 'rule', capacity: 0, refillPerSecond: 1 }, /capacity must be a positive integer/],
     ['a fractional capacity', { tools: ['*'], per: 'rule', capacity: 1.5, refillPerSecond: 1 }, /capacity must be a positive integer/],
     ['a zero refill', { tools: ['*'], per: 'rule', capacity: 1, refillPerSecond: 0 }, /refillPerSecond must be a positive number/],
@@ -134,6 +134,73 @@ describe('rate-limit rule', () => {
   for (const [label, rateLimit, message] of invalid) {
     it(`throws on ${label}`, () => {
       assert.throws(() => createRateLimitRules({ id: 'bad', rateLimit } as unknown as RateLimitRule, { mode: 'enforce' }), message);
+    });
+  }
+});
+
+describe('rate-limit rule keyed on identity', () => {
+  const callAs = (rule: Rule, name: string, identity: Identity | undefined, now = 0): Verdict =>
+    rule.evaluate(Object.assign(frameContext(toolCall(name, {}), { now }), { identity }));
+
+  it('keeps one bucket per tenant with per: tenantId, for everything the rule covers', () => {
+    const rule = ruleOf({ tools: ['*'], per: 'tenantId', capacity: 1, refillPerSecond: 1 });
+    assert.equal(callAs(rule, 'a', { tenantId: 'acme' }).effect, 'continue');
+    assert.equal(callAs(rule, 'a', { tenantId: 'globex' }).effect, 'continue');
+    const denied = callAs(rule, 'b', { tenantId: 'acme', userId: 'someone-else' });
+    assertLimited(denied, 1000);
+    assert.ok(denied.effect === 'deny' && /rate limit for requests of tenantId "acme" exceeded/.test(denied.message), JSON.stringify(denied));
+  });
+
+  it('keeps one bucket per user and tool with per: [userId, tool]', () => {
+    const rule = ruleOf({ tools: ['*'], per: ['userId', 'tool'], capacity: 1, refillPerSecond: 1 });
+    assert.equal(callAs(rule, 'a', { userId: 'u1' }).effect, 'continue');
+    assert.equal(callAs(rule, 'b', { userId: 'u1' }).effect, 'continue');
+    assert.equal(callAs(rule, 'a', { userId: 'u2' }).effect, 'continue');
+    assert.equal(callAs(rule, 'a', { userId: 'u1' }).effect, 'deny');
+  });
+
+  it('keys on every field listed: [tenantId, agentId]', () => {
+    const rule = ruleOf({ methods: ['*'], per: ['tenantId', 'agentId'], capacity: 1, refillPerSecond: 1 });
+    assert.equal(callAs(rule, 'a', { tenantId: 't', agentId: 'x' }).effect, 'continue');
+    assert.equal(callAs(rule, 'a', { tenantId: 't', agentId: 'y' }).effect, 'continue');
+    assert.equal(callAs(rule, 'a', { tenantId: 't' }).effect, 'continue');
+    assert.equal(callAs(rule, 'a', { tenantId: 't', agentId: 'x' }).effect, 'deny');
+  });
+
+  it('shares one bucket among frames without the field, identity or not', () => {
+    const rule = ruleOf({ tools: ['*'], per: 'tenantId', capacity: 2, refillPerSecond: 1 });
+    assert.equal(callAs(rule, 'a', undefined).effect, 'continue');
+    assert.equal(callAs(rule, 'a', { userId: 'u' }).effect, 'continue');
+    const denied = callAs(rule, 'a', undefined);
+    assert.ok(denied.effect === 'deny' && /of callers without a tenantId/.test(denied.message));
+    assert.equal(callAs(rule, 'a', { tenantId: '-' }).effect, 'continue', 'a tenant named "-" is not the shared bucket');
+  });
+
+  it('never confuses two identities whatever their characters', () => {
+    const rule = ruleOf({ tools: ['*'], per: ['tenantId', 'userId'], capacity: 1, refillPerSecond: 1 });
+    assert.equal(callAs(rule, 'a', { tenantId: 'a|1:b', userId: 'c' }).effect, 'continue');
+    assert.equal(callAs(rule, 'a', { tenantId: 'a', userId: 'b|1:c' }).effect, 'continue');
+    assert.equal(callAs(rule, 'a', { tenantId: 'a|', userId: '1:b' }).effect, 'continue');
+  });
+
+  it('bounds the buckets when every caller has a new identity', () => {
+    const rule = ruleOf({ tools: ['*'], per: ['userId', 'tool'], capacity: 1, refillPerSecond: 1 });
+    for (let i = 0; i < MAX_RATE_LIMIT_BUCKETS + 10; i++) assert.equal(callAs(rule, 'a', { userId: `u${i}` }).effect, 'continue');
+  });
+
+  const invalid: Array<[string, unknown]> = [
+    ['an empty list', []],
+    ['rule in a list', ['rule']],
+    ['tool and method', ['tool', 'method']],
+    ['a field twice', ['tenantId', 'tenantId']],
+    ['an unknown field', ['tenant']],
+  ];
+  for (const [label, per] of invalid) {
+    it(`throws on per with ${label}`, () => {
+      assert.throws(
+        () => createRateLimitRules({ id: 'bad', rateLimit: { tools: ['*'], per, capacity: 1, refillPerSecond: 1 } } as unknown as RateLimitRule, { mode: 'enforce' }),
+        /rateLimit.per must be tool, method, rule, tenantId, userId or agentId, or a list/,
+      );
     });
   }
 });
