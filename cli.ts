@@ -52,7 +52,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return EXIT_CODES.OK;
   }
-  const sidecar = await startSidecar(request.config, { input: process.stdin, output: process.stdout });
+  const sidecar = await startSidecar(request.config, { input: process.stdin, output: process.stdout }, { version: version() });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => void sidecar.stop(`received ${signal}`));
   }

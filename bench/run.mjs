@@ -3,7 +3,7 @@
 // lib/configurations.mjs, alternating them within each round, against the bench server,
 // and prints a table of medians with each configuration's ratio to direct.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -273,6 +273,8 @@ async function main() {
     return 0;
   }
   repinIfAsked(options);
+  // Each run starts its report files afresh: an old chain would only make them grow.
+  rmSync(join(RESULTS_DIR, 'reports'), { recursive: true, force: true });
   mkdirSync(join(RESULTS_DIR, 'reports'), { recursive: true });
   const profileDir = join(RESULTS_DIR, 'profiles');
   if (options.profile) mkdirSync(profileDir, { recursive: true });

@@ -44,7 +44,7 @@ const identity = z.strictObject({
   tenantId: z.string().optional(),
   userId: z.string().optional(),
   agentId: z.string().optional(),
-}).describe('Reserved for identity mapping; not written yet.');
+}).describe('Who called: from the HTTP client\'s token claims (--identity-claims); absent over stdio.');
 
 const timing = z.strictObject({
   startedAt: isoTime,
@@ -83,7 +83,7 @@ export const invocationReportSchema = z.strictObject({
   method: z.string(),
   target: target.optional(),
   requestId: z.string().optional().describe('The JSON-RPC id as JSON text: "7", "\\"a\\"". Absent for a notification.'),
-  argumentsDigest: digest.optional().describe('sha256 of the canonical JSON of the arguments as received.'),
+  argumentsDigest: digest.optional().describe('sha256 of the canonical JSON of the arguments after secret redaction.'),
   arguments: z.unknown().optional().describe('The arguments after redaction; only when configured.'),
   policy,
   mode: z.enum(['observe', 'enforce']).describe('The policy\'s effective mode.'),

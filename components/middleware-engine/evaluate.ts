@@ -29,11 +29,14 @@ export type FrameAction =
 export interface Evaluation {
   readonly action: FrameAction;
   readonly decisions: readonly Decision[];
+  /** The frame as received, parsed, when a rule parsed it (and none rewrote it): observers reuse it. */
+  readonly body?: unknown;
 }
 
 const FORWARD: FrameAction = Object.freeze({ kind: 'forward' });
+const NO_DECISIONS: readonly Decision[] = Object.freeze([]);
 /** The answer for every frame no rule can act on: shared, allocation-free. */
-export const PASS: Evaluation = Object.freeze({ action: FORWARD, decisions: Object.freeze([]) });
+export const PASS: Evaluation = Object.freeze({ action: FORWARD, decisions: NO_DECISIONS });
 
 function failed(rule: Rule, error: unknown): DenyVerdict {
   const invalidJson = error instanceof SyntaxError;
@@ -65,6 +68,10 @@ export function frameText(line: Buffer): string {
 /** The FrameContext of one evaluation: a class, so a frame costs one small object and no closure. */
 class Frame implements FrameContext {
   #parsed = false;
+  get parsed(): boolean {
+    return this.#parsed;
+  }
+
   #body: unknown = undefined;
   #now: number | (() => number);
   rewritten = false;
@@ -137,8 +144,8 @@ export function evaluateFrame(
       if (enforced) frame.replaceBody(verdict.body);
     }
   }
-  if (decisions === undefined) return PASS;
-  if (!frame.rewritten) return { action: FORWARD, decisions };
+  if (decisions === undefined) return frame.parsed ? { action: FORWARD, decisions: NO_DECISIONS, body: frame.body() } : PASS;
+  if (!frame.rewritten) return { action: FORWARD, decisions, body: frame.parsed ? frame.body() : undefined };
   return { action: { kind: 'replace', line: serializeRewritten(frame.body(), line) }, decisions };
 }
 

@@ -41,6 +41,8 @@ export interface ObservedFrame {
   readonly action: 'forward' | 'replace' | 'deny';
   /** Milliseconds from the pump's clock when the frame was handled. */
   readonly at: number;
+  /** The frame parsed, as received, when the policy already parsed it (read-only); undefined otherwise. */
+  readonly body?: unknown;
 }
 
 /**

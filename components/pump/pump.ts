@@ -105,12 +105,15 @@ export function createPump({ client, server, logger, events, policy, now = Date.
   // clock is passed, not read: only a rule that asks (a rate limit) reads it.
   // `decided` keeps the decisions of the last check for an observer, without allocating.
   let decided: readonly Decision[] = NO_DECISIONS;
+  let parsedBody: unknown;
   const check = (direction: Direction, phase: Phase, method: string, id: string | undefined, line: Buffer): FrameAction => {
     decided = NO_DECISIONS;
+    parsedBody = undefined;
     const current = policy?.current;
     if (current === undefined || current.isEmpty) return FORWARD;
-    const { action, decisions } = evaluateFrame(current, direction, phase, method, line, now, identity);
+    const { action, decisions, body } = evaluateFrame(current, direction, phase, method, line, now, identity);
     decided = decisions;
+    parsedBody = body;
     if (decisions.length > 0) events.onDecisions?.({ direction, phase, method, id, decisions });
     if (action.kind === 'deny') stats.deniedByPolicy++;
     else if (action.kind === 'replace') stats.rewrittenByPolicy++;
@@ -119,8 +122,9 @@ export function createPump({ client, server, logger, events, policy, now = Date.
 
   // Observation (reports, transcripts, metrics): nothing of this runs without an observer.
   const observe = (direction: Direction, phase: Phase, kind: ObservedKind, method: string, id: string | undefined, line: Buffer, action: ObservedFrame['action']): ObservedFrame => {
-    const frame: ObservedFrame = { direction, phase, kind, method, id, line, decisions: decided, action, at: now() };
+    const frame: ObservedFrame = { direction, phase, kind, method, id, line, decisions: decided, action, at: now(), body: parsedBody };
     decided = NO_DECISIONS;
+    parsedBody = undefined;
     return frame;
   };
   const holds = { client: 0, server: 0 };

@@ -12,6 +12,8 @@ export const EXIT_CODES = {
   UPSTREAM_UNAVAILABLE: 69,
   /** EX_SOFTWARE: the server kept exiting on its own, past the restart bound. */
   UPSTREAM_FAILED: 70,
+  /** EX_CANTCREAT: the report file or transcript cannot be written at start (missing directory, no permission, disk full). */
+  CANT_CREATE: 73,
   /** EX_CONFIG: the allowlist refused the command (or is empty), the policy file is invalid, or the server exited with 78. */
   CONFIG: 78,
 } as const;
@@ -24,7 +26,10 @@ export function exitCodeForError(code: ErrorCode): ExitCode {
     case 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED':
     case 'SIDECAR_ERR_POLICY_INVALID':
     case 'SIDECAR_ERR_POLICY_UNREADABLE':
+    case 'SIDECAR_ERR_REPORT_KEY':
       return EXIT_CODES.CONFIG;
+    case 'SIDECAR_ERR_REPORT_SINK':
+      return EXIT_CODES.CANT_CREATE;
     case 'SIDECAR_ERR_UPSTREAM_SPAWN':
       return EXIT_CODES.UPSTREAM_UNAVAILABLE;
     default:

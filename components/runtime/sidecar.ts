@@ -2,11 +2,13 @@ import type { Readable, Writable } from 'node:stream';
 import type { SidecarConfig } from '../config/index.js';
 import { SidecarError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
-import { checkLaunch, childEnvironment, createGovernor, type Clock, type Governor, type GovernorFatal, type spawnUpstream } from '../proxy-process-governor/index.js';
-import { createPump, type DecisionEvent } from '../pump/index.js';
+import { checkLaunch, type Clock, type Governor, type GovernorEvent, type spawnUpstream } from '../proxy-process-governor/index.js';
+import type { PumpObserver } from '../pump/index.js';
 import { createNdjsonChannel } from '../transport/index.js';
-import { EXIT_CODES, type ExitCode } from './exit-codes.js';
+import type { ExitCode } from './exit-codes.js';
 import type { ReloadablePolicy } from './policy-holder.js';
+import type { Reporting } from './reporting.js';
+import { startSession, type SessionContext } from './session.js';
 
 /** The client side: in --stdio mode, the proxy's own stdin and stdout. */
 export interface SidecarIo {
@@ -22,6 +24,8 @@ export interface SidecarDeps {
   readonly spawn?: typeof spawnUpstream;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /** The version /version reports. */
+  readonly version?: string;
 }
 
 export interface SidecarHandle {
@@ -29,114 +33,99 @@ export interface SidecarHandle {
   stop(reason: string): Promise<ExitCode>;
   /** Resolves with the exit code once the proxy has finished. */
   readonly done: Promise<ExitCode>;
-  readonly governor: Governor;
+  /** The server of the stdio session; undefined over HTTP (one per session there). */
+  readonly governor: Governor | undefined;
   /** The policy in force, if a file was given; `reload` on SIGHUP. */
   readonly policy: ReloadablePolicy | undefined;
+  /** Where the HTTP and admin endpoints listen (port 0 in the config picks a free one). */
+  readonly addresses: { readonly http?: { host: string; port: number }; readonly admin?: { host: string; port: number } };
 }
 
 /**
  * Checks the server command against the allowlist, or throws the refusal (exit 78; 69 when the
  * executable does not exist). Nothing is started before this passes.
  */
-function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger): { executable: string } {
+function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporting: Reporting | undefined): string {
   const env = deps.env ?? process.env;
   const decision = checkLaunch(config.argv, config.allow, { cwd: deps.cwd ?? process.cwd(), pathVariable: env.PATH, executableSha256: config.executableSha256 });
   if (decision.allowed) {
     logger.debug({ rule: decision.rule, executable: decision.executable }, 'the allowlist admits the server command');
-    return { executable: decision.executable };
+    return decision.executable;
   }
   const code = decision.reason === 'not_found' ? 'SIDECAR_ERR_UPSTREAM_SPAWN' : 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED';
   logger.error({ code, reason: decision.reason }, decision.message);
+  reporting?.refused(decision.reason);
   throw new SidecarError(code, decision.message);
 }
 
-// Wires one proxy session: the client channel, the governed server and the pump between them.
-// Nothing is started before the command is admitted and the policy compiled.
+// Wires the proxy: the policy, reports, the admitted server command, then either one stdio
+// session or the HTTP endpoint with a session per MCP session. Each optional part (policy
+// engine, reports, HTTP, metrics) is loaded only when configured.
 export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: SidecarDeps = {}): Promise<SidecarHandle> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
-  const { executable } = admit(config, deps, logger);
-  // Without a policy file the engine is never loaded: frames pass untouched, at no cost.
-  const policy = config.policy === undefined ? undefined : await (await import('./policy-holder.js')).createPolicyHolder(config.policy, config.modeOverride, logger);
+  const closers: Array<() => unknown> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
+  try {
+    // Without a policy file the engine is never loaded: frames pass untouched, at no cost.
+    const policy = config.policy === undefined ? undefined : await (await import('./policy-holder.js')).createPolicyHolder(config.policy, config.modeOverride, logger);
+    if (policy !== undefined) closers.push(() => policy.close());
+    // Reports and the transcript open before anything starts: a refusal is reported too.
+    const reporting = config.reports === undefined && config.record === undefined
+      ? undefined
+      : await (await import('./reporting.js')).openReporting(config, { policy: () => policy?.current, logger });
+    if (reporting !== undefined) closers.push(() => reporting.close());
+    const executable = admit(config, deps, logger, reporting);
 
-  let finishing: Promise<ExitCode> | undefined;
-  // A second request to stop (e.g. the client's SIGTERM after its stdin EOF, as the MCP SDK
-  // sends 2 s later, followed by SIGKILL 2 s after that) skips the remaining waits.
-  let hurry!: () => void;
-  const hurried = new Promise<void>((resolve) => (hurry = resolve));
-  let resolveDone!: (code: ExitCode) => void;
-  const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));
+    // The admin endpoint, before any server starts: a port in use stops the proxy at start.
+    let readiness: () => { ready: boolean; reason?: string } = () => ({ ready: false, reason: 'the proxy is starting' });
+    const admin = config.admin === undefined ? undefined : await startAdmin(config, logger, deps.version ?? 'unknown', () => readiness(), policy, reporting);
+    if (admin !== undefined) closers.unshift(() => admin.endpoint.close()); // closed last: /readyz says 503 while the rest stops
 
-  const governor = createGovernor({
-    executable,
-    argv: config.argv,
-    env: childEnvironment(deps.env ?? process.env, config.childEnv),
-    maxFrameBytes: config.maxFrameBytes,
-    restart: config.restart,
-    stop: config,
-    logger,
-    onFatal: (fatal) => void finish(exitCodeFor(fatal), fatal.reason, false),
-    // Once the client is gone there is nobody to serve: a server that exits then stays down.
-    shouldRestart: () => finishing === undefined,
-    clock: deps.clock,
-    random: deps.random,
-    spawn: deps.spawn,
-  });
-  const client = createNdjsonChannel(io.input, io.output, { maxFrameBytes: config.maxFrameBytes });
-  const pump = createPump({
-    client,
-    server: governor.channel,
-    logger,
-    events: {
-      onClientEnd: () => void stop('the client closed its input'),
-      onClientGone: (error) => void finish(EXIT_CODES.OK, `the client went away (${error.message})`, false),
-      onServerEnd: () => {},
-      onDecisions: (event) => logDecisions(logger, event),
-    },
-    policy,
-    now: deps.clock ? () => deps.clock!.now() : undefined,
-  });
-
-  function finish(code: ExitCode, reason: string, drain: boolean): Promise<ExitCode> {
-    finishing ??= (async () => {
-      pump.refuseNewRequests(code === EXIT_CODES.OK ? 'SIDECAR_ERR_SHUTTING_DOWN' : 'SIDECAR_ERR_UPSTREAM_EXITED', reason);
-      if (drain) await Promise.race([pump.whenIdle(config.drainTimeoutMs), hurried]);
-      const { step, descendantsSignalled, survivors } = await governor.stop(hurried);
-      if (survivors > 0) logger.error({ survivors }, 'processes of the server\'s tree survived SIGKILL');
-      pump.failPending('SIDECAR_ERR_UPSTREAM_EXITED', code === EXIT_CODES.OK ? 'the proxy stopped the server' : reason);
-      await pump.flushClient();
-      client.close();
-      policy?.close();
-      logger.info({ reason, stop: step, descendantsSignalled, restarts: governor.generation, exitCode: code, ...pump.stats }, 'proxy stopped');
-      return code;
-    })();
-    void finishing.then(resolveDone);
-    return finishing;
-  }
-
-  function stop(reason: string): Promise<ExitCode> {
-    if (finishing) {
-      logger.info({ reason }, 'asked to stop again: no more waiting for in-flight requests or the server');
-      hurry();
+    const observers: Array<(identity: Parameters<SessionContext['observers']>[0], governor: () => Governor) => PumpObserver[]> = [];
+    const eventSinks: Array<(event: GovernorEvent) => void> = [];
+    if (reporting !== undefined) {
+      observers.push((identity, governor) => reporting.observers(identity, () => governor().generation));
+      eventSinks.push(reporting.lifecycle);
     }
-    return finish(EXIT_CODES.OK, reason, true);
-  }
+    if (admin !== undefined) observers.push(() => [admin.metrics.observer as PumpObserver]);
+    const context: SessionContext = {
+      config,
+      executable,
+      logger,
+      policy,
+      observers: (identity, governor) => observers.flatMap((make) => make(identity, governor)),
+      onGovernorEvent: eventSinks.length === 0 ? undefined : (event) => eventSinks.forEach((sink) => sink(event)),
+      env: deps.env ?? process.env,
+      clock: deps.clock,
+      random: deps.random,
+      spawn: deps.spawn,
+    };
 
-  return { stop, done, governor, policy };
+    const session = startSession(context, createNdjsonChannel(io.input, io.output, { maxFrameBytes: config.maxFrameBytes }), undefined, 'proxy stopped');
+    if (admin !== undefined) {
+      admin.metrics.trackUpstream(session.governor);
+      const { upstreamReadiness } = await import('../admin-endpoint/index.js');
+      readiness = () => upstreamReadiness(session.governor.state);
+    }
+    const done = session.done.then(async (code) => {
+      await closeAll();
+      return code;
+    });
+    return { stop: (reason) => session.stop(reason).then(() => done), done, governor: session.governor, policy, addresses: { admin: admin?.endpoint.address } };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
 }
 
-/** Logs what rules did or would have done (reports take this over with the report issue). */
-function logDecisions(logger: Logger, event: DecisionEvent): void {
-  for (const decision of event.decisions) {
-    const verb = decision.effect === 'deny' ? (decision.enforced ? 'denied' : 'would deny') : (decision.enforced ? 'rewrote' : 'would rewrite');
-    logger.info({
-      ruleId: decision.ruleId, kind: decision.kind, effect: decision.effect, enforced: decision.enforced, reason: decision.reason,
-      direction: event.direction, phase: event.phase, method: event.method, id: event.id, ...(decision.changes === undefined ? {} : { changes: decision.changes }),
-    }, `policy ${verb} ${event.method}`);
-  }
-}
-
-function exitCodeFor(fatal: GovernorFatal): ExitCode {
-  if (fatal.exitCode === 69) return EXIT_CODES.UPSTREAM_UNAVAILABLE;
-  if (fatal.exitCode === 78) return EXIT_CODES.CONFIG;
-  return EXIT_CODES.UPSTREAM_FAILED;
+/** Metrics and the admin endpoint (--admin): loaded only when asked for, so without it the frame path carries no metrics. */
+async function startAdmin(config: SidecarConfig, logger: Logger, version: string, readiness: () => { ready: boolean; reason?: string }, policy: ReloadablePolicy | undefined, reporting: Reporting | undefined) {
+  const [{ createMetrics }, { startAdminEndpoint }] = await Promise.all([import('../metrics/index.js'), import('../admin-endpoint/index.js')]);
+  const metrics = createMetrics();
+  metrics.watchPolicy(() => policy?.current);
+  metrics.watchReportSink(() => reporting?.sinkStats);
+  const endpoint = await startAdminEndpoint({ listen: config.admin!, metrics, readiness, version, logger });
+  return { metrics, endpoint };
 }

@@ -7,9 +7,12 @@
 // 1. plain proxying: initialize -> tools/list -> tools/call echo
 // 2. the readonly policy, enforced: one allowed call, one denied call
 // 3. the same policy in observe mode: the denied call passes, its would-deny recorded
+// 4. the execution report step 2 wrote: one line per invocation, verified, and a tampered copy caught
 // With --proxy-command only step 1 runs, against that command (split by the proxy's own
 // parser: no shell).
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,6 +30,9 @@ const { parseCommandLine } = await import(builtGovernor);
 const { values } = parseArgs({ options: { 'proxy-command': { type: 'string' } } });
 const here = (path) => relative(process.cwd(), join(root, path));
 const proxyFor = (...flags) => `node ${here('dist/cli.js')} --proxy "node ${here('demo/mcp-middleware-platform/simple-mcp-server.js')}" --allow "node ${here('demo')}/" --stdio ${flags.join(' ')}`.trim();
+
+const workDir = mkdtempSync(join(tmpdir(), 'mcp-sidecar-demo-'));
+const reportFile = join(workDir, 'reports.ndjson');
 
 const heading = (text) => console.log(`\n== ${text}`);
 const step = (title) => console.log(`\n- ${title}`);
@@ -81,7 +87,7 @@ async function plainProxying(proxyCommand) {
 
 async function enforced() {
   heading('2. policies/readonly.yaml, enforced');
-  const { client } = await connect(proxyFor('--policy', here('policies/readonly.yaml')));
+  const { client } = await connect(proxyFor('--policy', here('policies/readonly.yaml'), '--report-file', reportFile));
   step('tools/list: the writers are hidden');
   const names = (await client.listTools()).tools.map((tool) => tool.name);
   show('tools', names.join(', '));
@@ -115,6 +121,30 @@ async function observed() {
   if (!would.some((record) => record.ruleId === 'read-only-tools' && record.effect === 'deny')) fail('no would-deny recorded for the delete');
 }
 
+async function reports() {
+  heading('4. the execution report of step 2');
+  show('file', reportFile);
+  const lines = readFileSync(reportFile, 'utf8').split('\n').filter(Boolean);
+  for (const report of lines.map((line) => JSON.parse(line))) {
+    const what = report.kind === 'lifecycle' ? `lifecycle ${report.event}` : `${report.method}${report.target ? ` ${report.target.name}` : ''} -> ${report.outcome}`;
+    const rules = report.decisions?.map((d) => `${d.ruleId}:${d.effect}`).join(' ') ?? '';
+    show(`#${report.seq}`, `${what}${rules ? `  [${rules}]` : ''}`);
+  }
+  if (!lines.some((line) => line.includes('"outcome":"blocked"') && line.includes('"delete_file"'))) fail('the denied delete should be reported as blocked');
+  if (lines.some((line) => line.includes('AKIA'))) fail('a secret reached the report file');
+  step('mcp-sidecar report verify: every digest and the chain');
+  const verify = (file) => spawnSync(process.execPath, [here('dist/cli.js'), 'report', 'verify', file], { encoding: 'utf8' });
+  const good = verify(reportFile);
+  show(`exit ${good.status}`, good.stdout.trim().split('\n')[0]);
+  if (good.status !== 0) fail(`the report file should verify: ${good.stdout}${good.stderr}`);
+  step('a copy with one outcome changed is caught, line named');
+  const tampered = join(workDir, 'tampered.ndjson');
+  writeFileSync(tampered, readFileSync(reportFile, 'utf8').replace('"outcome":"blocked"', '"outcome":"forwarded"'));
+  const bad = verify(tampered);
+  show(`exit ${bad.status}`, (bad.stdout + bad.stderr).trim().split('\n').find((line) => line.includes('tampered')) ?? '');
+  if (bad.status !== 1) fail('the tampered copy should fail verification');
+}
+
 console.log('mcp-middleware-platform demo');
 try {
   if (values['proxy-command'] !== undefined) {
@@ -123,6 +153,7 @@ try {
     await plainProxying(proxyFor());
     await enforced();
     await observed();
+    await reports();
   }
   console.log('\ndemo passed: every step answered through the proxy as expected');
 } catch (error) {

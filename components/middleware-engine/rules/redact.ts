@@ -356,3 +356,18 @@ export function redactSecrets(value: unknown, marker: (detector: string) => stri
   const redacted = redactor.redactValue(underSecretKeys(value));
   return { value: redacted, changes: keyed + redactor.changes };
 }
+
+// Key names `redactSecrets` redacts under, as a case-insensitive search of a frame's bytes: a
+// frame without any of them (and without a detector's anchor) has nothing to redact.
+const SECRET_KEY_HINT = /pass|pwd|secret|api.?key|token|private/i;
+let allDetectorsPrefilter: RedactionPrefilter | undefined;
+
+/**
+ * False only when `redactSecrets` would find nothing in any value of this frame (one JSON line):
+ * no string can hold a detector's anchor and no key looks like a secret's name. A cheap look at
+ * the bytes, so most frames skip the walk.
+ */
+export function mayHoldSecrets(line: Buffer): boolean {
+  allDetectorsPrefilter ??= new RedactionPrefilter(RedactionPrefilter.anchorsOf(DETECTOR_NAMES)!);
+  return !allDetectorsPrefilter.clean(line) || SECRET_KEY_HINT.test(line.toString('latin1'));
+}

@@ -50,7 +50,7 @@ describe('startSidecar', () => {
     s.input.write('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"in memory"}}}\n');
     const reply = await s.nextFrame();
     assert.deepEqual(reply.result.content, [{ type: 'text', text: 'IN MEMORY' }]);
-    const pid = s.handle.governor.upstream!.pid!;
+    const pid = s.handle.governor!.upstream!.pid!;
     s.input.end();
     assert.equal(await s.handle.done, EXIT_CODES.OK);
     assert.equal(isAlive(pid), false);
@@ -113,7 +113,7 @@ describe('startSidecar', () => {
     const fourth = await s.nextFrame();
     assert.equal(fourth.id, 4);
     assert.notEqual(fourth.result.pid, first.result.pid, 'served by the restarted server');
-    assert.equal(s.handle.governor.generation, 1);
+    assert.equal(s.handle.governor!.generation, 1);
     s.input.end();
     assert.equal(await s.handle.done, EXIT_CODES.OK);
   });
@@ -122,7 +122,7 @@ describe('startSidecar', () => {
     const stubborn = `process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)`;
     const s = await runInMemory(configFor(['node', '-e', stubborn], { stdinCloseGraceMs: 100, killTimeoutMs: 200 }));
     await new Promise((resolve) => setTimeout(resolve, 300)); // let it install its handler
-    const pid = s.handle.governor.upstream!.pid!;
+    const pid = s.handle.governor!.upstream!.pid!;
     s.input.end();
     assert.equal(await s.handle.done, EXIT_CODES.OK);
     assert.equal(s.logs.entries.find((e) => e.msg === 'proxy stopped')?.stop, 'sigkill');

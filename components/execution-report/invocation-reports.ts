@@ -1,0 +1,142 @@
+/**
+ * The pump's observer that turns what it sees into execution reports: one per request (either
+ * direction) when it ends, one per notification a rule acted on. What a report needs of the
+ * request (target, arguments digest) is read when the request starts, so nothing but small
+ * strings waits with it; the response is hashed once, as forwarded.
+ *
+ * Arguments are digested after secret redaction (the same redaction the transcript applies):
+ * a digest of a short secret would let anyone test guesses of it, and a transcript's recorded
+ * arguments hash to the report's digest.
+ */
+import type { CompiledPolicy, Identity } from '../middleware-engine/index.js';
+import type { InvocationOutcome, ObservedFrame, PumpObserver, RequestEnd } from '../pump/index.js';
+import type { ReportPolicy, ReportTarget } from './schema.js';
+import { argumentsDigest, sha256Digest, DIGEST_PREFIX } from './digest.js';
+import type { Reporter } from './reporter.js';
+
+/** What stands for "no policy file": nothing is blocked or changed. */
+export const NO_POLICY: ReportPolicy = Object.freeze({ name: 'none', revision: 'builtin', digest: sha256Digest('{}') });
+
+export interface InvocationReportsOptions {
+  readonly reporter: Reporter;
+  /** The policy in force now (it may be reloaded); undefined: none. */
+  readonly policy: () => CompiledPolicy | undefined;
+  /** The child's generation now. */
+  readonly generation: () => number;
+  /** `redacted`: reports also carry the arguments, secrets redacted. */
+  readonly arguments: 'digest' | 'redacted';
+  /** From the middleware engine's `loadSecretScanner()`. */
+  readonly redactSecrets: (value: unknown) => { readonly value: unknown; readonly changes: number };
+  /** False when a frame's bytes show there is nothing to redact (optional: without it, every value is scanned). */
+  readonly mayHoldSecrets?: (line: Buffer) => boolean;
+  readonly identity?: Identity;
+}
+
+interface Trace {
+  readonly policy: ReportPolicy;
+  readonly mode: 'observe' | 'enforce';
+  readonly target: ReportTarget | undefined;
+  readonly argumentsDigest: string | undefined;
+  readonly arguments: unknown;
+}
+
+const TARGETS: Readonly<Record<string, { type: ReportTarget['type']; field: 'name' | 'uri' }>> = {
+  'tools/call': { type: 'tool', field: 'name' },
+  'prompts/get': { type: 'prompt', field: 'name' },
+  'resources/read': { type: 'resource', field: 'uri' },
+  'resources/subscribe': { type: 'resource', field: 'uri' },
+  'resources/unsubscribe': { type: 'resource', field: 'uri' },
+};
+
+// The policy's report form, made once per compiled policy (report-text.ts writes a policy's
+// text once per object).
+const reportPolicies = new WeakMap<CompiledPolicy, ReportPolicy>();
+function reportPolicyOf(policy: CompiledPolicy | undefined): ReportPolicy {
+  if (policy === undefined) return NO_POLICY;
+  let report = reportPolicies.get(policy);
+  if (report === undefined) {
+    report = Object.freeze({ name: policy.name, revision: policy.revision, digest: policy.digest.startsWith(DIGEST_PREFIX) ? policy.digest : DIGEST_PREFIX + policy.digest });
+    reportPolicies.set(policy, report);
+  }
+  return report;
+}
+
+/** The line without its newline: what the peer got, as JSON text. */
+function withoutNewline(line: Buffer): Buffer {
+  let end = line.length;
+  if (end > 0 && line[end - 1] === 0x0a) end--;
+  if (end > 0 && line[end - 1] === 0x0d) end--;
+  return end === line.length ? line : line.subarray(0, end);
+}
+
+/** The request's params: from the body the policy already parsed, else parsed here. */
+function paramsOf(frame: ObservedFrame): Record<string, unknown> | undefined {
+  let body = frame.body;
+  if (body === undefined) {
+    try {
+      body = JSON.parse(frame.line.toString());
+    } catch {
+      return undefined;
+    }
+  }
+  const params = (body as { params?: unknown } | null)?.params;
+  return typeof params === 'object' && params !== null && !Array.isArray(params) ? params as Record<string, unknown> : undefined;
+}
+
+export function createInvocationReports(options: InvocationReportsOptions): PumpObserver<Trace> {
+  const { reporter, generation, redactSecrets, mayHoldSecrets } = options;
+  const identity = options.identity !== undefined && Object.keys(options.identity).length > 0 ? options.identity : undefined;
+  const withArguments = options.arguments === 'redacted';
+
+  const startTrace = (frame: ObservedFrame): Trace => {
+    const compiled = options.policy();
+    const policy = reportPolicyOf(compiled);
+    const mode = compiled?.mode ?? 'observe';
+    const params = paramsOf(frame);
+    if (params === undefined) return { policy, mode, target: undefined, argumentsDigest: undefined, arguments: undefined };
+    const spec = TARGETS[frame.method];
+    const name = spec === undefined ? undefined : params[spec.field];
+    const target = typeof name === 'string' ? { type: spec!.type, name } : undefined;
+    // tools/call and prompts/get: their `arguments`; any other request: its params.
+    const raw = spec?.type === 'resource' || spec === undefined ? params : params['arguments'];
+    if (raw === undefined) return { policy, mode, target, argumentsDigest: undefined, arguments: undefined };
+    const redacted = mayHoldSecrets === undefined || mayHoldSecrets(frame.line) ? redactSecrets(raw).value : raw;
+    return { policy, mode, target, argumentsDigest: argumentsDigest(redacted), arguments: withArguments ? redacted : undefined };
+  };
+
+  const write = (frame: ObservedFrame, trace: Trace, outcome: InvocationOutcome, end: RequestEnd<Trace> | undefined): Promise<void> | undefined => {
+    const decisions = end?.response === undefined || end.response.decisions.length === 0 ? frame.decisions : [...frame.decisions, ...end.response.decisions];
+    return reporter.report({
+      kind: 'invocation',
+      direction: frame.direction,
+      method: frame.method,
+      target: trace.target,
+      requestId: frame.id,
+      argumentsDigest: trace.argumentsDigest,
+      arguments: trace.arguments,
+      policy: trace.policy,
+      mode: trace.mode,
+      decisions,
+      outcome,
+      responseDigest: end?.reply === undefined ? undefined : sha256Digest(withoutNewline(end.reply)),
+      identity,
+      generation: Math.max(0, generation()),
+      startedAt: frame.at,
+      durationMs: end === undefined ? 0 : Math.max(0, end.at - frame.at),
+    });
+  };
+
+  return {
+    onFrame(frame) {
+      if (frame.kind === 'request') return startTrace(frame);
+      // A notification is reported only when a rule acted on it (or would have).
+      if (frame.kind === 'notification' && frame.decisions.length > 0) {
+        void write(frame, startTrace(frame), frame.action === 'deny' ? 'blocked' : 'forwarded', undefined);
+      }
+      return undefined;
+    },
+    onRequestEnd(end) {
+      return write(end.request, end.trace ?? startTrace(end.request), end.outcome, end);
+    },
+  };
+}

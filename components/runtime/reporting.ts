@@ -1,0 +1,102 @@
+/**
+ * Execution reports and the transcript, opened at start: the report file (its chain continues
+ * from the last report already in it), the signing key, the transcript file. Loaded only when
+ * `--report-file` or `--record` is given, so a proxy without them pays nothing for them.
+ *
+ * Everything that can be wrong is found here, before the server starts: an unwritable path,
+ * a full disk, a bad key — a clear error and exit code at start, not a loss later.
+ */
+import type { SidecarConfig } from '../config/index.js';
+import { createInvocationReports, createReportChain, createReporter, loadSigningKey, openReportFileSink, type Reporter, type ReportSinkStats } from '../execution-report/index.js';
+import type { Logger } from '../logging/index.js';
+import { loadSecretScanner, type CompiledPolicy, type Identity } from '../middleware-engine/index.js';
+import type { GovernorEvent } from '../proxy-process-governor/index.js';
+import type { PumpObserver } from '../pump/index.js';
+import type { TranscriptWriter } from '../transcript/index.js';
+
+export interface Reporting {
+  /** The observers for one pump (one session): reports and the transcript. */
+  observers(identity: Identity | undefined, generation: () => number): PumpObserver[];
+  /** A lifecycle report for an event of the child's. */
+  lifecycle(event: GovernorEvent): void;
+  /** A lifecycle report for a command the allowlist refused. */
+  refused(reason: string): void;
+  /** The report sink's counters, for metrics. */
+  readonly sinkStats: Readonly<ReportSinkStats> | undefined;
+  /** Writes out what is queued and closes the files. */
+  close(): Promise<void>;
+}
+
+export interface ReportingContext {
+  readonly policy: () => CompiledPolicy | undefined;
+  readonly logger: Logger;
+}
+
+export async function openReporting(config: SidecarConfig, context: ReportingContext): Promise<Reporting> {
+  const { logger } = context;
+  const { redactSecrets, mayHoldSecrets } = await loadSecretScanner();
+  let reporter: Reporter | undefined;
+  if (config.reports !== undefined) {
+    const settings = config.reports;
+    const signer = settings.signingKeyFile === undefined ? undefined : loadSigningKey(settings.signingKeyFile);
+    const sink = openReportFileSink({
+      path: settings.file,
+      fsync: settings.fsync,
+      fsyncIntervalMs: settings.fsyncIntervalMs,
+      rotateBytes: settings.rotateBytes === 0 ? undefined : settings.rotateBytes,
+      rotateKeep: settings.rotateKeep,
+      queueLimit: settings.queueLimit,
+      onOverflow: settings.onOverflow,
+    }, logger);
+    const chain = createReportChain({ prevDigest: sink.resume?.digest ?? null, nextSeq: (sink.resume?.seq ?? 0) + 1, signer });
+    reporter = createReporter(chain, sink);
+    logger.info({ file: settings.file, continuesFrom: sink.resume?.seq, signed: signer !== undefined, keyId: signer?.keyId }, 'execution reports are written to the report file');
+  }
+  let transcript: TranscriptWriter | undefined;
+  if (config.record !== undefined) {
+    const policy = context.policy();
+    const { openTranscript } = await import('../transcript/index.js');
+    transcript = await openTranscript({
+      path: config.record.file,
+      arguments: config.record.arguments,
+      logger,
+      policy: policy === undefined ? undefined : { name: policy.name, revision: policy.revision, digest: policy.digest, mode: policy.mode },
+    });
+    logger.info({ file: config.record.file, arguments: config.record.arguments }, 'the session is recorded to the transcript');
+  }
+
+  const lifecycle = (event: GovernorEvent): void => {
+    if (reporter === undefined || event.event === 'ready') return;
+    const detail = event.event === 'spawn' ? { command: config.command }
+      : event.event === 'exit' ? { exitCode: event.exitCode, signal: event.signal, reason: event.reason }
+        : event.event === 'restart' ? { attempt: event.attempt, reason: `restarting after ${event.delayMs} ms` }
+          : { exitCode: event.exitCode, reason: event.reason };
+    const pid = event.event === 'spawn' || event.event === 'exit' ? event.pid : undefined;
+    void reporter.report({ kind: 'lifecycle', event: event.event, detail, generation: Math.max(0, event.generation), pid });
+  };
+
+  return {
+    observers(identity, generation) {
+      const observers: PumpObserver[] = [];
+      if (reporter !== undefined) {
+        observers.push(createInvocationReports({ reporter, policy: context.policy, generation, arguments: config.reports!.arguments, redactSecrets, mayHoldSecrets, identity }) as PumpObserver);
+      }
+      if (transcript !== undefined) {
+        const writer = transcript;
+        // Every frame as received, with what the policy said: the transcript replays them.
+        observers.push({ onFrame: (frame) => writer.record(frame), onRequestEnd: () => undefined });
+      }
+      return observers;
+    },
+    lifecycle,
+    refused(reason) {
+      void reporter?.report({ kind: 'lifecycle', event: 'refused', detail: { command: config.command, reason }, generation: 0 });
+    },
+    get sinkStats() {
+      return reporter?.sink.stats;
+    },
+    async close() {
+      await Promise.all([reporter?.close(), transcript?.close()]);
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * One proxy session: a client channel, one governed server, the pump between them, and the stop
+ * sequence. Over stdio the proxy runs one session for its life; over HTTP each MCP session (and
+ * the shared stateless one) is one of these.
+ */
+import type { SidecarConfig } from '../config/index.js';
+import type { Logger } from '../logging/index.js';
+import type { Identity } from '../middleware-engine/index.js';
+import { childEnvironment, createGovernor, type Clock, type Governor, type GovernorEvent, type GovernorFatal, type spawnUpstream } from '../proxy-process-governor/index.js';
+import { combineObservers, createPump, type DecisionEvent, type Pump, type PumpObserver } from '../pump/index.js';
+import type { FrameChannel } from '../transport/index.js';
+import { EXIT_CODES, type ExitCode } from './exit-codes.js';
+import type { ReloadablePolicy } from './policy-holder.js';
+
+/** What every session of a proxy shares: set up once at start. */
+export interface SessionContext {
+  readonly config: SidecarConfig;
+  readonly executable: string;
+  readonly logger: Logger;
+  readonly policy: ReloadablePolicy | undefined;
+  /** Observers for a session's pump (reports, transcript, metrics), given its identity and governor. */
+  readonly observers: (identity: Identity | undefined, governor: () => Governor) => readonly PumpObserver[];
+  /** Lifecycle events of every session's server (reports, metrics). */
+  readonly onGovernorEvent?: (event: GovernorEvent) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly spawn?: typeof spawnUpstream;
+}
+
+export interface Session {
+  readonly governor: Governor;
+  readonly pump: Pump;
+  /** Starts the stop sequence (drain, then the server's); a second call skips the waits. */
+  stop(reason: string): Promise<ExitCode>;
+  /** Resolves with the exit code once the session has finished. */
+  readonly done: Promise<ExitCode>;
+}
+
+/** `stoppedMessage`: the log line at the end ('proxy stopped' for the one stdio session). */
+export function startSession(context: SessionContext, client: FrameChannel, identity?: Identity, stoppedMessage = 'session stopped'): Session {
+  const { config, logger, policy } = context;
+  let finishing: Promise<ExitCode> | undefined;
+  // A second request to stop (e.g. the client's SIGTERM after its stdin EOF, as the MCP SDK
+  // sends 2 s later, followed by SIGKILL 2 s after that) skips the remaining waits.
+  let hurry!: () => void;
+  const hurried = new Promise<void>((resolve) => (hurry = resolve));
+  let resolveDone!: (code: ExitCode) => void;
+  const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));
+  let clientGone = false;
+
+  const governor = createGovernor({
+    executable: context.executable,
+    argv: config.argv,
+    env: childEnvironment(context.env, config.childEnv),
+    maxFrameBytes: config.maxFrameBytes,
+    restart: config.restart,
+    stop: config,
+    logger,
+    onFatal: (fatal) => void finish(exitCodeFor(fatal), fatal.reason, false),
+    onEvent: context.onGovernorEvent,
+    // Once the client is gone there is nobody to serve: a server that exits then stays down.
+    shouldRestart: () => finishing === undefined,
+    clock: context.clock,
+    random: context.random,
+    spawn: context.spawn,
+  });
+  const pump = createPump({
+    client,
+    server: governor.channel,
+    logger,
+    events: {
+      onClientEnd: () => void stop('the client closed its input'),
+      onClientGone: (error) => {
+        clientGone = true;
+        void finish(EXIT_CODES.OK, `the client went away (${error.message})`, false);
+      },
+      onServerEnd: () => {},
+      onDecisions: (event) => logDecisions(logger, event),
+    },
+    policy,
+    now: context.clock ? () => context.clock!.now() : undefined,
+    observer: combineObservers(context.observers(identity, () => governor)),
+    identity,
+  });
+
+  function finish(code: ExitCode, reason: string, drain: boolean): Promise<ExitCode> {
+    finishing ??= (async () => {
+      pump.refuseNewRequests(code === EXIT_CODES.OK ? 'SIDECAR_ERR_SHUTTING_DOWN' : 'SIDECAR_ERR_UPSTREAM_EXITED', reason);
+      if (drain) await Promise.race([pump.whenIdle(config.drainTimeoutMs), hurried]);
+      // What is still pending now was not answered in time (or its client is gone).
+      const outcome = clientGone ? 'client_gone' : code !== EXIT_CODES.OK ? 'upstream_exited' : 'timeout';
+      const { step, descendantsSignalled, survivors } = await governor.stop(hurried);
+      if (survivors > 0) logger.error({ survivors }, 'processes of the server\'s tree survived SIGKILL');
+      pump.failPending('SIDECAR_ERR_UPSTREAM_EXITED', code === EXIT_CODES.OK ? 'the proxy stopped the server' : reason, outcome);
+      await pump.flushClient();
+      client.close();
+      logger.info({ reason, stop: step, descendantsSignalled, restarts: governor.generation, exitCode: code, ...pump.stats }, stoppedMessage);
+      return code;
+    })();
+    void finishing.then(resolveDone);
+    return finishing;
+  }
+
+  function stop(reason: string): Promise<ExitCode> {
+    if (finishing) {
+      logger.info({ reason }, 'asked to stop again: no more waiting for in-flight requests or the server');
+      hurry();
+    }
+    return finish(EXIT_CODES.OK, reason, true);
+  }
+
+  return { governor, pump, stop, done };
+}
+
+/** Logs what rules did or would have done. */
+function logDecisions(logger: Logger, event: DecisionEvent): void {
+  for (const decision of event.decisions) {
+    const verb = decision.effect === 'deny' ? (decision.enforced ? 'denied' : 'would deny') : (decision.enforced ? 'rewrote' : 'would rewrite');
+    logger.info({
+      ruleId: decision.ruleId, kind: decision.kind, effect: decision.effect, enforced: decision.enforced, reason: decision.reason,
+      direction: event.direction, phase: event.phase, method: event.method, id: event.id, ...(decision.changes === undefined ? {} : { changes: decision.changes }),
+    }, `policy ${verb} ${event.method}`);
+  }
+}
+
+function exitCodeFor(fatal: GovernorFatal): ExitCode {
+  if (fatal.exitCode === 69) return EXIT_CODES.UPSTREAM_UNAVAILABLE;
+  if (fatal.exitCode === 78) return EXIT_CODES.CONFIG;
+  return EXIT_CODES.UPSTREAM_FAILED;
+}
