@@ -1,0 +1,152 @@
+import { performance } from 'node:perf_hooks';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ReportSinkStats } from '../execution-report/index.js';
+import type { GovernorState } from '../proxy-process-governor/index.js';
+import type { PumpObserver } from '../pump/index.js';
+import { registerCellHistogram, type CellHistogram } from './histogram.js';
+import { createMetricsObserver, DURATION_CELLS, durationCell, EFFECT_LABELS, frameCell } from './observer.js';
+
+export const METRIC_PREFIX = 'mcp_sidecar_';
+/** Tool calls take from a millisecond to a minute. */
+export const DURATION_BUCKETS_SECONDS: readonly number[] = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+
+export interface MetricsOptions {
+  /** Where the metrics are registered; default: a registry of their own. */
+  readonly registry?: Registry;
+  /** Milliseconds from a monotonic clock, for invocation durations; default performance.now. */
+  readonly clock?: () => number;
+  /** prom-client's process and Node.js metrics, prefixed `mcp_sidecar_`; default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+/** A governed server as the metrics read it: the Governor fits. */
+export interface UpstreamSource {
+  readonly state: GovernorState;
+  /** Runs started so far, minus one: its restarts. */
+  readonly generation: number;
+}
+
+/** The policy in force: a CompiledPolicy fits. */
+export interface PolicyInfo {
+  readonly name: string;
+  readonly revision: string;
+  readonly digest: string;
+  readonly mode: string;
+}
+
+export type ReportSinkCounts = Pick<ReportSinkStats, 'queued' | 'written' | 'dropped' | 'failures'>;
+
+export interface Metrics {
+  /** For the pump (one or many at once): frames, decisions, in-flight requests, durations. */
+  readonly observer: PumpObserver<number>;
+  readonly registry: Registry;
+  /** Reads the server's state at each scrape; the returned function stops (its restarts stay counted). */
+  trackUpstream(source: UpstreamSource): () => void;
+  /** Reads the policy in force at each scrape (undefined: no policy file). */
+  watchPolicy(read: () => PolicyInfo | undefined): void;
+  /** Reads the report sink's counters at each scrape. */
+  watchReportSink(read: () => ReportSinkCounts | undefined): void;
+  /** Reads the number of open HTTP sessions at each scrape. */
+  watchHttpSessions(read: () => number): void;
+  /** The exposition, in Prometheus text format. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** States in which a server process runs under the governor. */
+const UP_STATES: ReadonlySet<GovernorState> = new Set(['starting', 'ready', 'recovering']);
+/** States in which client requests go straight to the server (see admin-endpoint's upstreamReadiness). */
+const READY_STATES: ReadonlySet<GovernorState> = new Set(['starting', 'ready']);
+
+function safely<T>(read: (() => T) | undefined): T | undefined {
+  try {
+    return read?.();
+  } catch {
+    return undefined; // a scrape never fails for one source
+  }
+}
+
+type Fill = (add: (labels: Record<string, string>, value: number) => void) => void;
+
+// A counter whose value lives elsewhere (plain numbers on the frame path, a sink's stats):
+// rebuilt from the source at each scrape, so nothing is paid between scrapes.
+function mirrorCounter(registry: Registry, name: string, help: string, labelNames: readonly string[], fill: Fill): void {
+  new Counter({
+    name: METRIC_PREFIX + name, help, labelNames, registers: [registry],
+    collect() {
+      this.reset();
+      fill((labels, value) => value > 0 && this.inc(labels, value));
+    },
+  });
+}
+
+function mirrorGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({ name: METRIC_PREFIX + name, help, registers: [registry], collect() { this.set(read()); } });
+}
+
+// The proxy's metrics. Created only with --admin: without it, none of this is loaded.
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = options.registry ?? new Registry();
+  let durations!: CellHistogram; // registered below, in exposition order; observed only after this returns
+  const { observer, counts } = createMetricsObserver(options.clock ?? (() => performance.now()), (cell, seconds) => durations.observe(cell, seconds));
+  const upstreams = new Set<UpstreamSource>();
+  let retiredRestarts = 0;
+  let readPolicy: (() => PolicyInfo | undefined) | undefined;
+  let readSink: (() => ReportSinkCounts | undefined) | undefined;
+  let readSessions: (() => number) | undefined;
+
+  mirrorCounter(registry, 'frames_total', 'Frames judged by the proxy, by direction, kind (request, notification, response) and method (`other` for methods MCP does not define)', ['direction', 'kind', 'method'], (add) => {
+    counts.frames.forEach((value, index) => value > 0 && add(frameCell(index), value));
+  });
+  mirrorCounter(registry, 'policy_decisions_total', 'Policy rule decisions, by rule id, effect (deny, rewrite) and whether enforced (false: observe mode, would have)', ['rule', 'effect', 'enforced'], (add) => {
+    for (const [rule, cell] of counts.decisions) {
+      cell.forEach((value, index) => add({ rule, effect: EFFECT_LABELS[index >> 1]!, enforced: index % 2 === 0 ? 'true' : 'false' }, value));
+    }
+  });
+  mirrorGauge(registry, 'invocations_in_flight', 'Requests started and not yet ended, both directions', () => counts.inFlight);
+  durations = registerCellHistogram(registry, {
+    name: `${METRIC_PREFIX}invocation_duration_seconds`, help: 'Time from a request to its end (answered, denied, failed, cancelled), by method and outcome',
+    bounds: DURATION_BUCKETS_SECONDS, cellCount: DURATION_CELLS, labelsOf: durationCell,
+  });
+
+  const countStates = (states: ReadonlySet<GovernorState>) => (): number => [...upstreams].filter((u) => states.has(u.state)).length;
+  mirrorCounter(registry, 'upstream_restarts_total', 'MCP server processes started after the first, of every session', [], (add) => {
+    add({}, retiredRestarts + [...upstreams].reduce((sum, u) => sum + Math.max(0, u.generation), 0));
+  });
+  mirrorGauge(registry, 'upstream_up', 'MCP server processes running (starting, ready or recovering a session)', countStates(UP_STATES));
+  mirrorGauge(registry, 'upstream_ready', 'MCP server processes taking requests (not restarting, recovering, stopping or failed)', countStates(READY_STATES));
+
+  new Gauge<'name' | 'revision' | 'digest' | 'mode'>({
+    name: `${METRIC_PREFIX}policy_info`, help: 'The policy in force (value 1): its name, revision, digest and effective mode', labelNames: ['name', 'revision', 'digest', 'mode'], registers: [registry],
+    collect() {
+      this.reset();
+      const policy = safely(readPolicy);
+      if (policy !== undefined) this.set({ name: policy.name, revision: policy.revision, digest: policy.digest, mode: policy.mode }, 1);
+    },
+  });
+
+  const sinkValue = (key: keyof ReportSinkCounts) => (): number => safely(readSink)?.[key] ?? 0;
+  mirrorGauge(registry, 'report_queue_length', 'Execution reports waiting to be written (the sink\'s lag)', sinkValue('queued'));
+  mirrorCounter(registry, 'reports_written_total', 'Execution reports written', [], (add) => add({}, sinkValue('written')()));
+  mirrorCounter(registry, 'reports_dropped_total', 'Execution reports dropped: the queue was full under --report-on-overflow drop, or the sink was closed', [], (add) => add({}, sinkValue('dropped')()));
+  mirrorCounter(registry, 'report_write_failures_total', 'Execution reports lost to write errors', [], (add) => add({}, sinkValue('failures')()));
+  mirrorGauge(registry, 'http_sessions', 'Open Streamable HTTP sessions (0 over stdio)', () => safely(readSessions) ?? 0);
+
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+  return {
+    observer,
+    registry,
+    trackUpstream(source) {
+      upstreams.add(source);
+      return () => {
+        if (upstreams.delete(source)) retiredRestarts += Math.max(0, source.generation);
+      };
+    },
+    watchPolicy: (read) => void (readPolicy = read),
+    watchReportSink: (read) => void (readSink = read),
+    watchHttpSessions: (read) => void (readSessions = read),
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
