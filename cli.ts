@@ -39,10 +39,17 @@ async function reportCommand(args: string[]): Promise<number> {
   return EXIT_CODES.USAGE;
 }
 
+// `mcp-sidecar replay --transcript <file> --policy <candidate.yaml> [--fail-on new-denies] [--json]`.
+async function replayCommand(args: string[]): Promise<number> {
+  const { runReplay } = await import('./components/transcript/index.js');
+  return runReplay(args, { stdout: process.stdout, stderr: process.stderr });
+}
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args[0] === 'policy') return policyCommand(args.slice(1));
   if (args[0] === 'report') return reportCommand(args.slice(1));
+  if (args[0] === 'replay') return replayCommand(args.slice(1));
   const request = await loadConfig(args, process.env);
   if (request.kind === 'help') {
     process.stdout.write(USAGE);

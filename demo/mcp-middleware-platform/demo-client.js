@@ -8,6 +8,7 @@
 // 2. the readonly policy, enforced: one allowed call, one denied call
 // 3. the same policy in observe mode: the denied call passes, its would-deny recorded
 // 4. the execution report step 2 wrote: one line per invocation, verified, and a tampered copy caught
+// 5. step 3's transcript replayed against the policy as written (enforce): what enforcing would change
 // With --proxy-command only step 1 runs, against that command (split by the proxy's own
 // parser: no shell).
 import { spawnSync } from 'node:child_process';
@@ -33,6 +34,7 @@ const proxyFor = (...flags) => `node ${here('dist/cli.js')} --proxy "node ${here
 
 const workDir = mkdtempSync(join(tmpdir(), 'mcp-sidecar-demo-'));
 const reportFile = join(workDir, 'reports.ndjson');
+const transcriptFile = join(workDir, 'observe.transcript.ndjson');
 
 const heading = (text) => console.log(`\n== ${text}`);
 const step = (title) => console.log(`\n- ${title}`);
@@ -109,7 +111,7 @@ async function enforced() {
 
 async function observed() {
   heading('3. the same policy in observe mode (--mode observe)');
-  const { client, logs } = await connect(proxyFor('--policy', here('policies/readonly.yaml'), '--mode', 'observe'), 'info');
+  const { client, logs } = await connect(proxyFor('--policy', here('policies/readonly.yaml'), '--mode', 'observe', '--record', transcriptFile), 'info');
   step('tools/call delete_file /workspace/README.md passes...');
   const result = await client.callTool({ name: 'delete_file', arguments: { path: '/workspace/README.md' } });
   show('result', firstText(result));
@@ -145,6 +147,15 @@ async function reports() {
   if (bad.status !== 1) fail('the tampered copy should fail verification');
 }
 
+async function replay() {
+  heading('5. replay: step 3\'s transcript against policies/readonly.yaml as written (enforce)');
+  const result = spawnSync(process.execPath, [here('dist/cli.js'), 'replay', '--transcript', transcriptFile, '--policy', here('policies/readonly.yaml'), '--fail-on', 'new-denies'], { encoding: 'utf8' });
+  for (const line of result.stdout.trim().split('\n')) console.log(`    ${line}`);
+  if (result.status !== 1) fail(`replay --fail-on new-denies should exit 1 (enforcing would newly deny the delete), got ${result.status}: ${result.stderr}`);
+  if (!result.stdout.includes('delete_file')) fail('the replay should name delete_file');
+  if (readFileSync(transcriptFile, 'utf8').includes('AKIA')) fail('a secret reached the transcript');
+}
+
 console.log('mcp-middleware-platform demo');
 try {
   if (values['proxy-command'] !== undefined) {
@@ -154,6 +165,7 @@ try {
     await enforced();
     await observed();
     await reports();
+    await replay();
   }
   console.log('\ndemo passed: every step answered through the proxy as expected');
 } catch (error) {

@@ -1,0 +1,46 @@
+// What ties the frames of one invocation together in a transcript: a response answers the
+// request with the same id that travelled the other way, in the same session. Ids are compared
+// by value, as the pump compares them (`1` and `1.0`, `"a"` and `"\u0061"` are one id).
+import type { Direction } from '../middleware-engine/index.js';
+import { idKey } from '../framing/index.js';
+import type { FrameLine } from './read.js';
+
+const OPPOSITE: Readonly<Record<Direction, Direction>> = { 'client-to-server': 'server-to-client', 'server-to-client': 'client-to-server' };
+
+function valueOf(id: string): string {
+  try {
+    return idKey(id);
+  } catch {
+    return id; // not JSON (a redacted id, hand-edited): compared as written
+  }
+}
+
+/** The key of the request a frame opens (a request) or answers (a response). */
+export function pairKey(frame: Pick<FrameLine, 'session' | 'direction' | 'kind' | 'id'>): string {
+  const direction = frame.kind === 'response' ? OPPOSITE[frame.direction] : frame.direction;
+  return `${frame.session ?? ''}\u0000${direction}\u0000${valueOf(frame.id ?? '')}`;
+}
+
+/** The key of the request a `notifications/cancelled` from this side names, if it names one. */
+export function cancelledKey(frame: FrameLine): string | undefined {
+  const params = (frame.frame as { params?: { requestId?: unknown } } | null | undefined)?.params;
+  const requestId = params?.requestId;
+  if (typeof requestId !== 'string' && typeof requestId !== 'number') return undefined;
+  return pairKey({ session: frame.session, direction: frame.direction, kind: 'request', id: JSON.stringify(requestId) });
+}
+
+/** What an invocation acts on, for grouping: the tool, prompt or resource it names, else its method. */
+export interface Target {
+  readonly type: 'tool' | 'prompt' | 'resource' | 'method';
+  readonly name: string;
+}
+
+export function targetOf(method: string, body: unknown): Target {
+  const params = (body as { params?: Record<string, unknown> } | null | undefined)?.params;
+  const name = params?.['name'];
+  const uri = params?.['uri'];
+  if (method === 'tools/call' && typeof name === 'string') return { type: 'tool', name };
+  if (method === 'prompts/get' && typeof name === 'string') return { type: 'prompt', name };
+  if (method === 'resources/read' && typeof uri === 'string') return { type: 'resource', name: uri };
+  return { type: 'method', name: method };
+}

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isSidecarError } from '../../../components/errors/index.js';
+import { argumentsDigest } from '../../../components/execution-report/index.js';
+import { loadSecretRedactor, type Decision } from '../../../components/middleware-engine/index.js';
+import { openTranscript, TRANSCRIPT_FORMAT, type TranscriptFrame } from '../../../components/transcript/index.js';
+import { call, compile, policyYaml, quiet, recordSession, tempDir, textResult } from './session.js';
+
+const dir = tempDir();
+let n = 0;
+const newPath = (): string => join(dir, `t${++n}.ndjson`);
+const linesOf = (path: string): Array<Record<string, unknown>> => readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+
+const frame = (over: Partial<TranscriptFrame> = {}): TranscriptFrame => ({
+  direction: 'client-to-server', phase: 'request', kind: 'request', method: 'tools/call', id: '1',
+  line: Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}\n'),
+  decisions: [], action: 'forward', at: 1000, ...over,
+});
+
+function openError(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    assert.ok(isSidecarError(error), String(error));
+    assert.equal(error.code, 'SIDECAR_ERR_REPORT_SINK');
+    return error.message;
+  }
+  assert.fail('opened');
+}
+
+describe('transcript writer', () => {
+  it('should write a header, then one line per frame with its decisions but without their messages', async () => {
+    const path = newPath();
+    const decisions: Decision[] = [{ ruleId: 'no-echo', kind: 'tools', phase: 'request', effect: 'deny', enforced: true, reason: 'tool_not_allowed', message: 'tool "echo" says hi' }];
+    const writer = openTranscript({ path, arguments: 'redacted', logger: quiet, policy: { name: 'p', revision: '3', digest: 'ab'.repeat(32), mode: 'enforce' } });
+    writer.record(frame({ decisions, action: 'deny', invocationId: 'genesis-2' }));
+    writer.record(frame({ direction: 'server-to-client', phase: 'response', kind: 'response', line: Buffer.from('{"jsonrpc":"2.0","id":1,"result":{}}\n'), at: 1010 }));
+    assert.equal(writer.stats.queued, 2);
+    await writer.close();
+    assert.deepEqual({ written: writer.stats.written, dropped: writer.stats.dropped, failures: writer.stats.failures, queued: writer.stats.queued }, { written: 2, dropped: 0, failures: 0, queued: 0 });
+
+    const [header, request, response] = linesOf(path);
+    assert.deepEqual(header, { type: 'header', format: TRANSCRIPT_FORMAT, version: 1, arguments: 'redacted', policy: { name: 'p', revision: '3', digest: `sha256:${'ab'.repeat(32)}`, mode: 'enforce' } });
+    assert.deepEqual(request, {
+      type: 'frame', at: 1000, direction: 'client-to-server', phase: 'request', kind: 'request', method: 'tools/call', id: '1', action: 'deny', invocationId: 'genesis-2',
+      decisions: [{ ruleId: 'no-echo', kind: 'tools', phase: 'request', effect: 'deny', enforced: true, reason: 'tool_not_allowed' }],
+      bytes: frame().line.length, frame: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } },
+    });
+    assert.equal(response!['kind'], 'response');
+    assert.equal(response!['method'], 'tools/call');
+    assert.ok(!readFileSync(path, 'utf8').includes('says hi'), 'a decision message is never written');
+  });
+
+  it('should append a new recording to an existing transcript, cutting off a torn last line first', async () => {
+    const path = newPath();
+    const first = openTranscript({ path, arguments: 'redacted', logger: quiet });
+    first.record(frame());
+    await first.close();
+    writeFileSync(path, `${readFileSync(path, 'utf8')}{"type":"frame","at":12`); // a proxy killed mid-line
+    const warnings: string[] = [];
+    const second = openTranscript({ path, arguments: 'digest', logger: { warn: (_d, message) => warnings.push(message), error() {} } });
+    second.record(frame());
+    await second.close();
+    assert.deepEqual(linesOf(path).map((line) => line['type']), ['header', 'frame', 'header', 'frame']);
+    assert.match(warnings.join('\n'), /incomplete line/);
+  });
+
+  it('should refuse, at start, a path it cannot append to or a file that is not a transcript', () => {
+    assert.match(openError(() => openTranscript({ path: join(dir, 'missing', 't.ndjson'), arguments: 'digest', logger: quiet })), /transcript .*missing.*ENOENT/);
+    const directory = join(dir, 'a-directory');
+    mkdirSync(directory);
+    assert.match(openError(() => openTranscript({ path: directory, arguments: 'digest', logger: quiet })), /EISDIR/);
+    const other = newPath();
+    writeFileSync(other, 'precious data\n');
+    assert.match(openError(() => openTranscript({ path: other, arguments: 'digest', logger: quiet })), /not a transcript; refusing to append/);
+    assert.equal(readFileSync(other, 'utf8'), 'precious data\n');
+  });
+
+  it('should never throw from record, drop what comes after close, and count both', async () => {
+    const writer = openTranscript({ path: newPath(), arguments: 'redacted', logger: quiet });
+    writer.record({} as TranscriptFrame);
+    await writer.close();
+    writer.record(frame());
+    assert.equal(writer.stats.dropped, 2);
+    assert.equal(writer.stats.written, 0);
+  });
+
+  it('should drop frames past its byte bound without blocking, and mark the gap in the file', async () => {
+    const path = newPath();
+    const errors: string[] = [];
+    const bytes = frame().line.length;
+    const writer = openTranscript({ path, arguments: 'redacted', logger: { warn() {}, error: (_d, message) => errors.push(message) }, maxQueuedBytes: bytes * 2 });
+    for (let i = 0; i < 5; i++) writer.record(frame({ id: String(i) })); // in one turn: 2 queued, 3 dropped
+    await writer.flush();
+    writer.record(frame({ id: '9' }));
+    await writer.close();
+    assert.deepEqual({ written: writer.stats.written, dropped: writer.stats.dropped }, { written: 3, dropped: 3 });
+    assert.deepEqual(linesOf(path).map((line) => line['type'] === 'gap' ? `gap ${line['dropped']}` : line['type']), ['header', 'frame', 'frame', 'gap 3', 'frame']);
+    assert.equal(errors.length, 1, 'logged once per burst');
+  });
+
+  it('should still record a frame larger than its byte bound when nothing else is queued', async () => {
+    const writer = openTranscript({ path: newPath(), arguments: 'redacted', logger: quiet, maxQueuedBytes: 10 });
+    writer.record(frame());
+    writer.record(frame({ id: '2' }));
+    await writer.close();
+    assert.deepEqual({ written: writer.stats.written, dropped: writer.stats.dropped }, { written: 1, dropped: 1 });
+  });
+
+  it('should record a frame that is not JSON as its text, secrets redacted', async () => {
+    const path = newPath();
+    const writer = openTranscript({ path, arguments: 'redacted', logger: quiet });
+    writer.record(frame({ line: Buffer.from('not json AKIAIOSFODNN7EXAMPLE\n') }));
+    await writer.close();
+    const text = readFileSync(path, 'utf8');
+    assert.ok(!text.includes('AKIAIOSFODNN7EXAMPLE'));
+    assert.equal(linesOf(path)[1]!['text'], 'not json [REDACTED:aws-access-key]');
+  });
+});
+
+describe('transcript secrets', () => {
+  const secrets = {
+    apiKey: 'sk-live-51HxQ9Xq7yZ',
+    bearer: 'abc123def456ghi789',
+    aws: 'AKIAIOSFODNN7EXAMPLE',
+    github: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+    jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+    password: 'hunter2-sekrit',
+    pem: 'MIIEowIBAAKCAQEAsecretkeybody',
+  };
+  const args = { url: 'https://api.example.com', api_key: secrets.apiKey, headers: { Authorization: `Bearer ${secrets.bearer}` }, note: `use ${secrets.aws}` };
+  const result = [
+    `token ${secrets.github}`, `jwt ${secrets.jwt}`, `DB_PASSWORD=${secrets.password}`,
+    `-----BEGIN RSA PRIVATE KEY-----\n${secrets.pem}\n-----END RSA PRIVATE KEY-----`,
+  ].join('\n');
+  const steps = [call(1, 'http_get', args), textResult(1, result), { from: 'server' as const, message: { jsonrpc: '2.0', method: 'notifications/message', params: { data: `leak ${secrets.aws}` } } }];
+
+  for (const mode of ['redacted', 'digest'] as const) {
+    it(`should never write a secret of the arguments or the results (arguments: ${mode}), whatever the policy`, async () => {
+      const path = newPath();
+      await recordSession(path, undefined, steps, { arguments: mode });
+      const bytes = readFileSync(path, 'utf8');
+      for (const [name, secret] of Object.entries(secrets)) assert.ok(!bytes.includes(secret), `${name} is in the transcript`);
+      assert.ok(bytes.includes('https://api.example.com') === (mode === 'redacted'), 'arguments kept only when asked');
+    });
+  }
+
+  it('should replace the arguments by their digest, taken after redaction as the execution report takes it', async () => {
+    const path = newPath();
+    await recordSession(path, undefined, steps.slice(0, 1), { arguments: 'digest' });
+    const recorded = (linesOf(path)[1]!['frame'] as { params: { arguments: unknown; name: string } }).params;
+    const redactSecrets = await loadSecretRedactor();
+    assert.equal(recorded.name, 'http_get');
+    assert.equal(recorded.arguments, argumentsDigest(redactSecrets(args).value));
+    assert.notEqual(recorded.arguments, argumentsDigest(args));
+  });
+
+  it('should write recorded arguments that hash to the report\'s argumentsDigest', async () => {
+    const path = newPath();
+    await recordSession(path, undefined, steps.slice(0, 1), { arguments: 'redacted' });
+    const recorded = (linesOf(path)[1]!['frame'] as { params: { arguments: unknown } }).params.arguments;
+    const redactSecrets = await loadSecretRedactor();
+    assert.equal(argumentsDigest(recorded), argumentsDigest(redactSecrets(args).value));
+  });
+
+  it('should keep the policy\'s redaction out of the picture: the frame is recorded as received, then redacted', async () => {
+    const path = newPath();
+    const policy = await compile(policyYaml('secrets', '  - id: secrets\n    redact: { detectors: all }\n'));
+    await recordSession(path, policy, steps.slice(0, 2));
+    const response = linesOf(path)[2]!;
+    assert.equal(response['action'], 'replace');
+    assert.deepEqual((response['decisions'] as Decision[]).map((d) => [d.ruleId, d.reason, d.changes]), [['secrets', 'secret_redacted', 4]]);
+    assert.match(JSON.stringify(response['frame']), /ghp_REDACTEDREDACTED/);
+  });
+});
