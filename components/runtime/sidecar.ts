@@ -63,6 +63,11 @@ function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporti
 // engine, reports, HTTP, metrics) is loaded only when configured.
 export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: SidecarDeps = {}): Promise<SidecarHandle> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  if (config.transport === 'http') {
+    // The Streamable HTTP northbound is being built (components/http-northbound): refuse rather than
+    // fall back to stdio, which in a pod (stdin at EOF) would stop at once.
+    throw new SidecarError('SIDECAR_ERR_USAGE', '--http / MCP_PROXY_HTTP_LISTEN is not served yet: this build speaks MCP over stdio only', { hint: 'omit --http and MCP_PROXY_HTTP_LISTEN' });
+  }
   const closers: Array<() => unknown> = [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
