@@ -107,6 +107,49 @@ export const ERROR_CODES = {
     category: 'user_error', retryable: false,
     message: 'The report signing key cannot be used',
   },
+
+  // Streamable HTTP (--http): the JSON-RPC body of an HTTP error answer. -32020 and -32022 are
+  // the codes MCP 2026-07-28 gives a header mismatch and an unsupported protocol version.
+  SIDECAR_ERR_HTTP_BAD_REQUEST: {
+    rpcCode: -32030, category: 'user_error', retryable: false,
+    message: 'Bad request: the HTTP request does not meet the Streamable HTTP transport',
+  },
+  SIDECAR_ERR_HTTP_HEADER_MISMATCH: {
+    rpcCode: -32020, category: 'user_error', retryable: false,
+    message: 'Header mismatch: an Mcp-* header does not match the body',
+  },
+  SIDECAR_ERR_HTTP_UNSUPPORTED_VERSION: {
+    rpcCode: -32022, category: 'user_error', retryable: false,
+    message: 'Unsupported protocol version: the MCP-Protocol-Version header names no known version',
+  },
+  SIDECAR_ERR_HTTP_SESSION_NOT_FOUND: {
+    rpcCode: -32031, category: 'user_error', retryable: false,
+    message: 'Session not found: no session has this Mcp-Session-Id (it ended, or never existed)',
+  },
+  SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS: {
+    rpcCode: -32032, category: 'transient_error', retryable: true,
+    message: 'Too many sessions: every HTTP session slot has a running server',
+  },
+  SIDECAR_ERR_HTTP_BODY_TOO_LARGE: {
+    rpcCode: -32033, category: 'user_error', retryable: false,
+    message: 'Request body too large',
+  },
+  SIDECAR_ERR_HTTP_FORBIDDEN: {
+    rpcCode: -32034, category: 'forbidden', retryable: false,
+    message: 'Forbidden: the Host or Origin header is not allowed',
+  },
+  SIDECAR_ERR_HTTP_UNAUTHORIZED: {
+    rpcCode: -32035, category: 'unauthorized', retryable: false,
+    message: 'Unauthorized',
+  },
+  SIDECAR_ERR_HTTP_AUTH_UNAVAILABLE: {
+    rpcCode: -32036, category: 'transient_error', retryable: true,
+    message: 'Authentication unavailable: the credentials could not be checked now',
+  },
+  SIDECAR_ERR_HTTP_SESSION_UNAVAILABLE: {
+    rpcCode: -32037, category: 'transient_error', retryable: true,
+    message: 'Session unavailable: the MCP server for this session could not be started',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,7 +8,7 @@ import { createNdjsonChannel } from '../transport/index.js';
 import type { ExitCode } from './exit-codes.js';
 import type { ReloadablePolicy } from './policy-holder.js';
 import type { Reporting } from './reporting.js';
-import { startSession, type SessionContext } from './session.js';
+import { startSession, type Session, type SessionContext } from './session.js';
 
 /** The client side: in --stdio mode, the proxy's own stdin and stdout. */
 export interface SidecarIo {
@@ -63,11 +63,6 @@ function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporti
 // engine, reports, HTTP, metrics) is loaded only when configured.
 export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: SidecarDeps = {}): Promise<SidecarHandle> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
-  if (config.transport === 'http') {
-    // The Streamable HTTP northbound is being built (components/http-northbound): refuse rather than
-    // fall back to stdio, which in a pod (stdin at EOF) would stop at once.
-    throw new SidecarError('SIDECAR_ERR_USAGE', '--http / MCP_PROXY_HTTP_LISTEN is not served yet: this build speaks MCP over stdio only', { hint: 'omit --http and MCP_PROXY_HTTP_LISTEN' });
-  }
   const closers: Array<() => unknown> = [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
@@ -108,6 +103,8 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       spawn: deps.spawn,
     };
 
+    if (config.transport === 'http') return await serveHttp(context, closeAll, policy, admin, (ready) => (readiness = ready));
+
     const session = startSession(context, createNdjsonChannel(io.input, io.output, { maxFrameBytes: config.maxFrameBytes }), undefined, 'proxy stopped');
     if (admin !== undefined) {
       admin.metrics.trackUpstream(session.governor);
@@ -133,4 +130,56 @@ async function startAdmin(config: SidecarConfig, logger: Logger, version: string
   metrics.watchReportSink(() => reporting?.sinkStats);
   const endpoint = await startAdminEndpoint({ listen: config.admin!, metrics, readiness, version, logger });
   return { metrics, endpoint };
+}
+
+/**
+ * --http: Streamable HTTP at /mcp, a session (a governed server and its pump) per MCP session
+ * and one per caller for the stateless era. The proxy runs until it is asked to stop.
+ */
+async function serveHttp(
+  context: SessionContext, closeAll: () => Promise<void>, policy: ReloadablePolicy | undefined, admin: Awaited<ReturnType<typeof startAdmin>> | undefined,
+  setReadiness: (readiness: () => { ready: boolean; reason?: string }) => void,
+): Promise<SidecarHandle> {
+  const { config, logger } = context;
+  const [{ startHttpNorthbound }, auth] = await Promise.all([
+    import('../http-northbound/index.js'), config.auth === undefined ? undefined : import('../http-auth/index.js'),
+  ]);
+  const authenticate = auth === undefined ? undefined : await auth.createAuthenticator(config.auth!, { logger });
+  const sessions = new Set<Session>();
+  const northbound = await startHttpNorthbound({
+    settings: config.http!,
+    maxFrameBytes: config.maxFrameBytes,
+    authenticate,
+    logger,
+    async openSession(client, info) {
+      const session = startSession(context, client, info.identity);
+      sessions.add(session);
+      const untrack = admin?.metrics.trackUpstream(session.governor);
+      void session.done.then(() => {
+        sessions.delete(session);
+        untrack?.();
+      });
+      return { close: (reason) => session.stop(reason).then(() => undefined), closed: session.done.then(() => undefined) };
+    },
+  });
+  admin?.metrics.watchHttpSessions(() => northbound.sessionCount + northbound.statelessCount);
+  logger.info({ address: northbound.address, path: config.http!.path, maxSessions: config.http!.maxSessions }, 'serving MCP over Streamable HTTP');
+  let stopping: Promise<ExitCode> | undefined;
+  setReadiness(() => (stopping === undefined ? { ready: true } : { ready: false, reason: 'the proxy is stopping' }));
+  let resolveDone!: (code: ExitCode) => void;
+  const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));
+  const stop = (reason: string): Promise<ExitCode> => {
+    if (stopping !== undefined) {
+      // Asked again: every session skips its remaining waits.
+      for (const session of sessions) void session.stop(reason);
+      return stopping;
+    }
+    stopping = northbound.close(reason).then(closeAll).then(() => {
+      logger.info({ reason }, 'proxy stopped');
+      return 0 as ExitCode;
+    });
+    void stopping.then(resolveDone);
+    return stopping;
+  };
+  return { stop, done, governor: undefined, policy, addresses: { http: northbound.address, admin: admin?.endpoint.address } };
 }

@@ -46,12 +46,10 @@ describe("the image's entry command", () => {
     assert.equal(result.stdout.trim(), packageVersion);
   });
 
-  // TODO(issue 7, main engineer): un-skip once --http and --admin are wired into the proxy
-  // (MCP_SIDECAR_IMAGE_E2E=1 runs it before that). It starts exactly what the image starts, with
+  // It starts exactly what the image starts, with
   // the two ports moved to free ones, and checks what the pod relies on: the probes' paths, the
   // HEALTHCHECK, MCP over HTTP on loopback, and a clean exit on SIGTERM within the grace period.
   it('should serve MCP over HTTP and the admin endpoint, pass its HEALTHCHECK, and stop cleanly on SIGTERM', {
-    skip: process.env.MCP_SIDECAR_IMAGE_E2E ? false : 'TODO: --http and --admin are not wired yet (set MCP_SIDECAR_IMAGE_E2E=1 to run)',
     timeout: 30_000,
   }, async () => {
     const [httpPort, adminPort] = [await freePort(), await freePort()];

@@ -1,0 +1,70 @@
+/**
+ * The Streamable HTTP northbound (`--http`): MCP clients reach the proxy over HTTP at `/mcp`,
+ * and every backend behind it is a FrameChannel, so the pump runs unchanged.
+ *
+ * ## Backends
+ * - **Legacy eras (2024-11-05 … 2025-11-25)**: a POST of `initialize` without `Mcp-Session-Id`
+ *   opens a session: an id (`crypto.randomUUID()`, returned in `Mcp-Session-Id` on the
+ *   initialize response) and a backend of its own (`openSession`: one pump and one governed
+ *   server). At most `maxSessions`; one more gets 503 with `Retry-After` (-32032). A session
+ *   whose server refuses `initialize` (an error response) ends at once, without an id.
+ * - **Stateless era (2026-07-28)**: a POST without `Mcp-Session-Id` that is not `initialize`,
+ *   with `MCP-Protocol-Version` ≥ 2026-07-28 (or, without that header, a 2026-07-28 `_meta`
+ *   version or `server/discover`), goes to a shared stateless backend: one per caller identity
+ *   (one in all without auth), opened on first use, at most `maxSessions` of them (apart from
+ *   the sessions). Callers' ids that clash with ones in flight are renumbered there and
+ *   restored in what they get back. Without a session id and a stateless version: 400.
+ * - A session (or stateless backend) ends on DELETE (204 once its server has stopped), after
+ *   `idleTimeoutMs` with no POST in flight and no GET stream open, when its server ends by
+ *   itself, or at `close()`; it ends through `backend.close(reason)`, the normal stop
+ *   sequence, and what the backend left unanswered gets -32003. Later requests with its id: 404.
+ *   A session answers only the identity that opened it (another gets 404).
+ *
+ * ## Checks, in order (each answer has a JSON-RPC error body, `id` when it could be read)
+ * Host not allowed → 403 (-32034); Origin present and not allowed → 403; `authenticate` fails →
+ * its status (401/403 with `WWW-Authenticate`, 503 with `Retry-After`); path ≠ `/mcp` → 404
+ * (-32030); shutting down → 503 (-32004); `MCP-Protocol-Version` unknown → 400 (-32022, with
+ * `data.supported`); method not GET/POST/DELETE → 405 with `Allow`. POST: Content-Type not
+ * `application/json` → 415; Accept admitting neither JSON nor SSE → 406; body over
+ * `maxBodyBytes` → 413 (-32033; nothing more is kept: the rest is read and discarded, up to
+ * max(maxBodyBytes, 4 MiB) more or 2 s, then the connection is cut); over `maxFrameBytes` →
+ * 413 (-32001); not JSON → 400 (-32700); not JSON-RPC → 400 (-32600); `initialize` in a batch
+ * → 400; `Mcp-Method` ≠ the body's method → 400 (-32020); unknown session → 404 (-32031);
+ * an id already in flight in the session → 400. GET: Accept without SSE → 406; no session id
+ * → 400; unknown → 404; a second GET stream → 409. DELETE: no session id → 400; unknown → 404.
+ * Defaults: on loopback, Host must be `localhost`, `127.0.0.1` or `[::1]` with the bound port,
+ * and an Origin the same loopback origin; on another address, Host must be that address (any
+ * Host on 0.0.0.0/:: unless `allowedHosts` is given), and no Origin passes unless listed.
+ * The Authorization header never reaches the server: only frames do; the identity goes to
+ * `openSession`.
+ *
+ * ## Frames and routing
+ * A POST body (one message or a batch) becomes one frame: its bytes as sent, line breaks (only
+ * whitespace in valid JSON) made spaces, and `\n`. Frames to the client are routed: a response
+ * to the POST that carried its request (by id value), a batch of responses to the POST of its
+ * first known id; `notifications/progress` to the POST whose request set that
+ * `_meta.progressToken`; anything else to the session's GET stream, else to a POST already
+ * streaming SSE, else (server requests only, which block the server) to the oldest waiting POST
+ * that accepts SSE, else held (256 messages, bounded bytes; the oldest dropped with a warning)
+ * until a GET stream opens. On a stateless backend there is no GET stream: unroutable messages
+ * are dropped with a warning. Nothing is dropped without a log line.
+ * A POST with only notifications or responses gets 202 once they are passed on. A POST with
+ * requests is answered `application/json` (the response's bytes, or the batch's responses in
+ * one array) unless something else must go on it first: then it becomes `text/event-stream`
+ * (only if its Accept admits SSE; a JSON-only client never gets SSE) and ends after its last
+ * response; a client whose Accept admits only SSE always gets events. SSE events carry no ids: streams are not resumable, and a GET with Last-Event-ID
+ * opens a fresh stream.
+ * Cancellation: a client `notifications/cancelled` ends the waiting POST of that request (an
+ * empty event stream, or 202 for a JSON-only client). A client that closes a POST before its
+ * response: in the legacy eras that is not a cancellation (spec), so the late response is
+ * dropped and logged; on a stateless backend it is (2026-07-28), so `notifications/cancelled`
+ * goes to the server for each request of the POST.
+ * Backpressure: the session's channel reports `onCongested` while any of its HTTP responses
+ * is over its high-water mark, `onDrained` when none is; `pause()` holds incoming POST bodies
+ * in memory (each bounded by `maxBodyBytes`) until `resume()`.
+ * The channel never calls `onEnd` or `onWriteError` (an HTTP client's disconnection ends one
+ * request, not the session) nor `onOversized` (oversized bodies are answered 413 here).
+ */
+export { startHttpNorthbound } from './server.js';
+export type { HttpNorthbound, HttpNorthboundOptions, HttpSessionInfo, SessionBackend } from './types.js';
+export { KNOWN_PROTOCOL_VERSIONS } from './request-checks.js';

@@ -1,0 +1,112 @@
+import { idKey, readEnvelope, type Envelope } from '../framing/index.js';
+import { isStatelessVersion } from './request-checks.js';
+
+/** A request the POST carries: its id as written and by value. */
+export interface PostedRequest {
+  readonly rawId: string;
+  readonly key: string;
+  readonly method: string;
+  /** `params._meta.progressToken`, as JSON text (its key), when the request asks for progress. */
+  readonly progressToken: string | undefined;
+}
+
+/** A POST body read as JSON-RPC: what routing and session handling need, parsed once. */
+export interface PostBody {
+  /** One NDJSON frame: the body's bytes (line breaks made spaces) and `\n`. */
+  readonly line: Buffer;
+  readonly envelope: Envelope;
+  readonly requests: readonly PostedRequest[];
+  /** A lone `initialize` request. */
+  readonly isInitialize: boolean;
+  /** An `initialize` inside a batch (refused). */
+  readonly initializeInBatch: boolean;
+  /** Request ids (keys) the client cancels with `notifications/cancelled` in this body. */
+  readonly cancelledKeys: readonly string[];
+  /** The 2026-07-28 `_meta` protocol version of the (first) request, if it names a stateless one. */
+  readonly statelessMeta: boolean;
+  /** The method of a lone request or notification (to compare with `Mcp-Method`). */
+  readonly method: string | undefined;
+}
+
+export type PostBodyResult =
+  | { readonly kind: 'ok'; readonly body: PostBody }
+  | { readonly kind: 'invalid'; readonly problem: 'parse' | 'not_jsonrpc'; readonly detail: string; readonly id: string | undefined };
+
+const LF = 0x0a, CR = 0x0d, SPACE = 0x20;
+const PROGRESS_TOKEN = '"progressToken"';
+const VERSION_META = '"io.modelcontextprotocol/protocolVersion"';
+
+type Json = Record<string, any>;
+
+// Reads a POST body (`line`: the body and its `\n`). The envelope reader checks the structure
+// without building the body; the body is parsed only when something nested is needed (a
+// progress token, a cancelled id, a `_meta` version) or when it spans lines. Line breaks can
+// only be whitespace between tokens in valid JSON, so they become spaces: one NDJSON line with
+// every other byte as the client sent it.
+export function readPostBody(line: Buffer): PostBodyResult {
+  const end = line.length - 1;
+  let parsed: unknown;
+  const firstBreak = line.indexOf(LF);
+  if ((firstBreak !== -1 && firstBreak < end) || line.indexOf(CR) !== -1) {
+    try {
+      parsed = JSON.parse(line.toString('utf8'));
+    } catch (error) {
+      return { kind: 'invalid', problem: 'parse', detail: (error as Error).message, id: undefined };
+    }
+    for (let i = 0; i < end; i++) if (line[i] === LF || line[i] === CR) line[i] = SPACE;
+  }
+  const envelope = readEnvelope(line);
+  if (envelope.kind === 'invalid') {
+    const problem = envelope.problem === 'not_jsonrpc' ? 'not_jsonrpc' : 'parse';
+    return { kind: 'invalid', problem, detail: envelope.problem === 'blank' ? 'the body is empty' : envelope.detail, id: problem === 'parse' ? undefined : envelope.id };
+  }
+  const messages = envelope.kind === 'batch' ? envelope.members ?? [] : [envelope];
+  const body = (): unknown => (parsed ??= JSON.parse(line.toString('utf8')));
+  const members = (): Json[] => {
+    const value = body();
+    return (Array.isArray(value) ? value : [value]) as Json[];
+  };
+  const mayHaveMeta = line.includes(PROGRESS_TOKEN) || line.includes(VERSION_META);
+
+  let tokens: Array<string | undefined> | undefined;
+  let statelessMeta = false;
+  if (mayHaveMeta) {
+    try {
+      const all = members();
+      tokens = all.map((m) => {
+        const token = m?.params?._meta?.progressToken;
+        return typeof token === 'string' || typeof token === 'number' ? JSON.stringify(token) : undefined;
+      });
+      const version = all.find((m) => m?.params?._meta)?.params._meta['io.modelcontextprotocol/protocolVersion'];
+      statelessMeta = typeof version === 'string' && isStatelessVersion(version);
+    } catch (error) {
+      return { kind: 'invalid', problem: 'parse', detail: (error as Error).message, id: undefined };
+    }
+  }
+
+  const requests: PostedRequest[] = [];
+  let initializeInBatch = false;
+  let cancelledKeys: string[] = [];
+  for (const [index, message] of messages.entries()) {
+    if (message.kind === 'request') {
+      requests.push({ rawId: message.id!, key: idKey(message.id!), method: message.method!, progressToken: tokens?.[index] });
+      if (message.method === 'initialize' && envelope.kind === 'batch') initializeInBatch = true;
+    } else if (message.kind === 'notification' && message.method === 'notifications/cancelled') {
+      try {
+        const requestId = members()[index]?.params?.requestId;
+        if (typeof requestId === 'string' || typeof requestId === 'number') cancelledKeys = [...cancelledKeys, idKey(JSON.stringify(requestId))];
+      } catch {
+        // unparseable nested value: the pump answers it as it would on stdio
+      }
+    }
+  }
+  const lone = envelope.kind === 'batch' ? undefined : envelope;
+  return {
+    kind: 'ok',
+    body: {
+      line, envelope, requests, initializeInBatch, cancelledKeys, statelessMeta,
+      isInitialize: lone?.kind === 'request' && lone.method === 'initialize',
+      method: lone?.kind === 'request' || lone?.kind === 'notification' ? lone.method : undefined,
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { ServerResponse } from 'node:http';
+import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
+
+export interface HttpRefusal {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly detail: string;
+  /** The id of the request refused (JSON text), when it could be read. */
+  readonly id?: string | undefined;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly data?: Record<string, unknown>;
+}
+
+// Answers an HTTP request with an error status and a JSON-RPC error body (from the catalogue).
+export function refuse(res: ServerResponse, refusal: HttpRefusal): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const body = encodeErrorResponse(refusal.id ?? null, refusal.code, refusal.detail, refusal.data);
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': body.length, ...refusal.headers };
+  res.writeHead(refusal.status, headers);
+  res.end(body);
+}

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SidecarError } from '../errors/index.js';
+import type { AuthResult } from '../http-auth/index.js';
+import type { Identity } from '../middleware-engine/index.js';
+import { readEnvelope } from '../framing/index.js';
+import { discardRest, readBody } from './body.js';
+import { readPostBody, type PostBody } from './post-body.js';
+import { refuse, type HttpRefusal } from './replies.js';
+import { createOriginGuard, headerValue, isStatelessVersion, KNOWN_PROTOCOL_VERSIONS, mediaType, readAccept, type Acceptable } from './request-checks.js';
+import { HttpSession } from './session.js';
+import type { HttpNorthbound, HttpNorthboundOptions } from './types.js';
+
+const ALLOW = 'GET, POST, DELETE';
+const RETRY_AFTER_SECONDS = '5';
+const HELD_MESSAGES = 256;
+/** After an early answer, how much more body is read and discarded before the connection is cut, and for how long. */
+const LINGER_MIN_BYTES = 4 * 1024 * 1024;
+const LINGER_MS = 2000;
+
+/** Starts the Streamable HTTP listener. Rejects (SIDECAR_ERR_CONFIG_INVALID) if the address cannot be bound. */
+export async function startHttpNorthbound(options: HttpNorthboundOptions): Promise<HttpNorthbound> {
+  const { settings, logger } = options;
+  const sessions = new Map<string, HttpSession>();
+  const stateless = new Map<string, HttpSession>();
+  let closing: Promise<void> | undefined;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error, method: req.method }, 'an HTTP request failed inside the proxy');
+      if (!res.headersSent) res.writeHead(500, { connection: 'close' });
+      res.end();
+    });
+  });
+  const address = await listen(server, settings.listen.host, settings.listen.port);
+  const guard = createOriginGuard(settings, address.port);
+  if (!guard.checksHost) logger.warn({ host: settings.listen.host }, 'HTTP Host headers are not checked on a wildcard address: name the accepted hosts with --http-allowed-host');
+  const heldLimit = { messages: HELD_MESSAGES, bytes: Math.max(options.maxFrameBytes, 1 << 20) };
+
+  // An answer before the body is read: the rest is discarded, bounded (lingering close).
+  const lingerBytes = Math.max(settings.maxBodyBytes, LINGER_MIN_BYTES);
+  const reject = (req: IncomingMessage, res: ServerResponse, refusal: HttpRefusal): void => {
+    refuse(res, refusal);
+    discardRest(req, lingerBytes, LINGER_MS);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!guard.allowHost(req.headers.host)) {
+      return reject(req, res, { status: 403, code: 'SIDECAR_ERR_HTTP_FORBIDDEN', detail: `Host ${JSON.stringify(req.headers.host ?? null)} is not allowed` });
+    }
+    const origin = headerValue(req.headers, 'origin');
+    if (!guard.allowOrigin(origin)) return reject(req, res, { status: 403, code: 'SIDECAR_ERR_HTTP_FORBIDDEN', detail: `Origin ${JSON.stringify(origin)} is not allowed` });
+    let identity: Identity | undefined;
+    if (options.authenticate !== undefined) {
+      const result = await options.authenticate(req.headers);
+      if (!result.ok) return reject(req, res, authRefusal(result));
+      identity = result.identity;
+    }
+    const path = pathOf(req.url ?? '/');
+    if (path !== settings.path) return reject(req, res, { status: 404, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: `nothing at ${path}: the MCP endpoint is ${settings.path}` });
+    if (closing !== undefined) return reject(req, res, { status: 503, code: 'SIDECAR_ERR_SHUTTING_DOWN', detail: 'the proxy is stopping' });
+    const version = headerValue(req.headers, 'mcp-protocol-version');
+    if (version !== undefined && !KNOWN_PROTOCOL_VERSIONS.includes(version)) {
+      return reject(req, res, {
+        status: 400, code: 'SIDECAR_ERR_HTTP_UNSUPPORTED_VERSION', detail: `MCP-Protocol-Version ${JSON.stringify(version)}`,
+        data: { supported: KNOWN_PROTOCOL_VERSIONS, requested: version },
+      });
+    }
+    switch (req.method) {
+      case 'POST':
+        return post(req, res, identity, version);
+      case 'GET':
+        return get(req, res, identity);
+      case 'DELETE':
+        return remove(req, res, identity);
+      default:
+        return reject(req, res, { status: 405, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: `method ${req.method} (allowed: ${ALLOW})`, headers: { allow: ALLOW } });
+    }
+  }
+
+  async function post(req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, version: string | undefined): Promise<void> {
+    const contentType = mediaType(headerValue(req.headers, 'content-type'));
+    if (contentType !== 'application/json') {
+      return reject(req, res, { status: 415, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: `Content-Type ${JSON.stringify(contentType ?? null)}: a POST body must be application/json` });
+    }
+    const accept = readAccept(headerValue(req.headers, 'accept'));
+    if (!accept.json && !accept.sse) return reject(req, res, { status: 406, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: 'Accept must admit application/json and text/event-stream' });
+    const read = await readBody(req, settings.maxBodyBytes);
+    if (read.kind === 'aborted') return void logger.debug('an HTTP client went away while sending its request body');
+    if (read.kind === 'too-large') {
+      return reject(req, res, { status: 413, code: 'SIDECAR_ERR_HTTP_BODY_TOO_LARGE', detail: `more than ${settings.maxBodyBytes} bytes` });
+    }
+    const bytes = read.line.length - 1;
+    if (bytes > options.maxFrameBytes) {
+      const { id } = readEnvelope(read.line.subarray(0, Math.min(bytes, 4096)));
+      return refuse(res, { status: 413, code: 'SIDECAR_ERR_FRAME_TOO_LARGE', detail: `${bytes} bytes`, id });
+    }
+    const parsed = readPostBody(read.line);
+    if (parsed.kind === 'invalid') {
+      const code = parsed.problem === 'parse' ? 'SIDECAR_ERR_PARSE' : 'SIDECAR_ERR_INVALID_REQUEST';
+      return refuse(res, { status: 400, code, detail: parsed.detail, id: parsed.id });
+    }
+    const body = parsed.body;
+    const firstId = body.requests[0]?.rawId;
+    const badRequest = (detail: string, status = 400): void => refuse(res, { status, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail, id: firstId });
+    if (body.initializeInBatch) return badRequest('initialize must be sent alone, not in a batch');
+    const mcpMethod = headerValue(req.headers, 'mcp-method');
+    if (mcpMethod !== undefined && body.method !== undefined && mcpMethod !== body.method) {
+      return refuse(res, { status: 400, code: 'SIDECAR_ERR_HTTP_HEADER_MISMATCH', detail: `Mcp-Method ${JSON.stringify(mcpMethod)}, body ${JSON.stringify(body.method)}`, id: firstId });
+    }
+    const sessionId = headerValue(req.headers, 'mcp-session-id');
+    if (sessionId !== undefined) {
+      const session = sessionFor(sessionId, identity);
+      if (session === undefined) return refuse(res, { status: 404, code: 'SIDECAR_ERR_HTTP_SESSION_NOT_FOUND', detail: `Mcp-Session-Id ${JSON.stringify(sessionId)}`, id: firstId });
+      if (body.isInitialize) return badRequest('this session is already initialized; send initialize without Mcp-Session-Id to start another');
+      return session.post(body, res, accept);
+    }
+    if (body.isInitialize) return startSession(body, res, accept, identity);
+    const statelessEra = version !== undefined ? isStatelessVersion(version) : body.statelessMeta || body.method === 'server/discover';
+    if (!statelessEra) {
+      return badRequest('Mcp-Session-Id header required: start a session with initialize (or, in the stateless era, send MCP-Protocol-Version: 2026-07-28)');
+    }
+    return postStateless(body, res, accept, identity);
+  }
+
+  function startSession(body: PostBody, res: ServerResponse, accept: Acceptable, identity: Identity | undefined): void {
+    if (sessions.size >= settings.maxSessions) {
+      logger.warn({ sessions: sessions.size }, 'refused a new HTTP session: every session slot is taken');
+      return refuse(res, {
+        status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', detail: `${settings.maxSessions} sessions are open`, id: body.requests[0]?.rawId,
+        headers: { 'retry-after': RETRY_AFTER_SECONDS },
+      });
+    }
+    const id = randomUUID();
+    const session = new HttpSession({
+      id, identity, logger, idleTimeoutMs: settings.idleTimeoutMs, heldLimit,
+      onEnding: () => void (sessions.get(id) === session && sessions.delete(id)),
+    });
+    sessions.set(id, session);
+    logger.info({ session: id, sessions: sessions.size }, 'HTTP session started');
+    res.setHeader('mcp-session-id', id);
+    session.post(body, res, accept);
+    session.open(options.openSession);
+  }
+
+  function postStateless(body: PostBody, res: ServerResponse, accept: Acceptable, identity: Identity | undefined): void {
+    const key = identityKey(identity);
+    let session = stateless.get(key);
+    if (session === undefined) {
+      if (stateless.size >= settings.maxSessions) {
+        return refuse(res, {
+          status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', detail: `${settings.maxSessions} stateless backends are open`, id: body.requests[0]?.rawId,
+          headers: { 'retry-after': RETRY_AFTER_SECONDS },
+        });
+      }
+      const created = new HttpSession({
+        id: undefined, identity, logger, idleTimeoutMs: settings.idleTimeoutMs, heldLimit,
+        onEnding: () => void (stateless.get(key) === created && stateless.delete(key)),
+      });
+      session = created;
+      stateless.set(key, created);
+      logger.info({ backends: stateless.size }, 'HTTP stateless backend started');
+      created.open(options.openSession);
+    }
+    session.post(body, res, accept);
+  }
+
+  function get(req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): void {
+    const accept = readAccept(headerValue(req.headers, 'accept'));
+    if (!accept.sse) return reject(req, res, { status: 406, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: 'a GET stream is text/event-stream: Accept must admit it' });
+    const sessionId = headerValue(req.headers, 'mcp-session-id');
+    if (sessionId === undefined) return reject(req, res, { status: 400, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: 'Mcp-Session-Id header required for a GET stream' });
+    const session = sessionFor(sessionId, identity);
+    if (session === undefined) return reject(req, res, { status: 404, code: 'SIDECAR_ERR_HTTP_SESSION_NOT_FOUND', detail: `Mcp-Session-Id ${JSON.stringify(sessionId)}` });
+    // No event ids are sent, so there is nothing to resume from: Last-Event-ID opens a fresh stream.
+    if (!session.openStream(res)) return reject(req, res, { status: 409, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: 'a GET stream is already open for this session' });
+  }
+
+  async function remove(req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
+    const sessionId = headerValue(req.headers, 'mcp-session-id');
+    if (sessionId === undefined) return reject(req, res, { status: 400, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: 'Mcp-Session-Id header required to end a session' });
+    const session = sessionFor(sessionId, identity);
+    if (session === undefined) return reject(req, res, { status: 404, code: 'SIDECAR_ERR_HTTP_SESSION_NOT_FOUND', detail: `Mcp-Session-Id ${JSON.stringify(sessionId)}` });
+    await session.close('the client ended the session (HTTP DELETE)');
+    if (!res.headersSent) res.writeHead(204).end();
+  }
+
+  // A session answers only the caller that started it: another identity sees no such session.
+  function sessionFor(id: string, identity: Identity | undefined): HttpSession | undefined {
+    const session = sessions.get(id);
+    return session !== undefined && identityKey(session.identity) === identityKey(identity) ? session : undefined;
+  }
+
+  return {
+    address: { host: address.address, port: address.port },
+    get sessionCount() {
+      return sessions.size;
+    },
+    get statelessCount() {
+      return stateless.size;
+    },
+    close(reason) {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await Promise.all([...sessions.values(), ...stateless.values()].map((session) => session.close(reason)));
+        server.closeAllConnections();
+        await closed;
+        logger.info({ reason }, 'HTTP listener closed');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The path of an origin-form (`/mcp?x`) or absolute-form (`http://host/mcp`) request target. */
+function pathOf(target: string): string {
+  if (target.startsWith('/')) {
+    const query = target.indexOf('?');
+    return query === -1 ? target : target.slice(0, query);
+  }
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return target;
+  }
+}
+
+function identityKey(identity: Identity | undefined): string {
+  return identity === undefined ? '' : JSON.stringify([identity.tenantId ?? null, identity.userId ?? null, identity.agentId ?? null]);
+}
+
+function authRefusal(result: Extract<AuthResult, { ok: false }>): HttpRefusal {
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if ('wwwAuthenticate' in result) headers['www-authenticate'] = result.wwwAuthenticate;
+  if ('retryAfterSeconds' in result) headers['retry-after'] = String(result.retryAfterSeconds);
+  const code = result.status === 503 ? 'SIDECAR_ERR_HTTP_AUTH_UNAVAILABLE' : 'SIDECAR_ERR_HTTP_UNAUTHORIZED';
+  return { status: result.status, code, detail: result.message, headers };
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      reject(new SidecarError('SIDECAR_ERR_CONFIG_INVALID', `--http ${host.includes(':') ? `[${host}]` : host}:${port}: cannot listen (${error.code ?? error.message})`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

@@ -1,0 +1,380 @@
+import type { ServerResponse } from 'node:http';
+import { encodeErrorResponse } from '../errors/index.js';
+import { idKey, parseFrameBody, readEnvelope, type Envelope } from '../framing/index.js';
+import type { Logger } from '../logging/index.js';
+import type { Identity } from '../middleware-engine/index.js';
+import type { FrameChannel, FrameChannelHandlers } from '../transport/index.js';
+import { Exchange, SSE_HEADERS, sseEvent, type AwaitedRequest, type Renumbering } from './exchange.js';
+import type { PostBody } from './post-body.js';
+import { refuse } from './replies.js';
+import type { Acceptable } from './request-checks.js';
+import { renumberRequests } from './renumber.js';
+import { StreamSet } from './stream-set.js';
+import type { HttpSessionInfo, SessionBackend } from './types.js';
+
+export interface HttpSessionOptions {
+  /** The Mcp-Session-Id; undefined for a stateless backend. */
+  readonly id: string | undefined;
+  readonly identity: Identity | undefined;
+  readonly logger: Logger;
+  readonly idleTimeoutMs: number;
+  /** Messages held for a GET stream that is not open yet, at most (oldest dropped first, logged). */
+  readonly heldLimit: { readonly messages: number; readonly bytes: number };
+  /** The session starts to end (DELETE, idle, its server failed, shutdown): forget it. */
+  readonly onEnding: (session: HttpSession) => void;
+}
+
+const MAX_GONE_REMEMBERED = 1024;
+
+// One backend behind HTTP: a legacy-era session (its own server) or the shared stateless
+// backend. It is the FrameChannel the pump runs against: POST bodies go in as frames; frames
+// out are routed to the POST that asked (responses by id, progress by token), else to the GET
+// stream, else to a POST already streaming, else (server requests only) to a waiting POST that
+// accepts SSE, else held for the next GET stream (legacy) or dropped and logged (stateless).
+export class HttpSession {
+  readonly id: string | undefined;
+  readonly identity: Identity | undefined;
+  readonly stateless: boolean;
+  readonly channel: FrameChannel;
+  readonly #logger: Logger;
+  readonly #options: HttpSessionOptions;
+  readonly #streams: StreamSet;
+  #handlers: FrameChannelHandlers | undefined;
+  #backend: SessionBackend | undefined;
+  #opening: Promise<SessionBackend | undefined> | undefined;
+  #ending: Promise<void> | undefined;
+  #channelClosed = false;
+  #paused = false;
+  #inbound: Buffer[] = [];
+  readonly #exchanges = new Set<Exchange>();
+  readonly #byId = new Map<string, Exchange>();
+  readonly #byToken = new Map<string, Exchange>();
+  readonly #gone = new Set<string>();
+  #getStream: ServerResponse | undefined;
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #renumbered = 0;
+
+  constructor(options: HttpSessionOptions) {
+    this.id = options.id;
+    this.identity = options.identity;
+    this.stateless = options.id === undefined;
+    this.#options = options;
+    this.#logger = options.logger;
+    this.#streams = new StreamSet({
+      onCongested: () => this.#handlers?.onCongested(),
+      onDrained: () => this.#handlers?.onDrained(),
+    });
+    this.channel = {
+      start: (handlers) => {
+        this.#handlers = handlers;
+        // Like a stream's 'data', never inside start(): the pump starts the server side after this.
+        queueMicrotask(() => this.#flushInbound());
+      },
+      send: (line) => {
+        if (!this.#channelClosed) this.#route(line);
+      },
+      pause: () => {
+        this.#paused = true;
+      },
+      resume: () => {
+        this.#paused = false;
+        this.#flushInbound();
+      },
+      drained: () => this.#streams.drained(),
+      endOutput: () => this.#endGetStream(),
+      close: () => {
+        this.#channelClosed = true;
+        this.#inbound = [];
+      },
+    };
+  }
+
+  get ending(): boolean {
+    return this.#ending !== undefined;
+  }
+
+  /** Starts the backend; a failure answers the waiting POSTs 502 and ends the session. */
+  open(openSession: (client: FrameChannel, info: HttpSessionInfo) => Promise<SessionBackend>): void {
+    // Called a microtask later, so `#opening` is set even if the backend answers synchronously.
+    this.#opening = Promise.resolve().then(() => openSession(this.channel, { sessionId: this.id, identity: this.identity })).then(
+      (backend) => {
+        this.#backend = backend;
+        void backend.closed.then(() => void this.#end('its MCP server ended', false));
+        return backend;
+      },
+      (error: unknown) => {
+        this.#logger.error({ err: error, session: this.id }, 'could not start the MCP server for an HTTP session');
+        for (const exchange of this.#exchanges) {
+          exchange.abandon();
+          refuse(exchange.res, { status: 502, code: 'SIDECAR_ERR_HTTP_SESSION_UNAVAILABLE', detail: (error as Error)?.message ?? String(error), id: [...exchange.awaiting.values()][0]?.clientRawId });
+        }
+        this.#exchanges.clear();
+        void this.#end('its MCP server could not be started', false);
+        return undefined;
+      },
+    );
+  }
+
+  /** Stops the backend (the normal stop sequence), then answers what is left. Idempotent. */
+  close(reason: string): Promise<void> {
+    return this.#end(reason, true);
+  }
+
+  /** A POST whose body passed every check. */
+  post(body: PostBody, res: ServerResponse, accept: Acceptable): void {
+    this.#clearIdle();
+    if (body.requests.length === 0) {
+      this.#deliver(body.line);
+      this.#applyCancels(body.cancelledKeys);
+      res.writeHead(202).end();
+      this.#checkIdle();
+      return;
+    }
+    let { line } = body;
+    let requests = body.requests.map((r) => ({ key: r.key, clientRawId: r.rawId, backendRawId: r.rawId, progressToken: r.progressToken }));
+    let renumbering: Renumbering | undefined;
+    if (this.#collides(requests)) {
+      if (!this.stateless) {
+        const key = requests.find((r) => this.#byId.has(r.key))?.clientRawId ?? requests[0]!.clientRawId;
+        refuse(res, { status: 400, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: `request id ${key} is already in flight in this session`, id: key });
+        this.#checkIdle();
+        return;
+      }
+      // Callers sharing a stateless backend each number their requests: clashing ids are renumbered.
+      ({ line, requests, renumbering } = renumberRequests(line, () => ++this.#renumbered));
+    }
+    const awaiting = new Map<string, AwaitedRequest>(requests.map((r) => [r.key, { clientRawId: r.clientRawId, backendRawId: r.backendRawId }]));
+    const exchange = new Exchange({
+      res, acceptsSse: accept.sse, acceptsJson: accept.json, batch: body.envelope.kind === 'batch', isInitialize: body.isInitialize, awaiting,
+      progressTokens: requests.flatMap((r) => (r.progressToken === undefined ? [] : [r.progressToken])),
+      writer: this.#streams, renumbering, onDone: (done) => this.#forget(done),
+    });
+    this.#exchanges.add(exchange);
+    for (const key of awaiting.keys()) this.#byId.set(key, exchange);
+    for (const token of exchange.progressTokens) this.#byToken.set(token, exchange);
+    res.once('close', () => this.#onPostClosed(exchange));
+    this.#deliver(line);
+    this.#applyCancels(body.cancelledKeys);
+  }
+
+  /** A GET: the stream for server messages unrelated to a POST. False if one is already open. */
+  openStream(res: ServerResponse): boolean {
+    if (this.#getStream !== undefined) return false;
+    this.#clearIdle();
+    this.#getStream = res;
+    res.writeHead(200, SSE_HEADERS);
+    res.flushHeaders();
+    res.once('close', () => {
+      if (this.#getStream === res) this.#getStream = undefined;
+      this.#checkIdle();
+    });
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    for (const line of held) this.#streams.write(res, sseEvent(line));
+    return true;
+  }
+
+  // --- inbound: frames from the HTTP client to the pump ---
+
+  #deliver(line: Buffer): void {
+    if (this.#handlers === undefined || this.#paused || this.#inbound.length > 0) this.#inbound.push(line);
+    else if (!this.#channelClosed) this.#handlers.onFrame(line);
+  }
+
+  #flushInbound(): void {
+    while (this.#handlers !== undefined && !this.#paused && !this.#channelClosed && this.#inbound.length > 0) {
+      this.#handlers.onFrame(this.#inbound.shift()!);
+    }
+  }
+
+  #collides(requests: ReadonlyArray<{ key: string; progressToken: string | undefined }>): boolean {
+    const keys = new Set<string>();
+    const tokens = new Set<string>();
+    for (const r of requests) {
+      if (this.#byId.has(r.key) || this.#gone.has(r.key) || keys.has(r.key)) return true;
+      keys.add(r.key);
+      if (r.progressToken === undefined) continue;
+      if (this.#byToken.has(r.progressToken) || tokens.has(r.progressToken)) return true;
+      tokens.add(r.progressToken);
+    }
+    return false;
+  }
+
+  // The client cancelled requests of this session: their POSTs stop waiting (a cancelled request
+  // gets no response). Ids are the client's: on a stateless backend a renumbered one is not found.
+  #applyCancels(keys: readonly string[]): void {
+    for (const key of keys) {
+      const exchange = this.#byId.get(key);
+      if (exchange === undefined) continue;
+      this.#byId.delete(key);
+      exchange.cancel(key);
+    }
+  }
+
+  #onPostClosed(exchange: Exchange): void {
+    if (exchange.mode === 'done') return;
+    exchange.abandon();
+    const waiting = [...exchange.awaiting.values()];
+    for (const key of exchange.awaiting.keys()) {
+      this.#byId.delete(key);
+      this.#gone.add(key);
+      if (this.#gone.size > MAX_GONE_REMEMBERED) this.#gone.delete(this.#gone.values().next().value!);
+    }
+    this.#forget(exchange);
+    if (this.stateless) {
+      // 2026-07-28: closing a request's stream is how a client cancels it; tell the server.
+      this.#logger.info({ pending: waiting.length }, 'an HTTP client closed a stateless request before its response: the request is cancelled');
+      for (const request of waiting) {
+        this.#deliver(Buffer.from(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":${request.backendRawId},"reason":"the HTTP client closed the request's stream"}}\n`));
+      }
+    } else {
+      // Legacy eras: a disconnection is not a cancellation; the response, when it comes, is dropped.
+      this.#logger.info({ session: this.id, pending: waiting.map((r) => r.clientRawId) }, 'an HTTP client closed a POST before its response: the response will be dropped');
+    }
+  }
+
+  #forget(exchange: Exchange): void {
+    this.#exchanges.delete(exchange);
+    for (const token of exchange.progressTokens) if (this.#byToken.get(token) === exchange) this.#byToken.delete(token);
+    for (const key of exchange.awaiting.keys()) if (this.#byId.get(key) === exchange) this.#byId.delete(key);
+    this.#checkIdle();
+  }
+
+  // --- outbound: frames from the pump to the HTTP client ---
+
+  #route(line: Buffer): void {
+    const envelope = readEnvelope(line);
+    switch (envelope.kind) {
+      case 'response':
+      case 'error':
+        return this.#routeResponse(line, envelope);
+      case 'batch':
+        return this.#routeBatch(line, envelope);
+      case 'request':
+        return this.#routeUnrelated(line, true, envelope.method);
+      case 'notification':
+        if (envelope.method === 'notifications/progress' && this.#routeProgress(line)) return;
+        return this.#routeUnrelated(line, false, envelope.method);
+      case 'invalid':
+        this.#logger.warn({ session: this.id, problem: envelope.problem }, 'dropped a frame for the HTTP client that is not JSON-RPC');
+    }
+  }
+
+  #routeResponse(line: Buffer, envelope: Envelope): void {
+    const rawId = envelope.id;
+    if (rawId === undefined || rawId === 'null') {
+      // The pump answers a whole batch with one error (id null) when it refuses it.
+      const batch = [...this.#exchanges].find((exchange) => exchange.batch && exchange.mode !== 'done');
+      if (batch !== undefined) return batch.deliverResponse(line, 'all');
+      return this.#routeUnrelated(line, false, undefined);
+    }
+    const key = idKey(rawId);
+    const exchange = this.#byId.get(key);
+    if (exchange === undefined) {
+      if (this.#gone.delete(key)) this.#logger.info({ session: this.id, id: rawId }, 'dropped a response: its HTTP client had closed the POST');
+      else this.#logger.warn({ session: this.id, id: rawId }, 'dropped a response that answers no request of this HTTP session');
+      return;
+    }
+    this.#byId.delete(key);
+    if (exchange.isInitialize && envelope.kind === 'error') {
+      // The server refused the handshake: no session comes of it.
+      if (!exchange.res.headersSent) exchange.res.removeHeader('mcp-session-id');
+      exchange.deliverResponse(line, [key]);
+      void this.#end('the server refused initialize', true);
+      return;
+    }
+    exchange.deliverResponse(line, [key]);
+  }
+
+  #routeBatch(line: Buffer, envelope: Envelope): void {
+    const members = envelope.members ?? [];
+    const keys = members.filter((m) => (m.kind === 'response' || m.kind === 'error') && m.id !== undefined).map((m) => idKey(m.id!));
+    const exchange = keys.map((key) => this.#byId.get(key)).find((e) => e !== undefined);
+    if (exchange === undefined) {
+      if (members.some((m) => m.kind === 'request' || m.kind === 'notification')) return this.#routeUnrelated(line, members.some((m) => m.kind === 'request'), 'batch');
+      this.#logger.warn({ session: this.id }, 'dropped a batch of responses that answer no request of this HTTP session');
+      return;
+    }
+    const answered = keys.filter((key) => this.#byId.get(key) === exchange);
+    for (const key of answered) this.#byId.delete(key);
+    exchange.deliverResponse(line, answered);
+  }
+
+  #routeProgress(line: Buffer): boolean {
+    let token: unknown;
+    try {
+      token = (parseFrameBody(line) as { params?: { progressToken?: unknown } }).params?.progressToken;
+    } catch {
+      return false;
+    }
+    if (typeof token !== 'string' && typeof token !== 'number') return false;
+    return this.#byToken.get(JSON.stringify(token))?.deliverEvent(line) ?? false;
+  }
+
+  #routeUnrelated(line: Buffer, isRequest: boolean, method: string | undefined): void {
+    if (this.#getStream !== undefined && this.#streams.write(this.#getStream, sseEvent(line))) return;
+    for (const exchange of this.#exchanges) if (exchange.mode === 'sse' && exchange.deliverEvent(line)) return;
+    // A server request blocks the server until answered: open a waiting POST's stream for it.
+    if (isRequest) for (const exchange of this.#exchanges) if (exchange.deliverEvent(line)) return;
+    if (this.stateless) {
+      this.#logger.warn({ method }, 'dropped a server message for a stateless HTTP client: no stream is open to carry it');
+      return;
+    }
+    if (isRequest) this.#logger.info({ session: this.id, method }, 'a server request waits for the client to open a GET stream');
+    this.#held.push(line);
+    this.#heldBytes += line.length;
+    const { messages, bytes } = this.#options.heldLimit;
+    while (this.#held.length > messages || (this.#heldBytes > bytes && this.#held.length > 1)) {
+      const dropped = this.#held.shift()!;
+      this.#heldBytes -= dropped.length;
+      this.#logger.warn({ session: this.id, method: readEnvelope(dropped).method, held: this.#held.length }, 'dropped the oldest server message held for a GET stream that has not opened');
+    }
+  }
+
+  #endGetStream(): void {
+    const stream = this.#getStream;
+    this.#getStream = undefined;
+    if (stream !== undefined && !stream.writableEnded) stream.end();
+  }
+
+  // --- life: idle timeout and the end ---
+
+  #clearIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  #checkIdle(): void {
+    if (this.#ending !== undefined) return;
+    if (this.#exchanges.size > 0 || this.#getStream !== undefined) return this.#clearIdle();
+    if (this.#idleTimer !== undefined) return;
+    this.#idleTimer = setTimeout(() => void this.#end(`idle for ${this.#options.idleTimeoutMs} ms`, true), this.#options.idleTimeoutMs);
+    this.#idleTimer.unref();
+  }
+
+  #end(reason: string, stopBackend: boolean): Promise<void> {
+    this.#ending ??= (async () => {
+      this.#clearIdle();
+      this.#options.onEnding(this);
+      this.#logger.info({ session: this.id, stateless: this.stateless, reason }, 'HTTP session ending');
+      if (stopBackend) {
+        const backend = this.#backend ?? (await this.#opening);
+        try {
+          await backend?.close(reason);
+        } catch (error) {
+          this.#logger.error({ err: error, session: this.id }, 'stopping the HTTP session\'s server failed');
+        }
+      }
+      // What the backend did not answer (its stop answers what was in flight) ends here.
+      for (const exchange of [...this.#exchanges]) exchange.fail((rawId) => encodeErrorResponse(rawId, 'SIDECAR_ERR_UPSTREAM_EXITED', `the HTTP session ended (${reason})`));
+      this.#endGetStream();
+      if (this.#held.length > 0) this.#logger.warn({ session: this.id, dropped: this.#held.length }, 'server messages held for a GET stream were dropped: the session ended');
+      this.#held = [];
+      this.#channelClosed = true;
+    })();
+    return this.#ending;
+  }
+}

@@ -1,0 +1,180 @@
+// Session life: the cap, DELETE, the idle timeout, a backend that ends or cannot start, the
+// northbound's close, and backpressure from a slow HTTP client.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { startFakeNorthbound } from '../../helpers/http-fake-backend.js';
+import { INITIALIZE, send, start } from '../../helpers/http-raw.js';
+
+async function waitFor<T>(read: () => T | undefined | false, what: string, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('http-northbound sessions', () => {
+  it('should refuse a session over the cap with 503, Retry-After and a JSON-RPC error, until one ends', async () => {
+    const h = await startFakeNorthbound({ maxSessions: 2 });
+    try {
+      const first = await h.initialize();
+      await h.initialize();
+      const refused = await send(h.port, { body: INITIALIZE });
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers['retry-after'], '5');
+      const body = await refused.json();
+      assert.deepEqual([body.id, body.error.code, body.error.data.code, body.error.data.retryable], [0, -32032, 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', true]);
+      assert.equal(h.backend.sessions.length, 2, 'no server was started for it');
+      assert.equal(h.northbound.sessionCount, 2);
+      // The stateless backend has slots of its own.
+      const stateless = await send(h.port, { body: { jsonrpc: '2.0', id: 1, method: 'echo' }, headers: { 'mcp-protocol-version': '2026-07-28' } });
+      assert.equal(stateless.status, 200);
+      await stateless.done;
+
+      const deleted = await send(h.port, { method: 'DELETE', headers: { 'mcp-session-id': first } });
+      assert.equal(deleted.status, 204);
+      assert.deepEqual(h.backend.sessions[0]!.closes, ['the client ended the session (HTTP DELETE)']);
+      assert.equal(h.northbound.sessionCount, 1);
+      const gone = await send(h.port, { body: { jsonrpc: '2.0', id: 2, method: 'echo' }, headers: { 'mcp-session-id': first } });
+      assert.equal(gone.status, 404);
+      await h.initialize();
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should stop an idle session\'s server after the idle timeout, but not while a request or GET stream is open', async () => {
+    const h = await startFakeNorthbound({ idleTimeoutMs: 150 });
+    try {
+      const idle = await h.initialize();
+      const busy = await h.initialize();
+      const streaming = await h.initialize();
+      const [idleBackend, busyBackend, streamBackend] = h.backend.sessions;
+      const slow = send(h.port, { body: { jsonrpc: '2.0', id: 1, method: 'slow', params: { ms: 300 } }, headers: { 'mcp-session-id': busy } });
+      const stream = await send(h.port, { headers: { 'mcp-session-id': streaming, accept: 'text/event-stream' } });
+      await waitFor(() => idleBackend!.closes.length > 0, 'the idle session to end');
+      assert.match(idleBackend!.closes[0]!, /^idle for 150 ms$/);
+      assert.deepEqual(busyBackend!.closes, [], 'a request in flight keeps the session');
+      assert.equal((await (await slow).json()).result.slow, true);
+      assert.deepEqual(streamBackend!.closes, [], 'an open GET stream keeps the session');
+      const afterIdle = await send(h.port, { body: { jsonrpc: '2.0', id: 2, method: 'echo' }, headers: { 'mcp-session-id': idle } });
+      assert.equal(afterIdle.status, 404);
+      await waitFor(() => busyBackend!.closes.length > 0, 'the busy session to end once idle');
+      stream.destroy();
+      await waitFor(() => streamBackend!.closes.length > 0, 'the streaming session to end once its stream closed');
+      assert.equal(h.northbound.sessionCount, 0);
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should answer what a backend that ends by itself left, and then 404', async () => {
+    const h = await startFakeNorthbound();
+    try {
+      const id = await h.initialize();
+      const waiting = send(h.port, { body: { jsonrpc: '2.0', id: 'w', method: 'never' }, headers: { 'mcp-session-id': id } });
+      const session = h.backend.sessions[0]!;
+      await waitFor(() => session.received.some((m) => m.id === 'w'), 'the request');
+      session.die();
+      const response = await waiting;
+      const body = await response.json();
+      assert.equal(body.id, 'w');
+      assert.equal(body.error.code, -32003);
+      assert.match(body.error.message, /the HTTP session ended \(its MCP server ended\)/);
+      await waitFor(() => h.northbound.sessionCount === 0, 'the session to be forgotten');
+      assert.equal((await send(h.port, { body: { jsonrpc: '2.0', id: 1, method: 'echo' }, headers: { 'mcp-session-id': id } })).status, 404);
+      assert.deepEqual(session.closes, [], 'a backend that ended is not closed again');
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should answer 502 when the session\'s server cannot be started, and hold no slot', async () => {
+    const h = await startFakeNorthbound({ maxSessions: 1 });
+    try {
+      h.backend.failNextOpen('spawn ENOENT');
+      const refused = await send(h.port, { body: INITIALIZE });
+      assert.equal(refused.status, 502);
+      const body = await refused.json();
+      assert.deepEqual([body.id, body.error.code], [0, -32037]);
+      assert.match(body.error.message, /spawn ENOENT/);
+      await waitFor(() => h.northbound.sessionCount === 0, 'the slot to be free');
+      await h.initialize();
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should end a session whose server refuses initialize, without giving its id', async () => {
+    const h = await startFakeNorthbound();
+    try {
+      const response = await send(h.port, { body: { ...INITIALIZE, params: { ...INITIALIZE.params, fail: true } } });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers['mcp-session-id'], undefined);
+      assert.equal((await response.json()).error.code, -32602);
+      await waitFor(() => h.backend.sessions[0]!.closes.length > 0, 'the session to end');
+      assert.equal(h.northbound.sessionCount, 0);
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should queue frames while the backend starts, and deliver them in order', async () => {
+    const h = await startFakeNorthbound({}, { openDelayMs: 100 });
+    try {
+      const id = await h.initialize();
+      const answers = await Promise.all([1, 2, 3].map((n) => send(h.port, { body: { jsonrpc: '2.0', id: n, method: 'echo' }, headers: { 'mcp-session-id': id } }).then((r) => r.json())));
+      assert.deepEqual(answers.map((a) => a.id), [1, 2, 3]);
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should stop every backend on close, then refuse requests and close the listener', async () => {
+    const h = await startFakeNorthbound();
+    const id = await h.initialize();
+    const stateless = await send(h.port, { body: { jsonrpc: '2.0', id: 1, method: 'echo' }, headers: { 'mcp-protocol-version': '2026-07-28' } });
+    await stateless.done;
+    const stream = await send(h.port, { headers: { 'mcp-session-id': id, accept: 'text/event-stream' } });
+    const waiting = start(h.port, { body: { jsonrpc: '2.0', id: 'w', method: 'never' }, headers: { 'mcp-session-id': id } });
+    await waitFor(() => h.backend.sessions[0]!.received.some((m) => m.id === 'w'), 'the request');
+    await h.northbound.close('the proxy is stopping');
+    assert.deepEqual(h.backend.sessions.map((s) => s.closes), [['the proxy is stopping'], ['the proxy is stopping']]);
+    assert.equal((await (await waiting.response).json()).error.code, -32003);
+    await stream.done;
+    await assert.rejects(send(h.port, { body: INITIALIZE }), /ECONNREFUSED|ECONNRESET|socket hang up/);
+  });
+
+  it('should tell the pump to stop feeding a slow HTTP client, and to go on when it drains', async () => {
+    const h = await startFakeNorthbound();
+    try {
+      const id = await h.initialize();
+      const stream = await send(h.port, { headers: { 'mcp-session-id': id, accept: 'text/event-stream' } });
+      stream.message.pause();
+      const session = h.backend.sessions[0]!;
+      const big = 'x'.repeat(256 * 1024);
+      // Feed it as the pump would (nothing while congested) until the socket buffers are full.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        assert.ok(Date.now() < deadline, 'the stream never stayed congested');
+        if (session.congestion.at(-1) === 'congested') {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          if (session.congestion.at(-1) === 'congested') break;
+          continue;
+        }
+        session.send({ jsonrpc: '2.0', method: 'notifications/message', params: { data: big } });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.ok(session.congestion.every((state, i) => state === (i % 2 === 0 ? 'congested' : 'drained')), session.congestion.join());
+      const drained = session.client.drained();
+      stream.message.resume();
+      await waitFor(() => session.congestion.at(-1) === 'drained', 'the stream to drain');
+      await drained;
+      stream.destroy();
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+});
