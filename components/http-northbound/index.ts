@@ -29,12 +29,13 @@
  * `maxBodyBytes` → 413 (-32033; nothing more is kept: the rest is read and discarded, up to
  * max(maxBodyBytes, 4 MiB) more or 2 s, then the connection is cut); over `maxFrameBytes` →
  * 413 (-32001); not JSON → 400 (-32700); not JSON-RPC → 400 (-32600); `initialize` in a batch
- * → 400; `Mcp-Method` ≠ the body's method → 400 (-32020); unknown session → 404 (-32031);
- * an id already in flight in the session → 400. GET: Accept without SSE → 406; no session id
+ * → 400; `Mcp-Method` ≠ the body's method → 400 (-32020; `Mcp-Name` is not compared); unknown
+ * session → 404 (-32031); an id already in flight in the session → 400. GET: Accept without SSE → 406; no session id
  * → 400; unknown → 404; a second GET stream → 409. DELETE: no session id → 400; unknown → 404.
  * Defaults: on loopback, Host must be `localhost`, `127.0.0.1` or `[::1]` with the bound port,
  * and an Origin the same loopback origin; on another address, Host must be that address (any
  * Host on 0.0.0.0/:: unless `allowedHosts` is given), and no Origin passes unless listed.
+ * No CORS headers are sent and OPTIONS is 405: browser pages on other origins are not served.
  * The Authorization header never reaches the server: only frames do; the identity goes to
  * `openSession`.
  *
@@ -45,15 +46,15 @@
  * first known id; `notifications/progress` to the POST whose request set that
  * `_meta.progressToken`; anything else to the session's GET stream, else to a POST already
  * streaming SSE, else (server requests only, which block the server) to the oldest waiting POST
- * that accepts SSE, else held (256 messages, bounded bytes; the oldest dropped with a warning)
- * until a GET stream opens. On a stateless backend there is no GET stream: unroutable messages
+ * that accepts SSE, else held (256 messages and max(maxFrameBytes, 1 MiB); past that the
+ * oldest is dropped with a warning) until a GET stream opens. On a stateless backend there is no GET stream: unroutable messages
  * are dropped with a warning. Nothing is dropped without a log line.
  * A POST with only notifications or responses gets 202 once they are passed on. A POST with
  * requests is answered `application/json` (the response's bytes, or the batch's responses in
  * one array) unless something else must go on it first: then it becomes `text/event-stream`
  * (only if its Accept admits SSE; a JSON-only client never gets SSE) and ends after its last
- * response; a client whose Accept admits only SSE always gets events. SSE events carry no ids: streams are not resumable, and a GET with Last-Event-ID
- * opens a fresh stream.
+ * response; a client whose Accept admits only SSE always gets events. SSE events carry no ids:
+ * streams are not resumable, and a GET with Last-Event-ID opens a fresh stream.
  * Cancellation: a client `notifications/cancelled` ends the waiting POST of that request (an
  * empty event stream, or 202 for a JSON-only client). A client that closes a POST before its
  * response: in the legacy eras that is not a cancellation (spec), so the late response is

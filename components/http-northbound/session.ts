@@ -5,6 +5,7 @@ import type { Logger } from '../logging/index.js';
 import type { Identity } from '../middleware-engine/index.js';
 import type { FrameChannel, FrameChannelHandlers } from '../transport/index.js';
 import { Exchange, SSE_HEADERS, sseEvent, type AwaitedRequest, type Renumbering } from './exchange.js';
+import { HeldMessages, type HeldLimit } from './held-messages.js';
 import type { PostBody } from './post-body.js';
 import { refuse } from './replies.js';
 import type { Acceptable } from './request-checks.js';
@@ -19,7 +20,7 @@ export interface HttpSessionOptions {
   readonly logger: Logger;
   readonly idleTimeoutMs: number;
   /** Messages held for a GET stream that is not open yet, at most (oldest dropped first, logged). */
-  readonly heldLimit: { readonly messages: number; readonly bytes: number };
+  readonly heldLimit: HeldLimit;
   /** The session starts to end (DELETE, idle, its server failed, shutdown): forget it. */
   readonly onEnding: (session: HttpSession) => void;
 }
@@ -51,8 +52,7 @@ export class HttpSession {
   readonly #byToken = new Map<string, Exchange>();
   readonly #gone = new Set<string>();
   #getStream: ServerResponse | undefined;
-  #held: Buffer[] = [];
-  #heldBytes = 0;
+  readonly #held: HeldMessages;
   #idleTimer: NodeJS.Timeout | undefined;
   #renumbered = 0;
 
@@ -62,6 +62,7 @@ export class HttpSession {
     this.stateless = options.id === undefined;
     this.#options = options;
     this.#logger = options.logger;
+    this.#held = new HeldMessages(options.heldLimit, options.logger, options.id);
     this.#streams = new StreamSet({
       onCongested: () => this.#handlers?.onCongested(),
       onDrained: () => this.#handlers?.onDrained(),
@@ -89,10 +90,6 @@ export class HttpSession {
         this.#inbound = [];
       },
     };
-  }
-
-  get ending(): boolean {
-    return this.#ending !== undefined;
   }
 
   /** Starts the backend; a failure answers the waiting POSTs 502 and ends the session. */
@@ -152,7 +149,10 @@ export class HttpSession {
       writer: this.#streams, renumbering, onDone: (done) => this.#forget(done),
     });
     this.#exchanges.add(exchange);
-    for (const key of awaiting.keys()) this.#byId.set(key, exchange);
+    for (const key of awaiting.keys()) {
+      this.#gone.delete(key);
+      this.#byId.set(key, exchange);
+    }
     for (const token of exchange.progressTokens) this.#byToken.set(token, exchange);
     res.once('close', () => this.#onPostClosed(exchange));
     this.#deliver(line);
@@ -170,10 +170,7 @@ export class HttpSession {
       if (this.#getStream === res) this.#getStream = undefined;
       this.#checkIdle();
     });
-    const held = this.#held;
-    this.#held = [];
-    this.#heldBytes = 0;
-    for (const line of held) this.#streams.write(res, sseEvent(line));
+    for (const line of this.#held.take()) this.#streams.write(res, sseEvent(line));
     return true;
   }
 
@@ -194,7 +191,9 @@ export class HttpSession {
     const keys = new Set<string>();
     const tokens = new Set<string>();
     for (const r of requests) {
-      if (this.#byId.has(r.key) || this.#gone.has(r.key) || keys.has(r.key)) return true;
+      // An id whose POST was abandoned may still be answered late: on a shared backend that
+      // counts as in flight (renumbered); in a session the client reuses it at its own risk.
+      if (this.#byId.has(r.key) || keys.has(r.key) || (this.stateless && this.#gone.has(r.key))) return true;
       keys.add(r.key);
       if (r.progressToken === undefined) continue;
       if (this.#byToken.has(r.progressToken) || tokens.has(r.progressToken)) return true;
@@ -210,8 +209,15 @@ export class HttpSession {
       const exchange = this.#byId.get(key);
       if (exchange === undefined) continue;
       this.#byId.delete(key);
+      this.#rememberGone(key);
       exchange.cancel(key);
     }
+  }
+
+  /** A request nobody waits for any more (cancelled, or its POST closed): a late answer is dropped quietly. */
+  #rememberGone(key: string): void {
+    this.#gone.add(key);
+    if (this.#gone.size > MAX_GONE_REMEMBERED) this.#gone.delete(this.#gone.values().next().value!);
   }
 
   #onPostClosed(exchange: Exchange): void {
@@ -220,8 +226,7 @@ export class HttpSession {
     const waiting = [...exchange.awaiting.values()];
     for (const key of exchange.awaiting.keys()) {
       this.#byId.delete(key);
-      this.#gone.add(key);
-      if (this.#gone.size > MAX_GONE_REMEMBERED) this.#gone.delete(this.#gone.values().next().value!);
+      this.#rememberGone(key);
     }
     this.#forget(exchange);
     if (this.stateless) {
@@ -274,7 +279,7 @@ export class HttpSession {
     const key = idKey(rawId);
     const exchange = this.#byId.get(key);
     if (exchange === undefined) {
-      if (this.#gone.delete(key)) this.#logger.info({ session: this.id, id: rawId }, 'dropped a response: its HTTP client had closed the POST');
+      if (this.#gone.delete(key)) this.#logger.info({ session: this.id, id: rawId }, 'dropped a late response: its HTTP client had cancelled the request or closed the POST');
       else this.#logger.warn({ session: this.id, id: rawId }, 'dropped a response that answers no request of this HTTP session');
       return;
     }
@@ -324,14 +329,7 @@ export class HttpSession {
       return;
     }
     if (isRequest) this.#logger.info({ session: this.id, method }, 'a server request waits for the client to open a GET stream');
-    this.#held.push(line);
-    this.#heldBytes += line.length;
-    const { messages, bytes } = this.#options.heldLimit;
-    while (this.#held.length > messages || (this.#heldBytes > bytes && this.#held.length > 1)) {
-      const dropped = this.#held.shift()!;
-      this.#heldBytes -= dropped.length;
-      this.#logger.warn({ session: this.id, method: readEnvelope(dropped).method, held: this.#held.length }, 'dropped the oldest server message held for a GET stream that has not opened');
-    }
+    this.#held.hold(line);
   }
 
   #endGetStream(): void {
@@ -371,8 +369,8 @@ export class HttpSession {
       // What the backend did not answer (its stop answers what was in flight) ends here.
       for (const exchange of [...this.#exchanges]) exchange.fail((rawId) => encodeErrorResponse(rawId, 'SIDECAR_ERR_UPSTREAM_EXITED', `the HTTP session ended (${reason})`));
       this.#endGetStream();
-      if (this.#held.length > 0) this.#logger.warn({ session: this.id, dropped: this.#held.length }, 'server messages held for a GET stream were dropped: the session ended');
-      this.#held = [];
+      const held = this.#held.take();
+      if (held.length > 0) this.#logger.warn({ session: this.id, dropped: held.length }, 'server messages held for a GET stream were dropped: the session ended');
       this.#channelClosed = true;
     })();
     return this.#ending;

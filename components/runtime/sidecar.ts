@@ -152,7 +152,8 @@ async function serveHttp(
     authenticate,
     logger,
     async openSession(client, info) {
-      const session = startSession(context, client, info.identity);
+      // Each session's logs say which session they are about.
+      const session = startSession({ ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }) }, client, info.identity);
       sessions.add(session);
       const untrack = admin?.metrics.trackUpstream(session.governor);
       void session.done.then(() => {
