@@ -23,8 +23,8 @@ export interface FileTail {
 const CHUNK = 64 * 1024;
 const NEWLINE = 0x0a;
 
-/** The offset of the last newline before `end`, or -1. */
-function lastNewline(fd: number, end: number): number {
+/** The offset of the last newline before `end` in the file open at `fd`, or -1. */
+export function lastNewline(fd: number, end: number): number {
   const buffer = Buffer.allocUnsafe(CHUNK);
   for (let stop = end; stop > 0;) {
     const start = Math.max(0, stop - CHUNK);

@@ -22,7 +22,7 @@ export { openReportFileSink, type ReportFileSink, type ReportFileSinkOptions, ty
 export type { ReportSink, ReportSinkStats, OverflowPolicy, SinkLogger, SinkTarget, WriteQueueOptions } from './sink.js';
 export { createWriteQueue, type WriteQueue } from './write-queue.js';
 export type { SinkIo } from './rotate.js';
-export { lastReportInFile, readFileTail, type LastReport, type FileTail } from './file-tail.js';
+export { lastReportInFile, readFileTail, lastNewline, type LastReport, type FileTail } from './file-tail.js';
 export { createReporter, type Reporter } from './reporter.js';
 export { createInvocationReports, NO_POLICY, type InvocationReportsOptions } from './invocation-reports.js';
 export type { VerifyResult, VerifyProblem, VerifyOptions, ProblemKind, ChainEnd } from './verify.js';

@@ -8,6 +8,7 @@
  * a digest of a short secret would let anyone test guesses of it, and a transcript's recorded
  * arguments hash to the report's digest.
  */
+import { withoutLineEnd } from '../framing/index.js';
 import type { CompiledPolicy, Identity } from '../middleware-engine/index.js';
 import type { InvocationOutcome, ObservedFrame, PumpObserver, RequestEnd } from '../pump/index.js';
 import type { ReportPolicy, ReportTarget } from './schema.js';
@@ -61,14 +62,6 @@ function reportPolicyOf(policy: CompiledPolicy | undefined): ReportPolicy {
   return report;
 }
 
-/** The line without its newline: what the peer got, as JSON text. */
-function withoutNewline(line: Buffer): Buffer {
-  let end = line.length;
-  if (end > 0 && line[end - 1] === 0x0a) end--;
-  if (end > 0 && line[end - 1] === 0x0d) end--;
-  return end === line.length ? line : line.subarray(0, end);
-}
-
 /** The request's params: from the body the policy already parsed, else parsed here. */
 function paramsOf(frame: ObservedFrame): Record<string, unknown> | undefined {
   let body = frame.body;
@@ -118,7 +111,7 @@ export function createInvocationReports(options: InvocationReportsOptions): Pump
       mode: trace.mode,
       decisions,
       outcome,
-      responseDigest: end?.reply === undefined ? undefined : sha256Digest(withoutNewline(end.reply)),
+      responseDigest: end?.reply === undefined ? undefined : sha256Digest(withoutLineEnd(end.reply)),
       identity,
       generation: Math.max(0, generation()),
       startedAt: frame.at,

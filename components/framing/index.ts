@@ -2,3 +2,4 @@ export { LineSplitter, OVERSIZED_KEEP_BYTES, type LineSplitterHandlers, type Ove
 export { readEnvelope, parseFrameBody, type Envelope, type EnvelopeProblem, type EnvelopeResult, type FrameKind } from './envelope.js';
 export { readOversizedId } from './oversized-id.js';
 export { idKey } from './id-key.js';
+export { withoutLineEnd } from './line-end.js';

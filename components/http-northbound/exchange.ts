@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { idKey } from '../framing/index.js';
+import { idKey, withoutLineEnd } from '../framing/index.js';
 
 /** Writes to HTTP responses, tracking backpressure for the whole session. */
 export interface StreamWriter {
@@ -31,11 +31,6 @@ export function sseEvent(line: Buffer): Buffer {
   return Buffer.concat([EVENT_PREFIX, withoutLineEnd(line), EVENT_SUFFIX]);
 }
 
-export function withoutLineEnd(line: Buffer): Buffer {
-  let end = line.length;
-  while (end > 0 && (line[end - 1] === 0x0a || line[end - 1] === 0x0d)) end--;
-  return end === line.length ? line : line.subarray(0, end);
-}
 
 // One POST that carried requests: it is answered `application/json` with its response(s) when
 // nothing else has to be delivered on it first; otherwise it switches to `text/event-stream`

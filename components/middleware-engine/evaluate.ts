@@ -29,7 +29,7 @@ export type FrameAction =
 export interface Evaluation {
   readonly action: FrameAction;
   readonly decisions: readonly Decision[];
-  /** The frame as received, parsed, when a rule parsed it (and none rewrote it): observers reuse it. */
+  /** With `keepBody`: the frame as received, parsed, when a rule parsed it (and none rewrote it); observers reuse it. */
   readonly body?: unknown;
 }
 
@@ -115,10 +115,11 @@ class Frame implements FrameContext {
  * stops the chain; enforced rewrites apply in order, each rule seeing the previous ones' result.
  * A frame no rule had anything to say about gets the shared PASS (nothing allocated for it but
  * its FrameContext). `now` is milliseconds, or the clock to read them from if a rule asks;
- * `identity` is the caller's, when known (HTTP with auth).
+ * `identity` is the caller's, when known (HTTP with auth); `keepBody` hands back the parsed frame
+ * (only observers need it: without one, a frame no rule acted on allocates nothing).
  */
 export function evaluateFrame(
-  policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity,
+  policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity, keepBody = false,
 ): Evaluation {
   const rules = policy.rulesFor(direction, phase, method);
   if (rules.length === 0) return PASS;
@@ -144,8 +145,9 @@ export function evaluateFrame(
       if (enforced) frame.replaceBody(verdict.body);
     }
   }
-  if (decisions === undefined) return frame.parsed ? { action: FORWARD, decisions: NO_DECISIONS, body: frame.body() } : PASS;
-  if (!frame.rewritten) return { action: FORWARD, decisions, body: frame.parsed ? frame.body() : undefined };
+  const body = keepBody && frame.parsed && !frame.rewritten ? frame.body() : undefined;
+  if (decisions === undefined) return body === undefined ? PASS : { action: FORWARD, decisions: NO_DECISIONS, body };
+  if (!frame.rewritten) return { action: FORWARD, decisions, body };
   return { action: { kind: 'replace', line: serializeRewritten(frame.body(), line) }, decisions };
 }
 

@@ -111,7 +111,7 @@ export function createPump({ client, server, logger, events, policy, now = Date.
     parsedBody = undefined;
     const current = policy?.current;
     if (current === undefined || current.isEmpty) return FORWARD;
-    const { action, decisions, body } = evaluateFrame(current, direction, phase, method, line, now, identity);
+    const { action, decisions, body } = evaluateFrame(current, direction, phase, method, line, now, identity, observer !== undefined);
     decided = decisions;
     parsedBody = body;
     if (decisions.length > 0) events.onDecisions?.({ direction, phase, method, id, decisions });

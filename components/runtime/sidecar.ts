@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../logging/index.js';
 import { checkLaunch, type Clock, type Governor, type GovernorEvent, type spawnUpstream } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
 import { createNdjsonChannel } from '../transport/index.js';
-import type { ExitCode } from './exit-codes.js';
+import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 import type { ReloadablePolicy } from './policy-holder.js';
 import type { Reporting } from './reporting.js';
 import { startSession, type Session, type SessionContext } from './session.js';
@@ -177,7 +177,7 @@ async function serveHttp(
     }
     stopping = northbound.close(reason).then(closeAll).then(() => {
       logger.info({ reason }, 'proxy stopped');
-      return 0 as ExitCode;
+      return EXIT_CODES.OK;
     });
     void stopping.then(resolveDone);
     return stopping;

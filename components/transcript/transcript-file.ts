@@ -5,6 +5,7 @@
 // last line cut short by a killed proxy is removed, so the new header starts on a line of its own.
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { SidecarError } from '../errors/index.js';
+import { lastNewline } from '../execution-report/index.js';
 import { TRANSCRIPT_FORMAT, type TranscriptLogger } from './types.js';
 
 const CHUNK = 64 * 1024;
@@ -15,19 +16,6 @@ function sinkError(path: string, detail: string, cause?: unknown): SidecarError 
     cause,
     hint: 'the directory must exist, the proxy must be allowed to append to the file, and an existing file must be a transcript',
   });
-}
-
-/** Bytes up to and including the last newline of the file open at `fd` (0 when there is none). */
-function completeBytes(fd: number, size: number): number {
-  const buffer = Buffer.allocUnsafe(CHUNK);
-  for (let stop = size; stop > 0;) {
-    const start = Math.max(0, stop - CHUNK);
-    const read = readSync(fd, buffer, 0, stop - start, start);
-    const at = buffer.subarray(0, read).lastIndexOf(NEWLINE);
-    if (at >= 0) return start + at + 1;
-    stop = start;
-  }
-  return 0;
 }
 
 // Every header starts with these bytes (record-line.ts writes its keys in this order).
@@ -55,7 +43,7 @@ export function openTranscriptFile(path: string, logger: TranscriptLogger): numb
       const size = fstatSync(reader).size;
       if (size === 0) return fd;
       if (!startsAsTranscript(reader)) throw sinkError(path, 'the file exists and is not a transcript; refusing to append to it');
-      const complete = completeBytes(reader, size);
+      const complete = lastNewline(reader, size) + 1; // bytes up to and including the last newline
       if (complete < size) {
         ftruncateSync(fd, complete);
         logger.warn({ path, removedBytes: size - complete }, 'transcript: the file ended in an incomplete line (an interrupted write); removed it');

@@ -2,7 +2,8 @@
  * The transcript contract: what the proxy hands the writer for every frame it judged, and what
  * the writer promises in return. The file format itself is in docs/replay.md and record-line.ts.
  */
-import type { Decision, Direction, Identity, Phase } from '../middleware-engine/index.js';
+import type { Identity } from '../middleware-engine/index.js';
+import type { ObservedFrame } from '../pump/index.js';
 
 /** The name and version a transcript's header carries; a reader refuses any other. */
 export const TRANSCRIPT_FORMAT = 'mcp-sidecar-transcript';
@@ -19,23 +20,8 @@ export interface RecordedPolicy {
   readonly mode: string;
 }
 
-/** One frame as the proxy saw it (the pump's ObservedFrame, plus what the report knows). */
-export interface TranscriptFrame {
-  readonly direction: Direction;
-  /** `request` for requests and notifications, `response` for results and errors. */
-  readonly phase: Phase;
-  readonly kind: 'request' | 'notification' | 'response';
-  /** For a response: the method of the request it answers. */
-  readonly method: string;
-  /** The JSON-RPC id as JSON text (`7`, `"a"`); undefined for a notification. */
-  readonly id: string | undefined;
-  /** The frame bytes as received, with the trailing newline, before any rewrite. The writer MUST NOT be handed a buffer that is later reused. */
-  readonly line: Buffer;
-  /** What the policy in force said, in evaluation order (may be empty). */
-  readonly decisions: readonly Decision[];
-  readonly action: 'forward' | 'replace' | 'deny';
-  /** Epoch milliseconds from the proxy's (injectable) clock: replay evaluates rate limits at this time. */
-  readonly at: number;
+/** One frame as the proxy saw it: the pump's ObservedFrame (without its parsed body), plus what the report and the session know. */
+export interface TranscriptFrame extends Omit<ObservedFrame, 'body'> {
   /** The execution report's invocation id, when known. */
   readonly invocationId?: string;
   /**

@@ -50,6 +50,24 @@ describe('loadConfig', () => {
     assert.deepEqual(config.childEnv, { passThrough: ['AWS_*', 'DATABASE_URL'], set: { MODE: 'read only=yes', EMPTY: '' } });
   });
 
+  it('should read the report, transcript, HTTP, auth and admin settings into their sections', async () => {
+    const config = await run(['--proxy', 'x', '--report-file', 'r.ndjson', '--report-rotate-bytes', '1MiB', '--record', 't.ndjson', '--http', '8080', '--admin', '[::1]:9090',
+      '--auth-jwks-url', 'https://idp.example/jwks', '--auth-issuer', 'https://idp.example', '--auth-audience', 'mcp', '--identity-claims', 'userId=email',
+      '--http-allowed-host', 'proxy.local:8080']);
+    assert.deepEqual([config.reports?.file, config.reports?.rotateBytes, config.reports?.fsync, config.reports?.onOverflow, config.reports?.arguments], ['r.ndjson', 1048576, 'interval', 'block', 'digest']);
+    assert.deepEqual(config.record, { file: 't.ndjson', arguments: 'redacted' });
+    assert.equal(config.transport, 'http');
+    assert.deepEqual([config.http?.listen, config.http?.maxSessions, config.http?.maxBodyBytes, config.http?.allowedHosts], [{ host: '127.0.0.1', port: 8080 }, 4, config.maxFrameBytes, ['proxy.local:8080']]);
+    assert.deepEqual(config.admin, { host: '::1', port: 9090 });
+    assert.deepEqual(config.auth, { kind: 'jwt', jwksUrl: 'https://idp.example/jwks', issuer: 'https://idp.example', audience: 'mcp', identityClaims: { userId: 'email' } });
+    const plain = await run(['--proxy', 'x']);
+    assert.deepEqual([plain.transport, plain.reports, plain.record, plain.http, plain.auth, plain.admin], ['stdio', undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('should refuse --stdio with --http as a usage error', async () => {
+    await assert.rejects(() => loadConfig(['--proxy', 'x', '--stdio', '--http', '8080'], {}), (error: Error & { code?: string }) => error.code === 'SIDECAR_ERR_USAGE' && /exclude each other/.test(error.message));
+  });
+
   it('should accept sizes with units', async () => {
     assert.equal((await run(['--proxy', 'x', '--max-frame-bytes', '64KiB'])).maxFrameBytes, 65536);
     assert.equal((await run(['--proxy', 'x', '--max-frame-bytes', '1 mib'])).maxFrameBytes, 1048576);
@@ -69,6 +87,17 @@ describe('loadConfig', () => {
     [['--proxy', 'x', '--executable-sha256', 'abc'], {}, /--executable-sha256 must be a sha256 digest/],
     [['--proxy', 'x', '--set-env', 'no-equals'], {}, /--set-env must be NAME=VALUE/],
     [['--proxy', 'x', '--allow', 'node a.js | tee'], {}, /--allow #1 "node a.js \| tee" is not a command prefix/],
+    [['--proxy', 'x', '--http', 'localhost'], {}, /--http must be host:port/],
+    [['--proxy', 'x'], { MCP_PROXY_ADMIN_LISTEN: '127.0.0.1:70000' }, /MCP_PROXY_ADMIN_LISTEN must be host:port/],
+    [['--proxy', 'x', '--http', '0.0.0.0:8080'], {}, /reachable from other machines, and no authentication is configured/],
+    [['--proxy', 'x', '--auth-token-file', 't', '--auth-jwks-url', 'https://idp/jwks'], {}, /exclude each other/],
+    [['--proxy', 'x', '--auth-jwks-url', 'https://idp/jwks'], {}, /needs --auth-issuer and --auth-audience/],
+    [['--proxy', 'x', '--auth-audience', 'a'], {}, /need --auth-jwks-url/],
+    [['--proxy', 'x', '--auth-jwks-url', 'ftp://idp/jwks'], {}, /--auth-jwks-url must be an http/],
+    [['--proxy', 'x', '--identity-claims', 'groupId=g'], {}, /--identity-claims must be a comma-separated list/],
+    [['--proxy', 'x', '--report-fsync', 'sometimes'], {}, /--report-fsync must be one of always, interval, never/],
+    [['--proxy', 'x', '--report-rotate-bytes', '1KiB'], {}, /--report-rotate-bytes must be a size/],
+    [['--proxy', 'x'], { MCP_PROXY_REPORT_ON_OVERFLOW: 'lose' }, /MCP_PROXY_REPORT_ON_OVERFLOW must be one of block, drop/],
   ];
   for (const [args, env, message] of bad) {
     it(`should refuse ${JSON.stringify({ args, env })} naming the setting and the accepted range`, async () => {
@@ -88,6 +117,9 @@ describe('loadConfig', () => {
   it('should answer --help and --version without a command', async () => {
     assert.equal((await loadConfig(['--help'], {})).kind, 'help');
     assert.equal((await loadConfig(['--version'], {})).kind, 'version');
+    // cli.ts writes the usage or the version to stdout and exits before anything is proxied: they win over --proxy/--stdio.
+    assert.equal((await loadConfig(['--proxy', 'node server.js', '--stdio', '--help'], {})).kind, 'help');
+    assert.equal((await loadConfig(['--stdio', '--version', '--proxy', 'node server.js'], {})).kind, 'version');
   });
 
   describe('with a policy file', () => {

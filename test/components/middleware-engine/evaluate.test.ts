@@ -32,6 +32,17 @@ describe('evaluateFrame', () => {
     assert.equal(run(policy), PASS);
   });
 
+  it('should hand back the parsed frame only when asked (observers), and only if no rule rewrote it', () => {
+    const policy = policyOf([{ id: 'reads', verdict: () => ({ effect: 'continue' }) }]);
+    assert.equal(run(policy), PASS, 'without keepBody a frame no rule acted on allocates nothing');
+    const kept = evaluateFrame(policy, 'client-to-server', 'request', 'tools/call', call, 0, undefined, true);
+    assert.deepEqual(kept.body, JSON.parse(call.toString()));
+    const rewriting = policyOf([{ id: 'rewrites', verdict: (body) => ({ effect: 'rewrite', reason: 'r', body: { ...body, params: {} }, changes: 1 }) }]);
+    const rewritten = evaluateFrame(rewriting, 'client-to-server', 'request', 'tools/call', call, 0, undefined, true);
+    assert.equal(rewritten.action.kind, 'replace');
+    assert.equal(rewritten.body, undefined, 'a rewritten body is not the frame as received');
+  });
+
   it('should never call a rule for a method it cannot match', () => {
     const calls: string[] = [];
     const policy = policyOf([{ id: 'only-calls', methods: ['tools/call'], verdict: () => deny('no'), calls }]);
