@@ -7,7 +7,9 @@
  * Deterministic: the same inputs with the same clock and id source give byte-identical lines;
  * the clock only reaches `timing`, which the digest leaves out, so different clocks give the
  * same digests. The line is the hashed canonical text with `digest`, `signature` and `timing`
- * appended at its end: one serialization, one hash per report.
+ * appended at its end: one serialization, one UTF-8 encoding, one hash per report. The proxy
+ * takes the line as bytes (`appendBytes`): the text is encoded once into a reused buffer, hashed
+ * there, and the sink copies those bytes; `append` gives the same line as a string.
  */
 import { hash } from 'node:crypto';
 import { DIGEST_PATTERN, DIGEST_PREFIX } from './digest.js';
@@ -40,8 +42,19 @@ export interface AppendedReport {
   readonly line: string;
 }
 
+/** A report appended, as the UTF-8 bytes of its line (without the newline). */
+export interface EncodedReport {
+  readonly seq: number;
+  readonly invocationId: string;
+  readonly digest: string;
+  /** A view of the chain's own buffer: valid until the next append. */
+  readonly bytes: Buffer;
+}
+
 export interface ReportChain {
   append(input: ReportInput): AppendedReport;
+  /** The same report as `append`, as bytes: what the proxy writes (no string copy of the line). */
+  appendBytes(input: ReportInput): EncodedReport;
   /** The digest of the last report appended (or the one the chain continued from). */
   readonly lastDigest: string | null;
   readonly nextSeq: number;
@@ -70,6 +83,11 @@ function iso(ms: number): string {
   return text;
 }
 
+// Room for what follows the hashed text: digest, signature (key id and value) and timing.
+const SUFFIX_BYTES = 1024;
+const SCRATCH_BYTES = 16 * 1024;
+const KEPT_SCRATCH_BYTES = 1024 * 1024;
+
 const millis = (time: Date | number): number => (typeof time === 'number' ? time : time.getTime());
 
 function timingText(input: ReportInput, now: number): string {
@@ -91,19 +109,35 @@ export function createReportChain(options: ReportChainOptions = {}): ReportChain
   const clock = options.clock ?? Date.now;
   const signer = options.signer;
 
+  // The line is encoded into this buffer, hashed there and handed out as a view of it.
+  let scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+
+  function appendBytes(input: ReportInput): EncodedReport {
+    const invocationId = input.invocationId ?? ids(seq);
+    const fields = { seq, invocationId, prevDigest };
+    const text = input.kind === 'invocation' ? invocationText(input, fields) : lifecycleText(input, fields);
+    // The hashed text, then `digest` (and `signature`, `timing`) written over its closing brace.
+    const room = text.length * 3 + SUFFIX_BYTES; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    // A report larger than the kept buffer (long arguments) gets a buffer of its own.
+    const buffer = room <= scratch.length ? scratch : Buffer.allocUnsafe(room);
+    if (buffer !== scratch && room <= KEPT_SCRATCH_BYTES) scratch = buffer;
+    const hashedEnd = buffer.write(text, 0);
+    const digest = DIGEST_PREFIX + hash('sha256', buffer.subarray(0, hashedEnd), 'hex');
+    let suffix = `,"digest":"${digest}"`;
+    if (signer !== undefined) suffix += `,"signature":{"alg":"ed25519","keyId":"${signer.keyId}","value":"${signer.sign(digest)}"}`;
+    suffix += timingText(input, millis(clock()));
+    const end = hashedEnd - 1 + buffer.write(suffix, hashedEnd - 1);
+    prevDigest = digest;
+    seq += 1;
+    return { seq: fields.seq, invocationId, digest, bytes: buffer.subarray(0, end) };
+  }
+
   return {
     append(input) {
-      const fields = { seq, invocationId: input.invocationId ?? ids(seq), prevDigest };
-      const text = input.kind === 'invocation' ? invocationText(input, fields) : lifecycleText(input, fields);
-      const digest = DIGEST_PREFIX + hash('sha256', text, 'hex');
-      let line = `${text.slice(0, -1)},"digest":"${digest}"`;
-      if (signer !== undefined) line += `,"signature":{"alg":"ed25519","keyId":"${signer.keyId}","value":"${signer.sign(digest)}"}`;
-      line += timingText(input, millis(clock()));
-      const appended: AppendedReport = { seq, invocationId: fields.invocationId, digest, line };
-      prevDigest = digest;
-      seq += 1;
-      return appended;
+      const { seq: appendedSeq, invocationId, digest, bytes } = appendBytes(input);
+      return { seq: appendedSeq, invocationId, digest, line: bytes.toString() };
     },
+    appendBytes,
     get lastDigest() {
       return prevDigest;
     },

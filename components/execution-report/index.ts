@@ -16,7 +16,7 @@ export type {
   ReportSignature, LifecycleDetail,
 } from './schema.js';
 export { DIGEST_PREFIX, DIGEST_PATTERN, UNHASHED_FIELDS, sha256Digest, canonicalText, digestOf, argumentsDigest, responseDigest } from './digest.js';
-export { createReportChain, sequentialIds, defaultSessionSeed, type ReportChain, type ReportChainOptions, type AppendedReport } from './chain.js';
+export { createReportChain, sequentialIds, defaultSessionSeed, type ReportChain, type ReportChainOptions, type AppendedReport, type EncodedReport } from './chain.js';
 export { createSigner, loadSigningKey, loadPublicKey, keyIdOf, verifySignature, type ReportSigner, type ReportPublicKey, type SignatureCheck } from './sign.js';
 export { openReportFileSink, type ReportFileSink, type ReportFileSinkOptions, type FsyncPolicy } from './file-sink.js';
 export type { ReportSink, ReportSinkStats, OverflowPolicy, SinkLogger, SinkTarget, WriteQueueOptions } from './sink.js';

@@ -12,7 +12,7 @@ import { withoutLineEnd } from '../framing/index.js';
 import type { CompiledPolicy, Identity } from '../middleware-engine/index.js';
 import type { InvocationOutcome, ObservedFrame, PumpObserver, RequestEnd } from '../pump/index.js';
 import type { ReportPolicy, ReportTarget } from './schema.js';
-import { argumentsDigest, sha256Digest, DIGEST_PREFIX } from './digest.js';
+import { canonicalText, sha256Digest, DIGEST_PREFIX } from './digest.js';
 import type { Reporter } from './reporter.js';
 
 /** What stands for "no policy file": nothing is blocked or changed. */
@@ -28,8 +28,8 @@ export interface InvocationReportsOptions {
   readonly arguments: 'digest' | 'redacted';
   /** From the middleware engine's `loadSecretScanner()`. */
   readonly redactSecrets: (value: unknown) => { readonly value: unknown; readonly changes: number };
-  /** False when a frame's bytes show there is nothing to redact (optional: without it, every value is scanned). */
-  readonly mayHoldSecrets?: (line: Buffer) => boolean;
+  /** False when a value's JSON text shows there is nothing to redact (optional: without it, every value is walked). */
+  readonly mayHoldSecretsInJson?: (json: string) => boolean;
   readonly identity?: Identity;
 }
 
@@ -77,7 +77,7 @@ function paramsOf(frame: ObservedFrame): Record<string, unknown> | undefined {
 }
 
 export function createInvocationReports(options: InvocationReportsOptions): PumpObserver<Trace> {
-  const { reporter, generation, redactSecrets, mayHoldSecrets } = options;
+  const { reporter, generation, redactSecrets, mayHoldSecretsInJson } = options;
   const identity = options.identity !== undefined && Object.keys(options.identity).length > 0 ? options.identity : undefined;
   const withArguments = options.arguments === 'redacted';
 
@@ -93,8 +93,15 @@ export function createInvocationReports(options: InvocationReportsOptions): Pump
     // tools/call and prompts/get: their `arguments`; any other request: its params.
     const raw = spec?.type === 'resource' || spec === undefined ? params : params['arguments'];
     if (raw === undefined) return { policy, mode, target, argumentsDigest: undefined, arguments: undefined };
-    const redacted = mayHoldSecrets === undefined || mayHoldSecrets(frame.line) ? redactSecrets(raw).value : raw;
-    return { policy, mode, target, argumentsDigest: argumentsDigest(redacted), arguments: withArguments ? redacted : undefined };
+    // The canonical text is needed for the digest anyway; most arguments show in it that there
+    // is nothing to redact, and only the others are walked and written again.
+    let text = canonicalText(raw);
+    let redacted: unknown = raw;
+    if (mayHoldSecretsInJson === undefined || mayHoldSecretsInJson(text)) {
+      redacted = redactSecrets(raw).value;
+      if (redacted !== raw) text = canonicalText(redacted);
+    }
+    return { policy, mode, target, argumentsDigest: sha256Digest(text), arguments: withArguments ? redacted : undefined };
   };
 
   const write = (frame: ObservedFrame, trace: Trace, outcome: InvocationOutcome, end: RequestEnd<Trace> | undefined): Promise<void> | undefined => {

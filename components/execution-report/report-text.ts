@@ -27,10 +27,30 @@ const QUOTED = new Map<string, string>(
 );
 const word = (value: string): string => QUOTED.get(value) ?? q(value);
 
+// Methods, tool names, rule ids and reasons repeat from report to report: their quoted text is
+// kept (short ones, a bounded number), which costs a lookup instead of a JSON.stringify.
+const REPEATED_LIMIT = 512;
+const repeated = new Map<string, string>();
+function name(value: string): string {
+  let text = repeated.get(value);
+  if (text === undefined) {
+    text = q(value);
+    if (value.length <= 128) {
+      if (repeated.size >= REPEATED_LIMIT) repeated.clear();
+      repeated.set(value, text);
+    }
+  }
+  return text;
+}
+
+// The chain's previous digest is its own making (or checked against DIGEST_PATTERN when a chain
+// continues): it needs no escaping. Digests handed in are quoted like any string.
+const prevDigestText = (value: string | null): string => (value === null ? 'null' : `"${value}"`);
+
 function decisionText(d: ReportDecision): string {
   let s = '{';
   if (d.changes !== undefined) s += `"changes":${int(d.changes, 'decision.changes')},`;
-  return `${s}"effect":${word(d.effect)},"enforced":${d.enforced ? 'true' : 'false'},"kind":${q(d.kind)},"phase":${word(d.phase)},"reason":${q(d.reason)},"ruleId":${q(d.ruleId)}}`;
+  return `${s}"effect":${word(d.effect)},"enforced":${d.enforced ? 'true' : 'false'},"kind":${name(d.kind)},"phase":${word(d.phase)},"reason":${name(d.reason)},"ruleId":${name(d.ruleId)}}`;
 }
 
 function decisionsText(decisions: readonly ReportDecision[]): string {
@@ -51,7 +71,18 @@ function policyText(p: ReportPolicy): string {
   return lastPolicyText;
 }
 
+// A session's identity is one object for all its reports: its text is written once.
+const identityTexts = new WeakMap<ReportIdentity, string>();
 function identityText(id: ReportIdentity): string {
+  let text = identityTexts.get(id);
+  if (text === undefined) {
+    text = writeIdentity(id);
+    if (Object.isFrozen(id)) identityTexts.set(id, text);
+  }
+  return text;
+}
+
+function writeIdentity(id: ReportIdentity): string {
   const parts: string[] = [];
   if (id.agentId !== undefined) parts.push(`"agentId":${q(id.agentId)}`);
   if (id.tenantId !== undefined) parts.push(`"tenantId":${q(id.tenantId)}`);
@@ -76,11 +107,11 @@ export function invocationText(r: InvocationInput, c: ChainFields): string {
   if (r.dropped !== undefined) s += `"dropped":${int(r.dropped, 'dropped')},`;
   s += `"generation":${int(r.generation, 'generation')},`;
   if (r.identity !== undefined) s += `"identity":${identityText(r.identity)},`;
-  s += `"invocationId":${q(c.invocationId)},"kind":"invocation","method":${q(r.method)},"mode":${word(r.mode)},"outcome":${word(r.outcome)},"policy":${policyText(r.policy)},"prevDigest":${c.prevDigest === null ? 'null' : q(c.prevDigest)}`;
+  s += `"invocationId":${q(c.invocationId)},"kind":"invocation","method":${name(r.method)},"mode":${word(r.mode)},"outcome":${word(r.outcome)},"policy":${policyText(r.policy)},"prevDigest":${prevDigestText(c.prevDigest)}`;
   if (r.requestId !== undefined) s += `,"requestId":${q(r.requestId)}`;
   if (r.responseDigest !== undefined) s += `,"responseDigest":${q(r.responseDigest)}`;
   s += TRAILER + int(c.seq, 'seq');
-  if (r.target !== undefined) s += `,"target":{"name":${q(r.target.name)},"type":${word(r.target.type)}}`;
+  if (r.target !== undefined) s += `,"target":{"name":${name(r.target.name)},"type":${word(r.target.type)}}`;
   return `${s}}`;
 }
 
@@ -90,6 +121,6 @@ export function lifecycleText(r: LifecycleInput, c: ChainFields): string {
   const detail = canonicalText({ attempt: d.attempt, command: d.command, exitCode: d.exitCode, reason: d.reason, signal: d.signal });
   let s = `{"detail":${detail},`;
   if (r.dropped !== undefined) s += `"dropped":${int(r.dropped, 'dropped')},`;
-  s += `"event":${q(r.event)},"generation":${int(r.generation, 'generation')},"invocationId":${q(c.invocationId)},"kind":"lifecycle","prevDigest":${c.prevDigest === null ? 'null' : q(c.prevDigest)}`;
+  s += `"event":${q(r.event)},"generation":${int(r.generation, 'generation')},"invocationId":${q(c.invocationId)},"kind":"lifecycle","prevDigest":${prevDigestText(c.prevDigest)}`;
   return `${s}${TRAILER}${int(c.seq, 'seq')}}`;
 }

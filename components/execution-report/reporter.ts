@@ -7,7 +7,7 @@
  * leave a gap that verify cannot tell from a deleted line.) Under `block` the promise the sink
  * returns is handed back: the caller stops reading until it resolves.
  */
-import type { AppendedReport, ReportChain } from './chain.js';
+import type { EncodedReport, ReportChain } from './chain.js';
 import type { ReportInput } from './input.js';
 import type { ReportSink } from './sink.js';
 
@@ -22,7 +22,7 @@ export interface Reporter {
   close(): Promise<void>;
 }
 
-export function createReporter(chain: ReportChain, sink: ReportSink, options: { readonly onAppend?: (report: AppendedReport) => void } = {}): Reporter {
+export function createReporter(chain: ReportChain, sink: ReportSink, options: { readonly onAppend?: (report: EncodedReport) => void } = {}): Reporter {
   let dropped = 0;
   const onAppend = options.onAppend;
   return {
@@ -37,10 +37,10 @@ export function createReporter(chain: ReportChain, sink: ReportSink, options: { 
         sink.write(''); // refused while full: counted by the sink (stats.dropped) and logged once per overflow
         return undefined;
       }
-      const appended = chain.append(dropped > 0 ? { ...input, dropped } : input);
+      const appended = chain.appendBytes(dropped > 0 ? { ...input, dropped } : input);
       dropped = 0;
       onAppend?.(appended);
-      const queued = sink.write(appended.line);
+      const queued = sink.write(appended.bytes); // copied by the sink: the chain reuses its buffer
       return typeof queued === 'boolean' ? undefined : queued;
     },
     flush: () => sink.flush(),

@@ -33,8 +33,11 @@ export interface ReportSinkStats {
 }
 
 export interface ReportSink {
-  /** true: queued; false: dropped (counted); a promise: queued over the limit, resolves when there is room. */
-  write(line: string): boolean | Promise<void>;
+  /**
+   * Queues one line (without its newline; bytes are copied, so the caller may reuse them).
+   * true: queued; false: dropped (counted); a promise: queued over the limit, resolves when there is room.
+   */
+  write(line: string | Uint8Array): boolean | Promise<void>;
   /** The queue is at its limit: the next write blocks or drops. */
   readonly full: boolean;
   readonly onOverflow: OverflowPolicy;

@@ -1,8 +1,9 @@
 /**
  * The bounded queue between the frame path and a sink's storage. `write(line)` is the hot call:
- * it pushes a string and, at most once per turn of the event loop, schedules the writer. The
- * writer joins everything queued into one buffer and hands it to the target: never more than
- * one write in flight. When the queue holds `queueLimit` lines, `onOverflow` decides: `block`
+ * it copies the line's bytes (a string is encoded) with a newline to the end of one buffer and,
+ * at most once per turn of the event loop, schedules the writer. The writer hands what is queued
+ * to the target as one write, never more than one in flight, while new lines go to a second
+ * buffer; the two take turns, so a busy session allocates nothing per line or per batch. When the queue holds `queueLimit` lines, `onOverflow` decides: `block`
  * queues the line and returns a promise that resolves once there is room again (the caller
  * stops reading until then); `drop` refuses the line, counts it, and says so in the log.
  */
@@ -18,7 +19,8 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
   const limit = options.queueLimit ?? 4096;
   const onOverflow = options.onOverflow ?? 'block';
   if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('report sink: queueLimit must be an integer ≥ 1');
-  let pending: string[] = [];
+  const pending = new LineBuffer();
+  let spare: LineBuffer | undefined = new LineBuffer();
   let inFlight = 0;
   const tasks: Array<() => Promise<void>> = [];
   const roomWaiters: Array<() => void> = [];
@@ -32,13 +34,13 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
   const stats: ReportSinkStats = {
     written: 0, dropped: 0, failures: 0, bytes: 0, batches: 0, rotations: 0,
     get queued() {
-      return pending.length + inFlight;
+      return pending.lines + inFlight;
     },
   };
 
   function releaseRoom(): void {
-    while (roomWaiters.length > 0 && pending.length + inFlight < limit) roomWaiters.shift()!();
-    if (overflowing > 0 && pending.length + inFlight < limit) {
+    while (roomWaiters.length > 0 && pending.lines + inFlight < limit) roomWaiters.shift()!();
+    if (overflowing > 0 && pending.lines + inFlight < limit) {
       logger.warn({ sink: name, dropped: overflowing }, `execution reports: the sink keeps up again; ${overflowing} reports were dropped`);
       overflowing = 0;
     }
@@ -54,38 +56,31 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
     let room = target.room();
     if (room !== Infinity) {
       try {
-        await target.prepare(Buffer.byteLength(pending[0]!) + 1);
+        await target.prepare(pending.lineBytes(0));
       } catch (error) {
         logger.error({ sink: name, err: error }, 'execution reports: cannot rotate; writing on');
       }
       room = target.room();
     }
-    let lines = pending;
-    if (room === Infinity) {
-      pending = [];
-    } else {
-      let n = 0;
-      for (let bytes = 0; n < pending.length; n++) {
-        bytes += Buffer.byteLength(pending[n]!) + 1;
-        if (n > 0 && bytes > room) break;
-      }
-      lines = pending.splice(0, n);
-    }
-    inFlight = lines.length;
-    const data = Buffer.from(`${lines.length === 1 ? lines[0]! : lines.join('\n')}\n`);
+    // The lines that fit the room (at least one) leave for the target; the rest stay queued.
+    const batch = spare ?? new LineBuffer();
+    spare = undefined;
+    const lines = pending.moveTo(batch, room);
+    inFlight = lines;
     try {
-      await target.write(data);
-      stats.written += lines.length;
-      stats.bytes += data.length;
+      await target.write(batch.bytes());
+      stats.written += lines;
+      stats.bytes += batch.used;
       stats.batches += 1;
       if (failing > 0) logger.warn({ sink: name, lost: failing }, `execution reports: writing again; ${failing} reports were lost`);
       failing = 0;
     } catch (error) {
-      stats.failures += lines.length;
+      stats.failures += lines;
       if (failing === 0) logger.error({ sink: name, err: error }, 'execution reports: cannot write reports; they are being lost (counted), and the chain will show the gap');
-      failing += lines.length;
+      failing += lines;
     } finally {
       inFlight = 0;
+      spare = batch.reset();
       releaseRoom();
     }
   }
@@ -99,7 +94,7 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
         const task = tasks.shift();
         try {
           if (task !== undefined) await task();
-          else if (pending.length > 0) await writeBatch();
+          else if (pending.lines > 0) await writeBatch();
           else break;
         } catch (error) {
           // Targets handle their own errors; this is a bug, and reporting must not take the proxy down with it.
@@ -114,7 +109,7 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
   }
 
   const flush = (): Promise<void> => {
-    if (!running && !scheduled && pending.length === 0 && tasks.length === 0) return Promise.resolve();
+    if (!running && !scheduled && pending.lines === 0 && tasks.length === 0) return Promise.resolve();
     return new Promise((resolve) => idleWaiters.push(resolve));
   };
 
@@ -122,14 +117,14 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
     stats,
     onOverflow,
     get full() {
-      return pending.length + inFlight >= limit;
+      return pending.lines + inFlight >= limit;
     },
-    write(line: string): boolean | Promise<void> {
+    write(line: string | Uint8Array): boolean | Promise<void> {
       if (closing !== undefined) {
         stats.dropped += 1;
         return false;
       }
-      if (pending.length + inFlight >= limit) {
+      if (pending.lines + inFlight >= limit) {
         if (onOverflow === 'drop') {
           if (overflowing === 0) logger.error({ sink: name, queueLimit: limit }, 'execution reports: the sink cannot keep up; dropping reports (counted)');
           overflowing += 1;
@@ -154,4 +149,85 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
       return closing;
     },
   };
+}
+
+const INITIAL_BYTES = 64 * 1024;
+// A buffer grown past this by a burst or a long line is let go after its write, not kept.
+const KEPT_BYTES = 4 * 1024 * 1024;
+
+/** Lines with their newlines, end to end in one buffer that grows as needed. */
+class LineBuffer {
+  #buffer = Buffer.allocUnsafe(INITIAL_BYTES);
+  /** Where each line ends (after its newline). */
+  #ends: number[] = [];
+  used = 0;
+
+  get lines(): number {
+    return this.#ends.length;
+  }
+
+  /** The bytes of line `i` with its newline. */
+  lineBytes(i: number): number {
+    return this.#ends[i]! - (i === 0 ? 0 : this.#ends[i - 1]!);
+  }
+
+  push(line: string | Uint8Array): void {
+    // A string's UTF-8 takes at most 3 bytes per UTF-16 unit; the exact length only for long ones.
+    const most = typeof line === 'string' ? (line.length <= 64 * 1024 ? line.length * 3 : Buffer.byteLength(line)) : line.length;
+    this.#reserve(most + 1);
+    const buffer = this.#buffer;
+    const written = typeof line === 'string' ? buffer.write(line, this.used) : (buffer.set(line, this.used), line.length);
+    buffer[this.used + written] = 0x0a;
+    this.used += written + 1;
+    this.#ends.push(this.used);
+  }
+
+  /** Moves the first lines that fit in `room` bytes (at least one) to `to` (empty); returns how many. */
+  moveTo(to: LineBuffer, room: number): number {
+    const ends = this.#ends;
+    let n = ends.length;
+    if (room !== Infinity) {
+      n = 1;
+      while (n < ends.length && ends[n]! <= room) n++;
+    }
+    if (n === ends.length) {
+      // All of them (no rotation due): the buffers trade places, nothing is copied.
+      const buffer = to.#buffer;
+      to.#buffer = this.#buffer;
+      to.#ends = ends;
+      to.used = this.used;
+      this.#buffer = buffer;
+      this.#ends = [];
+      this.used = 0;
+      return n;
+    }
+    const cut = ends[n - 1]!;
+    to.#reserve(cut);
+    this.#buffer.copy(to.#buffer, 0, 0, cut);
+    to.used = cut;
+    to.#ends = ends.slice(0, n);
+    // What stays moves to the front.
+    this.#buffer.copy(this.#buffer, 0, cut, this.used);
+    this.used -= cut;
+    this.#ends = ends.slice(n).map((end) => end - cut);
+    return n;
+  }
+
+  bytes(): Buffer {
+    return this.#buffer.subarray(0, this.used);
+  }
+
+  /** Emptied for reuse; undefined when it grew too large to keep. */
+  reset(): LineBuffer | undefined {
+    this.used = 0;
+    this.#ends = [];
+    return this.#buffer.length <= KEPT_BYTES ? this : undefined;
+  }
+
+  #reserve(bytes: number): void {
+    if (this.used + bytes <= this.#buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.used + bytes, this.#buffer.length * 2));
+    this.#buffer.copy(grown, 0, 0, this.used);
+    this.#buffer = grown;
+  }
 }

@@ -16,14 +16,14 @@ export async function buildPolicy(...args: Parameters<typeof import('./build.js'
 
 /**
  * `redactSecrets(value)`: a JSON value with every secret the built-in detectors find replaced
- * by `[REDACTED:<detector>]`; `mayHoldSecrets(line)`: false when a frame's bytes show there is
- * nothing to redact. Loaded on demand (RE2).
+ * by `[REDACTED:<detector>]`; `mayHoldSecretsInJson(json)`: false when a value's JSON text shows
+ * there is nothing to redact. Loaded on demand (RE2).
  */
 export async function loadSecretRedactor(): Promise<typeof import('./rules/redact.js').redactSecrets> {
   return (await import('./rules/redact.js')).redactSecrets;
 }
 
-export async function loadSecretScanner(): Promise<Pick<typeof import('./rules/redact.js'), 'redactSecrets' | 'mayHoldSecrets'>> {
-  const { redactSecrets, mayHoldSecrets } = await import('./rules/redact.js');
-  return { redactSecrets, mayHoldSecrets };
+export async function loadSecretScanner(): Promise<Pick<typeof import('./rules/redact.js'), 'redactSecrets' | 'mayHoldSecretsInJson'>> {
+  const { redactSecrets, mayHoldSecretsInJson } = await import('./rules/redact.js');
+  return { redactSecrets, mayHoldSecretsInJson };
 }

@@ -34,7 +34,7 @@ export interface ReportingContext {
 
 export async function openReporting(config: SidecarConfig, context: ReportingContext): Promise<Reporting> {
   const { logger } = context;
-  const { redactSecrets, mayHoldSecrets } = await loadSecretScanner();
+  const { redactSecrets, mayHoldSecretsInJson } = await loadSecretScanner();
   let reporter: Reporter | undefined;
   if (config.reports !== undefined) {
     const settings = config.reports;
@@ -79,7 +79,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
     observers(identity, generation) {
       const observers: PumpObserver[] = [];
       if (reporter !== undefined) {
-        observers.push(createInvocationReports({ reporter, policy: context.policy, generation, arguments: config.reports!.arguments, redactSecrets, mayHoldSecrets, identity }) as PumpObserver);
+        observers.push(createInvocationReports({ reporter, policy: context.policy, generation, arguments: config.reports!.arguments, redactSecrets, mayHoldSecretsInJson, identity }) as PumpObserver);
       }
       if (transcript !== undefined) {
         const writer = transcript;

@@ -357,17 +357,25 @@ export function redactSecrets(value: unknown, marker: (detector: string) => stri
   return { value: redacted, changes: keyed + redactor.changes };
 }
 
-// Key names `redactSecrets` redacts under, as a case-insensitive search of a frame's bytes: a
-// frame without any of them (and without a detector's anchor) has nothing to redact.
-const SECRET_KEY_HINT = /pass|pwd|secret|api.?key|token|private/i;
-let allDetectorsPrefilter: RedactionPrefilter | undefined;
+// What `redactSecrets` needs to find anything, as one case-insensitive search: a built-in
+// detector's anchor, or a secret key's name (`pass`, `token`, …: every key `isSecretKey`
+// accepts holds one, and so does every password assignment a detector can find).
+let secretHint: RegExp | undefined;
+const SECRET_KEY_HINTS = ['pass', 'pwd', 'secret', 'api.?key', 'token', 'private'];
 
 /**
- * False only when `redactSecrets` would find nothing in any value of this frame (one JSON line):
- * no string can hold a detector's anchor and no key looks like a secret's name. A cheap look at
- * the bytes, so most frames skip the walk.
+ * False only when `redactSecrets(value)` would find nothing, judged from `canonical`, the
+ * value's canonical JSON (or its JSON.stringify): no anchor and no secret key name occurs in
+ * it, nor in it with adjacent strings joined (`","` removed), since the redactor scans adjacent
+ * strings of an array joined. The anchors and key names are ASCII that JSON never escapes, so
+ * they occur in the JSON text wherever they occur in the value's strings and keys. A cheap look
+ * that spares most values the walk; a "maybe" walks.
  */
-export function mayHoldSecrets(line: Buffer): boolean {
-  allDetectorsPrefilter ??= new RedactionPrefilter(RedactionPrefilter.anchorsOf(DETECTOR_NAMES)!);
-  return !allDetectorsPrefilter.clean(line) || SECRET_KEY_HINT.test(line.toString('latin1'));
+export function mayHoldSecretsInJson(canonical: string): boolean {
+  if (secretHint === undefined) {
+    const anchors = RedactionPrefilter.anchorsOf(DETECTOR_NAMES)!;
+    const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+    secretHint = new RegExp([...anchors.exact, ...anchors.anyCase].map(escape).concat(SECRET_KEY_HINTS).join('|'), 'i');
+  }
+  return secretHint.test(canonical) || (canonical.includes('","') && secretHint.test(canonical.replaceAll('","', '')));
 }

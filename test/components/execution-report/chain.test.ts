@@ -13,6 +13,22 @@ describe('report chain', () => {
     assert.equal(first.length, transcript().length);
   });
 
+  it('should give, as bytes, exactly the line it gives as a string, with long and non-ASCII content', () => {
+    const inputs = transcript().map((input, i) => (input.kind === 'invocation' && i % 2 === 0
+      ? { ...input, arguments: { text: `é ✓ 😀 ${'z'.repeat(40_000 * i)}` }, method: 'tools/call ✓' }
+      : input));
+    const asText = createReportChain({ clock: fakeClock() });
+    const asBytes = createReportChain({ clock: fakeClock() });
+    for (const input of inputs) {
+      const line = asText.append(input).line;
+      const encoded = asBytes.appendBytes(input);
+      assert.equal(encoded.bytes.toString(), line);
+      assert.equal(encoded.digest, parse(line).digest);
+      assert.equal(encoded.digest, digestOf(parse(line)));
+    }
+    assert.equal(asBytes.lastDigest, asText.lastDigest);
+  });
+
   it('should give the same digests with different clocks: only timing differs', () => {
     const early = chainLines(transcript(), { clock: fakeClock(Date.UTC(2020, 0, 1), 1) }).map(parse);
     const late = chainLines(transcript(), { clock: fakeClock(Date.UTC(2031, 5, 6), 500) }).map(parse);

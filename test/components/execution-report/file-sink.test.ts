@@ -102,6 +102,31 @@ describe('report file sink', () => {
     assert.equal(result.reports, 3);
   });
 
+  it('should take lines as bytes (copied at once: the caller reuses its buffer), as strings, of any length, and keep their order', async () => {
+    const path = newPath();
+    const sink = openReportFileSink({ path, fsync: 'never' }, quiet);
+    const reused = Buffer.alloc(64);
+    const expected: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const line = i % 3 === 0 ? `{"n":${i},"text":"é ✓ ${'x'.repeat(i * 13)}"}` : `{"n":${i}}`;
+      expected.push(line);
+      if (i % 2 === 0) {
+        sink.write(line);
+      } else {
+        const bytes = Buffer.byteLength(line) <= reused.length ? reused.subarray(0, reused.write(line)) : Buffer.from(line);
+        sink.write(bytes);
+        bytes.fill(0x21); // the caller writes over its buffer at once, as the report chain does
+      }
+      if (i % 50 === 0) await sink.flush(); // batches while lines wait, and a buffer reused after a write
+    }
+    sink.write(`{"long":"${'y'.repeat(300_000)}"}`); // past the queue's first buffer
+    expected.push(`{"long":"${'y'.repeat(300_000)}"}`);
+    await sink.close();
+    assert.equal(readFileSync(path, 'utf8'), `${expected.join('\n')}\n`);
+    assert.equal(sink.stats.written, 301);
+    assert.equal(sink.stats.bytes, readFileSync(path).length);
+  });
+
   it('should rotate by size between whole lines, keep N files, and keep the chain across them', async () => {
     const path = newPath();
     const lines = many(40);

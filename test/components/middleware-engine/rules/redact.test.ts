@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RedactRule } from '../../../../components/policy/document.js';
 import type { Rule, Verdict } from '../../../../components/middleware-engine/types.js';
-import { createRedactRules } from '../../../../components/middleware-engine/rules/redact.js';
+import { createRedactRules, mayHoldSecretsInJson, redactSecrets } from '../../../../components/middleware-engine/rules/redact.js';
+import { canonicalJson } from '../../../../components/policy/canonical-json.js';
 import { BUILT_IN_DETECTORS, type SecretMatch } from '../../../../components/middleware-engine/rules/redaction-detectors.js';
 import { frameContext, resultOf } from '../../../helpers/frame-context.js';
 
@@ -294,4 +295,69 @@ describe('redact rule', () => {
       assert.throws(() => createRedactRules({ id: 'bad', redact } as unknown as RedactRule, { mode: 'enforce' }), message);
     });
   }
+});
+
+describe('mayHoldSecretsInJson (what spares a report\'s arguments the redaction walk)', () => {
+  const secrets = { AWS, AWS_TEMP, GHP, GHS, GH_PAT, JWT, BEARER: `Bearer ${BEARER}`, PASSWORD: `password=${PASSWORD}`, PEM, OPENSSH };
+
+  it('says "maybe" for every value redactSecrets would change: each detector, secret key names, secrets split across adjacent strings', () => {
+    const values: unknown[] = [
+      ...Object.values(secrets).map((secret) => ({ text: `see ${secret} here` })),
+      { DB_PASSWORD: 'x' }, { 'x-api-key': 123 }, { nested: [{ token: 'abc' }] }, { ApiKey: 'k' },
+      // split across adjacent strings of one array: the redactor joins them, so must the check
+      { parts: [AWS.slice(0, 2), AWS.slice(2)] }, { parts: ['-----BEG', 'IN RSA PRIVATE KEY-----'] }, { parts: ['to', 'ken=abc'] },
+      // JSON escapes elsewhere in the string do not hide an anchor
+      { text: `"quoted"\n\t${GHP}\\` },
+    ];
+    for (const value of values) {
+      assert.notEqual(redactSecrets(value).value, value, `redactSecrets changes ${JSON.stringify(value)}`);
+      assert.equal(mayHoldSecretsInJson(canonicalJson(value)), true, JSON.stringify(value));
+    }
+  });
+
+  it('says "nothing" for ordinary arguments, and redactSecrets agrees', () => {
+    const values: unknown[] = [
+      { text: 'hello world' }, { path: '/workspace/a.txt', mode: 'r', lines: [1, 2, 3] }, { query: 'max_tokens is a parameter' },
+      { a: { b: ['x', 'y'] } }, 'plain', 42, null, [],
+    ];
+    for (const value of values) {
+      const text = canonicalJson(value);
+      if (text.toLowerCase().includes('token')) {
+        assert.equal(mayHoldSecretsInJson(text), true, 'a key word is a "maybe", even where it is no secret');
+        continue;
+      }
+      assert.equal(mayHoldSecretsInJson(text), false, text);
+      assert.equal(redactSecrets(value).value, value, text);
+    }
+  });
+
+  it('agrees with redactSecrets on generated values: never "nothing" where it redacts', () => {
+    const all = Object.values(secrets);
+    const noise = ['a', 'x y', '"', '\\', '\n', 'é', ':', '=', ''];
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pick = <T>(list: readonly T[]): T => list[next(list.length)]!;
+    // A secret whole, cut in two adjacent strings, or absent; keys sometimes secret-looking.
+    const strings = (): string[] => {
+      const secret = pick(all);
+      const cut = 1 + next(secret.length - 1);
+      switch (next(3)) {
+        case 0: return [pick(noise) + secret + pick(noise)];
+        case 1: return [pick(noise) + secret.slice(0, cut), secret.slice(cut) + pick(noise)];
+        default: return [pick(noise), pick(noise)];
+      }
+    };
+    let redacted = 0;
+    for (let i = 0; i < 3000; i++) {
+      const key = pick(['text', 'apiKey', 'name', 'db_password', 'é']);
+      const value = next(2) === 0 ? { [key]: strings().join(''), list: [pick(noise), ...strings()] } : [...strings(), { k: strings() }];
+      if (redactSecrets(value).value === value) continue;
+      redacted += 1;
+      assert.equal(mayHoldSecretsInJson(canonicalJson(value)), true, JSON.stringify(value));
+    }
+    assert.ok(redacted > 100, `the generator reaches secrets (${redacted})`);
+  });
 });
