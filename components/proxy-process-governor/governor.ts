@@ -235,6 +235,10 @@ export function createGovernor(options: GovernorOptions): Governor {
     if (options.shouldRestart?.() === false) {
       state = 'stopped';
       queue.answerAll('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
+      // Not restarting, so no fatal below to say why. A server that never started is still the
+      // operator's business: over HTTP the session ends at once (its client got -32003), and
+      // this is the log line that names the cause.
+      if (exit.spawnError) logger.error({ code: 'SIDECAR_ERR_UPSTREAM_SPAWN' }, `the MCP server could not be started: ${how}`);
       return;
     }
     if (exit.spawnError) return fatal(69, `the MCP server could not be started: ${how}`);
