@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseCommandLine } from './command-line.js';
+import { pinExecutable, type ExecutablePin } from './executable-pin.js';
 import { resolveExecutable } from './executable.js';
 
 /** One allowed command prefix, and where it was configured (for messages). */
@@ -18,7 +17,11 @@ export interface LaunchContext {
 }
 
 export type LaunchDecision =
-  | { readonly allowed: true; readonly executable: string; readonly argv: readonly string[]; readonly rule: AllowRule }
+  | {
+    readonly allowed: true; readonly executable: string; readonly argv: readonly string[]; readonly rule: AllowRule;
+    /** With a pinned sha256: verified now, and to check again before every later spawn. */
+    readonly pin: ExecutablePin | undefined;
+  }
   | { readonly allowed: false; readonly reason: 'allowlist_empty' | 'not_found' | 'no_rule_matches' | 'digest_mismatch'; readonly message: string };
 
 // A token that names a path is compared after resolving it against cwd, so `./demo/x.js`,
@@ -78,13 +81,10 @@ export function checkLaunch(argv: readonly string[], rules: readonly AllowRule[]
   for (const rule of rules) {
     const why = mismatch(rule, argv, executable, context);
     if (why === undefined) {
-      if (context.executableSha256 !== undefined) {
-        const digest = createHash('sha256').update(readFileSync(executable)).digest('hex');
-        if (digest !== context.executableSha256.toLowerCase()) {
-          return { allowed: false, reason: 'digest_mismatch', message: `refused to start ${command}: ${executable} has sha256 ${digest}, but ${context.executableSha256} is pinned` };
-        }
-      }
-      return { allowed: true, executable, argv, rule };
+      const pin = context.executableSha256 === undefined ? undefined : pinExecutable(executable, context.executableSha256, command);
+      const refusal = pin?.check();
+      if (refusal !== undefined) return { allowed: false, ...refusal };
+      return { allowed: true, executable, argv, rule, pin };
     }
     reasons.push(`rule ${JSON.stringify(rule.prefix)} (${rule.source}): ${why}`);
   }

@@ -4,6 +4,7 @@ import { idKey, parseFrameBody, readEnvelope, type Envelope } from '../framing/i
 import { createNdjsonChannel, type FrameChannel, type FrameChannelHandlers } from '../transport/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { systemClock, type Clock } from './clock.js';
+import type { ExecutablePin, PinRefusal } from './executable-pin.js';
 import { relayServerStderr, StderrTail } from './stderr-tail.js';
 import { RestartQueue } from './restart-queue.js';
 import { stopUpstream, type StopOutcome, type StopTimeouts } from './stop.js';
@@ -42,12 +43,15 @@ export type GovernorEvent =
   | { readonly event: 'ready'; readonly generation: number }
   | { readonly event: 'exit'; readonly generation: number; readonly pid: number | undefined; readonly exitCode: number | null; readonly signal: string | null; readonly reason: string }
   | { readonly event: 'restart'; readonly generation: number; readonly attempt: number; readonly delayMs: number }
+  | { readonly event: 'refused'; readonly generation: number; readonly reason: PinRefusal['reason'] }
   | { readonly event: 'fatal'; readonly generation: number; readonly exitCode: 69 | 70 | 78; readonly reason: string };
 
 export interface GovernorOptions {
   /** The absolute path to spawn, and the argv the child sees (argv[0] as the user wrote it). */
   readonly executable: string;
   readonly argv: readonly string[];
+  /** The pinned contents of `executable`, checked before every spawn: a restart runs only what was approved. */
+  readonly pin?: ExecutablePin | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly maxFrameBytes: number;
   readonly restart: RestartPolicy;
@@ -129,6 +133,8 @@ export function createGovernor(options: GovernorOptions): Governor {
 
   function launch(): void {
     generation++;
+    const refusal = options.pin?.check();
+    if (refusal !== undefined) return refuseLaunch(refusal);
     const upstream = spawn(options.argv, { env: options.env, executable: options.executable });
     logger.info({ pid: upstream.pid, executable: options.executable, generation }, 'started the MCP server');
     options.onEvent?.({ event: 'spawn', generation, pid: upstream.pid });
@@ -255,12 +261,33 @@ export function createGovernor(options: GovernorOptions): Governor {
     backoffTimer = clock.setTimeout(launch, delayMs);
   }
 
-  function fatal(exitCode: GovernorFatal['exitCode'], reason: string): void {
+  // The executable no longer has its pinned contents (or is gone): nothing is spawned, and the
+  // end is that of a server that cannot be started, with the refusal the check at start gives.
+  function refuseLaunch(refusal: PinRefusal): void {
+    const [exitCode, code] = refusal.reason === 'not_found' ? [69, 'SIDECAR_ERR_UPSTREAM_SPAWN'] as const : [78, 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED'] as const;
+    state = 'backoff'; // frames wait, then are answered by the fatal end below
+    options.onEvent?.({ event: 'refused', generation, reason: refusal.reason });
+    // A microtask later, as a spawn error would come: the first launch runs inside channel.start(),
+    // before the pump that called it is wired.
+    queueMicrotask(() => {
+      if (state !== 'backoff') return; // stop() came meanwhile
+      if (options.shouldRestart?.() === false) {
+        // As after a spawn error: the session is already ending, so this log line is the only word of it.
+        state = 'stopped';
+        queue.answerAll('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
+        logger.error({ code, reason: refusal.reason, generation }, refusal.message);
+        return;
+      }
+      fatal(exitCode, refusal.message, { code, reason: refusal.reason });
+    });
+  }
+
+  function fatal(exitCode: GovernorFatal['exitCode'], reason: string, logFields: Record<string, unknown> = {}): void {
     state = 'fatal';
     clearTimers();
     queue.answerAll('SIDECAR_ERR_UPSTREAM_EXITED', reason);
     const tail = stderrTail.lines();
-    logger.error({ exitCode, stderrTail: tail }, reason);
+    logger.error({ ...logFields, exitCode, stderrTail: tail }, reason);
     options.onEvent?.({ event: 'fatal', generation, exitCode, reason });
     options.onFatal({ reason, exitCode, stderrTail: tail });
   }

@@ -8,6 +8,7 @@ export { stopUpstream, type StopTimeouts, type StopOutcome } from './stop.js';
 export { childEnvironment, BASE_ENVIRONMENT, type ChildEnvironmentOptions } from './environment.js';
 export { checkLaunch, type AllowRule, type LaunchContext, type LaunchDecision } from './allowlist.js';
 export { resolveExecutable } from './executable.js';
+export { pinExecutable, fileAccess, type ExecutablePin, type FileIdentity, type PinFileAccess, type PinRefusal } from './executable-pin.js';
 export { backoffDelayMs, DEFAULT_BACKOFF_JITTER, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './backoff.js';
 export { snapshotDescendants, isStillRunning, type ProcessEntry } from './process-tree.js';
 export { systemClock, type Clock } from './clock.js';

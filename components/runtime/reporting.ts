@@ -70,7 +70,9 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
     const detail = event.event === 'spawn' ? { command: config.command }
       : event.event === 'exit' ? { exitCode: event.exitCode, signal: event.signal, reason: event.reason }
         : event.event === 'restart' ? { attempt: event.attempt, reason: `restarting after ${event.delayMs} ms` }
-          : { exitCode: event.exitCode, reason: event.reason };
+          // A later spawn refused (the executable lost its pinned sha256): reported as a refusal at start is.
+          : event.event === 'refused' ? { command: config.command, reason: event.reason }
+            : { exitCode: event.exitCode, reason: event.reason };
     const pid = event.event === 'spawn' || event.event === 'exit' ? event.pid : undefined;
     void reporter.report({ kind: 'lifecycle', event: event.event, detail, generation: Math.max(0, event.generation), pid });
   };

@@ -6,7 +6,7 @@
 import type { SidecarConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Identity } from '../middleware-engine/index.js';
-import { childEnvironment, createGovernor, type Clock, type Governor, type GovernorEvent, type GovernorFatal, type spawnUpstream } from '../proxy-process-governor/index.js';
+import { childEnvironment, createGovernor, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type spawnUpstream } from '../proxy-process-governor/index.js';
 import { combineObservers, createPump, type DecisionEvent, type Pump, type PumpObserver } from '../pump/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
@@ -16,6 +16,8 @@ import type { ReloadablePolicy } from './policy-holder.js';
 export interface SessionContext {
   readonly config: SidecarConfig;
   readonly executable: string;
+  /** With --executable-sha256: shared by every session's server, so an unchanged file is hashed once. */
+  readonly executablePin: ExecutablePin | undefined;
   readonly logger: Logger;
   readonly policy: ReloadablePolicy | undefined;
   /** Observers for a session's pump (reports, transcript, metrics), given its identity and governor. */
@@ -52,6 +54,7 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
   const governor = createGovernor({
     executable: context.executable,
     argv: config.argv,
+    pin: context.executablePin,
     env: childEnvironment(context.env, config.childEnv),
     maxFrameBytes: config.maxFrameBytes,
     restart: config.restart,

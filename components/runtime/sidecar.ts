@@ -2,7 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { SidecarConfig } from '../config/index.js';
 import { SidecarError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
-import { checkLaunch, type Clock, type Governor, type GovernorEvent, type spawnUpstream } from '../proxy-process-governor/index.js';
+import { checkLaunch, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type spawnUpstream } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
 import { createNdjsonChannel } from '../transport/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
@@ -43,14 +43,15 @@ export interface SidecarHandle {
 
 /**
  * Checks the server command against the allowlist, or throws the refusal (exit 78; 69 when the
- * executable does not exist). Nothing is started before this passes.
+ * executable does not exist). Nothing is started before this passes. The pin, when a sha256 is
+ * configured, goes to every governor: each spawn checks the executable again.
  */
-function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporting: Reporting | undefined): string {
+function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporting: Reporting | undefined): { executable: string; pin: ExecutablePin | undefined } {
   const env = deps.env ?? process.env;
   const decision = checkLaunch(config.argv, config.allow, { cwd: deps.cwd ?? process.cwd(), pathVariable: env.PATH, executableSha256: config.executableSha256 });
   if (decision.allowed) {
     logger.debug({ rule: decision.rule, executable: decision.executable }, 'the allowlist admits the server command');
-    return decision.executable;
+    return { executable: decision.executable, pin: decision.pin };
   }
   const code = decision.reason === 'not_found' ? 'SIDECAR_ERR_UPSTREAM_SPAWN' : 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED';
   logger.error({ code, reason: decision.reason }, decision.message);
@@ -76,7 +77,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       ? undefined
       : await (await import('./reporting.js')).openReporting(config, { policy: () => policy?.current, logger });
     if (reporting !== undefined) closers.push(() => reporting.close());
-    const executable = admit(config, deps, logger, reporting);
+    const { executable, pin: executablePin } = admit(config, deps, logger, reporting);
 
     // The admin endpoint, before any server starts: a port in use stops the proxy at start.
     let readiness: () => { ready: boolean; reason?: string } = () => ({ ready: false, reason: 'the proxy is starting' });
@@ -93,6 +94,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
     const context: SessionContext = {
       config,
       executable,
+      executablePin,
       logger,
       policy,
       observers: (identity, governor) => observers.flatMap((make) => make(identity, governor)),

@@ -1,10 +1,15 @@
 // End-to-end tests of the governor through the built CLI: a crashed server is restarted and
-// the client's session survives; what the allowlist refuses never starts; a crash loop ends.
+// the client's session survives; what the allowlist refuses never starts, nor does a pinned
+// executable changed before a restart; a crash loop ends.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { connectEverything, disposeConnection, type Connection } from '../helpers/mcp-client.js';
-import { CLI, ROOT } from '../helpers/paths.js';
+import { CLI, ROOT, commandLine } from '../helpers/paths.js';
 import { isRunning, waitFor } from '../helpers/processes.js';
 import { spawnProxy } from '../helpers/proxy-process.js';
 
@@ -114,5 +119,46 @@ describe('crash loops and slow starts through the CLI', () => {
     assert.deepEqual(ids, [1, 2]);
     proxy.endInput();
     assert.deepEqual(await proxy.waitForExit(), { code: 0, signal: null });
+  });
+});
+
+describe('a pinned executable is checked at every spawn', () => {
+  test('replaced while the server runs: the restart after its crash is refused, exit 78, and the replacement never runs', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'governor-pin-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // The fixture as an executable of its own, so that its bytes are what --executable-sha256 pins.
+    const script = join(dir, 'mcp-server.mjs');
+    const approved = `#!${process.execPath}\n${readFileSync(GOVERNOR_FIXTURE[1]!, 'utf8').replace(/^#!.*\n/, '')}`;
+    writeFileSync(script, approved, { mode: 0o755 });
+    const pinned = createHash('sha256').update(approved).digest('hex');
+    const reports = join(dir, 'reports.ndjson');
+    const proxy = spawnProxy(commandLine([script]), {
+      args: ['--allow', script, '--executable-sha256', pinned, '--restart-backoff-ms', '20', '--report-file', reports,
+        '--set-env', 'CRASH_ON_CALL=1', '--set-env', `STATE_FILE=${join(dir, 'calls')}`],
+      env: { PATH: process.env.PATH },
+    });
+    t.after(() => proxy.dispose());
+    proxy.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    assert.equal((await proxy.nextFrame()).json.id, 1, 'the approved server runs');
+
+    const marker = join(dir, 'impostor-ran');
+    const impostor = `#!${process.execPath}\nimport { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\n`;
+    writeFileSync(script, impostor);
+    proxy.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x' } }); // the server crashes on it
+    const crashed = (await proxy.nextFrame()).json;
+    assert.deepEqual([crashed.id, crashed.error?.code], [2, -32003]);
+
+    assert.deepEqual(await proxy.waitForExit(), { code: 78, signal: null });
+    const digest = createHash('sha256').update(impostor).digest('hex');
+    const refusal = proxy.logs().find((r) => r.level === 50 && r.code === 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED');
+    assert.equal(refusal?.msg, `refused to start ${script}: ${script} has sha256 ${digest}, but ${pinned} is pinned`);
+    assert.equal(refusal?.reason, 'digest_mismatch');
+    assert.equal(proxy.logs().filter((r) => r.msg === 'started the MCP server').length, 1, 'no second server');
+    assert.equal(existsSync(marker), false, 'the replaced script never ran');
+    const lifecycle = readFileSync(reports, 'utf8').trim().split('\n').map((line) => JSON.parse(line)).filter((r) => r.kind === 'lifecycle');
+    assert.deepEqual(lifecycle.slice(-2).map((r) => [r.event, r.generation, r.detail.reason]), [
+      ['refused', 1, 'digest_mismatch'],
+      ['fatal', 1, refusal?.msg],
+    ]);
   });
 });

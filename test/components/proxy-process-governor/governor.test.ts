@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { readEnvelope } from '../../../components/framing/index.js';
-import { createGovernor, type Governor, type GovernorFatal, type RestartPolicy } from '../../../components/proxy-process-governor/index.js';
+import { createGovernor, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type PinRefusal, type RestartPolicy } from '../../../components/proxy-process-governor/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { isRunning, waitFor } from '../../helpers/processes.js';
@@ -15,10 +15,11 @@ const POLICY: RestartPolicy = {
 };
 
 // Drives a governor's channel directly, as the pump would: frames in, frames out.
-function harness(env: Record<string, string>, options: { clock?: FakeClock; restart?: Partial<RestartPolicy> } = {}) {
+function harness(env: Record<string, string>, options: { clock?: FakeClock; restart?: Partial<RestartPolicy>; pin?: ExecutablePin } = {}) {
   const frames: Array<Record<string, any>> = [];
   const resets: Array<{ reason: string; waiting: ReadonlySet<string> }> = [];
   const fatals: GovernorFatal[] = [];
+  const events: GovernorEvent[] = [];
   const logs = captureLogs('info');
   const governor: Governor = createGovernor({
     executable: process.execPath,
@@ -29,6 +30,8 @@ function harness(env: Record<string, string>, options: { clock?: FakeClock; rest
     stop: { stdinCloseGraceMs: 500, killTimeoutMs: 500 },
     logger: logs.logger,
     onFatal: (fatal) => fatals.push(fatal),
+    onEvent: (event) => events.push(event),
+    pin: options.pin,
     clock: options.clock,
     random: () => 0.5, // no jitter: exact delays
   });
@@ -49,7 +52,7 @@ function harness(env: Record<string, string>, options: { clock?: FakeClock; rest
     await waitFor(() => frames.some((f) => f.id === id), 5000, `a frame with id ${JSON.stringify(id)}`);
     return frames.find((f) => f.id === id)!;
   };
-  return { governor, frames, resets, fatals, logs, send, frameWithId };
+  return { governor, frames, resets, fatals, events, logs, send, frameWithId };
 }
 
 const INITIALIZE = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { sampling: {} }, clientInfo: { name: 't', version: '1' } } };
@@ -190,5 +193,50 @@ describe('governor', () => {
     assert.equal(h.governor.state, 'stopped');
     assert.equal(isRunning(pid), false);
     assert.equal(h.resets.length, 0);
+  });
+});
+
+describe('governor with a pinned executable', () => {
+  // A pin whose verdicts the test sets; counts its checks.
+  const scriptedPin = (verdicts: Array<PinRefusal | undefined>) => {
+    const pin = { path: process.execPath, sha256: '0'.repeat(64), checks: 0, check: () => verdicts[pin.checks++] };
+    return pin;
+  };
+  const MISMATCH: PinRefusal = { reason: 'digest_mismatch', message: `refused to start node x: ${process.execPath} has sha256 ${'1'.repeat(64)}, but ${'0'.repeat(64)} is pinned` };
+
+  it('should check the pin before a restart and, refused, spawn nothing and end as a server that cannot start: exit 78', async () => {
+    const clock = new FakeClock();
+    const pin = scriptedPin([undefined, MISMATCH]);
+    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(mkdtempSync(join(tmpdir(), 'governor-')), 'calls') }, { clock, pin }));
+    h.send(call(1));
+    await waitFor(() => clock.pending().length > 0, 5000, 'the backoff after the crash');
+    assert.equal(pin.checks, 1, 'checked before the first spawn');
+    h.send(call(2)); // held for the new server
+    clock.advance(clock.pending()[0]!.ms);
+    await waitFor(() => h.fatals.length > 0, 5000, 'the refusal to end the governor');
+    assert.equal(pin.checks, 2);
+    assert.deepEqual({ ...h.fatals[0], stderrTail: [] }, { exitCode: 78, reason: MISMATCH.message, stderrTail: [] });
+    assert.equal(h.governor.state, 'fatal');
+    assert.deepEqual(h.events.filter((e) => e.event === 'spawn').length, 1, 'the refused restart spawned nothing');
+    assert.deepEqual(h.events.slice(-2), [
+      { event: 'refused', generation: 1, reason: 'digest_mismatch' },
+      { event: 'fatal', generation: 1, exitCode: 78, reason: MISMATCH.message },
+    ]);
+    const held = await h.frameWithId(2);
+    assert.deepEqual([held.error.code, held.error.data.code], [-32003, 'SIDECAR_ERR_UPSTREAM_EXITED']);
+    const logged = h.logs.entries.find((r) => r.msg === MISMATCH.message);
+    assert.deepEqual([logged?.level, logged?.code, logged?.reason, logged?.exitCode], [50, 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED', 'digest_mismatch', 78]);
+  });
+
+  it('should answer what was sent to a first spawn refused (an HTTP session\'s) with -32003, and give 69 for a vanished executable', async () => {
+    const gone: PinRefusal = { reason: 'not_found', message: `cannot start node x: ${process.execPath} no longer exists` };
+    const h = track(harness({}, { pin: scriptedPin([gone]) }));
+    h.send(INITIALIZE); // sent by the pump before the refusal is known
+    const reply = await h.frameWithId(0);
+    assert.deepEqual([reply.error.code, reply.error.data.code], [-32003, 'SIDECAR_ERR_UPSTREAM_EXITED']);
+    assert.match(reply.error.message, /no longer exists/);
+    assert.equal(h.fatals[0]?.exitCode, 69);
+    assert.equal(h.governor.upstream, undefined);
+    assert.ok(!h.events.some((e) => e.event === 'spawn'));
   });
 });
