@@ -8,12 +8,13 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createConfigurations } from './lib/configurations.mjs';
+import { createConfigurations, PHASES } from './lib/configurations.mjs';
 import { writeDocs } from './lib/docs.mjs';
 import { textBytesForLine, createCall } from './lib/frames.mjs';
 import { checkBudget, METRICS } from './lib/metrics.mjs';
 import { handshake, measureColdStart, runPipelined, runSequential, runSingleFrames } from './lib/phases.mjs';
 import { activityBetween, cpuBetween, describeMachine, readActivity, readCpu, readPeakRss, readRssSplit } from './lib/procfs.mjs';
+import { freePort, HttpSession } from './lib/http-session.mjs';
 import { renderBudgetText, renderLinearityText, renderTextTable } from './lib/render.mjs';
 import { Session } from './lib/session.mjs';
 import { median, percentile } from './lib/stats.mjs';
@@ -68,7 +69,6 @@ const QUICK = {
   coldSamples: 1,
   linearity: { mib: [1, 2, 4], repeats: 1 },
 };
-const PHASE_NAMES = ['sequential', 'inflight', 'kib16', 'mib1', 'cold', 'linearity'];
 
 function parseOptions(argv) {
   const { values } = parseArgs({
@@ -83,8 +83,8 @@ function parseOptions(argv) {
   });
   const plan = values.quick ? QUICK : FULL;
   if (values.server !== undefined && !['fast', 'json'].includes(values.server)) throw new Error(`--server must be fast or json, got ${values.server}`);
-  const phases = values.phases ? values.phases.split(',').map((p) => p.trim()) : PHASE_NAMES;
-  for (const phase of phases) if (!PHASE_NAMES.includes(phase)) throw new Error(`unknown phase ${phase}; phases: ${PHASE_NAMES.join(', ')}`);
+  const phases = values.phases ? values.phases.split(',').map((p) => p.trim()) : PHASES;
+  for (const phase of phases) if (!PHASES.includes(phase)) throw new Error(`unknown phase ${phase}; phases: ${PHASES.join(', ')}`);
   return {
     help: values.help ?? false,
     quick: values.quick ?? false,
@@ -136,23 +136,40 @@ function rotate(list, by) {
   return [...list.slice(k), ...list.slice(0, k)];
 }
 
+/** Whether `config` runs `phase` (a phase that does not apply to it shows n/a). */
+function runsPhase(config, phase) {
+  return (config.phases ?? PHASES).includes(phase);
+}
+
+/** A fresh process of `config` and the client for it: stdio, or HTTP once the proxy listens. */
+async function openSession(config, spawnOptions = {}) {
+  if (config.transport !== 'http') return new Session({ name: config.label, ...config.spawn(spawnOptions) });
+  const port = await freePort();
+  return HttpSession.start({ name: config.label, ...config.spawn({ ...spawnOptions, port }) }, { port });
+}
+
 // Runs one phase against a fresh process of `config`; returns the round's figures for it.
 async function runPhase(config, phase, options) {
   const plan = options.plan;
-  const session = new Session({ name: config.label, ...config.spawn({}) });
+  const session = await openSession(config);
   const samples = {};
   const problems = [];
-  let cpuStart, cpuEnd, activityStart, activityEnd;
+  let cpuStart, cpuEnd, activityStart, activityEnd, clientStart, clientCpu;
   const hooks = {
     onMeasureStart: () => {
       activityStart = readActivity(session.pid);
       cpuStart = readCpu(session.pid);
+      clientStart = process.cpuUsage();
     },
     onMeasureEnd: () => {
+      clientCpu = process.cpuUsage(clientStart);
       cpuEnd = readCpu(session.pid);
       activityEnd = readActivity(session.pid);
     },
   };
+  // The bench client's own CPU: over HTTP it is no longer negligible, and pinned it shares the
+  // core with the proxy and the server.
+  const clientUsPerCall = (calls) => (clientCpu === undefined ? undefined : (clientCpu.user + clientCpu.system) / calls);
   let mismatches = 0;
   try {
     await handshake(session);
@@ -162,6 +179,7 @@ async function runPhase(config, phase, options) {
       samples.seqP90Us = percentile(result.latenciesUs, 90);
       samples.seqP99Us = percentile(result.latenciesUs, 99);
       samples.cpuUsPerCallSeq = cpuBetween(cpuStart, cpuEnd)?.statUs / result.calls;
+      samples['sequential:clientCpuUsPerCall'] = clientUsPerCall(result.calls);
       samples.peakRssMB = readPeakRss(session.pid) / 1e6;
       ({ mismatches } = result);
       problems.push(...result.problems);
@@ -185,6 +203,7 @@ async function runPhase(config, phase, options) {
         [`${phase}:readsPerCall`]: perCall(activity?.reads),
         [`${phase}:writesPerCall`]: perCall(activity?.writes),
         [`${phase}:switchesPerCall`]: perCall(activity?.switches),
+        [`${phase}:clientCpuUsPerCall`]: clientUsPerCall(result.calls),
       });
       if (phase === 'inflight') {
         samples.inflightCallsPerSec = result.calls / seconds;
@@ -217,7 +236,7 @@ async function runPhase(config, phase, options) {
 async function runLinearity(config, options) {
   const { mib, repeats } = options.plan.linearity;
   const largest = Math.max(...mib) * MiB;
-  const session = new Session({ name: config.label, ...config.spawn({ maxFrameBytes: largest }) });
+  const session = await openSession(config, { maxFrameBytes: largest });
   const sizes = [];
   let mismatches = 0;
   const problems = [];
@@ -252,7 +271,7 @@ function summarize(configs, perRound) {
     const medians = {};
     const keys = new Set(perRound[config.name].flatMap((round) => Object.keys(round)));
     for (const key of keys) medians[key] = median(perRound[config.name].map((round) => round[key]));
-    summary.configs[config.name] = { label: config.label, medians, rounds: perRound[config.name] };
+    summary.configs[config.name] = { label: config.label, phases: config.phases ?? PHASES, medians, rounds: perRound[config.name] };
   }
   const direct = summary.configs.direct.medians;
   for (const config of configs) {
@@ -273,14 +292,17 @@ async function main() {
     return 0;
   }
   repinIfAsked(options);
-  // Each run starts its report files afresh: an old chain would only make them grow.
-  rmSync(join(RESULTS_DIR, 'reports'), { recursive: true, force: true });
-  mkdirSync(join(RESULTS_DIR, 'reports'), { recursive: true });
+  // Each run writes its report files in a directory of its own (two runs at once must not share
+  // a file), fresh (an old chain would only make them grow), removed at exit (~400 MB a run).
+  const runDir = join(RESULTS_DIR, 'runs', String(process.pid));
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(join(runDir, 'reports'), { recursive: true });
+  process.on('exit', () => rmSync(runDir, { recursive: true, force: true }));
   const profileDir = join(RESULTS_DIR, 'profiles');
   if (options.profile) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = [...options.proxyNodeArgs, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
 
-  const all = createConfigurations({ root: ROOT, nodeArgs, resultsDir: RESULTS_DIR, serverMode: options.serverMode, cli: options.cli, baselineCli: options.baseline, policyFile: options.policy });
+  const all = createConfigurations({ root: ROOT, nodeArgs, resultsDir: runDir, serverMode: options.serverMode, cli: options.cli, baselineCli: options.baseline, policyFile: options.policy });
   const configs = [];
   for (const config of all) {
     // direct always runs (the ratios' denominator); a baseline build runs with the configuration it is the baseline of.
@@ -303,6 +325,7 @@ async function main() {
     const figures = Object.fromEntries(configs.map((c) => [c.name, {}]));
     for (const phase of pipelinePhases) {
       for (const config of rotate(configs, round)) {
+        if (!runsPhase(config, phase)) continue;
         const result = await runPhase(config, phase, options);
         Object.assign(figures[config.name], result.samples, {
           // RSS of the 100 B phases: the larger of the two.
@@ -314,9 +337,10 @@ async function main() {
       log(`  round ${round + 1}/${options.rounds}: ${phase} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     }
     if (options.phases.has('cold')) {
-      const times = Object.fromEntries(configs.map((c) => [c.name, []]));
+      const coldConfigs = configs.filter((c) => runsPhase(c, 'cold'));
+      const times = Object.fromEntries(coldConfigs.map((c) => [c.name, []]));
       for (let k = 0; k < options.plan.coldSamples; k++) {
-        for (const config of rotate(configs, round + k)) {
+        for (const config of rotate(coldConfigs, round + k)) {
           const { ms, mismatch } = await measureColdStart({ name: config.label, ...config.spawn({}) });
           times[config.name].push(ms);
           if (mismatch) {
@@ -325,7 +349,7 @@ async function main() {
           }
         }
       }
-      for (const config of configs) figures[config.name].coldStartMs = median(times[config.name]);
+      for (const config of coldConfigs) figures[config.name].coldStartMs = median(times[config.name]);
       log(`  round ${round + 1}/${options.rounds}: cold start done`);
     }
     for (const config of configs) perRound[config.name].push(figures[config.name]);
@@ -334,7 +358,7 @@ async function main() {
   const linearity = {};
   if (options.phases.has('linearity')) {
     const largest = Math.max(...options.plan.linearity.mib) * MiB;
-    for (const config of configs.filter((c) => c.maxFrameBytes >= largest)) {
+    for (const config of configs.filter((c) => c.maxFrameBytes >= largest && runsPhase(c, 'linearity'))) {
       const result = await runLinearity(config, options);
       mismatches += result.mismatches;
       problems.push(...result.problems.map((p) => `${config.label}, linearity: ${p}`));
@@ -367,7 +391,10 @@ async function main() {
       durationSeconds: Math.round((Date.now() - started) / 1000),
       packageVersion: JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
     },
-    configurations: configs.map((c) => ({ name: c.name, label: c.label, ...(c.note ? { note: c.note() } : {}) })),
+    configurations: configs.map((c) => ({
+      name: c.name, label: c.label, transport: c.transport ?? 'stdio', phases: c.phases ?? PHASES,
+      ...(c.note ? { note: c.note() } : {}), ...(c.detail ? { detail: c.detail() } : {}),
+    })),
     summary: { medians: Object.fromEntries(Object.entries(summary.configs).map(([k, v]) => [k, v.medians])), ratios: summary.ratios },
     rounds: Object.fromEntries(Object.entries(summary.configs).map(([k, v]) => [k, v.rounds])),
     budget, // each line: its configuration, its limit (min/max), that configuration's figure (value), pass, and the raw pipe's figure (reference)

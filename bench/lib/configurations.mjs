@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { HTTP_CONNECTIONS } from './http-session.mjs';
 
 /** Quotes one argv word for the proxy's --proxy command line (split without a shell). */
 function quoteWord(word) {
@@ -24,6 +25,16 @@ function proxyUsage(cli) {
   return cliHelp.get(cli);
 }
 
+/** Every phase of the harness, in the order they run. */
+export const PHASES = ['sequential', 'inflight', 'kib16', 'mib1', 'cold', 'linearity'];
+
+const HTTP_HOST = '127.0.0.1';
+// Over HTTP: the phases of a running session. Cold start (spawn to first response) and the
+// large-frame linearity run are not measured: over HTTP the first would time the port polling,
+// the second would need the body limit raised with the frame limit.
+const HTTP_PHASES = ['sequential', 'inflight', 'kib16', 'mib1'];
+const HTTP_DETAIL = `the bench client POSTs each call to /mcp with a node:http keep-alive Agent (no SDK; JSON responses, each checked), over a pool of up to ${HTTP_CONNECTIONS} connections: one per call in flight (sequential calls reuse one); cold start and large frames are not measured (n/a)`;
+
 /**
  * @param root      the repository root
  * @param nodeArgs  extra node flags for the processes sampled as "the proxy" (e.g. --cpu-prof)
@@ -37,10 +48,14 @@ function proxyUsage(cli) {
  *   name, label     short key (JSON, --only) and the name in tables
  *   baselineOf      for a baseline entry: the configuration it is the other build of (it runs when that one does)
  *   note()          optional: the flags it adds to the proxy's, shown under the table
+ *   detail()        optional: how the client talks to it, shown with the note
  *   measuresProxy   true when the spawned process is a proxy whose CPU/RSS the budget is about
+ *   transport       'stdio' (NDJSON on the process's stdin/stdout) or 'http' (the proxy's /mcp)
+ *   phases          the phases it runs (PHASES unless some do not apply: the others show n/a)
  *   available()     true, or a string saying why the configuration is skipped in this run
  *   spawn(options)  { file, args, env } of the process the client talks to;
- *                   options.maxFrameBytes: the largest frame the run will send
+ *                   options.maxFrameBytes: the largest frame the run will send;
+ *                   options.port: where an HTTP configuration listens
  */
 export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMode = 'fast', cli = join(root, 'dist', 'cli.js'), baselineCli, policyFile = join(root, 'bench', 'policy.bench.yaml') }) {
   const node = process.execPath;
@@ -52,10 +67,11 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
   const env = { ...process.env, MCP_PROXY_LOG_LEVEL: 'warn', MCP_PROXY_ALLOWED_PREFIXES: allowBenchServer };
   const DEFAULT_FRAME_LIMIT = 16 * 1024 * 1024;
 
+  // options.port: set for an HTTP configuration (the client picks a free port and waits for it).
   const proxy = (extraArgs = [], build = cli) => (options = {}) => ({
     file: node,
     args: [
-      ...nodeArgs, build, '--proxy', serverCommand, '--stdio', '--log-level', 'warn',
+      ...nodeArgs, build, '--proxy', serverCommand, ...(options.port === undefined ? ['--stdio'] : ['--http', `${HTTP_HOST}:${options.port}`]), '--log-level', 'warn',
       // The frame limit is raised only when a phase sends frames over the default.
       ...((options.maxFrameBytes ?? 0) > DEFAULT_FRAME_LIMIT ? ['--max-frame-bytes', String(options.maxFrameBytes + 1024)] : []),
       ...extraArgs,
@@ -69,6 +85,41 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
     const missing = flags.filter((flag) => !proxyUsage(build).includes(flag));
     return missing.length === 0 ? true : `${build === cli ? 'the CLI' : build} has no ${missing.join(', ')} yet`;
   };
+
+  // The proxy with the policy file in `mode` (observe or enforce); the HTTP entry adds --http
+  // through spawn's options.port. Reports join once `--help` lists --report-file.
+  const policyConfig = (build, mode, name, label, baselineOf) => {
+    const flags = cliHasFlags(build, '--policy', '--mode');
+    const reports = () => (proxyUsage(build).includes('--report-file') ? ['--report-file', join(resultsDir, 'reports', `${name}.ndjson`)] : []);
+    return {
+      name,
+      label,
+      ...(baselineOf === undefined ? {} : { baselineOf }),
+      measuresProxy: true,
+      maxFrameBytes: Infinity,
+      // What the table's reader needs to know: the flags this configuration adds.
+      note: () => ['--policy', relative(root, policyFile), '--mode', mode, ...(reports().length > 0 ? ['--report-file', '<file>'] : [])].join(' '),
+      available: () => {
+        const ok = flags();
+        if (ok !== true) return ok;
+        return existsSync(policyFile) ? true : `${policyFile} does not exist`;
+      },
+      spawn: (options) => proxy(['--policy', policyFile, '--mode', mode, ...reports()], build)(options),
+    };
+  };
+  // A stdio configuration served over Streamable HTTP instead: the same flags and --http (the
+  // port comes through spawn's options); it joins once `--help` lists --http.
+  const overHttp = (base, detail) => ({
+    ...base,
+    transport: 'http',
+    phases: HTTP_PHASES,
+    note: () => [`--http ${HTTP_HOST}:<free port>`, ...(base.note ? [base.note()] : [])].join(' '),
+    detail: () => detail,
+    available: () => {
+      const ok = cliHasFlags(cli, '--http')();
+      return ok === true ? base.available() : ok;
+    },
+  });
 
   return [
     {
@@ -102,33 +153,19 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
     // rate limit that never trips, redaction of every tools/call result; none denies or changes
     // the bench's calls), `--mode observe` or `--mode enforce`. They join once the CLI lists
     // --policy and --mode in --help. Execution reports join by themselves too: once --help lists
-    // --report-file, each writes its report to bench/results/reports/<name>.ndjson.
+    // --report-file, each writes its report to bench/results/runs/<pid>/reports/<name>.ndjson.
     // ---------------------------------------------------------------------------------------
-    ...['observe', 'enforce'].flatMap((mode) => {
-      const policyConfig = (build, name, label, baselineOf) => {
-        const flags = cliHasFlags(build, '--policy', '--mode');
-        const reports = () => (proxyUsage(build).includes('--report-file') ? ['--report-file', join(resultsDir, 'reports', `${name}.ndjson`)] : []);
-        return {
-          name,
-          label,
-          ...(baselineOf === undefined ? {} : { baselineOf }),
-          measuresProxy: true,
-          maxFrameBytes: Infinity,
-          // What the table's reader needs to know: the flags this configuration adds.
-          note: () => ['--policy', relative(root, policyFile), '--mode', mode, ...(reports().length > 0 ? ['--report-file', '<file>'] : [])].join(' '),
-          available: () => {
-            const ok = flags();
-            if (ok !== true) return ok;
-            return existsSync(policyFile) ? true : `${policyFile} does not exist`;
-          },
-          spawn: (options) => proxy(['--policy', policyFile, '--mode', mode, ...reports()], build)(options),
-        };
-      };
-      return [
-        policyConfig(cli, mode, `proxy ${mode}`),
-        ...(baselineCli === undefined ? [] : [policyConfig(baselineCli, `baseline-${mode}`, `${mode} (baseline)`, mode)]),
-      ];
-    }),
+    ...['observe', 'enforce'].flatMap((mode) => [
+      policyConfig(cli, mode, mode, `proxy ${mode}`),
+      ...(baselineCli === undefined ? [] : [policyConfig(baselineCli, mode, `baseline-${mode}`, `${mode} (baseline)`, mode)]),
+    ]),
+    // ---------------------------------------------------------------------------------------
+    // Over Streamable HTTP (issue 7): the same proxy with `--http 127.0.0.1:<free port>`
+    // instead of --stdio, the client in lib/http-session.mjs. `http` compares with the
+    // passthrough, `http-enforce` with enforce (same policy, same reports).
+    // ---------------------------------------------------------------------------------------
+    overHttp({ name: 'http', label: 'proxy over HTTP', measuresProxy: true, maxFrameBytes: Infinity, available: () => cliBuilt(), spawn: proxy() }, HTTP_DETAIL),
+    overHttp(policyConfig(cli, 'enforce', 'http-enforce', 'enforce over HTTP'), 'the same HTTP client'),
     {
       // Reference only: bytes piped through a Node process, no framing (the floor for a Node proxy).
       name: 'pipe',

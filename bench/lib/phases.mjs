@@ -22,6 +22,9 @@ export async function handshake(session) {
   const line = await session.nextLine();
   if (!initializeMatches(line, 1)) throw new Error(`${session.spec.name}: unexpected initialize response: ${preview(line)}`);
   session.send(INITIALIZED_NOTIFICATION);
+  // Over HTTP the notification is a POST of its own: calls wait for it to be accepted, as an
+  // MCP client's do, or one could overtake it on another connection.
+  await session.settled?.();
 }
 
 function recordMismatch(problems, n, line, expected) {
@@ -124,9 +127,9 @@ export function runPipelined(session, { textBytes, inflight, warmupCalls, measur
       else if (received === sent) finish();
     };
     if (state === 'measure') beginMeasure();
-    session.stdin.cork();
+    session.cork();
     for (let k = 0; k < inflight; k++) sendNext();
-    session.stdin.uncork();
+    session.uncork();
   });
 }
 

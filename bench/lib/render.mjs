@@ -18,6 +18,8 @@ function tableCells(summary) {
   const rows = METRICS.filter((metric) => configs.some((name) => summary.configs[name].medians[metric.key] !== undefined)).map((metric) => [
     metric.label,
     ...configs.map((name) => {
+      const { phases } = summary.configs[name];
+      if (metric.phase !== undefined && phases !== undefined && !phases.includes(metric.phase)) return 'n/a';
       const value = summary.configs[name].medians[metric.key];
       const ratio = name === 'direct' || metric.perProcess ? undefined : summary.ratios[name]?.[metric.key];
       const text = formatNumber(value, metric.digits);

@@ -13,9 +13,13 @@ export function preview(buffer, chars = 160) {
   return text.length > chars ? `${text.slice(0, chars)}… (${buffer.length} bytes)` : text;
 }
 
-/** True when a response line is the one expected: byte for byte, or else as JSON values. */
+/**
+ * True when a response line is the one expected: byte for byte, or else as JSON values.
+ * A response without the line's `\n` (an HTTP body) is compared with the rest of the line.
+ */
 export function responseMatches(line, expected) {
   if (line.equals(expected)) return true;
+  if (line.length === expected.length - 1 && expected[line.length] === 0x0a && expected.compare(line, 0, line.length, 0, line.length) === 0) return true;
   // A peer that re-serializes (the SDK) may change the bytes but not the value.
   try {
     return isDeepStrictEqual(JSON.parse(line.toString('utf8')), JSON.parse(expected.toString('utf8')));
@@ -79,6 +83,15 @@ export class Session {
     this.stdin.write(buffer);
   }
 
+  /** Requests sent between cork() and uncork() go out in one write. */
+  cork() {
+    this.stdin.cork();
+  }
+
+  uncork() {
+    this.stdin.uncork();
+  }
+
   /** The next line, or a rejection if the process exits or `timeoutMs` passes first. */
   nextLine(timeoutMs = 30_000) {
     return new Promise((resolve, reject) => {
@@ -106,11 +119,15 @@ export class Session {
     return childPids(this.pid)[0] ?? this.pid;
   }
 
-  /** Closes stdin (the MCP way to stop) and waits for the exit; kills what is left after a timeout. */
-  async close() {
+  /**
+   * Closes stdin (the MCP way to stop over stdio) and waits for the exit; kills what is left
+   * after a timeout. `signal`: also sent, for a process that does not read stdin (--http).
+   */
+  async close({ signal } = {}) {
     if (!this.hasExited) {
       const descendants = childPids(this.pid);
       this.stdin.end();
+      if (signal !== undefined) this.child.kill(signal);
       const timer = setTimeout(() => {
         for (const pid of [this.pid, ...descendants]) {
           try {

@@ -12,7 +12,7 @@ import { ROOT } from '../helpers/paths.js';
 interface BenchJson {
   mismatches: number;
   problems: string[];
-  configurations: Array<{ name: string }>;
+  configurations: Array<{ name: string; transport: string; phases: string[] }>;
   summary: { medians: Record<string, Record<string, number | undefined>> };
 }
 
@@ -42,11 +42,17 @@ describe('bench --quick', () => {
       assert.deepEqual(result.problems, []);
       const names = result.configurations.map((c) => c.name);
       // observe and enforce: the proxy with the realistic policy (bench/policy.bench.yaml), which denies and changes nothing.
-      for (const name of ['direct', 'proxy', 'observe', 'enforce', 'pipe', 'sdk']) assert.ok(names.includes(name), `${name} ran`);
-      // Every phase produced a figure for every configuration (so every phase really ran).
-      for (const name of names) {
-        for (const key of ['seqP50Us', 'inflightCallsPerSec', 'kib16MBps', 'mib1MBps', 'coldStartMs']) {
-          assert.equal(typeof result.summary.medians[name]?.[key], 'number', `${name}: ${key}`);
+      // http and http-enforce: the passthrough and enforce served over Streamable HTTP (--http), driven by a plain HTTP client.
+      for (const name of ['direct', 'proxy', 'observe', 'enforce', 'http', 'http-enforce', 'pipe', 'sdk']) assert.ok(names.includes(name), `${name} ran`);
+      for (const name of ['http', 'http-enforce']) assert.equal(result.configurations.find((c) => c.name === name)?.transport, 'http');
+      // Every phase a configuration runs produced a figure for it (so every phase really ran);
+      // a phase that does not apply to it (cold start over HTTP) produced none.
+      const phaseOf: Record<string, string> = { seqP50Us: 'sequential', inflightCallsPerSec: 'inflight', kib16MBps: 'kib16', mib1MBps: 'mib1', coldStartMs: 'cold' };
+      for (const { name, phases } of result.configurations) {
+        for (const [key, phase] of Object.entries(phaseOf)) {
+          const value = result.summary.medians[name]?.[key];
+          if (phases.includes(phase)) assert.equal(typeof value, 'number', `${name}: ${key}`);
+          else assert.equal(value, undefined, `${name}: ${key} (${phase} does not apply)`);
         }
       }
     } finally {

@@ -30,6 +30,11 @@ describe('lazy loading', () => {
     assert.deepEqual(heavy(modulesLoaded([])), []);
   });
 
+  // Issue 7: the stdio budgets hold with the HTTP code present but unused, because it is not loaded.
+  test('over stdio, the proxy loads none of the Streamable HTTP northbound or its auth', () => {
+    assert.deepEqual(modulesLoaded([]).filter((url) => /components\/(http-northbound|http-auth)\//.test(url)), []);
+  });
+
   test('with a policy, it does', () => {
     const loaded = heavy(modulesLoaded(['--policy', 'policies/readonly.yaml']));
     assert.ok(loaded.some((url) => url.includes('/node_modules/yaml/')), 'YAML');
