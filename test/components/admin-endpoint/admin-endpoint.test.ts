@@ -143,7 +143,9 @@ describe('admin endpoint', () => {
     const port = s.endpoint.address.port;
     assert.match(await raw(port, 'NONSENSE\r\n\r\n'), /^HTTP\/1\.1 400/);
     assert.match(await raw(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n'), /^HTTP\/1\.1 400/);
-    assert.match(await raw(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`), /^HTTP\/1\.1 431/);
+    // Over the 16 KiB header limit, yet read whole in one go: a server that closes with bytes
+    // unread resets the connection, and the client may then lose the 431 (seen on Node 26).
+    assert.match(await raw(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), /^HTTP\/1\.1 431/);
     assert.match(await raw(port, 'GET *\u0000 HTTP/1.1\r\n\r\n'), /^HTTP\/1\.1 400/);
     assert.match(await raw(port, 'GET http://elsewhere/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 404/);
     assert.equal((await s.get('/healthz')).status, 200);
