@@ -14,14 +14,17 @@
  */
 export function canonicalJson(value: unknown): string {
   try {
-    return fast(value);
-  } catch {
-    return write(value, '$'); // the same walk, naming where the value JSON cannot carry is
+    return write(value);
+  } catch (error) {
+    if (!(error instanceof NotJson)) throw error;
+    throw new TypeError(`canonicalJson: ${unrepresentable(value, '$') ?? '$ holds a value'}, which JSON cannot represent`);
   }
 }
 
+class NotJson extends Error {}
+
 // The hot walk (a report's arguments, every call): no path strings, no arrays of members.
-function fast(value: unknown): string {
+function write(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -29,12 +32,12 @@ function fast(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError();
+      if (!Number.isFinite(value)) throw new NotJson();
       return JSON.stringify(value);
     case 'object': {
       if (Array.isArray(value)) {
         let s = '[';
-        for (let i = 0; i < value.length; i++) s += (i === 0 ? '' : ',') + fast(value[i]);
+        for (let i = 0; i < value.length; i++) s += (i === 0 ? '' : ',') + write(value[i]);
         return `${s}]`;
       }
       const keys = Object.keys(value);
@@ -43,39 +46,40 @@ function fast(value: unknown): string {
       for (const key of keys) {
         const member = (value as Record<string, unknown>)[key];
         if (member === undefined) continue;
-        s += `${s.length === 1 ? '' : ','}${JSON.stringify(key)}:${fast(member)}`;
+        s += `${s.length === 1 ? '' : ','}${JSON.stringify(key)}:${write(member)}`;
       }
       return `${s}}`;
     }
     default:
-      throw new TypeError();
+      throw new NotJson();
   }
 }
 
-function write(value: unknown, where: string): string {
-  if (value === null) return 'null';
+/** Where the first value JSON cannot carry is, in the order `write` meets it, and what it is. */
+function unrepresentable(value: unknown, where: string): string | undefined {
   switch (typeof value) {
-    case 'boolean':
-      return value ? 'true' : 'false';
     case 'string':
-      return JSON.stringify(value);
+    case 'boolean':
+      return undefined;
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${where} is ${value}, which JSON cannot represent`);
-      return JSON.stringify(value);
-    case 'object':
-      if (Array.isArray(value)) return `[${value.map((item, i) => write(item, `${where}[${i}]`)).join(',')}]`;
-      return writeObject(value as Record<string, unknown>, where);
+      return Number.isFinite(value) ? undefined : `${where} is ${value}`;
+    case 'object': {
+      if (value === null) return undefined;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const found = unrepresentable(value[i], `${where}[${i}]`);
+          if (found !== undefined) return found;
+        }
+        return undefined;
+      }
+      for (const key of Object.keys(value).sort()) {
+        const member = (value as Record<string, unknown>)[key];
+        const found = member === undefined ? undefined : unrepresentable(member, `${where}.${key}`);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
     default:
-      throw new TypeError(`canonicalJson: ${where} is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON cannot represent`);
+      return `${where} is ${value === undefined ? 'undefined' : `a ${typeof value}`}`;
   }
-}
-
-function writeObject(object: Record<string, unknown>, where: string): string {
-  const members: string[] = [];
-  for (const key of Object.keys(object).sort()) {
-    const member = object[key];
-    if (member === undefined) continue;
-    members.push(`${JSON.stringify(key)}:${write(member, `${where}.${key}`)}`);
-  }
-  return `{${members.join(',')}}`;
 }
