@@ -6,7 +6,7 @@
 // checked against the call it answers even when connections finish out of order.
 import { Agent, request } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { preview, Session } from './session.mjs';
+import { nextLineOf, preview, Session } from './session.mjs';
 
 const HOST = '127.0.0.1';
 const PATH = '/mcp';
@@ -143,21 +143,11 @@ export class HttpSession {
     });
   }
 
-  /** The next line, or a rejection if the process exits or `timeoutMs` passes first. */
+  /** The next line, or a rejection if the proxy exits or `timeoutMs` passes first. */
   nextLine(timeoutMs = 30_000) {
-    return new Promise((resolve, reject) => {
-      const finish = (error, line) => {
-        clearTimeout(timer);
-        this.#onLine = undefined;
-        this.onExit = undefined;
-        if (error) reject(error);
-        else resolve(line);
-      };
-      const timer = setTimeout(() => finish(new Error(`${this.spec.name}: no response within ${timeoutMs} ms`)), timeoutMs);
-      this.#onLine = (line) => finish(undefined, line);
-      this.onExit = (error) => finish(error);
-    });
+    return nextLineOf(this, timeoutMs);
   }
+
 
   /** Drops the connections and stops the proxy with SIGTERM (over HTTP it does not read stdin). */
   close() {

@@ -28,6 +28,25 @@ export function responseMatches(line, expected) {
   }
 }
 
+/**
+ * The next line a session (stdio or HTTP: anything with `onLine`, `onExit` and `spec`) hands
+ * on, or a rejection if its process exits or `timeoutMs` passes first.
+ */
+export function nextLineOf(session, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const finish = (error, line) => {
+      clearTimeout(timer);
+      session.onLine = undefined;
+      session.onExit = undefined;
+      if (error) reject(error);
+      else resolve(line);
+    };
+    const timer = setTimeout(() => finish(new Error(`${session.spec.name}: no response within ${timeoutMs} ms`)), timeoutMs);
+    session.onLine = (line) => finish(undefined, line);
+    session.onExit = (error) => finish(error);
+  });
+}
+
 export class Session {
   /** Lines that arrived while nobody was listening, or that did not match. */
   problems = [];
@@ -94,19 +113,9 @@ export class Session {
 
   /** The next line, or a rejection if the process exits or `timeoutMs` passes first. */
   nextLine(timeoutMs = 30_000) {
-    return new Promise((resolve, reject) => {
-      const finish = (error, line) => {
-        clearTimeout(timer);
-        this.#onLine = undefined;
-        this.onExit = undefined;
-        if (error) reject(error);
-        else resolve(line);
-      };
-      const timer = setTimeout(() => finish(new Error(`${this.spec.name}: no response within ${timeoutMs} ms`)), timeoutMs);
-      this.#onLine = (line) => finish(undefined, line);
-      this.onExit = (error) => finish(error);
-    });
+    return nextLineOf(this, timeoutMs);
   }
+
 
   exitError(exit) {
     const how = exit.error ? exit.error.message : exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;

@@ -238,16 +238,8 @@ export function createGovernor(options: GovernorOptions): Governor {
     options.onEvent?.({ event: 'exit', generation, pid: run.upstream.pid, exitCode: exit.code ?? null, signal: exit.signal ?? null, reason: how });
     // What was written to the dead server is lost; what waits here is not.
     handlers.onReset?.(`the MCP server exited (${how})`, queue.waitingIds());
-    if (options.shouldRestart?.() === false) {
-      state = 'stopped';
-      queue.answerAll('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
-      // Not restarting, so no fatal below to say why. A server that never started is still the
-      // operator's business: over HTTP the session ends at once (its client got -32003), and
-      // this is the log line that names the cause.
-      if (exit.spawnError) logger.error({ code: 'SIDECAR_ERR_UPSTREAM_SPAWN' }, `the MCP server could not be started: ${how}`);
-      return;
-    }
-    if (exit.spawnError) return fatal(69, `the MCP server could not be started: ${how}`);
+    if (exit.spawnError) return cannotRun(69, `the MCP server could not be started: ${how}`, { code: 'SIDECAR_ERR_UPSTREAM_SPAWN' });
+    if (options.shouldRestart?.() === false) return stopWaiting();
     if (exit.code === 78) return fatal(78, 'the MCP server exited with code 78 (EX_CONFIG): its configuration is wrong, restarting would not help');
     failures++;
     if (failures > restart.maxRestarts) {
@@ -271,15 +263,26 @@ export function createGovernor(options: GovernorOptions): Governor {
     // before the pump that called it is wired.
     queueMicrotask(() => {
       if (state !== 'backoff') return; // stop() came meanwhile
-      if (options.shouldRestart?.() === false) {
-        // As after a spawn error: the session is already ending, so this log line is the only word of it.
-        state = 'stopped';
-        queue.answerAll('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
-        logger.error({ code, reason: refusal.reason, generation }, refusal.message);
-        return;
-      }
-      fatal(exitCode, refusal.message, { code, reason: refusal.reason });
+      cannotRun(exitCode, refusal.message, { code, reason: refusal.reason });
     });
+  }
+
+  // Not restarting: what waits for a server is answered that the proxy is stopping.
+  function stopWaiting(): void {
+    state = 'stopped';
+    queue.answerAll('SIDECAR_ERR_SHUTTING_DOWN', 'the proxy is stopping');
+  }
+
+  // A server that cannot be run (spawn error, refused executable) ends the proxy, unless the
+  // session is ending anyway (over HTTP a failed initialize ends it at once, its client got
+  // -32003): then this log line is the only word of why, and it is the operator's business.
+  function cannotRun(exitCode: GovernorFatal['exitCode'], message: string, logFields: Record<string, unknown>): void {
+    if (options.shouldRestart?.() === false) {
+      stopWaiting();
+      logger.error({ ...logFields, generation }, message);
+      return;
+    }
+    fatal(exitCode, message, logFields);
   }
 
   function fatal(exitCode: GovernorFatal['exitCode'], reason: string, logFields: Record<string, unknown> = {}): void {

@@ -15,6 +15,7 @@ import { createRealBackends, type RealBackends } from '../helpers/http-backend.j
 import { INITIALIZE, send } from '../helpers/http-raw.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { groupPids, isAlive, waitUntilGone } from '../helpers/proc-table.js';
+import { waitForValue } from '../helpers/wait.js';
 
 interface HttpExchange {
   readonly method: string;
@@ -117,15 +118,6 @@ const SETTINGS: HttpSettings = {
   listen: { host: '127.0.0.1', port: 0 }, path: '/mcp', maxSessions: 6, idleTimeoutMs: 60_000, maxBodyBytes: 16 * 1024 * 1024, allowedHosts: [], allowedOrigins: [],
 };
 
-async function waitFor<T>(read: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('Streamable HTTP: SDK clients through the proxy to server-everything', () => {
   let northbound: HttpNorthbound;
@@ -207,7 +199,7 @@ describe('Streamable HTTP: SDK clients through the proxy to server-everything', 
         const controller = new AbortController();
         const call = c.callTool('trigger-long-running-operation', { duration: 4, steps: 40 }, { onprogress: () => controller.abort('enough'), signal: controller.signal });
         await assert.rejects(call);
-        await waitFor(() => c.http.some((e) => e.rpc.includes('notifications/cancelled') && e.status === 202), 'the cancellation to be POSTed');
+        await waitForValue(() => c.http.some((e) => e.rpc.includes('notifications/cancelled') && e.status === 202), 'the cancellation to be POSTed');
         const result = await c.callTool('echo', { message: 'still here' });
         assert.deepEqual(result.content, [{ type: 'text', text: 'Echo: still here' }]);
       });

@@ -8,6 +8,7 @@ import { CreateMessageRequestSchema, type CreateMessageResult, type JSONRPCMessa
 import { connectEverything, disposeConnection, type Connection } from '../helpers/mcp-client.js';
 import { groupPids, killZeroError, waitUntilGone } from '../helpers/proc-table.js';
 import type { Frame, LogRecord } from '../helpers/proxy-process.js';
+import { waitForValue } from '../helpers/wait.js';
 
 type Message = JSONRPCMessage & { id?: unknown; method?: string; params?: any };
 
@@ -28,15 +29,6 @@ function progressOnWire(c: Connection, token: unknown): Frame[] {
   return c.received().filter((f) => f.method === 'notifications/progress' && f.params?.progressToken === token);
 }
 
-async function waitFor<T>(read: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Both connections, side by side: [proxy, direct]. */
 async function both<T>(connections: readonly [Connection, Connection], run: (c: Connection) => Promise<T>): Promise<[T, T]> {
@@ -50,8 +42,8 @@ async function both<T>(connections: readonly [Connection, Connection], run: (c: 
  */
 async function assertStoppedByItself(c: Connection): Promise<LogRecord> {
   const child = c.transport.child!;
-  await waitFor(() => (child.exitCode !== null || child.signalCode !== null ? true : undefined), 'the proxy to exit', 5000);
-  const stopped = await waitFor(() => c.logs().find((r) => r.msg === 'proxy stopped'), "the proxy's 'proxy stopped' record", 2000);
+  await waitForValue(() => (child.exitCode !== null || child.signalCode !== null ? true : undefined), 'the proxy to exit', 5000);
+  const stopped = await waitForValue(() => c.logs().find((r) => r.msg === 'proxy stopped'), "the proxy's 'proxy stopped' record", 2000);
   assert.deepEqual({ exitCode: child.exitCode, signal: child.signalCode }, { exitCode: 0, signal: null });
   assert.equal(stopped.exitCode, 0);
   return stopped;
@@ -232,7 +224,7 @@ describe('server-everything through the proxy, compared with a direct connection
       assert.equal(cancelled?.params?.requestId, id, 'the client sent notifications/cancelled for the call');
       // The tool ignores the signal and reports every step; its response is written right after
       // the last one, unless the server's SDK saw the cancellation and suppresses it.
-      await waitFor(() => progressOnWire(c, id).find((f) => f.params.progress === steps), 'the last progress notification');
+      await waitForValue(() => progressOnWire(c, id).find((f) => f.params.progress === steps), 'the last progress notification', 10_000);
       // Anything the server wrote before answering this ping is on the wire once the answer is in.
       assert.deepEqual(await c.client.ping(), {});
       const answers = c.received().filter((f) => f.id === id && f.method === undefined);
@@ -283,8 +275,8 @@ describe('closing the client while a request is in flight', () => {
       undefined,
       { onprogress: () => {} },
     ).catch((error: Error) => error);
-    const id = await waitFor(() => sentSince(c, mark).find((m) => m.method === 'tools/call')?.id, 'the call to go out');
-    await waitFor(() => progressOnWire(c, id)[0], 'the first progress notification: the call is running');
+    const id = await waitForValue(() => sentSince(c, mark).find((m) => m.method === 'tools/call')?.id, 'the call to go out', 10_000);
+    await waitForValue(() => progressOnWire(c, id)[0], 'the first progress notification: the call is running', 10_000);
     await c.client.close();
     assert.ok((await call) instanceof Error, 'the pending call is rejected');
     for (const [what, p] of [['proxy', c.pid], ['server', c.serverPid]] as const) {

@@ -10,6 +10,7 @@ import { LineReader } from './line-reader.js';
 import { ALLOW_REPO_SCRIPTS, CLI, EVERYTHING_ARGV, EVERYTHING_COMMAND, ROOT } from './paths.js';
 import { forceKill } from './proc-table.js';
 import type { Frame, LogRecord } from './proxy-process.js';
+import { waitForValue } from './wait.js';
 
 // StdioClientTransport keeps its child private; the tap needs the child's stdout. Checked at
 // start, so an SDK that renames the field fails loudly rather than tapping nothing.
@@ -67,15 +68,6 @@ function parseLogs(reader: LineReader): LogRecord[] {
   });
 }
 
-async function waitFor<T>(read: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Connects an SDK client to server-everything, through the proxy or directly. */
 export async function connectEverything(options: ConnectOptions): Promise<Connection> {
@@ -93,7 +85,7 @@ export async function connectEverything(options: ConnectOptions): Promise<Connec
   await client.connect(transport);
   const pid = transport.pid!;
   const serverPid = options.viaProxy
-    ? await waitFor(() => parseLogs(stderr).find((r) => r.msg === 'started the MCP server')?.pid, "the proxy's 'started the MCP server' log")
+    ? await waitForValue(() => parseLogs(stderr).find((r) => r.msg === 'started the MCP server')?.pid, "the proxy's 'started the MCP server' log")
     : pid;
   const wire = transport.wire!;
   // Parsed once per line: tests poll this, and some lines are megabytes long.

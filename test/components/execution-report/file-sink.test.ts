@@ -6,9 +6,9 @@ import { describe, it } from 'node:test';
 import {
   createReportChain, lastReportInFile, openReportFileSink, verifyReportFiles, type ExecutionReport, type SinkIo,
 } from '../../../components/execution-report/index.js';
-import { isSidecarError } from '../../../components/errors/index.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { chainLines, tempDir, transcript, writeLines } from './reports.js';
+import { sidecarErrorMessage } from '../../helpers/sidecar-error.js';
 
 const dir = tempDir();
 let files = 0;
@@ -16,16 +16,7 @@ const newPath = (): string => join(dir, `r${++files}.ndjson`);
 const quiet = { error() {}, warn() {} };
 const many = (n: number): string[] => chainLines(Array.from({ length: n }, (_, i) => transcript()[i % transcript().length]!));
 
-function sinkError(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(isSidecarError(error), String(error));
-    assert.equal(error.code, 'SIDECAR_ERR_REPORT_SINK');
-    return error.message;
-  }
-  assert.fail('opened');
-}
+const sinkError = (run: () => unknown): string => sidecarErrorMessage(run, 'SIDECAR_ERR_REPORT_SINK');
 
 /** The real file operations, slowed down, or failing while `failing()` says so; every call on record. */
 function fakeIo({ delayMs = 0, failing = () => false }: { delayMs?: number; failing?: () => boolean } = {}) {

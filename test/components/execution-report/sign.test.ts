@@ -7,22 +7,13 @@ import { describe, it } from 'node:test';
 import {
   createReportChain, keyIdOf, loadPublicKey, loadSigningKey, verifySignature, type ExecutionReport,
 } from '../../../components/execution-report/index.js';
-import { isSidecarError } from '../../../components/errors/index.js';
 import { chainLines, keyFiles, tempDir, transcript } from './reports.js';
+import { sidecarErrorMessage } from '../../helpers/sidecar-error.js';
 
 const dir = tempDir();
 const keys = keyFiles(dir);
 
-function keyError(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(isSidecarError(error), String(error));
-    assert.equal(error.code, 'SIDECAR_ERR_REPORT_KEY');
-    return error.message;
-  }
-  assert.fail('no error');
-}
+const keyError = (run: () => unknown): string => sidecarErrorMessage(run, 'SIDECAR_ERR_REPORT_KEY');
 
 describe('report signatures', () => {
   it('should sign each report\'s digest with Ed25519, named by a key id the public key gives too', () => {

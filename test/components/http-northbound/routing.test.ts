@@ -4,16 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startFakeNorthbound, type FakeNorthbound } from '../../helpers/http-fake-backend.js';
 import { INITIALIZE, messagesOf, send, start } from '../../helpers/http-raw.js';
+import { waitForValue } from '../../helpers/wait.js';
 
-async function waitFor<T>(read: () => T | undefined, what: string, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('http-northbound routing', () => {
   let h: FakeNorthbound;
@@ -57,7 +49,7 @@ describe('http-northbound routing', () => {
     const response = await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
     assert.equal(response.status, 202);
     assert.equal(await response.done, '');
-    await waitFor(() => session().received.some((m) => m.method === 'notifications/initialized'), 'the notification');
+    await waitForValue(() => session().received.some((m) => m.method === 'notifications/initialized'), 'the notification');
   });
 
   it('should stream progress for the request that asked for it over SSE, then its response', async () => {
@@ -140,7 +132,7 @@ describe('http-northbound routing', () => {
 
   it('should join a batch answered member by member into one array', async () => {
     const answered = post([{ jsonrpc: '2.0', id: 'm1', method: 'never' }, { jsonrpc: '2.0', id: 'm2', method: 'never' }]);
-    await waitFor(() => session().received.some((m) => m.id === 'm2'), 'the batch');
+    await waitForValue(() => session().received.some((m) => m.id === 'm2'), 'the batch');
     session().send({ jsonrpc: '2.0', id: 'm2', result: 2 });
     session().send({ jsonrpc: '2.0', id: 'm1', result: 1 });
     const response = await answered;
@@ -151,7 +143,7 @@ describe('http-northbound routing', () => {
   it('should end the waiting POST of a request the client cancels', async () => {
     const sseAnswer = post({ jsonrpc: '2.0', id: 'c1', method: 'never' });
     const jsonAnswer = post({ jsonrpc: '2.0', id: 'c2', method: 'never' }, { accept: 'application/json' });
-    await waitFor(() => session().received.some((m) => m.id === 'c1') && session().received.some((m) => m.id === 'c2'), 'the requests');
+    await waitForValue(() => session().received.some((m) => m.id === 'c1') && session().received.some((m) => m.id === 'c2'), 'the requests');
     const cancel = await post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'c1', reason: 'user' } });
     assert.equal(cancel.status, 202);
     const sse = await sseAnswer;
@@ -166,11 +158,11 @@ describe('http-northbound routing', () => {
 
   it('should drop (and log) the response of a POST whose client went away, and go on', async () => {
     const request = start(h.port, { body: { jsonrpc: '2.0', id: 'gone-1', method: 'never' }, headers: { 'mcp-session-id': sessionId } });
-    await waitFor(() => session().received.some((m) => m.id === 'gone-1'), 'the request');
+    await waitForValue(() => session().received.some((m) => m.id === 'gone-1'), 'the request');
     request.abort();
-    await waitFor(() => h.logs.entries.some((e) => String(e.msg).includes('closed a POST before its response')), 'the log of the disconnection');
+    await waitForValue(() => h.logs.entries.some((e) => String(e.msg).includes('closed a POST before its response')), 'the log of the disconnection');
     session().send({ jsonrpc: '2.0', id: 'gone-1', result: {} });
-    await waitFor(() => h.logs.entries.some((e) => e.msg === 'dropped a late response: its HTTP client had cancelled the request or closed the POST'), 'the log of the drop');
+    await waitForValue(() => h.logs.entries.some((e) => e.msg === 'dropped a late response: its HTTP client had cancelled the request or closed the POST'), 'the log of the drop');
     assert.ok(!session().received.some((m) => m.method === 'notifications/cancelled' && m.params.requestId === 'gone-1'), 'legacy era: not a cancellation');
     const next = await post({ jsonrpc: '2.0', id: 'after', method: 'echo' });
     assert.equal((await next.json()).id, 'after');
@@ -178,7 +170,7 @@ describe('http-northbound routing', () => {
 
   it('should refuse an id already in flight in the session', async () => {
     const first = start(h.port, { body: { jsonrpc: '2.0', id: 'dup', method: 'never' }, headers: { 'mcp-session-id': sessionId } });
-    await waitFor(() => session().received.some((m) => m.id === 'dup'), 'the first request');
+    await waitForValue(() => session().received.some((m) => m.id === 'dup'), 'the first request');
     const second = await post({ jsonrpc: '2.0', id: 'dup', method: 'echo' });
     assert.equal(second.status, 400);
     assert.equal((await second.json()).error.code, -32030);
@@ -227,9 +219,9 @@ describe('http-northbound stateless backend (2026-07-28)', () => {
   it('should tell the server a request is cancelled when its client closes the stream', async () => {
     const request = start(h.port, { body: { jsonrpc: '2.0', id: 'x', method: 'never' }, headers: MODERN });
     const backend = h.backend.sessions[0]!;
-    await waitFor(() => backend.received.some((m) => m.id === 'x'), 'the request');
+    await waitForValue(() => backend.received.some((m) => m.id === 'x'), 'the request');
     request.abort();
-    const cancel = await waitFor(() => backend.received.find((m) => m.method === 'notifications/cancelled'), 'the cancellation');
+    const cancel = await waitForValue(() => backend.received.find((m) => m.method === 'notifications/cancelled'), 'the cancellation');
     assert.equal(cancel.params.requestId, 'x');
   });
 

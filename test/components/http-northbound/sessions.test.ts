@@ -4,16 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startFakeNorthbound } from '../../helpers/http-fake-backend.js';
 import { INITIALIZE, send, start } from '../../helpers/http-raw.js';
+import { waitForValue } from '../../helpers/wait.js';
 
-async function waitFor<T>(read: () => T | undefined | false, what: string, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('http-northbound sessions', () => {
   it('should refuse a session over the cap with 503, Retry-After and a JSON-RPC error, until one ends', async () => {
@@ -54,16 +46,16 @@ describe('http-northbound sessions', () => {
       const [idleBackend, busyBackend, streamBackend] = h.backend.sessions;
       const slow = send(h.port, { body: { jsonrpc: '2.0', id: 1, method: 'slow', params: { ms: 300 } }, headers: { 'mcp-session-id': busy } });
       const stream = await send(h.port, { headers: { 'mcp-session-id': streaming, accept: 'text/event-stream' } });
-      await waitFor(() => idleBackend!.closes.length > 0, 'the idle session to end');
+      await waitForValue(() => idleBackend!.closes.length > 0, 'the idle session to end');
       assert.match(idleBackend!.closes[0]!, /^idle for 150 ms$/);
       assert.deepEqual(busyBackend!.closes, [], 'a request in flight keeps the session');
       assert.equal((await (await slow).json()).result.slow, true);
       assert.deepEqual(streamBackend!.closes, [], 'an open GET stream keeps the session');
       const afterIdle = await send(h.port, { body: { jsonrpc: '2.0', id: 2, method: 'echo' }, headers: { 'mcp-session-id': idle } });
       assert.equal(afterIdle.status, 404);
-      await waitFor(() => busyBackend!.closes.length > 0, 'the busy session to end once idle');
+      await waitForValue(() => busyBackend!.closes.length > 0, 'the busy session to end once idle');
       stream.destroy();
-      await waitFor(() => streamBackend!.closes.length > 0, 'the streaming session to end once its stream closed');
+      await waitForValue(() => streamBackend!.closes.length > 0, 'the streaming session to end once its stream closed');
       assert.equal(h.northbound.sessionCount, 0);
     } finally {
       await h.northbound.close('test over');
@@ -76,14 +68,14 @@ describe('http-northbound sessions', () => {
       const id = await h.initialize();
       const waiting = send(h.port, { body: { jsonrpc: '2.0', id: 'w', method: 'never' }, headers: { 'mcp-session-id': id } });
       const session = h.backend.sessions[0]!;
-      await waitFor(() => session.received.some((m) => m.id === 'w'), 'the request');
+      await waitForValue(() => session.received.some((m) => m.id === 'w'), 'the request');
       session.die();
       const response = await waiting;
       const body = await response.json();
       assert.equal(body.id, 'w');
       assert.equal(body.error.code, -32003);
       assert.match(body.error.message, /the HTTP session ended \(its MCP server ended\)/);
-      await waitFor(() => h.northbound.sessionCount === 0, 'the session to be forgotten');
+      await waitForValue(() => h.northbound.sessionCount === 0, 'the session to be forgotten');
       assert.equal((await send(h.port, { body: { jsonrpc: '2.0', id: 1, method: 'echo' }, headers: { 'mcp-session-id': id } })).status, 404);
       assert.deepEqual(session.closes, [], 'a backend that ended is not closed again');
     } finally {
@@ -100,7 +92,7 @@ describe('http-northbound sessions', () => {
       const body = await refused.json();
       assert.deepEqual([body.id, body.error.code], [0, -32037]);
       assert.match(body.error.message, /spawn ENOENT/);
-      await waitFor(() => h.northbound.sessionCount === 0, 'the slot to be free');
+      await waitForValue(() => h.northbound.sessionCount === 0, 'the slot to be free');
       await h.initialize();
     } finally {
       await h.northbound.close('test over');
@@ -114,7 +106,7 @@ describe('http-northbound sessions', () => {
       assert.equal(response.status, 200);
       assert.equal(response.headers['mcp-session-id'], undefined);
       assert.equal((await response.json()).error.code, -32602);
-      await waitFor(() => h.backend.sessions[0]!.closes.length > 0, 'the session to end');
+      await waitForValue(() => h.backend.sessions[0]!.closes.length > 0, 'the session to end');
       assert.equal(h.northbound.sessionCount, 0);
     } finally {
       await h.northbound.close('test over');
@@ -139,7 +131,7 @@ describe('http-northbound sessions', () => {
     await stateless.done;
     const stream = await send(h.port, { headers: { 'mcp-session-id': id, accept: 'text/event-stream' } });
     const waiting = start(h.port, { body: { jsonrpc: '2.0', id: 'w', method: 'never' }, headers: { 'mcp-session-id': id } });
-    await waitFor(() => h.backend.sessions[0]!.received.some((m) => m.id === 'w'), 'the request');
+    await waitForValue(() => h.backend.sessions[0]!.received.some((m) => m.id === 'w'), 'the request');
     await h.northbound.close('the proxy is stopping');
     assert.deepEqual(h.backend.sessions.map((s) => s.closes), [['the proxy is stopping'], ['the proxy is stopping']]);
     assert.equal((await (await waiting.response).json()).error.code, -32003);
@@ -170,7 +162,7 @@ describe('http-northbound sessions', () => {
       assert.ok(session.congestion.every((state, i) => state === (i % 2 === 0 ? 'congested' : 'drained')), session.congestion.join());
       const drained = session.client.drained();
       stream.message.resume();
-      await waitFor(() => session.congestion.at(-1) === 'drained', 'the stream to drain');
+      await waitForValue(() => session.congestion.at(-1) === 'drained', 'the stream to drain');
       await drained;
       stream.destroy();
     } finally {

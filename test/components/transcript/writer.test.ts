@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isSidecarError } from '../../../components/errors/index.js';
 import { argumentsDigest } from '../../../components/execution-report/index.js';
 import { loadSecretRedactor, type Decision } from '../../../components/middleware-engine/index.js';
 import { openTranscript, TRANSCRIPT_FORMAT, type TranscriptFrame } from '../../../components/transcript/index.js';
 import { call, compile, policyYaml, quiet, recordSession, tempDir, textResult } from './session.js';
+import { sidecarErrorMessage } from '../../helpers/sidecar-error.js';
 
 const dir = tempDir();
 let n = 0;
@@ -19,16 +19,7 @@ const frame = (over: Partial<TranscriptFrame> = {}): TranscriptFrame => ({
   decisions: [], action: 'forward', at: 1000, ...over,
 });
 
-function openError(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(isSidecarError(error), String(error));
-    assert.equal(error.code, 'SIDECAR_ERR_REPORT_SINK');
-    return error.message;
-  }
-  assert.fail('opened');
-}
+const openError = (run: () => unknown): string => sidecarErrorMessage(run, 'SIDECAR_ERR_REPORT_SINK');
 
 describe('transcript writer', () => {
   it('should write a header, then one line per frame with its decisions but without their messages', async () => {
