@@ -1,6 +1,7 @@
 /**
  * Verifies report files, in the order given (`file.2 file.1 file`: oldest first), as one chain:
- * each line must be a report by the schema, its digest must be that of its content, its
+ * each line must be a report by the schema, exactly the line the writer writes for its content
+ * (canonical-line.ts; otherwise `noncanonical`), its digest must be that of its content, its
  * `prevDigest` the digest stored in the line before it, its `seq` one more than that line's,
  * and with a public key, its signature valid. Every problem is listed with its file and line,
  * the first broken line first. A last line of the last file with no newline that does not
@@ -12,12 +13,12 @@
  * gone); `first` and `last` say where the verified chain starts and ends, for comparison with
  * an anchor kept elsewhere.
  */
-import { digestOf } from './digest.js';
+import { encodeReportLine, firstDifference } from './canonical-line.js';
 import { readLines } from './line-reader.js';
 import { reportSchema } from './schema.js';
 import { verifySignature, type ReportPublicKey } from './sign.js';
 
-export type ProblemKind = 'schema' | 'digest' | 'chain' | 'signature' | 'torn' | 'sequence';
+export type ProblemKind = 'schema' | 'noncanonical' | 'digest' | 'chain' | 'signature' | 'torn' | 'sequence';
 
 export interface VerifyProblem {
   readonly file: string;
@@ -57,6 +58,13 @@ export interface VerifyOptions {
 const short = (digest: unknown): string => (typeof digest === 'string' ? `${digest.slice(0, 19)}…` : String(digest));
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+function noncanonical(line: string, canonical: string): string {
+  const d = firstDifference(line, canonical)!;
+  const where = d.path === undefined ? 'after the report' : d.path === '' ? 'the top level' : d.path;
+  return `not the canonical encoding of its content, from byte ${d.byte} (${where}): the line has \`${d.found}\` where the writer writes \`${d.expected}\``
+    + ': a duplicated key, a key out of order, whitespace, or another spelling of a string or number';
+}
+
 /** Throws the file system's error when a file cannot be read. */
 export function verifyReportFiles(paths: readonly string[], options: VerifyOptions = {}): VerifyResult {
   const problems: VerifyProblem[] = [];
@@ -95,7 +103,11 @@ export function verifyReportFiles(paths: readonly string[], options: VerifyOptio
         const report = parsed.data;
         reports += 1;
         if (report.dropped !== undefined) declaredDrops += report.dropped;
-        const computed = digestOf(value as object); // of the line as parsed, not of what the schema passed on
+        // Of the line as parsed, not of what the schema passed on: one canonical serialization
+        // gives both the line the writer would have written and the digest.
+        const encoded = encodeReportLine(value as object, report);
+        if (encoded.line !== text) problem('noncanonical', noncanonical(text, encoded.line));
+        const computed = encoded.digest;
         if (computed !== report.digest) problem('digest', `the content does not match its digest ${short(report.digest)} (it hashes to ${short(computed)}): the report was altered`);
         if (options.publicKey !== undefined) {
           const check = verifySignature(report, options.publicKey);

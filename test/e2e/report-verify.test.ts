@@ -30,6 +30,21 @@ describe('mcp-sidecar report verify', () => {
     assert.match(result.stdout + result.stderr, new RegExp(`${tampered.replaceAll('.', '\\.')}:4: digest`));
   });
 
+  test('a duplicated key ahead of the real one (the digest still matches): exit 1, noncanonical, naming the line and byte', () => {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const line = lines[4]!;
+    lines[4] = line.replace('"outcome":"forwarded"', '"outcome":"blocked","outcome":"forwarded"');
+    assert.notEqual(lines[4], line);
+    const doubled = `${file}.doubled`;
+    writeFileSync(doubled, lines.join('\n'));
+    const result = verify(doubled);
+    assert.equal(result.status, 1);
+    const at = Buffer.byteLength(line.slice(0, line.indexOf('"outcome":"') + '"outcome":"'.length));
+    const name = doubled.replaceAll('.', '\\.');
+    assert.match(result.stderr, new RegExp(`^${name}:5: noncanonical: not the canonical encoding of its content, from byte ${at} \\(outcome\\): `));
+    assert.match(result.stderr, new RegExp(`FAILED: 1 problem in 12 reports; the first broken line is ${name}:5 \\(noncanonical\\)\n$`));
+  });
+
   test('no file: usage, exit 2', () => {
     assert.equal(verify().status, 2);
   });

@@ -1,11 +1,13 @@
 // Shared material for the execution-report tests: a transcript of what a session can report,
 // a fake clock, keys and temporary files.
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { createReportChain, type ReportChainOptions, type ReportInput, type ReportPolicy } from '../../../components/execution-report/index.js';
+import {
+  createReportChain, type ReportChainOptions, type ReportDecision, type ReportInput, type ReportPolicy,
+} from '../../../components/execution-report/index.js';
 
 export const POLICY: ReportPolicy = { name: 'readonly', revision: '3', digest: `sha256:${'ab'.repeat(32)}` };
 const D = (c: string): string => `sha256:${c.repeat(64)}`;
@@ -36,6 +38,47 @@ export function transcript(): ReportInput[] {
     { kind: 'lifecycle', event: 'spawn', detail: { command: 'node server.js' }, generation: 1, pid: 4250 },
     { ...call, generation: 1, method: 'resources/read', target: { type: 'resource', name: 'file:///x' }, requestId: '4', decisions: [], outcome: 'rate_limited', identity: { tenantId: 't' } },
   ];
+}
+
+const sha = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+
+// Strings that need escaping, non-ASCII, astral and lone surrogates.
+const ALPHABET = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', '\u0000', '\u001f', '\u007f', 'é', '€', '✓', '😀', '\ud800', '\udfff', '\u2028'];
+
+/** Random report inputs of every shape, from a seeded source (test/helpers/seeded-random.ts). */
+export function generator(next: () => number): () => ReportInput {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const text = (): string => Array.from({ length: Math.floor(next() * 8) }, () => pick(ALPHABET)).join('');
+  const maybe = <T>(make: () => T): T | undefined => (next() < 0.5 ? make() : undefined);
+  const json = (depth: number): unknown => {
+    const kind = depth > 2 ? Math.floor(next() * 4) : Math.floor(next() * 6);
+    switch (kind) {
+      case 0: return text();
+      case 1: return pick([0, -0, 1.5, -2e-7, 1e21, 123456789.123, Number.MAX_SAFE_INTEGER]);
+      case 2: return pick([true, false]);
+      case 3: return null;
+      case 4: return Array.from({ length: Math.floor(next() * 3) }, () => json(depth + 1));
+      default: return Object.fromEntries(Array.from({ length: Math.floor(next() * 4) }, () => [text(), json(depth + 1)]));
+    }
+  };
+  const decision = (): ReportDecision => ({
+    ruleId: text() || 'r', kind: pick(['tools', 'redact']), phase: pick(['request', 'response'] as const), effect: pick(['deny', 'rewrite'] as const),
+    enforced: next() < 0.5, reason: text() || 'why', changes: maybe(() => Math.floor(next() * 5)),
+  });
+  return (): ReportInput => next() < 0.2
+    ? {
+      kind: 'lifecycle', event: pick(['spawn', 'exit', 'restart', 'fatal', 'refused'] as const), generation: Math.floor(next() * 3),
+      detail: { command: maybe(text), exitCode: maybe(() => pick([0, 1, null])), signal: maybe(() => pick(['SIGKILL', null])), attempt: maybe(() => 2), reason: maybe(text) },
+      pid: maybe(() => 77), dropped: maybe(() => 3),
+    }
+    : {
+      kind: 'invocation', direction: pick(['client-to-server', 'server-to-client'] as const), method: text(), generation: Math.floor(next() * 3),
+      target: maybe(() => ({ type: pick(['tool', 'prompt', 'resource'] as const), name: text() })), requestId: maybe(() => JSON.stringify(text())),
+      argumentsDigest: maybe(() => sha(text())), arguments: maybe(() => json(0)), responseDigest: maybe(() => sha(text())),
+      policy: next() < 0.5 ? POLICY : { name: text() || 'p', revision: text(), digest: sha('p') }, mode: pick(['observe', 'enforce'] as const),
+      decisions: Array.from({ length: Math.floor(next() * 3) }, decision), outcome: pick(['forwarded', 'blocked', 'timeout'] as const),
+      identity: maybe(() => ({ tenantId: maybe(text), userId: maybe(text), agentId: maybe(text) })), dropped: maybe(() => 1),
+    };
 }
 
 /** A clock that moves `stepMs` per reading, from `start`. */
