@@ -3,7 +3,7 @@ import { SidecarError } from '../errors/index.js';
 import type { LogLevel } from '../logging/index.js';
 import { parseCommandLine } from '../proxy-process-governor/command-line.js';
 import type { LoadedPolicy, PolicyMode } from '../policy/index.js';
-import type { AllowRule, RestartPolicy } from '../proxy-process-governor/index.js';
+import type { AllowRule, RestartPolicy, ServerAccountSettings } from '../proxy-process-governor/index.js';
 import { isLoopbackHost, type IdentityClaims, type ListenAddress } from './parse-values.js';
 import { GOVERNOR_SECTION_KEYS, LIST_SETTINGS, SCALAR_SETTINGS, type ArgumentsRecording, type ScalarSettings, type SettingSpec } from './settings.js';
 
@@ -22,6 +22,8 @@ export interface SidecarConfig {
   /** Command prefixes allowed to start; empty means nothing may start. */
   readonly allow: readonly AllowRule[];
   readonly executableSha256: string | undefined;
+  /** --server-user / --server-group: run the server as this user (names or numbers, resolved at start); undefined: as the proxy's. */
+  readonly serverAccount: ServerAccountSettings | undefined;
   /** Environment the server gets beyond the base: names/patterns passed through, and values set. */
   readonly childEnv: { readonly passThrough: readonly string[]; readonly set: Readonly<Record<string, string>> };
   readonly restart: RestartPolicy;
@@ -160,6 +162,18 @@ function readAuth(s: ScalarSettings): AuthSettings | undefined {
   return Object.freeze({ kind: 'jwt' as const, jwksUrl: s.authJwksUrl, issuer: s.authIssuer, audience: s.authAudience, identityClaims });
 }
 
+function readServerAccount(s: ScalarSettings): ServerAccountSettings | undefined {
+  if (s.serverUser === undefined) {
+    if (s.serverGroup !== undefined) {
+      throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--server-group needs --server-user: under the proxy\'s own uid, the server could still read the proxy\'s secrets', {
+        hint: 'give --server-user <name|uid> too (its primary group is used when --server-group is left out)',
+      });
+    }
+    return undefined;
+  }
+  return Object.freeze({ user: s.serverUser, group: s.serverGroup });
+}
+
 /** Reads the command line and environment into a config, or throws a SidecarError that says what to fix. */
 export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRequest> {
   let flags: FlagValues;
@@ -188,6 +202,7 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
     logLevel: s.logLevel,
     allow: Object.freeze(readAllowRules(flags, env, policy)),
     executableSha256: s.executableSha256,
+    serverAccount: readServerAccount(s),
     childEnv: Object.freeze({
       passThrough: Object.freeze(readList(flags, env, LIST_SETTINGS[1], policy?.document.governor.passEnv, policy?.source).map((entry) => entry.value)),
       set: Object.freeze({ ...policy?.document.governor.setEnv, ...readSetEnv(flags['set-env'] as string[] | undefined) }),

@@ -96,3 +96,16 @@ export function parseIdentityClaims(source: ValueSource, value: string): Identit
   }
   return Object.freeze(claims);
 }
+
+/** A user or group for the server: a name as /etc/passwd and /etc/group spell them, or a number. */
+export function parseAccountName(source: ValueSource, value: string, kind: 'user' | 'group'): string {
+  const trimmed = value.trim();
+  const expected = `a ${kind} name (letters, digits, _ . -; up to 32 characters) or a numeric ${kind === 'user' ? 'uid' : 'gid'} below 4294967295`;
+  if (/^\d+$/.test(trimmed)) {
+    // 4294967295 is (uid_t)-1, which setuid reads as "no change".
+    if (Number(trimmed) >= 4294967295) invalid(source, value, expected);
+    return String(Number(trimmed));
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/.test(trimmed)) invalid(source, value, expected);
+  return trimmed;
+}

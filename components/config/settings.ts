@@ -1,6 +1,6 @@
 import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
 import type { PolicyMode } from '../policy/document.js';
-import { parseByteSize, parseChoice, parseIdentityClaims, parseInteger, parseListenAddress, parseSha256, parseUrl, type IdentityClaims, type ListenAddress } from './parse-values.js';
+import { parseAccountName, parseByteSize, parseChoice, parseIdentityClaims, parseInteger, parseListenAddress, parseSha256, parseUrl, type IdentityClaims, type ListenAddress } from './parse-values.js';
 
 // Every scalar setting: its flag, its environment variable, its default and how its text is
 // read. One table, so precedence (flag > env > default) and error messages are the same for
@@ -19,6 +19,8 @@ export interface ScalarSettings {
   readonly stdinCloseGraceMs: number;
   readonly killTimeoutMs: number;
   readonly executableSha256: string | undefined;
+  readonly serverUser: string | undefined;
+  readonly serverGroup: string | undefined;
   readonly policyFile: string | undefined;
   /** Overrides the policy file's mode. */
   readonly mode: PolicyMode | undefined;
@@ -72,6 +74,9 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'stdinCloseGraceMs', flag: 'stdin-close-grace-ms', env: 'MCP_PROXY_STDIN_CLOSE_GRACE_MS', defaultValue: 2000, parse: ms(60_000) },
   { key: 'killTimeoutMs', flag: 'kill-timeout-ms', env: 'MCP_PROXY_KILL_TIMEOUT_MS', defaultValue: 5000, parse: ms(60_000) },
   { key: 'executableSha256', flag: 'executable-sha256', env: 'MCP_PROXY_EXECUTABLE_SHA256', defaultValue: undefined, parse: parseSha256 },
+  // The server's own uid and gid (docs/governor.md); resolved and checked at start.
+  { key: 'serverUser', flag: 'server-user', env: 'MCP_PROXY_SERVER_USER', defaultValue: undefined, parse: (s, t) => parseAccountName(s, t, 'user') },
+  { key: 'serverGroup', flag: 'server-group', env: 'MCP_PROXY_SERVER_GROUP', defaultValue: undefined, parse: (s, t) => parseAccountName(s, t, 'group') },
   { key: 'policyFile', flag: 'policy', env: 'MCP_PROXY_POLICY', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'mode', flag: 'mode', env: 'MCP_PROXY_MODE', defaultValue: undefined, parse: (s, t) => parseChoice(s, t, ['observe', 'enforce'] as const) },
   // Execution reports and transcripts (docs/report.md).

@@ -14,6 +14,9 @@ Server:
   --executable-sha256 <hex>         the executable's contents must have this sha256   env MCP_PROXY_EXECUTABLE_SHA256
   --pass-env <NAME|PREFIX_*>        pass this variable to the server; repeat for more  env MCP_PROXY_PASS_ENV
   --set-env <NAME=VALUE>            set this variable for the server; repeat for more
+  --server-user <name|uid>          run the server as this user (needs root or CAP_SETUID, CAP_SETGID, CAP_KILL)
+                                    env MCP_PROXY_SERVER_USER
+  --server-group <name|gid>         the server's group, default the user's primary group   env MCP_PROXY_SERVER_GROUP
 
 Restarts (consecutive failures, doubling backoff with ±10% jitter):
   --max-restarts <n>                default 5                env MCP_PROXY_MAX_RESTARTS
@@ -72,6 +75,6 @@ Frames and logs:
   --version                         the version
 
 Exit codes: 0 stopped cleanly, 1 internal error, 2 usage error, 69 server could not start,
-70 server kept crashing, 78 command not allowed or policy invalid (or the server exited 78).
+70 server kept crashing, 78 command not allowed, --server-user refused, or policy invalid (or the server exited 78).
 See docs/operations.md.
 `;

@@ -12,9 +12,18 @@ function isExecutableFile(path: string): boolean {
 }
 
 /**
- * The absolute path a command name runs, as execvp would find it: a name with a slash is a
- * path (relative to `cwd`), any other is looked up in PATH. Symlinks are not followed: the
- * path is what was named, so `nodejs` stays distinct from `node`. Undefined when nothing is found.
+ * PATH entries never searched: empty ones (execvp reads them as the current directory) and
+ * relative ones (`.`, `bin`), which name whatever directory the proxy happens to start in.
+ */
+export function untrustedPathEntries(pathVariable: string | undefined): string[] {
+  return (pathVariable ?? '').split(delimiter).filter((dir) => !isAbsolute(dir));
+}
+
+/**
+ * The absolute path a command name runs: a name with a slash is a path (relative to `cwd`),
+ * any other is looked up in PATH's absolute entries only, so a `./node` planted in the working
+ * directory never answers for `node`. Symlinks are not followed: the path is what was named, so
+ * `nodejs` stays distinct from `node`. Undefined when nothing is found.
  */
 export function resolveExecutable(name: string, pathVariable: string | undefined, cwd: string): string | undefined {
   if (name.includes('/')) {
@@ -22,8 +31,8 @@ export function resolveExecutable(name: string, pathVariable: string | undefined
     return isExecutableFile(path) ? path : undefined;
   }
   for (const dir of (pathVariable ?? '').split(delimiter)) {
-    if (dir === '') continue; // an empty PATH entry means cwd to execvp; never trust it implicitly
-    const candidate = resolve(cwd, join(dir, name));
+    if (!isAbsolute(dir)) continue;
+    const candidate = resolve(join(dir, name));
     if (isExecutableFile(candidate)) return candidate;
   }
   return undefined;

@@ -5,6 +5,7 @@ import { createNdjsonChannel, type FrameChannel, type FrameChannelHandlers } fro
 import { backoffDelayMs } from './backoff.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ExecutablePin, PinRefusal } from './executable-pin.js';
+import type { ServerAccount } from './server-user.js';
 import { relayServerStderr, StderrTail } from './stderr-tail.js';
 import { RestartQueue } from './restart-queue.js';
 import { stopUpstream, type StopOutcome, type StopTimeouts } from './stop.js';
@@ -53,6 +54,8 @@ export interface GovernorOptions {
   /** The pinned contents of `executable`, checked before every spawn: a restart runs only what was approved. */
   readonly pin?: ExecutablePin | undefined;
   readonly env: NodeJS.ProcessEnv;
+  /** --server-user: the uid and gid every spawn runs as (checked at start: see server-user.ts). */
+  readonly account?: Pick<ServerAccount, 'uid' | 'gid' | 'user'> | undefined;
   readonly maxFrameBytes: number;
   readonly restart: RestartPolicy;
   readonly stop: StopTimeouts;
@@ -135,8 +138,9 @@ export function createGovernor(options: GovernorOptions): Governor {
     generation++;
     const refusal = options.pin?.check();
     if (refusal !== undefined) return refuseLaunch(refusal);
-    const upstream = spawn(options.argv, { env: options.env, executable: options.executable });
-    logger.info({ pid: upstream.pid, executable: options.executable, generation }, 'started the MCP server');
+    const account = options.account;
+    const upstream = spawn(options.argv, { env: options.env, executable: options.executable, account });
+    logger.info({ pid: upstream.pid, executable: options.executable, generation, ...(account && { uid: account.uid, gid: account.gid }) }, 'started the MCP server');
     options.onEvent?.({ event: 'spawn', generation, pid: upstream.pid });
     let endStdout!: () => void;
     const stdoutEnded = new Promise<void>((resolve) => (endStdout = resolve));
@@ -238,7 +242,11 @@ export function createGovernor(options: GovernorOptions): Governor {
     options.onEvent?.({ event: 'exit', generation, pid: run.upstream.pid, exitCode: exit.code ?? null, signal: exit.signal ?? null, reason: how });
     // What was written to the dead server is lost; what waits here is not.
     handlers.onReset?.(`the MCP server exited (${how})`, queue.waitingIds());
-    if (exit.spawnError) return cannotRun(69, `the MCP server could not be started: ${how}`, { code: 'SIDECAR_ERR_UPSTREAM_SPAWN' });
+    if (exit.spawnError) {
+      // EACCES as another user: most often a folder on the way to the executable or script that user may not enter.
+      const as = options.account === undefined ? '' : ` as ${options.account.user} (uid ${options.account.uid}); can that user read and execute ${options.executable} and the server's files?`;
+      return cannotRun(69, `the MCP server could not be started: ${how}${as}`, { code: 'SIDECAR_ERR_UPSTREAM_SPAWN' });
+    }
     if (options.shouldRestart?.() === false) return stopWaiting();
     if (exit.code === 78) return fatal(78, 'the MCP server exited with code 78 (EX_CONFIG): its configuration is wrong, restarting would not help');
     failures++;

@@ -7,9 +7,13 @@ export { spawnUpstream, type Upstream, type UpstreamExit, type SpawnUpstreamOpti
 export { stopUpstream, type StopTimeouts, type StopOutcome } from './stop.js';
 export { childEnvironment, BASE_ENVIRONMENT, type ChildEnvironmentOptions } from './environment.js';
 export { checkLaunch, type AllowRule, type LaunchContext, type LaunchDecision } from './allowlist.js';
-export { resolveExecutable } from './executable.js';
+export { resolveExecutable, untrustedPathEntries } from './executable.js';
 export { pinExecutable, fileAccess, type ExecutablePin, type FileIdentity, type PinFileAccess, type PinRefusal } from './executable-pin.js';
 export { backoffDelayMs, DEFAULT_BACKOFF_JITTER, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './backoff.js';
 export { snapshotDescendants, isStillRunning, type ProcessEntry } from './process-tree.js';
 export { systemClock, type Clock } from './clock.js';
 export { createGovernor, type Governor, type GovernorEvent, type GovernorFatal, type GovernorOptions, type GovernorState, type RestartPolicy } from './governor.js';
+export {
+  prepareServerAccount, resolveServerAccount, checkMaySwitch, checkSecretsUnreadable, effectiveCapabilities, parsePasswd, parseGroup, systemAccounts,
+  type ServerAccount, type ServerAccountSettings, type AccountSystem, type ProxySecretFile,
+} from './server-user.js';

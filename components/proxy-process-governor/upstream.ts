@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 
 /** How the child ended. */
 export interface UpstreamExit {
@@ -27,21 +27,51 @@ export interface SpawnUpstreamOptions {
   /** The resolved path to run; argv[0] stays what the child sees as its name. Default: argv[0]. */
   readonly executable?: string;
   readonly cwd?: string;
+  /**
+   * Run as this uid and gid (--server-user). libuv then calls setgroups(0, NULL) before setgid
+   * and setuid, so the server keeps none of the proxy's supplementary groups.
+   */
+  readonly account?: { readonly uid: number; readonly gid: number } | undefined;
+}
+
+// A spawn Node refused synchronously (EPERM from setuid, EINVAL…): ends like one that failed
+// to start, so the caller has one way to learn of it and the proxy never crashes on it.
+function notStarted(error: Error): Upstream {
+  const closed = (): PassThrough => {
+    const stream = new PassThrough();
+    stream.end();
+    return stream;
+  };
+  return {
+    pid: undefined,
+    stdin: closed(),
+    stdout: closed(),
+    stderr: closed(),
+    exited: Promise.resolve({ code: null, signal: null, spawnError: error }),
+    hasExited: true,
+    signalGroup() {},
+  };
 }
 
 // Starts the server with no shell, in a process group of its own, so that stopping it
 // reaches everything it started (`kill(-pid)`).
 export function spawnUpstream(argv: readonly string[], options: SpawnUpstreamOptions): Upstream {
   const [name, ...args] = argv;
-  const child: ChildProcess = spawn(options.executable ?? name!, args, {
-    argv0: name,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-    env: options.env,
-    cwd: options.cwd,
-    shell: false,
-    windowsHide: true,
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(options.executable ?? name!, args, {
+      argv0: name,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: options.env,
+      cwd: options.cwd,
+      shell: false,
+      windowsHide: true,
+      ...(options.account === undefined ? {} : { uid: options.account.uid, gid: options.account.gid }),
+    });
+  } catch (error) {
+    return notStarted(error as Error);
+  }
   let hasExited = false;
   // `exit`, not `close`: a grandchild holding the pipes open would keep `close` pending.
   const exited = new Promise<UpstreamExit>((resolve) => {

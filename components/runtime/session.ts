@@ -6,7 +6,7 @@
 import type { SidecarConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Identity } from '../middleware-engine/index.js';
-import { childEnvironment, createGovernor, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type spawnUpstream } from '../proxy-process-governor/index.js';
+import { childEnvironment, createGovernor, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type ServerAccount, type spawnUpstream } from '../proxy-process-governor/index.js';
 import { combineObservers, createPump, type DecisionEvent, type Pump, type PumpObserver } from '../pump/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
@@ -18,6 +18,8 @@ export interface SessionContext {
   readonly executable: string;
   /** With --executable-sha256: shared by every session's server, so an unchanged file is hashed once. */
   readonly executablePin: ExecutablePin | undefined;
+  /** With --server-user: the account every session's server runs as, checked at start. */
+  readonly serverAccount?: ServerAccount | undefined;
   readonly logger: Logger;
   readonly policy: ReloadablePolicy | undefined;
   /** Observers for a session's pump (reports, transcript, metrics), given its identity and governor. */
@@ -55,7 +57,8 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     executable: context.executable,
     argv: config.argv,
     pin: context.executablePin,
-    env: childEnvironment(context.env, config.childEnv),
+    env: childEnvironment(context.env, { ...config.childEnv, account: context.serverAccount }),
+    account: context.serverAccount,
     maxFrameBytes: config.maxFrameBytes,
     restart: config.restart,
     stop: config,

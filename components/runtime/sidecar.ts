@@ -2,7 +2,9 @@ import type { Readable, Writable } from 'node:stream';
 import type { SidecarConfig } from '../config/index.js';
 import { SidecarError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
-import { checkLaunch, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type spawnUpstream } from '../proxy-process-governor/index.js';
+import {
+  checkLaunch, prepareServerAccount, type AccountSystem, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type ProxySecretFile, type ServerAccount, type spawnUpstream,
+} from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
 import { createNdjsonChannel } from '../transport/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
@@ -26,6 +28,8 @@ export interface SidecarDeps {
   readonly random?: () => number;
   /** The version /version reports. */
   readonly version?: string;
+  /** Where --server-user names, capabilities and file modes are read. Default: this system. */
+  readonly accounts?: AccountSystem;
 }
 
 export interface SidecarHandle {
@@ -46,17 +50,38 @@ export interface SidecarHandle {
  * executable does not exist). Nothing is started before this passes. The pin, when a sha256 is
  * configured, goes to every governor: each spawn checks the executable again.
  */
-function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporting: Reporting | undefined): { executable: string; pin: ExecutablePin | undefined } {
+function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporting: Reporting | undefined): { executable: string; pin: ExecutablePin | undefined; account: ServerAccount | undefined } {
   const env = deps.env ?? process.env;
   const decision = checkLaunch(config.argv, config.allow, { cwd: deps.cwd ?? process.cwd(), pathVariable: env.PATH, executableSha256: config.executableSha256 });
   if (decision.allowed) {
     logger.debug({ rule: decision.rule, executable: decision.executable }, 'the allowlist admits the server command');
-    return { executable: decision.executable, pin: decision.pin };
+    return { executable: decision.executable, pin: decision.pin, account: admitAccount(config, deps, logger, reporting) };
   }
   const code = decision.reason === 'not_found' ? 'SIDECAR_ERR_UPSTREAM_SPAWN' : 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED';
   logger.error({ code, reason: decision.reason }, decision.message);
   reporting?.refused(decision.reason);
   throw new SidecarError(code, decision.message);
+}
+
+/**
+ * --server-user: the account, the proxy's right to switch to it and stop it, and that the
+ * proxy's secret files are not readable by it; or the refusal (exit 78). Never the same user
+ * silently.
+ */
+function admitAccount(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporting: Reporting | undefined): ServerAccount | undefined {
+  if (config.serverAccount === undefined) return undefined;
+  const secrets: ProxySecretFile[] = [];
+  if (config.reports?.signingKeyFile !== undefined) secrets.push({ path: config.reports.signingKeyFile, setting: '--report-signing-key' });
+  if (config.auth?.kind === 'token') secrets.push({ path: config.auth.tokenFile, setting: '--auth-token-file' });
+  try {
+    const account = prepareServerAccount(config.serverAccount, secrets, deps.accounts);
+    logger.info({ user: account.user, uid: account.uid, group: account.group, gid: account.gid }, 'the MCP server runs as its own user');
+    return account;
+  } catch (error) {
+    logger.error({ code: (error as SidecarError).code, reason: 'server_user' }, (error as Error).message);
+    reporting?.refused('server_user');
+    throw error;
+  }
 }
 
 // Wires the proxy: the policy, reports, the admitted server command, then either one stdio
@@ -77,7 +102,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       ? undefined
       : await (await import('./reporting.js')).openReporting(config, { policy: () => policy?.current, logger });
     if (reporting !== undefined) closers.push(() => reporting.close());
-    const { executable, pin: executablePin } = admit(config, deps, logger, reporting);
+    const { executable, pin: executablePin, account: serverAccount } = admit(config, deps, logger, reporting);
 
     // The admin endpoint, before any server starts: a port in use stops the proxy at start.
     let readiness: () => { ready: boolean; reason?: string } = () => ({ ready: false, reason: 'the proxy is starting' });
@@ -95,6 +120,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       config,
       executable,
       executablePin,
+      serverAccount,
       logger,
       policy,
       observers: (identity, governor) => observers.flatMap((make) => make(identity, governor)),

@@ -64,6 +64,13 @@ describe('loadConfig', () => {
     assert.deepEqual([plain.transport, plain.reports, plain.record, plain.http, plain.auth, plain.admin], ['stdio', undefined, undefined, undefined, undefined, undefined]);
   });
 
+  it('should read the server\'s user and group from flags or environment, resolving nothing yet', async () => {
+    assert.equal((await run(['--proxy', 'x'])).serverAccount, undefined);
+    assert.deepEqual((await run(['--proxy', 'x', '--server-user', 'nobody'])).serverAccount, { user: 'nobody', group: undefined });
+    assert.deepEqual((await run(['--proxy', 'x'], { MCP_PROXY_SERVER_USER: ' 065534 ', MCP_PROXY_SERVER_GROUP: 'nogroup' })).serverAccount, { user: '65534', group: 'nogroup' });
+    assert.deepEqual((await run(['--proxy', 'x', '--server-user', 'mcp'], { MCP_PROXY_SERVER_USER: 'nobody' })).serverAccount, { user: 'mcp', group: undefined });
+  });
+
   it('should refuse --stdio with --http as a usage error', async () => {
     await assert.rejects(() => loadConfig(['--proxy', 'x', '--stdio', '--http', '8080'], {}), (error: Error & { code?: string }) => error.code === 'SIDECAR_ERR_USAGE' && /exclude each other/.test(error.message));
   });
@@ -98,6 +105,10 @@ describe('loadConfig', () => {
     [['--proxy', 'x', '--report-fsync', 'sometimes'], {}, /--report-fsync must be one of always, interval, never/],
     [['--proxy', 'x', '--report-rotate-bytes', '1KiB'], {}, /--report-rotate-bytes must be a size/],
     [['--proxy', 'x'], { MCP_PROXY_REPORT_ON_OVERFLOW: 'lose' }, /MCP_PROXY_REPORT_ON_OVERFLOW must be one of block, drop/],
+    [['--proxy', 'x', '--server-user', 'a b'], {}, /--server-user must be a user name \(letters, digits, _ \. -; up to 32 characters\) or a numeric uid/],
+    [['--proxy', 'x', '--server-user', '4294967295'], {}, /--server-user must be a user name .* or a numeric uid below 4294967295/],
+    [['--proxy', 'x', '--server-user', 'mcp'], { MCP_PROXY_SERVER_GROUP: '-wheel' }, /MCP_PROXY_SERVER_GROUP must be a group name .* or a numeric gid/],
+    [['--proxy', 'x', '--server-group', 'mcp'], {}, /--server-group needs --server-user: under the proxy's own uid, the server could still read the proxy's secrets/],
   ];
   for (const [args, env, message] of bad) {
     it(`should refuse ${JSON.stringify({ args, env })} naming the setting and the accepted range`, async () => {

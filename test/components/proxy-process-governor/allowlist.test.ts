@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkLaunch, parseCommandLine, resolveExecutable, type AllowRule } from '../../../components/proxy-process-governor/index.js';
 
@@ -83,5 +83,91 @@ describe('checkLaunch', () => {
     assert.equal(ok.allowed, true);
     const bad = checkLaunch(['node', 'demo/x.js'], rules('node demo/'), { cwd, pathVariable: PATH, executableSha256: '0'.repeat(64) });
     assert.deepEqual([bad.allowed, (bad as { reason: string }).reason], [false, 'digest_mismatch']);
+  });
+});
+
+// The holes an attacker found, each with real files: a path rule matched as a string prefix,
+// a symlink out of an allowed folder, and a `node` planted where a relative PATH entry finds it.
+describe('checkLaunch with real files', () => {
+  const base = realpathSync(mkdtempSync(join(tmpdir(), 'allowlist-files-')));
+  const file = (path: string, text = '// a script\n'): void => {
+    mkdirSync(dirname(join(base, path)), { recursive: true });
+    writeFileSync(join(base, path), text);
+  };
+  for (const path of ['app/server.js', 'app/server.js.evil.js', 'srv/app/x.js', 'srv/app-evil/x.js', 'srv/app.js.evil.js', 'allowed/ok.js', 'outside/evil.js']) file(path);
+  symlinkSync(join(base, 'outside/evil.js'), join(base, 'allowed/link.js'));
+  symlinkSync('../outside', join(base, 'allowed/sub'));
+  symlinkSync(join(base, 'outside/not-yet.js'), join(base, 'allowed/dangling.js'));
+  symlinkSync('ok.js', join(base, 'allowed/inner-link.js'));
+  symlinkSync('allowed', join(base, 'linkdir'));
+  // Impostors a relative PATH entry would find: ./node and bin/node.
+  for (const path of ['node', 'bin/node']) {
+    file(path, '#!/bin/sh\ntouch "$(dirname "$0")/impostor-ran"\n');
+    chmodSync(join(base, path), 0o755);
+  }
+  const nodeDir = dirname(node);
+  const inBase = (command: string, prefixes: string[], pathVariable = PATH) => checkLaunch(parseCommandLine(command), rules(...prefixes), { cwd: base, pathVariable });
+
+  const table: Array<[command: string, prefixes: string[], allowed: boolean, why?: RegExp]> = [
+    // A path token naming a file admits only that file.
+    ['node app/server.js', ['node app/server.js'], true],
+    ['node ./app/../app/server.js --flag', ['node app/server.js'], true],
+    ['node app/server.js.evil.js', ['node app/server.js'], false, /\/app\/server.js is a file, which admits only itself/],
+    ['node app/server.js/x.js', ['node app/server.js'], false, /is a file, which admits only itself/],
+    // A folder without a trailing slash admits itself and what is under it, at a `/` boundary.
+    ['node srv/app', ['node srv/app'], true],
+    ['node srv/app/x.js', ['node srv/app'], true],
+    ['node srv/app-evil/x.js', ['node srv/app'], false, /argument 1 "srv\/app-evil\/x.js" \(.*\/srv\/app-evil\/x.js\) does not match "srv\/app" \(.*\/srv\/app\); only .*\/srv\/app and paths under .*\/srv\/app\/ match/],
+    ['node srv/app.js.evil.js', ['node srv/app'], false, /only .*\/srv\/app and paths under/],
+    ['node srv/app-evil/x.js', ['node srv/app/'], false, /only paths under .*\/srv\/app\/ match/],
+    // Symlinks are followed, in the argument and in the rule.
+    ['node allowed/ok.js', ['node allowed/'], true],
+    ['node allowed/inner-link.js', ['node allowed/'], true],
+    ['node allowed/link.js', ['node allowed/'], false, /"allowed\/link.js" \(.*\/allowed\/link.js, which resolves through a symlink to .*\/outside\/evil.js\) does not match "allowed\/"/],
+    ['node allowed/sub/evil.js', ['node allowed/'], false, /which resolves through a symlink to .*\/outside\/evil.js/],
+    ['node allowed/sub/missing.js', ['node allowed/'], false, /which resolves through a symlink to .*\/outside\/missing.js/],
+    ['node allowed/dangling.js', ['node allowed/'], false, /a symlink whose target does not exist, or a loop\) does not match "allowed\/".*cannot be resolved/],
+    ['node allowed/missing.js', ['node allowed/'], true], // compared as named: the server fails on it itself
+    ['node allowed/ok.js', ['node linkdir/'], true],
+    ['node linkdir/ok.js', ['node allowed/'], true],
+    ['node linkdir/link.js', ['node allowed/'], false, /resolves through a symlink to .*\/outside\/evil.js/],
+    // Only the last token admits what is under it; others must be the very path.
+    ['node srv/app/x.js stdio', ['node srv/app stdio'], false, /must be that very path/],
+    // npm scoped names are names, never paths.
+    ['npx -y @modelcontextprotocol/server-everything@2.0.0', ['npx -y @modelcontextprotocol/server-'], true],
+    ['npx -y @scope/server@10', ['npx -y @scope/server@1'], false, /does not match "@scope\/server@1"/],
+    ['npx -y ./@modelcontextprotocol/server-x', ['npx -y @modelcontextprotocol/server-'], false, /does not match/],
+  ];
+  for (const [command, prefixes, allowed, why] of table) {
+    it(`should ${allowed ? 'allow' : 'refuse'} ${JSON.stringify(command)} under ${JSON.stringify(prefixes)}`, () => {
+      const decision = inBase(command, prefixes);
+      assert.equal(decision.allowed, allowed, decision.allowed ? 'allowed' : decision.message);
+      if (!decision.allowed) {
+        assert.equal(decision.reason, 'no_rule_matches');
+        if (why) assert.match(decision.message, why);
+      }
+    });
+  }
+
+  it('should never resolve the executable through a relative or empty PATH entry', () => {
+    for (const pathVariable of [`.:${nodeDir}`, `bin:${nodeDir}`, `:${nodeDir}`, `${nodeDir}::.`]) {
+      assert.equal(resolveExecutable('node', pathVariable, base), node, pathVariable);
+      const decision = inBase('node app/server.js', ['node app/'], pathVariable);
+      assert.deepEqual(decision.allowed && decision.executable, node, pathVariable);
+    }
+  });
+
+  it('should say that relative PATH entries are not searched when nothing else has the executable', () => {
+    const decision = inBase('node app/server.js', ['node app/'], '.:bin');
+    assert.equal(decision.allowed, false);
+    assert.equal((decision as { reason: string }).reason, 'not_found');
+    assert.equal((decision as { message: string }).message,
+      'cannot start node app/server.js: "node" is not an executable file on PATH (relative and empty PATH entries are never searched: ".", "bin"; name the file by its path to run it)');
+  });
+
+  it('should run a file named by its path only when a rule names that path', () => {
+    assert.equal(inBase('./node app/server.js', ['node app/']).allowed, false);
+    const decision = inBase('./node app/server.js', ['./node app/']);
+    assert.deepEqual(decision.allowed && decision.executable, join(base, 'node'));
   });
 });
