@@ -39,13 +39,22 @@ const NO_DECISIONS: readonly Decision[] = Object.freeze([]);
 export const PASS: Evaluation = Object.freeze({ action: FORWARD, decisions: NO_DECISIONS });
 
 function failed(rule: Rule, error: unknown): DenyVerdict {
-  const invalidJson = error instanceof SyntaxError;
+  // The deny must not depend on the thrown value behaving: an object without toString, a
+  // throwing getter or a revoked Proxy leaves a fixed text instead of an escaping throw.
+  let invalidJson = false;
+  let detail = 'an error that cannot be described';
+  try {
+    invalidJson = error instanceof SyntaxError;
+    if (!invalidJson) detail = error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    // keep the fixed text: a rule that throws is a denial either way
+  }
   const category: DenyCategory = invalidJson ? 'user_error' : 'internal_error';
   return {
     effect: 'deny',
     reason: invalidJson ? 'invalid_json' : 'rule_failed',
     category,
-    message: invalidJson ? 'the frame is not valid JSON' : `rule ${rule.id} failed to evaluate: ${error instanceof Error ? error.message : String(error)}`,
+    message: invalidJson ? 'the frame is not valid JSON' : `rule ${rule.id} failed to evaluate: ${detail}`,
   };
 }
 

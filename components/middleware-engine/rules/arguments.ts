@@ -2,6 +2,11 @@
 // of the tools whose name matches `tool`. Each property is a JSON pointer into
 // `params.arguments`; an absent property is checked only by `required`.
 //
+// Fails closed: a pointer the rule cannot follow (json-pointer.ts: a JSON-text string where an
+// object is needed, a case-folded spelling of a missing member…) denies, whichever list it is
+// in; so does a call whose tool name cannot be read, since the rule cannot tell whether it
+// governs it.
+//
 // A constraint implies the type it needs: `pattern`, `maxLength` and `pathPrefix` fail on a
 // value that is not a string, `minimum`/`maximum` on one that is not a number. A policy that
 // says "at most 100" about an argument does not let an object through because an object has no
@@ -11,9 +16,11 @@ import type { FrameContext, Rule, Verdict } from '../types.js';
 import { CONTINUE } from '../types.js';
 import { compileGlob } from '../glob.js';
 import {
-  checkKnownKeys, checkMode, checkReply, checkRuleId, checkSection, deny, isRecord, readParams, RuleSpecError, type RuleContext,
+  checkKnownKeys, checkMode, checkReply, checkRuleId, checkSection, deny, invalidParams, isRecord, readParams, RuleSpecError, type RuleContext,
 } from './common.js';
-import { ABSENT, compilePointer, pointerValue, type CompiledPointer } from './json-pointer.js';
+import {
+  ABSENT, compilePointer, describeUnresolved, foldCase, hasFoldedMember, pointerValue, UNRESOLVED, type CompiledPointer,
+} from './json-pointer.js';
 import { normalizePosixPath, isUnderPrefix } from './normalize.js';
 import { compileRe2 } from './redaction-detectors.js';
 
@@ -130,12 +137,17 @@ function compileConstraint(ruleId: string, pointer: string, constraint: unknown)
   return checks; // `{}` checks nothing: the schema allows it, and it can only let a value through
 }
 
-function compilePointers(ruleId: string, field: string, value: unknown): { readonly pointer: string; readonly tokens: CompiledPointer }[] {
+interface Pointer {
+  readonly pointer: string;
+  readonly compiled: CompiledPointer;
+}
+
+function compilePointers(ruleId: string, field: string, value: unknown): Pointer[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new RuleSpecError(ruleId, `${field} must be a list of JSON pointers`);
   return value.map((pointer, index) => {
     if (typeof pointer !== 'string') throw new RuleSpecError(ruleId, `${field}[${index}] must be a JSON pointer string`);
-    return { pointer, tokens: checkedPointer(ruleId, pointer) };
+    return { pointer, compiled: checkedPointer(ruleId, pointer) };
   });
 }
 
@@ -145,6 +157,15 @@ function checkedPointer(ruleId: string, pointer: string): CompiledPointer {
   } catch (error) {
     throw new RuleSpecError(ruleId, (error as Error).message);
   }
+}
+
+const ARGUMENTS_FOLDED = foldCase('arguments');
+
+/** Adds a problem once (a pointer both required and constrained that cannot be resolved is one problem). */
+function addProblem(problems: string[] | undefined, problem: string): string[] {
+  if (problems === undefined) return [problem];
+  if (!problems.includes(problem)) problems.push(problem);
+  return problems;
 }
 
 export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext): Rule[] {
@@ -161,7 +182,7 @@ export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext):
   if (!isRecord(propertiesSpec)) throw new RuleSpecError(id, 'arguments.properties must be a mapping of JSON pointer to constraints');
   const properties = Object.entries(propertiesSpec).map(([pointer, constraint]) => ({
     pointer,
-    tokens: checkedPointer(id, pointer),
+    compiled: checkedPointer(id, pointer),
     checks: compileConstraint(id, pointer, constraint),
   }));
   const required = compilePointers(id, 'arguments.required', section['required']);
@@ -172,6 +193,8 @@ export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext):
 
   const refuse = (problems: readonly string[]): Verdict =>
     deny('argument_invalid', problems.join('; '), 'user_error', { reply });
+  const unresolved = (args: unknown, { pointer, compiled }: Pointer): string =>
+    `argument ${pointer} ${describeUnresolved(args, compiled, 'the arguments object')}`;
 
   return [{
     id,
@@ -183,28 +206,44 @@ export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext):
     evaluate(frame: FrameContext): Verdict {
       const params = readParams(frame.body());
       const name = params?.['name'];
-      if (typeof name !== 'string' || !matchTool(name)) return CONTINUE;
-      const args = params?.['arguments'];
-      if (args !== undefined && !isRecord(args)) return refuse([`arguments must be an object, got ${jsonType(args)}`]);
+      // Without a name the rule cannot tell whether it governs the call.
+      if (params === undefined || typeof name !== 'string') return invalidParams('tools/call', 'name');
+      if (!matchTool(name)) return CONTINUE;
+      const args = params['arguments'];
+      if (args === undefined) {
+        // `Arguments` is what a case-insensitive decoder would take for the arguments.
+        if (hasFoldedMember(params, ARGUMENTS_FOLDED)) return refuse(['arguments are ambiguous: params has no member "arguments" but one equal to it ignoring case']);
+      } else if (!isRecord(args)) {
+        return refuse([`arguments must be an object, got ${jsonType(args)}`]);
+      }
 
       // No allocation unless something is wrong (this runs on every call of the tool).
       let problems: string[] | undefined;
       for (let i = 0; i < forbidden.length; i++) {
-        const { pointer, tokens } = forbidden[i]!;
-        if (pointerValue(args, tokens) !== ABSENT) (problems ??= []).push(`argument ${pointer} is forbidden`);
+        const entry = forbidden[i]!;
+        const value = pointerValue(args, entry.compiled);
+        if (value === ABSENT) continue;
+        problems = addProblem(problems, value === UNRESOLVED ? unresolved(args, entry) : `argument ${entry.pointer} is forbidden`);
       }
       for (let i = 0; i < required.length; i++) {
-        const { pointer, tokens } = required[i]!;
-        if (pointerValue(args, tokens) === ABSENT) (problems ??= []).push(`argument ${pointer} is required`);
+        const entry = required[i]!;
+        const value = pointerValue(args, entry.compiled);
+        if (value === ABSENT) problems = addProblem(problems, `argument ${entry.pointer} is required`);
+        else if (value === UNRESOLVED) problems = addProblem(problems, unresolved(args, entry));
       }
       for (let i = 0; i < properties.length; i++) {
-        const { pointer, tokens, checks } = properties[i]!;
-        const value = pointerValue(args, tokens);
+        const entry = properties[i]!;
+        const value = pointerValue(args, entry.compiled);
         if (value === ABSENT) continue;
+        if (value === UNRESOLVED) {
+          problems = addProblem(problems, unresolved(args, entry));
+          continue;
+        }
+        const checks = entry.checks;
         for (let k = 0; k < checks.length; k++) {
           const problem = checks[k]!(value);
           if (problem !== undefined) {
-            (problems ??= []).push(`argument ${pointer} ${problem}`);
+            problems = addProblem(problems, `argument ${entry.pointer} ${problem}`);
             break;
           }
         }

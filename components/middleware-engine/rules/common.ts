@@ -64,7 +64,6 @@ export function checkReply(ruleId: string, field: string, value: unknown): ToolR
 
 /** allow/deny globs compiled once; `permits` is true when the text passes both. */
 export interface AllowDeny {
-  readonly hasAllow: boolean;
   readonly allow: GlobMatcher | undefined;
   readonly deny: GlobMatcher | undefined;
 }
@@ -74,7 +73,6 @@ export function compileAllowDeny(ruleId: string, kind: string, section: Record<s
   const deny = checkGlobList(ruleId, `${kind}.deny`, section['deny']);
   if (allow === undefined && deny === undefined) throw new RuleSpecError(ruleId, `${kind} needs allow, deny or both`);
   return {
-    hasAllow: allow !== undefined,
     allow: allow === undefined ? undefined : compileGlobs(allow),
     deny: deny === undefined ? undefined : compileGlobs(deny),
   };
@@ -103,6 +101,14 @@ export function readResult(body: unknown): Record<string, unknown> | undefined {
 /** A string from the frame, quoted and cut short for a message (names can be long). */
 export function quoteForMessage(text: string): string {
   return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
+/**
+ * The denial of a request whose name (or URI) a rule that governs its method cannot read: the
+ * rule cannot tell whether the request is one it refuses, so it refuses it (fail closed).
+ */
+export function invalidParams(method: string, field: string): Verdict {
+  return deny('invalid_params', `${method} needs params.${field}, a string`, 'user_error');
 }
 
 export function deny(

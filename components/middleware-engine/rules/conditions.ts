@@ -5,6 +5,11 @@
 // it meets no `when` and no `unless`: a rule with `when` never applies to it, a rule with only
 // `unless` always does. The globs are compiled once, here; a rule with neither key is returned
 // as it is, so it costs nothing per frame.
+//
+// Fails closed: a missing identity, or a missing field, is a fact (the caller has none), not an
+// open question, and matches nothing. A field that is present but not a string cannot be
+// matched: the condition then resolves so that the rule applies (a `when` matches, an `unless`
+// does not), never so that a restriction is lifted.
 import type { IdentityField, RuleSpec } from '../../policy/document.js';
 import { compileGlobs, type GlobMatcher } from '../glob.js';
 import type { FrameContext, Identity, Rule, Verdict } from '../types.js';
@@ -13,7 +18,10 @@ import { checkGlobList, checkKnownKeys, isRecord, RuleSpecError } from './common
 
 const IDENTITY_FIELDS: readonly IdentityField[] = ['tenantId', 'userId', 'agentId'];
 
-/** True when the identity has every field the condition names, each matching one of its globs. */
+/**
+ * True when the identity has every field the condition names, each matching one of its globs;
+ * for a field present but not a string, true for `when` and false for `unless`.
+ */
 export type IdentityPredicate = (identity: Identity | undefined) => boolean;
 
 /** Compiles `when.identity` / `unless.identity`, throwing a RuleSpecError on a malformed one. */
@@ -31,13 +39,22 @@ export function compileCondition(ruleId: string, key: 'when' | 'unless', conditi
     checks.push([field, compileGlobs(globs)]);
   }
   if (checks.length === 0) throw new RuleSpecError(ruleId, `${key}.identity needs tenantId, userId or agentId`);
+  // What an unreadable field makes the condition: whatever keeps the rule applying.
+  const undecided = key === 'when';
   return (caller) => {
     if (caller === undefined) return false;
+    let unreadable = false;
     for (const [field, matches] of checks) {
-      const value = caller[field];
-      if (typeof value !== 'string' || !matches(value)) return false;
+      const value: unknown = caller[field];
+      if (typeof value === 'string') {
+        if (!matches(value)) return false;
+      } else if (value === undefined) {
+        return false;
+      } else {
+        unreadable = true; // undecided, unless another field decides it (a mismatch, a missing field)
+      }
     }
-    return true;
+    return unreadable ? undecided : true;
   };
 }
 

@@ -1,37 +1,54 @@
 // `hide: { tools?, prompts?, resources? }` — entries the model should never see. A response
 // rule removes them from the `…/list` results; a request rule denies calls to them, so a client
 // that guesses a hidden name gets no further than one that was shown the list.
+//
+// Fails closed where it cannot tell whether something is hidden: a call without a string name
+// (or URI) is denied (invalid_params), and so is a URI that cannot be normalized and that no
+// glob matches as written (invalid_uri); a list entry it cannot read (not an object, a name or
+// URI that is not a string or cannot be normalized) is removed; a list that is not a list
+// cannot be filtered, and the response is denied (invalid_result).
 import type { HideRule } from '../../policy/document.js';
 import type { FrameContext, Rule, Verdict } from '../types.js';
 import { CONTINUE } from '../types.js';
 import { compileGlobs, type GlobMatcher } from '../glob.js';
 import {
-  checkGlobList, checkKnownKeys, checkMode, checkRuleId, checkSection, deny, isRecord, quoteForMessage, readParams, readResult,
+  checkGlobList, checkKnownKeys, checkMode, checkRuleId, checkSection, deny, invalidParams, isRecord, quoteForMessage, readParams,
   RuleSpecError, type RuleContext,
 } from './common.js';
 import { normalizeUri } from './normalize.js';
 
+/** An entry field (or call param) a glob is tried against; `uri`: it must be a URI. */
+interface Field {
+  readonly name: string;
+  readonly uri: boolean;
+}
+
 /** Which list each `…/list` method returns, and the entry fields a glob is tried against. */
-const LISTS: Readonly<Record<string, { readonly section: 'tools' | 'prompts' | 'resources'; readonly key: string; readonly fields: readonly string[] }>> = {
-  'tools/list': { section: 'tools', key: 'tools', fields: ['name'] },
-  'prompts/list': { section: 'prompts', key: 'prompts', fields: ['name'] },
-  'resources/list': { section: 'resources', key: 'resources', fields: ['uri', 'name'] },
-  'resources/templates/list': { section: 'resources', key: 'resourceTemplates', fields: ['uriTemplate', 'name'] },
+const LISTS: Readonly<Record<string, { readonly section: 'tools' | 'prompts' | 'resources'; readonly key: string; readonly fields: readonly Field[] }>> = {
+  'tools/list': { section: 'tools', key: 'tools', fields: [{ name: 'name', uri: false }] },
+  'prompts/list': { section: 'prompts', key: 'prompts', fields: [{ name: 'name', uri: false }] },
+  'resources/list': { section: 'resources', key: 'resources', fields: [{ name: 'uri', uri: true }, { name: 'name', uri: false }] },
+  'resources/templates/list': { section: 'resources', key: 'resourceTemplates', fields: [{ name: 'uriTemplate', uri: true }, { name: 'name', uri: false }] },
 };
 
 /** The request that reaches each kind of entry, and the param that names it. */
-const CALLS: Readonly<Record<string, { readonly section: 'tools' | 'prompts' | 'resources'; readonly param: string; readonly noun: string }>> = {
-  'tools/call': { section: 'tools', param: 'name', noun: 'tool' },
-  'prompts/get': { section: 'prompts', param: 'name', noun: 'prompt' },
-  'resources/read': { section: 'resources', param: 'uri', noun: 'resource' },
+const CALLS: Readonly<Record<string, { readonly section: 'tools' | 'prompts' | 'resources'; readonly param: Field; readonly noun: string }>> = {
+  'tools/call': { section: 'tools', param: { name: 'name', uri: false }, noun: 'tool' },
+  'prompts/get': { section: 'prompts', param: { name: 'name', uri: false }, noun: 'prompt' },
+  'resources/read': { section: 'resources', param: { name: 'uri', uri: true }, noun: 'resource' },
 };
 
-/** A URI is hidden when its text as written or its normalized form matches. */
-function matchesText(match: GlobMatcher, section: string, text: string): boolean {
+/**
+ * Whether the globs hide this text: as written, or (for resources) normalized. Undefined when it
+ * cannot be told: a URI that no glob matches as written and that cannot be normalized (a name
+ * need not be a URI).
+ */
+function hides(match: GlobMatcher, section: string, field: Field, text: string): boolean | undefined {
   if (match(text)) return true;
   if (section !== 'resources') return false;
   const normalized = normalizeUri(text);
-  return normalized !== undefined && normalized !== text && match(normalized);
+  if (normalized === undefined) return field.uri ? undefined : false;
+  return normalized !== text && match(normalized);
 }
 
 export function createHideRules(spec: HideRule, context: RuleContext): Rule[] {
@@ -61,12 +78,18 @@ export function createHideRules(spec: HideRule, context: RuleContext): Rule[] {
       const match = list && matchers[list.section];
       if (list === undefined || match === undefined) return CONTINUE;
       const body = frame.body();
-      const result = readResult(body);
-      const entries = result?.[list.key];
-      if (!Array.isArray(entries)) return CONTINUE;
-      const hidden = (entry: unknown): boolean => isRecord(entry) && list.fields.some((field) => {
-        const value = entry[field];
-        return typeof value === 'string' && matchesText(match, list.section, value);
+      // An error response, or a result without the list, shows nothing to hide.
+      const result = isRecord(body) ? body['result'] : undefined;
+      if (result === undefined) return CONTINUE;
+      const entries = isRecord(result) ? result[list.key] : null;
+      if (entries === undefined) return CONTINUE;
+      if (!Array.isArray(entries)) {
+        return deny('invalid_result', `a ${frame.method} result whose ${list.key} is not a list cannot be filtered`, 'internal_error');
+      }
+      // An entry the rule cannot read is removed: it cannot tell it is not hidden.
+      const hidden = (entry: unknown): boolean => !isRecord(entry) || list.fields.some((field) => {
+        const value = entry[field.name];
+        return typeof value !== 'string' || hides(match, list.section, field, value) !== false;
       });
       let removed = 0;
       const kept: unknown[] = [];
@@ -79,7 +102,7 @@ export function createHideRules(spec: HideRule, context: RuleContext): Rule[] {
         effect: 'rewrite',
         reason: 'hidden_from_list',
         changes: removed,
-        body: { ...(body as Record<string, unknown>), result: { ...result, [list.key]: kept } },
+        body: { ...(body as Record<string, unknown>), result: { ...(result as Record<string, unknown>), [list.key]: kept } },
       };
     },
   };
@@ -95,8 +118,11 @@ export function createHideRules(spec: HideRule, context: RuleContext): Rule[] {
       const call = CALLS[frame.method];
       const match = call && matchers[call.section];
       if (call === undefined || match === undefined) return CONTINUE;
-      const value = readParams(frame.body())?.[call.param];
-      if (typeof value !== 'string' || !matchesText(match, call.section, value)) return CONTINUE;
+      const value = readParams(frame.body())?.[call.param.name];
+      if (typeof value !== 'string') return invalidParams(frame.method, call.param.name);
+      const hidden = hides(match, call.section, call.param, value);
+      if (hidden === false) return CONTINUE;
+      if (hidden === undefined) return deny('invalid_uri', `resource URI ${quoteForMessage(value)} cannot be parsed`, 'user_error');
       return deny('hidden', `${call.noun} ${quoteForMessage(value)} is not available`, 'forbidden');
     },
   };

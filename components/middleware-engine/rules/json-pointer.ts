@@ -1,46 +1,180 @@
 // RFC 6901 JSON pointers, compiled once into reference tokens and resolved over own
 // properties only (a pointer `/__proto__` or `/constructor` never reaches Object.prototype).
+//
+// Resolution fails closed. A pointer resolves to a value, or is ABSENT only when the walk stops
+// at a member an existing object lacks (or an element past the end of an existing array): the
+// argument was not given. Whatever else stops the walk is UNRESOLVED, and a rule must deny,
+// since a server may see a value the rule never did:
+// - a string, number, boolean or null where an object or array is needed (a server that decodes
+//   the JSON text `"{\"depth\":99}"` before validating sees `/options/depth`);
+// - an array where the token is not an array index (`-`, `01`, `x`);
+// - a missing member when another member equals it after case folding (Go's encoding/json v1
+//   binds `Depth`, `DEPTH` or `ſ`-for-`s` spellings to the field `depth`).
 
-export type CompiledPointer = readonly string[];
-
-/** The reference tokens of `pointer`; throws for a pointer that is not RFC 6901. */
-export function compilePointer(pointer: string): CompiledPointer {
-  if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new Error(`JSON pointer ${JSON.stringify(pointer)} must be empty or start with "/"`);
-  return pointer.slice(1).split('/').map((token) => {
-    if (/~(?![01])/.test(token)) throw new Error(`JSON pointer ${JSON.stringify(pointer)} has a "~" not followed by 0 or 1`);
-    return token.replace(/~1/g, '/').replace(/~0/g, '~');
-  });
+export interface CompiledPointer {
+  /** The reference tokens, unescaped (`~1` is `/`, `~0` is `~`). */
+  readonly tokens: readonly string[];
+  /** Each token as an array index, or -1 when it is not one (decimal, no leading zero). */
+  readonly indexes: readonly number[];
+  /** Each token case-folded (foldCase), to compare with the members of an object that lacks it. */
+  readonly folded: readonly string[];
 }
 
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
 
-/** What `pointerValue` returns when a token does not resolve (a JSON value is never this). */
-export const ABSENT: unique symbol = Symbol('absent');
+/** The compiled form of `pointer`; throws for a pointer that is not RFC 6901. */
+export function compilePointer(pointer: string): CompiledPointer {
+  if (pointer !== '' && !pointer.startsWith('/')) throw new Error(`JSON pointer ${JSON.stringify(pointer)} must be empty or start with "/"`);
+  const tokens = pointer === '' ? [] : pointer.slice(1).split('/').map((token) => {
+    if (/~(?![01])/.test(token)) throw new Error(`JSON pointer ${JSON.stringify(pointer)} has a "~" not followed by 0 or 1`);
+    return token.replace(/~1/g, '/').replace(/~0/g, '~');
+  });
+  return Object.freeze({
+    tokens: Object.freeze(tokens),
+    indexes: Object.freeze(tokens.map((token) => (ARRAY_INDEX.test(token) ? Number(token) : -1))),
+    folded: Object.freeze(tokens.map(foldCase)),
+  });
+}
 
-/** The value the pointer resolves to, or ABSENT; allocates nothing (the frame path's form). */
-export function pointerValue(document: unknown, tokens: CompiledPointer): unknown {
+/** The pointer text of the first `count` tokens (for messages: where a walk stopped). */
+function pointerPrefix(pointer: CompiledPointer, count: number): string {
+  let text = '';
+  for (let i = 0; i < count; i++) text += `/${pointer.tokens[i]!.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  return text;
+}
+
+/** What `pointerValue` returns when the member is genuinely missing (a JSON value is never this). */
+export const ABSENT: unique symbol = Symbol('absent');
+/** What `pointerValue` returns when the walk cannot be followed: the caller must deny. */
+export const UNRESOLVED: unique symbol = Symbol('unresolved');
+
+/**
+ * The value the pointer resolves to, ABSENT or UNRESOLVED (see the header). Allocates nothing:
+ * this is the frame path. `undefined` (no document at all) is ABSENT.
+ */
+export function pointerValue(document: unknown, pointer: CompiledPointer): unknown {
   if (document === undefined) return ABSENT;
+  const tokens = pointer.tokens;
   let current: unknown = document;
   for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
     if (Array.isArray(current)) {
-      if (!ARRAY_INDEX.test(token)) return ABSENT;
-      const index = Number(token);
+      const index = pointer.indexes[i]!;
+      if (index < 0) return UNRESOLVED;
       if (index >= current.length) return ABSENT;
       current = current[index];
     } else if (typeof current === 'object' && current !== null) {
-      if (!Object.hasOwn(current, token)) return ABSENT;
+      const token = tokens[i]!;
+      // Case folding only when the exact member is missing: the common path pays nothing.
+      if (!Object.hasOwn(current, token)) return hasFoldedMember(current, pointer.folded[i]!) ? UNRESOLVED : ABSENT;
       current = (current as Record<string, unknown>)[token];
     } else {
-      return ABSENT;
+      return UNRESOLVED;
     }
   }
   return current;
 }
 
-/** `{ found: true, value }` when every token resolves, else `{ found: false }`. */
-export function resolvePointer(document: unknown, tokens: CompiledPointer): { found: true; value: unknown } | { found: false } {
-  const value = pointerValue(document, tokens);
-  return value === ABSENT ? { found: false } : { found: true, value };
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/**
+ * Why `pointerValue` gave UNRESOLVED, after the pointer in a message (`cannot be resolved:
+ * /options is a string, not an object or array`): where the walk stopped and the type found
+ * there, never a value. `root` names the document (`the arguments object`). Only for the deny path.
+ */
+export function describeUnresolved(document: unknown, pointer: CompiledPointer, root: string): string {
+  const tokens = pointer.tokens;
+  let current: unknown = document;
+  for (let i = 0; i < tokens.length; i++) {
+    const where = i === 0 ? root : pointerPrefix(pointer, i);
+    if (Array.isArray(current)) {
+      const index = pointer.indexes[i]!;
+      if (index < 0) return `cannot be resolved: ${where} is an array and ${JSON.stringify(tokens[i])} is not an array index`;
+      if (index >= current.length) break;
+      current = current[index];
+    } else if (typeof current === 'object' && current !== null) {
+      if (!Object.hasOwn(current, tokens[i]!)) {
+        if (hasFoldedMember(current, pointer.folded[i]!)) {
+          return `is ambiguous: ${where} has no member ${JSON.stringify(tokens[i])} but one equal to it ignoring case`;
+        }
+        break;
+      }
+      current = (current as Record<string, unknown>)[tokens[i]!];
+    } else {
+      return `cannot be resolved: ${where} is ${typeName(current)}, not an object or array`;
+    }
+  }
+  return 'cannot be resolved';
+}
+
+// Simple case folding (CaseFolding.txt's C and S mappings: one code point to one), as a
+// case-insensitive decoder compares member names. Upper-casing then lower-casing gives it for
+// all but the code points below. JavaScript's toUpperCase and toLowerCase apply the full
+// mappings (ß → SS, ŉ → ʼN, İ → i̇): full folding is not simple folding, so a result of more
+// than one code point is discarded and the code point kept. ı and İ fold with i, as in Go
+// (ToUpper(ToLower(r))), though simple folding keeps them apart: wider is safer here.
+// test/components/middleware-engine/rules/json-pointer.test.ts checks this against the
+// simple folding of the regular-expression engine (/iu) for every code point with a case.
+const FOLD_EXCEPTIONS: ReadonlyMap<number, number> = new Map([
+  [0x0130, 0x0069], // İ: simple lower case i (JavaScript has only the full i̇)
+  [0x1fd3, 0x0390], // ΐ, ΰ, ﬅ: folded (Unicode 14) to code points no case mapping reaches
+  [0x1fe3, 0x03b0],
+  [0xfb05, 0xfb06],
+]);
+
+function singleCodePoint(text: string, otherwise: number): number {
+  const codePoint = text.codePointAt(0)!;
+  return text.length === (codePoint > 0xffff ? 2 : 1) ? codePoint : otherwise;
+}
+
+/** One code point, simply case-folded: `K` (U+212A) → `k`, `ſ` (U+017F) → `s`; `ß` stays `ß`. */
+export function foldCodePoint(codePoint: number): number {
+  if (codePoint < 0x80) return codePoint >= 0x41 && codePoint <= 0x5a ? codePoint + 0x20 : codePoint;
+  const exception = FOLD_EXCEPTIONS.get(codePoint);
+  if (exception !== undefined) return exception;
+  const upper = singleCodePoint(String.fromCodePoint(codePoint).toUpperCase(), codePoint);
+  return singleCodePoint(String.fromCodePoint(upper).toLowerCase(), upper);
+}
+
+/** The text, simply case-folded. Folding keeps each code point's UTF-16 length (the test checks). */
+export function foldCase(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const codePoint = text.codePointAt(i)!;
+    if (codePoint > 0xffff) i++;
+    out += String.fromCodePoint(foldCodePoint(codePoint));
+  }
+  return out;
+}
+
+/** True when `text` case-folds to `folded` (already folded). Allocates only for non-ASCII code points. */
+function foldsTo(text: string, folded: string): boolean {
+  if (text.length !== folded.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const want = folded.charCodeAt(i);
+    if (code < 0x80) {
+      if ((code >= 0x41 && code <= 0x5a ? code + 0x20 : code) !== want) return false;
+      continue;
+    }
+    const codePoint = text.codePointAt(i)!;
+    const wanted = folded.codePointAt(i)!;
+    if (foldCodePoint(codePoint) !== wanted) return false;
+    if (codePoint > 0xffff) i++;
+  }
+  return true;
+}
+
+/**
+ * True when `object` has an own member, other than one named exactly as the token, that
+ * case-folds to `folded` (the token folded). Called only when the exact member is missing.
+ */
+export function hasFoldedMember(object: object, folded: string): boolean {
+  for (const key in object) {
+    if (foldsTo(key, folded) && Object.hasOwn(object, key)) return true;
+  }
+  return false;
 }

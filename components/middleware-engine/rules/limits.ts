@@ -30,7 +30,9 @@ const INLINE_STRING_SCAN = 32;
 
 /**
  * The deepest nesting of `[`/`{` in a JSON text, brackets inside strings ignored, stopping as
- * soon as it exceeds `stopAbove`. A byte scan: strings are skipped with `indexOf('"')`.
+ * soon as it exceeds `stopAbove`. A byte scan: strings are skipped with `indexOf('"')`. Exact
+ * for JSON; in text that is not, a closer with nothing open is ignored, so that it cannot make
+ * later nesting count short.
  */
 export function jsonDepth(buffer: Buffer, stopAbove = Number.POSITIVE_INFINITY): number {
   let depth = 0;
@@ -67,7 +69,9 @@ export function jsonDepth(buffer: Buffer, stopAbove = Number.POSITIVE_INFINITY):
         deepest = depth;
         if (deepest > stopAbove) return deepest;
       }
-    } else if (byte === 0x7d || byte === 0x5d) {
+    } else if ((byte === 0x7d || byte === 0x5d) && depth > 0) {
+      // Never below zero: a stray closer (not JSON; the envelope reader refuses it) must not
+      // hide the nesting after it.
       depth--;
     }
   }

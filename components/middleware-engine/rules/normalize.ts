@@ -55,7 +55,9 @@ function hexValue(code: number): number {
  * Percent-escapes in a path: unreserved characters are decoded (RFC 3986 §6.2.2.2, so `%2e%2e`
  * is `..`), an encoded `/` is decoded too (a server that decodes before resolving would climb
  * with `..%2f`, so the match assumes it does), other escapes are upper-cased. Undefined for a
- * malformed escape.
+ * malformed escape, and for an escaped backslash or control character: refused as written
+ * (normalizeUri), decoded they could be a separator (`..%5c..`) or end the path (`%00`) for the
+ * server, and where the path leads cannot be told.
  */
 function decodePathEscapes(path: string): string | undefined {
   if (!path.includes('%')) return path;
@@ -66,6 +68,7 @@ function decodePathEscapes(path: string): string | undefined {
     const lo = hexValue(path.charCodeAt(i + 2));
     if (hi < 0 || lo < 0) return undefined;
     const code = hi * 16 + lo;
+    if (code < 0x20 || code === 0x7f || code === 0x5c) return undefined;
     out += path.slice(last, i);
     out += isUnreserved(code) || code === 0x2f ? String.fromCharCode(code) : `%${HEX[hi]}${HEX[lo]}`;
     i += 3;
@@ -78,7 +81,7 @@ function decodePathEscapes(path: string): string | undefined {
  * The URI as a resource rule matches it: scheme and host lower-cased, the path's escapes
  * normalized, `.`/`..` resolved and `//` collapsed in the path; query and fragment as given.
  * Undefined when the text is not an absolute URI (no scheme, whitespace or control characters,
- * a malformed escape).
+ * a backslash, a malformed escape, an escaped backslash or control character in the path).
  */
 export function normalizeUri(uri: string): string | undefined {
   for (let i = 0; i < uri.length; i++) {

@@ -3,7 +3,7 @@ import type { PromptsRule } from '../../policy/document.js';
 import type { FrameContext, Rule, Verdict } from '../types.js';
 import { CONTINUE } from '../types.js';
 import {
-  checkKnownKeys, checkMode, checkRuleId, checkSection, compileAllowDeny, deny, permits, quoteForMessage, readParams,
+  checkKnownKeys, checkMode, checkRuleId, checkSection, compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams,
   type RuleContext,
 } from './common.js';
 
@@ -23,7 +23,7 @@ export function createPromptsRules(spec: PromptsRule, context: RuleContext): Rul
     methods: ['prompts/get'],
     evaluate(frame: FrameContext): Verdict {
       const name = readParams(frame.body())?.['name'];
-      if (typeof name !== 'string') return deny('invalid_params', 'prompts/get needs params.name, a string', 'user_error');
+      if (typeof name !== 'string') return invalidParams('prompts/get', 'name');
       if (permits(lists, name)) return CONTINUE;
       return deny('prompt_not_allowed', `prompt ${quoteForMessage(name)} is not allowed`, 'forbidden');
     },

@@ -14,12 +14,16 @@
 //
 // Notifications (`notifications/*`) are never limited: they cannot be answered, and dropping
 // `notifications/cancelled` or `notifications/initialized` would break the session.
+//
+// A `tools/call` without a string name, in a rule with `tools` globs that its `methods` do not
+// cover, is denied (invalid_params): the rule cannot tell whether it covers the call, and
+// letting it pass would let a nameless call skip the bucket.
 import type { IdentityField, RateLimitRule } from '../../policy/document.js';
 import type { FrameContext, Identity, Rule, Verdict } from '../types.js';
 import { CONTINUE } from '../types.js';
 import { compileGlobs, type GlobMatcher } from '../glob.js';
 import {
-  checkGlobList, checkKnownKeys, checkMode, checkRuleId, checkSection, deny, quoteForMessage, readParams, RuleSpecError,
+  checkGlobList, checkKnownKeys, checkMode, checkRuleId, checkSection, deny, invalidParams, quoteForMessage, readParams, RuleSpecError,
   type RuleContext,
 } from './common.js';
 
@@ -172,7 +176,12 @@ export function createRateLimitRules(spec: RateLimitRule, context: RuleContext):
         const name = readParams(frame.body())?.['name'];
         if (typeof name === 'string') tool = name;
       }
-      const covered = (matchMethod !== undefined && matchMethod(method)) || (matchTool !== undefined && tool !== undefined && matchTool(tool));
+      const byMethod = matchMethod !== undefined && matchMethod(method);
+      if (!byMethod && matchTool !== undefined && method === 'tools/call' && tool === undefined) {
+        // Without a name the rule cannot tell whether its tool globs cover the call (fail closed).
+        return invalidParams(method, 'name');
+      }
+      const covered = byMethod || (matchTool !== undefined && tool !== undefined && matchTool(tool));
       if (!covered) return CONTINUE;
 
       const key = per === 'rule' ? '' : per === 'tool' && tool !== undefined ? toolKey(tool) : `method:${method}`;

@@ -1,11 +1,12 @@
 // `resources: { allow?, deny? }` — which resources a client may read, by URI glob. The URI is
 // normalized first (normalize.ts), so `file:///workspace/../etc/passwd` is matched as
-// `file:///etc/passwd` and `file:///workspace/%2e%2e/etc/passwd` likewise.
+// `file:///etc/passwd` and `file:///workspace/%2e%2e/etc/passwd` likewise. A request whose URI
+// cannot be read or normalized is denied (fail closed).
 import type { ResourcesRule } from '../../policy/document.js';
 import type { FrameContext, Rule, Verdict } from '../types.js';
 import { CONTINUE } from '../types.js';
 import {
-  checkKnownKeys, checkMode, checkRuleId, checkSection, compileAllowDeny, deny, permits, quoteForMessage, readParams,
+  checkKnownKeys, checkMode, checkRuleId, checkSection, compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams,
   type RuleContext,
 } from './common.js';
 import { normalizeUri } from './normalize.js';
@@ -26,16 +27,12 @@ export function createResourcesRules(spec: ResourcesRule, context: RuleContext):
     methods: ['resources/read'],
     evaluate(frame: FrameContext): Verdict {
       const uri = readParams(frame.body())?.['uri'];
-      if (typeof uri !== 'string') return deny('invalid_params', 'resources/read needs params.uri, a string', 'user_error');
+      if (typeof uri !== 'string') return invalidParams('resources/read', 'uri');
       const normalized = normalizeUri(uri);
-      if (normalized === undefined) {
-        // Without an allow list only the deny globs apply, and they can only be tried as written.
-        if (lists.hasAllow) return deny('invalid_uri', `resource URI ${quoteForMessage(uri)} cannot be parsed`, 'user_error');
-        if (lists.deny !== undefined && lists.deny(uri)) {
-          return deny('resource_not_allowed', `resource ${quoteForMessage(uri)} is not allowed`, 'forbidden');
-        }
-        return CONTINUE;
-      }
+      // A URI that cannot be normalized cannot be matched as the server will resolve it
+      // (`file:///public\..\etc\passwd` passes a deny list as written): fail closed, with or
+      // without an allow list.
+      if (normalized === undefined) return deny('invalid_uri', `resource URI ${quoteForMessage(uri)} cannot be parsed`, 'user_error');
       if (permits(lists, normalized)) return CONTINUE;
       return deny('resource_not_allowed', `resource ${quoteForMessage(uri)} is not allowed`, 'forbidden');
     },

@@ -3,7 +3,7 @@ import type { ToolsRule } from '../../policy/document.js';
 import type { FrameContext, Rule, Verdict } from '../types.js';
 import { CONTINUE } from '../types.js';
 import {
-  checkKnownKeys, checkMode, checkReply, checkRuleId, checkSection, compileAllowDeny, deny, permits, quoteForMessage, readParams,
+  checkKnownKeys, checkMode, checkReply, checkRuleId, checkSection, compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams,
   type RuleContext,
 } from './common.js';
 
@@ -24,7 +24,7 @@ export function createToolsRules(spec: ToolsRule, context: RuleContext): Rule[] 
     methods: ['tools/call'],
     evaluate(frame: FrameContext): Verdict {
       const name = readParams(frame.body())?.['name'];
-      if (typeof name !== 'string') return deny('invalid_params', 'tools/call needs params.name, a string', 'user_error');
+      if (typeof name !== 'string') return invalidParams('tools/call', 'name');
       if (permits(lists, name)) return CONTINUE;
       return deny('tool_not_allowed', `tool ${quoteForMessage(name)} is not allowed`, 'forbidden', { reply });
     },

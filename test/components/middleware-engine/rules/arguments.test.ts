@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import type { ArgumentsRule } from '../../../../components/policy/document.js';
 import type { Verdict } from '../../../../components/middleware-engine/types.js';
 import { createArgumentsRules } from '../../../../components/middleware-engine/rules/arguments.js';
-import { compilePointer, resolvePointer } from '../../../../components/middleware-engine/rules/json-pointer.js';
 import { normalizePosixPath } from '../../../../components/middleware-engine/rules/normalize.js';
 import { frameContext, toolCall } from '../../../helpers/frame-context.js';
 
@@ -41,41 +40,21 @@ describe('normalizePosixPath', () => {
   for (const [path, expected] of table) it(`${JSON.stringify(path)} → ${expected}`, () => assert.equal(normalizePosixPath(path), expected));
 });
 
-describe('JSON pointers', () => {
-  const doc = { 'a/b': { 'm~n': 1 }, list: [10, 20], '': 'empty key', __proto__x: 1 };
-  const table: Array<[string, boolean, unknown]> = [
-    ['', true, doc],
-    ['/a~1b/m~0n', true, 1],
-    ['/list/1', true, 20],
-    ['/list/2', false, undefined],
-    ['/list/01', false, undefined],
-    ['/list/-', false, undefined],
-    ['/', true, 'empty key'],
-    ['/constructor', false, undefined],
-    ['/__proto__', false, undefined],
-    ['/a~1b/m~0n/deeper', false, undefined],
-  ];
-  for (const [pointer, found, value] of table) {
-    it(`resolves ${JSON.stringify(pointer)}`, () => {
-      const resolved = resolvePointer(doc, compilePointer(pointer));
-      assert.equal(resolved.found, found);
-      if (resolved.found) assert.equal(resolved.value, value);
-    });
-  }
-  it('rejects pointers that are not RFC 6901', () => {
-    assert.throws(() => compilePointer('path'), /must be empty or start with "\/"/);
-    assert.throws(() => compilePointer('/a~2'), /"~" not followed by 0 or 1/);
-    assert.throws(() => compilePointer('/a~'), /"~" not followed by 0 or 1/);
-  });
-});
-
 describe('arguments rule', () => {
   it('is one request rule on tools/call that only looks at the tools its glob matches', () => {
     const rule = ruleOf({ tool: 'read_*', required: ['/path'] });
     assert.deepEqual([rule.kind, rule.direction, rule.phase, rule.methods], ['arguments', 'client-to-server', 'request', ['tools/call']]);
     assert.deepEqual(rule.evaluate(frameContext(toolCall('write_file', {}))), { effect: 'continue' });
     assertInvalid(rule.evaluate(frameContext(toolCall('read_file', {}))), /^argument \/path is required$/);
-    assert.deepEqual(rule.evaluate(frameContext(toolCall(7, {}))), { effect: 'continue' }, 'a bad name is the tools rule\'s business');
+  });
+
+  it('denies a call whose tool name it cannot read: it cannot tell whether it governs it', () => {
+    const rule = ruleOf({ tool: 'read_*', required: ['/path'] });
+    for (const message of [toolCall(7, {}), toolCall(undefined, { path: '/x' }), { jsonrpc: '2.0', id: 1, method: 'tools/call' }, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: ['read_file'] }]) {
+      const verdict = rule.evaluate(frameContext(message));
+      assert.ok(verdict.effect === 'deny', JSON.stringify(message));
+      assert.deepEqual([verdict.reason, verdict.category, verdict.reply, verdict.message], ['invalid_params', 'user_error', undefined, 'tools/call needs params.name, a string']);
+    }
   });
 
   const workspace = { properties: { '/path': { type: 'string' as const, pathPrefix: '/workspace/' } } };
@@ -162,6 +141,59 @@ describe('arguments rule', () => {
       else assertInvalid(verdict, message);
     });
   }
+
+  // The Python SDK decodes a JSON-text string before validating: the server sees depth 99 and
+  // root "/", where the rule, walking into a string, used to find /options/depth "absent".
+  const jsonText = { properties: { '/options/depth': { type: 'integer' as const, maximum: 3 }, '/options/root': { type: 'string' as const, pathPrefix: '/workspace/' } } };
+  it('denies arguments given as JSON text where the pointer needs an object (maximum and pathPrefix are not skipped)', () => {
+    const text = '{"depth":99,"root":"/"}';
+    const verdict = check(jsonText, { options: text });
+    assertInvalid(verdict, /^argument \/options\/depth cannot be resolved: \/options is a string, not an object or array; argument \/options\/root cannot be resolved: \/options is a string, not an object or array$/);
+    assert.ok(verdict.effect === 'deny' && !verdict.message.includes('99') && !verdict.message.includes(text));
+    // The same values as an object are checked, and refused on their merits.
+    assertInvalid(check(jsonText, { options: { depth: 99, root: '/' } }), /^argument \/options\/depth is above the maximum 3; argument \/options\/root must be a path under \/workspace\/$/);
+    assert.deepEqual(check(jsonText, { options: { depth: 2, root: '/workspace/a' } }), { effect: 'continue' });
+    assert.deepEqual(check(jsonText, { options: {} }), { effect: 'continue' }, 'absent members of an object that exists: nothing to check');
+    assert.deepEqual(check(jsonText, {}), { effect: 'continue' }, 'no options at all: absent');
+  });
+
+  const unresolvable: Array<[string, Partial<ArgumentsRule['arguments']>, unknown, RegExp]> = [
+    ['a number where an object is needed', jsonText, { options: 7 }, /^argument \/options\/depth cannot be resolved: \/options is a number, not an object or array;/],
+    ['a boolean', jsonText, { options: true }, /\/options is a boolean, not an object or array/],
+    ['null', jsonText, { options: null }, /\/options is null, not an object or array/],
+    ['an array where the token is not an index', jsonText, { options: [{ depth: 99 }] }, /\/options is an array and "depth" is not an array index/],
+    ['"-" on an array', { properties: { '/files/-': { pathPrefix: '/w/' } } }, { files: ['/w/a'] }, /\/files is an array and "-" is not an array index/],
+    ['a leading zero on an array', { forbidden: ['/files/01'] }, { files: ['a', 'b'] }, /^argument \/files\/01 cannot be resolved: \/files is an array and "01" is not an array index$/],
+    ['a JSON-text array', { properties: { '/files/0': { pathPrefix: '/w/' } } }, { files: '["/etc/passwd"]' }, /\/files is a string, not an object or array/],
+    ['a forbidden member inside JSON text', { forbidden: ['/options/raw'] }, { options: '{"raw":true}' }, /^argument \/options\/raw cannot be resolved/],
+    ['a required member inside JSON text', { required: ['/options/depth'] }, { options: '{"depth":1}' }, /^argument \/options\/depth cannot be resolved/],
+    ['Depth for depth', jsonText, { options: { Depth: 99 } }, /^argument \/options\/depth is ambiguous: \/options has no member "depth" but one equal to it ignoring case$/],
+    ['DEPTH for depth', jsonText, { options: { DEPTH: 99 } }, /is ambiguous/],
+    ['Options for options', jsonText, { Options: { depth: 99 } }, /^argument \/options\/depth is ambiguous: the arguments object has no member "options"/],
+    ['ſ (U+017F) for s', { properties: { '/mask': { maxLength: 3 } } }, { 'ma\u017fk': 'x'.repeat(10) }, /^argument \/mask is ambiguous/],
+    ['K (U+212A) for k', { properties: { '/kind': { enum: ['file'] } } }, { '\u212aind': 'dir' }, /^argument \/kind is ambiguous/],
+    ['a case-folded forbidden member', { forbidden: ['/raw'] }, { RAW: true }, /^argument \/raw is ambiguous/],
+    ['a case-folded required member', { required: ['/path'] }, { Path: '/etc/passwd' }, /^argument \/path is ambiguous/],
+  ];
+  for (const [label, args, callArguments, message] of unresolvable) {
+    it(`denies what it cannot resolve: ${label}`, () => assertInvalid(check(args, callArguments), message));
+  }
+
+  it('tells absent from unresolvable: past the end of an array is absent, ß is not ss', () => {
+    assert.deepEqual(check({ properties: { '/files/3': { pathPrefix: '/w/' } } }, { files: ['/w/a'] }), { effect: 'continue' });
+    assertInvalid(check({ required: ['/files/3'] }, { files: ['/w/a'] }), /^argument \/files\/3 is required$/);
+    assert.deepEqual(check({ forbidden: ['/strasse'] }, { 'stra\u00dfe': 1 }), { effect: 'continue' }, 'ß → ss is full folding, not simple');
+  });
+
+  it('names a pointer it cannot resolve once, whichever lists it is in', () => {
+    assertInvalid(check({ required: ['/path'], properties: { '/path': { type: 'string' } } }, { PATH: '/etc' }), /^argument \/path is ambiguous: [^;]+$/);
+  });
+
+  it('denies arguments it cannot find under their own name but under a case-folded one (Arguments)', () => {
+    const rule = ruleOf({ properties: { '/path': { pathPrefix: '/workspace/' } } });
+    const verdict = rule.evaluate(frameContext({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', Arguments: { path: '/etc/passwd' } } }));
+    assertInvalid(verdict, /^arguments are ambiguous: params has no member "arguments" but one equal to it ignoring case$/);
+  });
 
   it('never quotes the offending value in its message', () => {
     const secret = 'sk-live-0123456789abcdef';

@@ -60,6 +60,17 @@ describe('when / unless (identity conditions)', () => {
     assert.equal(verdictFor(spec, { tenantId: 'globex', agentId: 'chat' }), 'continue');
   });
 
+  it('fails closed on a field it cannot read (present, not a string): the rule applies, whether when or unless', () => {
+    const malformed = { tenantId: 42 } as unknown as Identity;
+    assert.equal(verdictFor(denyWrites({ when: { identity: { tenantId: ['acme'] } } }), malformed), 'deny', 'when: applies');
+    assert.equal(verdictFor(denyWrites({ unless: { identity: { tenantId: ['*'] } } }), malformed), 'deny', 'unless: no exemption');
+    assert.equal(verdictFor(denyWrites({ unless: { identity: { tenantId: ['*'], userId: ['admin@*'] } } }), { tenantId: ['acme'], userId: 'admin@acme.example' } as unknown as Identity), 'deny');
+    // A field that does not match decides it, whatever the others hold.
+    const both = denyWrites({ when: { identity: { tenantId: ['acme'], userId: ['*'] } } });
+    assert.equal(verdictFor(both, { tenantId: 'globex', userId: 7 } as unknown as Identity), 'continue');
+    assert.equal(verdictFor(both, { userId: 7 } as unknown as Identity), 'continue', 'a missing field is a fact: no tenant');
+  });
+
   it('matches globs case-sensitively over the whole value', () => {
     const match = compileCondition('r', 'when', { identity: { tenantId: ['acme'] } });
     assert.equal(match({ tenantId: 'acme' }), true);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Rule } from '../../../../components/middleware-engine/types.js';
 import { createHideRules } from '../../../../components/middleware-engine/rules/hide.js';
-import { frameContext, toolCall } from '../../../helpers/frame-context.js';
+import { frameContext, resultOf, toolCall } from '../../../helpers/frame-context.js';
 import { ROOT } from '../../../helpers/paths.js';
 
 /** tools/list, prompts/list, resources/list, resources/templates/list results of @modelcontextprotocol/server-everything 2026.8.31. */
@@ -79,18 +79,40 @@ describe('hide rule', () => {
     assert.deepEqual(names(viaUriTemplate.body, 'resourceTemplates'), ['Dynamic Blob Resource']);
   });
 
-  it('continues when nothing in the list is hidden, and on error responses', () => {
+  it('continues when nothing in the list is hidden, on error responses and on results without the list', () => {
     const { response: other } = rulesOf({ tools: ['not-there-*'] });
     assert.deepEqual(other.evaluate(frameContext(everything.tools, { method: 'tools/list' })), { effect: 'continue' });
     assert.deepEqual(response.evaluate(frameContext({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'nope' } }, { method: 'tools/list' })), { effect: 'continue' });
-    assert.deepEqual(response.evaluate(frameContext({ jsonrpc: '2.0', id: 1, result: { tools: 'x' } }, { method: 'tools/list' })), { effect: 'continue' });
+    assert.deepEqual(response.evaluate(frameContext(resultOf({ nextCursor: 'c' }), { method: 'tools/list' })), { effect: 'continue' });
+  });
+
+  it('denies a result whose list is not a list: it cannot be filtered', () => {
+    for (const result of [{ tools: 'x' }, { tools: { a: { name: 'get-env' } } }, null, 'tools']) {
+      const verdict = response.evaluate(frameContext(resultOf(result), { method: 'tools/list' }));
+      assert.ok(verdict.effect === 'deny', JSON.stringify(result));
+      assert.deepEqual([verdict.reason, verdict.category, verdict.message], ['invalid_result', 'internal_error', 'a tools/list result whose tools is not a list cannot be filtered']);
+    }
+  });
+
+  it('removes the entries it cannot read: it cannot tell they are not hidden', () => {
+    const tools = response.evaluate(frameContext(resultOf({ tools: [{ name: 'echo' }, 'get-env', { name: 7 }, null, { title: 'no name' }, [{ name: 'x' }]] }), { method: 'tools/list' }));
+    assert.ok(tools.effect === 'rewrite');
+    assert.deepEqual([tools.changes, (tools.body as { result: { tools: unknown[] } }).result.tools], [5, [{ name: 'echo' }]]);
+    const resources = response.evaluate(frameContext(resultOf({ resources: [
+      { uri: 'file:///a.txt', name: 'A file with spaces in its name' },
+      { uri: 'file:///a b.txt', name: 'b' }, // cannot be normalized: the server may read it as anything
+      { uri: 'file:///c%5c..%5cetc', name: 'c' },
+      { uri: 'file:///d.txt' }, // no name: a name glob could have matched it
+    ] }), { method: 'resources/list' }));
+    assert.ok(resources.effect === 'rewrite');
+    assert.deepEqual(names(resources.body, 'resources'), ['A file with spaces in its name']);
+    assert.equal(resources.changes, 3);
   });
 
   const calls: Array<[string, Record<string, unknown>, string | undefined]> = [
     ['a hidden tool', toolCall('get-env'), 'hidden'],
     ['a hidden tool by glob', toolCall('toggle-simulated-logging'), 'hidden'],
     ['a shown tool', toolCall('echo', { message: 'hi' }), undefined],
-    ['a call without a name (left to other rules)', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: {} }, undefined],
     ['a hidden prompt', { jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'resource-prompt' } }, 'hidden'],
     ['a shown prompt', { jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'simple-prompt' } }, undefined],
     ['a hidden resource', { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'demo://resource/static/document/how-it-works.md' } }, 'hidden'],
@@ -107,6 +129,29 @@ describe('hide rule', () => {
       assert.match(verdict.message, /is not available$/);
     });
   }
+
+  const unreadable: Array<[string, Record<string, unknown>, string, string]> = [
+    ['a call without a name', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: {} }, 'invalid_params', 'tools/call needs params.name, a string'],
+    ['a call without params', { jsonrpc: '2.0', id: 1, method: 'tools/call' }, 'invalid_params', 'tools/call needs params.name, a string'],
+    ['a prompt name that is not a string', { jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: ['resource-prompt'] } }, 'invalid_params', 'prompts/get needs params.name, a string'],
+    ['a read without a uri', { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { name: 'x' } }, 'invalid_params', 'resources/read needs params.uri, a string'],
+    ['a URI that cannot be normalized (a backslash)', { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'demo://resource/static/x\\..\\document/how-it-works.md' } }, 'invalid_uri', 'resource URI "demo://resource/static/x\\\\..\\\\document/how-it-works.md" cannot be parsed'],
+    ['a URI with an escaped backslash', { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'demo://resource/static/x/..%5cdocument/how-it-works.md' } }, 'invalid_uri', 'resource URI "demo://resource/static/x/..%5cdocument/how-it-works.md" cannot be parsed'],
+  ];
+  for (const [label, message, reason, text] of unreadable) {
+    it(`denies ${label}: it cannot tell whether it is hidden`, () => {
+      const verdict = request.evaluate(frameContext(message));
+      assert.ok(verdict.effect === 'deny', JSON.stringify(verdict));
+      assert.deepEqual([verdict.reason, verdict.category, verdict.message], [reason, 'user_error', text]);
+    });
+  }
+
+  it('still hides an unparsable URI that a glob matches as written', () => {
+    const { request: etc } = rulesOf({ resources: ['file:///etc/*'] });
+    const verdict = etc.evaluate(frameContext({ jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'file:///etc/pass wd' } }));
+    assert.ok(verdict.effect === 'deny');
+    assert.equal(verdict.reason, 'hidden');
+  });
 
   it('throws with nothing to hide', () => {
     assert.throws(() => createHideRules({ id: 'h', hide: {} }, { mode: 'enforce' }), /hide needs at least one glob/);

@@ -22,6 +22,7 @@ describe('jsonDepth', () => {
     ['{"s":"\\\\\\"[[[[["}', 1],
     ['{"unterminated":"[[[[', 1],
     ['  [ { "a" : [ ] } ]  ', 3],
+    ['{"a":1}]]]][[[[1', 4], // stray closers (not JSON) do not hide the nesting after them
   ];
   for (const [json, depth] of table) it(`${json} → ${depth}`, () => assert.equal(jsonDepth(Buffer.from(json)), depth));
 

@@ -94,6 +94,23 @@ describe('rate-limit rule', () => {
     assertLimited(request(all, 'ping', 0), 1000);
   });
 
+  it('denies a tools/call without a name when only its tool globs could cover it, taking no token', () => {
+    const rule = ruleOf({ tools: ['write_*'], per: 'rule', capacity: 1, refillPerSecond: 1 });
+    for (const params of [undefined, {}, { name: 7 }]) {
+      const verdict = rule.evaluate(frameContext({ jsonrpc: '2.0', id: 1, method: 'tools/call', params }));
+      assert.ok(verdict.effect === 'deny', JSON.stringify(params));
+      assert.deepEqual([verdict.reason, verdict.category, verdict.message], ['invalid_params', 'user_error', 'tools/call needs params.name, a string']);
+    }
+    assert.equal(call(rule, 'write_file', 0).effect, 'continue', 'the bucket is still full');
+    // Covered by the method globs, the call is limited in the method's bucket: nothing undecided.
+    const both = ruleOf({ tools: ['write_*'], methods: ['tools/call'], per: 'tool', capacity: 1, refillPerSecond: 1 });
+    const nameless = () => both.evaluate(frameContext({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: {} }));
+    assert.equal(nameless().effect, 'continue');
+    assertLimited(nameless(), 1000);
+    const byMethod = ruleOf({ methods: ['tools/*'], per: 'tool', capacity: 1, refillPerSecond: 1 });
+    assert.equal(byMethod.evaluate(frameContext({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: {} })).effect, 'continue');
+  });
+
   it('does not parse the body for a method-only limit', () => {
     const rule = ruleOf({ methods: ['tools/list'], per: 'method', capacity: 5, refillPerSecond: 1 });
     const frame = frameContext({ jsonrpc: '2.0', id: 1, method: 'tools/list' });

@@ -27,6 +27,11 @@ describe('normalizeUri', () => {
     ['file:///a b', undefined],
     ['file:///a\\..\\b', undefined],
     ['file:///a%zz', undefined],
+    ['file:///workspace/..%5c..%5cetc/passwd', undefined], // decoded, a backslash may be a separator
+    ['file:///workspace/..%5C..%5Cetc/passwd', undefined],
+    ['file:///etc/passwd%00/../../workspace/x', undefined], // decoded, a NUL may end the path
+    ['file:///a%0ab', undefined],
+    ['file:///a%7f', undefined],
     ['1http://x', undefined],
     ['', undefined],
   ];
@@ -67,12 +72,22 @@ describe('resources rule', () => {
     });
   }
 
-  it('with deny only, an unparsable URI is matched as written', () => {
-    const [denyOnly] = createResourcesRules({ id: 'd', resources: { deny: ['file:///etc/*', '/etc/*'] } }, { mode: 'enforce' });
-    assert.equal(denyOnly!.evaluate(frameContext(read('not a uri'))).effect, 'continue');
-    assert.equal(denyOnly!.evaluate(frameContext(read('/etc/shadow x'))).effect, 'deny');
+  it('with deny only, an unparsable URI is denied too: as written it says nothing of where the server goes', () => {
+    const [denyOnly] = createResourcesRules({ id: 'd', resources: { deny: ['file:///etc/*'] } }, { mode: 'enforce' });
+    for (const uri of ['not a uri', 'file:///public\\..\\etc\\passwd', 'file:///public/..%5c..%5cetc/passwd', 'file:///etc/passwd%00/../../public/x']) {
+      const verdict = denyOnly!.evaluate(frameContext(read(uri)));
+      assert.ok(verdict.effect === 'deny', uri);
+      assert.deepEqual([verdict.reason, verdict.category], ['invalid_uri', 'user_error']);
+    }
+    assert.equal(denyOnly!.evaluate(frameContext(read('file:///public/a%20b.txt'))).effect, 'continue');
     const traversal = denyOnly!.evaluate(frameContext(read('file:///tmp/../etc/shadow')));
     assert.ok(traversal.effect === 'deny');
     assert.equal(traversal.reason, 'resource_not_allowed');
+  });
+
+  it('an escaped backslash does not climb out of the workspace unseen', () => {
+    const verdict = rule!.evaluate(frameContext(read('file:///workspace/..%5c..%5cetc/passwd')));
+    assert.ok(verdict.effect === 'deny');
+    assert.equal(verdict.reason, 'invalid_uri');
   });
 });
