@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import type { DestinationStream, Logger } from 'pino';
+import { redactLogRecord } from './redact.js';
 
 export type { Logger } from 'pino';
+export { loadLogRedactor, redactCutForLog, redactForLog, WITHHELD } from './redact.js';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -56,10 +58,12 @@ function lazyLogger(level: string, create: () => Logger): Logger {
 }
 
 // The proxy's logger: NDJSON on stderr. Synchronous writes: logging is off the frame path,
-// and a log line written just before exit must not be lost.
+// and a log line written just before exit must not be lost. Fields that quote what a peer
+// wrote (`line`, `detail`, `stderrTail`, `text`) are redacted in every record (redact.ts),
+// whoever logs them; pino's own `redact` paths only blank a field, which would lose the line.
 export function createLogger({ level, destination }: LoggerOptions): Logger {
   return lazyLogger(level, () => {
     const pino = loadPino();
-    return pino({ level, base: { name: 'mcp-sidecar' } }, destination ?? pino.destination({ fd: 2, sync: true }));
+    return pino({ level, base: { name: 'mcp-sidecar' }, formatters: { log: redactLogRecord } }, destination ?? pino.destination({ fd: 2, sync: true }));
   });
 }

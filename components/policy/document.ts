@@ -169,8 +169,8 @@ export interface RedactRule extends RuleBase {
     readonly detectors: 'all' | readonly DetectorName[];
     /** Custom patterns (RE2 syntax), each replaced by a marker naming it. */
     readonly patterns?: readonly { readonly name: string; readonly pattern: string }[];
-    /** Which results are scanned; default all three. */
-    readonly in?: readonly ('tools/call' | 'resources/read' | 'prompts/get')[];
+    /** Which results and server notifications are scanned; default all five. */
+    readonly in?: readonly ('tools/call' | 'resources/read' | 'prompts/get' | 'notifications/message' | 'notifications/progress')[];
   };
 }
 

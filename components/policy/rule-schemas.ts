@@ -106,8 +106,8 @@ const detectorsError = {
 const redact = z.strictObject({
   detectors: z.union([z.literal('all'), z.array(z.enum(DETECTOR_NAMES)).min(1, detectorsError)], detectorsError),
   patterns: z.array(z.strictObject({ name: z.string().min(1), pattern: re2Pattern })).min(1).optional(),
-  in: z.array(z.enum(['tools/call', 'resources/read', 'prompts/get'])).min(1).optional(),
-}).describe('Secrets in results replaced by a marker: built-in detectors, and custom RE2 patterns.');
+  in: z.array(z.enum(['tools/call', 'resources/read', 'prompts/get', 'notifications/message', 'notifications/progress'])).min(1).optional(),
+}).describe('Secrets in results and in the server\'s log and progress notifications replaced by a marker: built-in detectors, and custom RE2 patterns.');
 
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
 const idError = expected('an id of lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { LineSplitter } from '../framing/index.js';
+import { redactCutForLog, redactForLog } from '../logging/index.js';
 
 const MAX_STDERR_LINE_BYTES = 16 * 1024;
 
@@ -24,17 +25,19 @@ export class StderrTail {
 }
 
 // The server's stderr is free-form logging: each line is re-logged on the proxy's stderr,
-// tagged as the server's, and kept in the tail. Over-long lines are cut, not buffered.
+// tagged as the server's, and kept in the tail. Over-long lines are cut, not buffered. A
+// server may print a secret (a connection string, a token): each line is redacted before it
+// is logged or kept, the tail too (it is logged when the server dies).
 export function relayServerStderr(stderr: Readable, logger: Logger, tail: StderrTail): void {
   const log = logger.child({ source: 'server' });
   const splitter = new LineSplitter(MAX_STDERR_LINE_BYTES, {
     onLine: (line) => {
-      const text = line.toString('utf8').trimEnd();
+      const text = redactForLog(line.toString('utf8').trimEnd());
       tail.push(text);
       log.info(text);
     },
     onOversized: (line) => {
-      const text = `${line.head.toString('utf8').trimEnd()}…`;
+      const text = `${redactCutForLog(line.head.toString('utf8').trimEnd())}…`;
       tail.push(text);
       log.info({ truncatedBytes: line.bytes }, text);
     },

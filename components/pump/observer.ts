@@ -1,7 +1,7 @@
 /**
  * What the pump tells those who watch it (execution reports, transcripts, metrics): every frame
- * once, as received, with what the policy said; and, for each request, how it ended. Without an
- * observer the pump does none of this work.
+ * once, as received (and as delivered, when a rule rewrote it), with what the policy said; and,
+ * for each request, how it ended. Without an observer the pump does none of this work.
  */
 import type { Decision, Direction, Phase } from '../middleware-engine/index.js';
 
@@ -43,6 +43,12 @@ export interface ObservedFrame {
   readonly at: number;
   /** The frame parsed, as received, when the policy already parsed it (read-only); undefined otherwise. */
   readonly body?: unknown;
+  /**
+   * What the peer got instead of `line` when an enforced rule rewrote the frame (action
+   * `replace`; a redacted result, a filtered list); undefined otherwise. What is written down
+   * of a frame must not hold what the policy took out of it (the transcript records this).
+   */
+  readonly delivered?: Buffer | undefined;
 }
 
 /**

@@ -25,3 +25,20 @@ export const SECRET_PLACEHOLDERS: Readonly<Record<DetectorName, string>> = Objec
 export function placeholderFor(detector: string): string {
   return (SECRET_PLACEHOLDERS as Record<string, string | undefined>)[detector] ?? `[REDACTED:${detector}]`;
 }
+
+// The redact rule's marker for a built-in detector, as the rule writes it (rules/redact.ts).
+const MARKER = /\[REDACTED:(private-key|aws-access-key|github-token|jwt|bearer-token|password-assignment)\]/g;
+
+/**
+ * A frame as a redact rule delivered it, with each marker of a built-in detector replaced by
+ * that detector's placeholder: recorded so, the frame holds no secret and a replayed redact
+ * rule finds one where the rule found one. A custom pattern's marker stays as it is.
+ */
+export function markersToPlaceholders(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('[REDACTED:') ? value.replace(MARKER, (_, name: string) => placeholderFor(name)) : value;
+  if (Array.isArray(value)) return value.map(markersToPlaceholders);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, markersToPlaceholders(item)]));
+  }
+  return value;
+}

@@ -3,7 +3,7 @@
 // frame body last (it is the long part), so a person can read the file with `less`.
 import type { Decision, Identity } from '../middleware-engine/index.js';
 import { argumentsDigest } from '../execution-report/index.js';
-import { placeholderFor } from './placeholders.js';
+import { markersToPlaceholders, placeholderFor } from './placeholders.js';
 import { TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, type ArgumentsMode, type RecordedPolicy, type TranscriptFrame } from './types.js';
 
 /** redactSecrets, as loadSecretRedactor() resolves it. */
@@ -58,16 +58,29 @@ function digestArguments(body: unknown, redactSecrets: RedactSecrets): unknown {
   return { ...body, params: { ...params, arguments: argumentsDigest(redactSecrets(params['arguments']).value) } };
 }
 
+// The server's notifications a redact rule scans (rules/redact.ts), besides its responses.
+const REDACTED_NOTIFICATIONS: ReadonlySet<string> = new Set(['notifications/message', 'notifications/progress']);
+
+/** An enforced redact rule rewrote the frame: what the peer got is what may be written down. */
+const redactedByPolicy = (frame: TranscriptFrame): frame is TranscriptFrame & { delivered: Buffer } =>
+  frame.delivered !== undefined && frame.decisions.some((d) => d.kind === 'redact' && d.effect === 'rewrite' && d.enforced);
+
 /**
  * One frame's line: the frame parsed (or, if it is not JSON, its text), arguments digested if
  * asked, and every secret the built-in detectors or a secret key name reveal replaced, in the
- * body and in the method and id fields alike, whatever the policy says. In the server's
- * responses, the frames a redact rule scans, a secret becomes its detector's placeholder (so a
- * replayed redact rule finds it again); elsewhere `[REDACTED:<detector>]`, the marker the
- * execution report uses, so recorded arguments hash to the report's argumentsDigest.
+ * body and in the method and id fields alike, whatever the policy says. A frame an enforced
+ * redact rule rewrote is recorded as delivered, the rule's markers of built-in detectors turned
+ * into placeholders: what the rule took out (a secret split across items, a custom pattern's
+ * match) never reaches the file. Other rewrites (a filtered list) are recorded as received,
+ * since a replay must see what the rule removed. In the frames redact rules scan (the
+ * server's responses and log and progress notifications), a secret becomes its detector's
+ * placeholder (so a replayed redact rule finds it again); elsewhere `[REDACTED:<detector>]`,
+ * the marker the execution report uses, so recorded arguments hash to the report's
+ * argumentsDigest.
  */
 export function frameLine(frame: TranscriptFrame, argumentsMode: ArgumentsMode, redactSecrets: RedactSecrets): string {
-  const raw = frame.line.toString('utf8');
+  const asDelivered = redactedByPolicy(frame);
+  const raw = (asDelivered ? frame.delivered : frame.line).toString('utf8');
   let body: unknown;
   let text: string | undefined;
   try {
@@ -75,8 +88,10 @@ export function frameLine(frame: TranscriptFrame, argumentsMode: ArgumentsMode, 
   } catch {
     text = raw.replace(/\r?\n$/, '');
   }
+  if (asDelivered) body = markersToPlaceholders(body);
   if (argumentsMode === 'digest' && frame.kind === 'request') body = digestArguments(body, redactSecrets);
-  const scannedByRedactRules = frame.direction === 'server-to-client' && frame.kind === 'response';
+  const scannedByRedactRules = frame.direction === 'server-to-client'
+    && (frame.kind === 'response' || (frame.kind === 'notification' && REDACTED_NOTIFICATIONS.has(frame.method)));
   const content = redactSecrets({ body, text }, scannedByRedactRules ? placeholderFor : undefined).value as { body: unknown; text: string | undefined };
   // The same marker on both sides of an invocation, so a request and its response still pair.
   const envelope = redactSecrets({ method: frame.method, id: frame.id }).value as { method: string; id: string | undefined };

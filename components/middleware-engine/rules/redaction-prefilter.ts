@@ -1,4 +1,4 @@
-// The redact rule's look at a result's bytes before any parse. Every built-in detector needs an
+// The redact rule's look at a frame's bytes before any parse. Every built-in detector needs an
 // ASCII anchor in the text it scans (`-----BEGIN `, `AKIA`/`ASIA`, `gh?_`/`github_pat_`, `eyJ`,
 // `bearer` in any case, and `=` or `:` for a password assignment). When the line is valid JSON
 // and no string value in it could hold an anchor, no detector can find anything in any text the
@@ -7,6 +7,11 @@
 // be split across items —, a key with escapes, deep nesting, a custom pattern, invalid JSON) is
 // "don't know": the rule parses and scans as always. So the answer is the same either way; only
 // the work differs.
+//
+// The strings the rule joins are those of one list's items, in the list's order (content[].text,
+// items[*].part in structuredContent): JSON.parse keeps that order, whatever it does with the
+// members of one object (`"1"` first, a repeated key at its first place). So a string joined
+// after another is always written after it, and "followed by another string" covers every join.
 //
 // Why the bytes can stand for the text: a string without backslashes decodes to its bytes
 // (UTF-8), and an ASCII anchor occurs in the decoded text exactly where its bytes occur in the

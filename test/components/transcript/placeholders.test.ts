@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { evaluateFrame, loadSecretRedactor } from '../../../components/middleware-engine/index.js';
 import { DETECTOR_NAMES, type DetectorName } from '../../../components/policy/index.js';
 import { SECRET_PLACEHOLDERS } from '../../../components/transcript/index.js';
+import { markersToPlaceholders } from '../../../components/transcript/placeholders.js';
 import { call, compile, policyYaml, recordSession, tempDir, textResult } from './session.js';
 
 /** Two different secrets per detector, in the context the detector needs, and the part that is the secret. */
@@ -42,6 +43,15 @@ const responseLine = (text: string): Buffer => Buffer.from(`${JSON.stringify({ j
 describe('secret placeholders', () => {
   it('should have one for every built-in detector', () => {
     assert.deepEqual(Object.keys(SECRET_PLACEHOLDERS).sort(), [...DETECTOR_NAMES].sort());
+  });
+
+  it('should stand for the markers of the built-in detectors in a frame as a redact rule delivered it, and leave a custom pattern\'s', () => {
+    const delivered = { a: DETECTOR_NAMES.map((name) => `x [REDACTED:${name}] y`), b: { c: '[REDACTED:employee-id] and [REDACTED:jwt]' }, n: 1 };
+    assert.deepEqual(markersToPlaceholders(delivered), {
+      a: DETECTOR_NAMES.map((name) => `x ${SECRET_PLACEHOLDERS[name]} y`),
+      b: { c: `[REDACTED:employee-id] and ${SECRET_PLACEHOLDERS.jwt}` },
+      n: 1,
+    });
   });
 
   for (const name of DETECTOR_NAMES) {

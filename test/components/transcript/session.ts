@@ -1,6 +1,7 @@
 // Recording a session without a proxy: frames judged as the pump judges them (requests and
 // notifications by the request rules, responses by the method they answer; a denied request is
-// never forwarded, so the peer's response to it never happens) and handed to a transcript writer.
+// never forwarded, so the peer's response to it never happens; a rewritten frame is delivered
+// as rewritten) and handed to a transcript writer.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +65,8 @@ export async function recordSession(path: string, policy: CompiledPolicy | undef
       const method = step.message['method'];
       const { action, decisions } = policy === undefined ? PASS : evaluateFrame(policy, direction, 'request', method, line, at, identity);
       if (id !== undefined) pending.set(`${session}|${direction}|${id}`, { method, denied: action.kind === 'deny' });
-      writer.record({ direction, phase: 'request', kind: id === undefined ? 'notification' : 'request', method, id, line, decisions, action: action.kind, at, ...who });
+      const delivered = action.kind === 'replace' ? action.line : undefined;
+      writer.record({ direction, phase: 'request', kind: id === undefined ? 'notification' : 'request', method, id, line, decisions, action: action.kind, at, delivered, ...who });
       continue;
     }
     const requestDirection: Direction = direction === 'client-to-server' ? 'server-to-client' : 'client-to-server';
@@ -72,7 +74,8 @@ export async function recordSession(path: string, policy: CompiledPolicy | undef
     pending.delete(`${session}|${requestDirection}|${id}`);
     if (request === undefined || request.denied) continue; // never forwarded: nothing to answer
     const { action, decisions } = policy === undefined ? PASS : evaluateFrame(policy, direction, 'response', request.method, line, at, identity);
-    writer.record({ direction, phase: 'response', kind: 'response', method: request.method, id, line, decisions, action: action.kind, at, ...who });
+    const delivered = action.kind === 'replace' ? action.line : undefined;
+    writer.record({ direction, phase: 'response', kind: 'response', method: request.method, id, line, decisions, action: action.kind, at, delivered, ...who });
   }
   await writer.close();
   return writer;

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { argumentsDigest } from '../../../components/execution-report/index.js';
 import { loadSecretRedactor, type Decision } from '../../../components/middleware-engine/index.js';
 import { openTranscript, TRANSCRIPT_FORMAT, type TranscriptFrame } from '../../../components/transcript/index.js';
-import { call, compile, policyYaml, quiet, recordSession, tempDir, textResult } from './session.js';
+import { call, compile, policyYaml, quiet, recordSession, replay, tempDir, textResult, type Step } from './session.js';
 import { sidecarErrorMessage } from '../../helpers/sidecar-error.js';
 
 const dir = tempDir();
@@ -156,7 +156,7 @@ describe('transcript secrets', () => {
     assert.equal(argumentsDigest(recorded), argumentsDigest(redactSecrets(args).value));
   });
 
-  it('should keep the policy\'s redaction out of the picture: the frame is recorded as received, then redacted', async () => {
+  it('should record a frame a redact rule rewrote as delivered, its markers as placeholders, then redact it again', async () => {
     const path = newPath();
     const policy = await compile(policyYaml('secrets', '  - id: secrets\n    redact: { detectors: all }\n'));
     await recordSession(path, policy, steps.slice(0, 2));
@@ -164,5 +164,64 @@ describe('transcript secrets', () => {
     assert.equal(response['action'], 'replace');
     assert.deepEqual((response['decisions'] as Decision[]).map((d) => [d.ruleId, d.reason, d.changes]), [['secrets', 'secret_redacted', 4]]);
     assert.match(JSON.stringify(response['frame']), /ghp_REDACTEDREDACTED/);
+    assert.doesNotMatch(JSON.stringify(response['frame']), /\[REDACTED:/, 'the rule\'s markers became placeholders');
+    assert.equal(response['bytes'], Buffer.byteLength(`${JSON.stringify(textResult(1, result).message)}\n`), 'the size is still the received frame\'s');
+  });
+
+  // Issue 12: the transcript recorded the server's line, and a secret split across content[]
+  // items, which the rule had caught, was in the file.
+  const AWS = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
+  const split: Step[] = [
+    call(1, 'read_file', { path: '/workspace/a' }),
+    { from: 'server', message: { jsonrpc: '2.0', id: 1, result: {
+      content: [{ type: 'text', text: `key ${AWS.slice(0, 6)}` }, { type: 'text', text: `${AWS.slice(6)} ok` }],
+      structuredContent: { items: [{ type: 'text', part: `id EMP-12` }, { type: 'text', part: `3456 and ${AWS.slice(0, 3)}` }, { type: 'text', part: AWS.slice(3) }] },
+    } } },
+    { from: 'server', message: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: [{ line: AWS.slice(0, 5) }, { line: AWS.slice(5) }] } } },
+    { from: 'server', message: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'p1', progress: 1, message: `using ${AWS}` } } },
+  ];
+  const rules = (mode: string) => `  - id: secrets\n    mode: ${mode}\n    redact: { detectors: all, patterns: [{ name: employee-id, pattern: "EMP-[0-9]{6}" }] }\n`;
+
+  for (const mode of ['enforce', 'observe'] as const) {
+    it(`should hold no piece of a secret split across items, objects or notifications (redact rule: ${mode})`, async () => {
+      const path = newPath();
+      const policy = await compile(policyYaml('secrets', rules(mode)));
+      await recordSession(path, policy, split);
+      const bytes = readFileSync(path, 'utf8');
+      for (const piece of [AWS, AWS.slice(4), AWS.slice(5), AWS.slice(6)]) assert.ok(!bytes.includes(piece), `${piece} is in the transcript (${mode})`);
+      const frames = linesOf(path).slice(2);
+      assert.deepEqual(frames.map((f) => [f['kind'], f['action'], (f['decisions'] as Decision[]).map((d) => [d.phase, d.effect, d.enforced])]), [
+        ['response', mode === 'enforce' ? 'replace' : 'forward', [['response', 'rewrite', mode === 'enforce']]],
+        ['notification', mode === 'enforce' ? 'replace' : 'forward', [['request', 'rewrite', mode === 'enforce']]],
+        ['notification', mode === 'enforce' ? 'replace' : 'forward', [['request', 'rewrite', mode === 'enforce']]],
+      ]);
+      // What only the policy's custom pattern knows is out of the file only when the rule took it out.
+      assert.equal(bytes.includes('EMP-12'), mode === 'observe');
+    });
+  }
+
+  it('should let a replayed redact rule find the secrets of frames recorded as delivered again', async () => {
+    const path = newPath();
+    const yaml = policyYaml('secrets', '  - id: secrets\n    redact: { detectors: all }\n');
+    await recordSession(path, await compile(yaml), split);
+    const policyPath = join(dir, 'secrets.yaml');
+    writeFileSync(policyPath, yaml);
+    const { code, out } = await replay('--transcript', path, '--policy', policyPath, '--json');
+    assert.equal(code, 0);
+    const summary = (JSON.parse(out) as { summary: Record<string, Record<string, number>> }).summary;
+    assert.deepEqual(summary['redact'], { newly: 0, noLonger: 0, unchanged: 3, nowEnforced: 0, noLongerEnforced: 0 });
+  });
+
+  it('should record a list a hide rule filtered as received: a replay must see what it hid', async () => {
+    const path = newPath();
+    const policy = await compile(policyYaml('hide', '  - id: hide-admin\n    hide: { tools: ["admin_*"] }\n'));
+    const tools = [{ name: 'read_file', inputSchema: { type: 'object' } }, { name: 'admin_reset', inputSchema: { type: 'object' } }];
+    await recordSession(path, policy, [
+      { from: 'client', message: { jsonrpc: '2.0', id: 1, method: 'tools/list' } },
+      { from: 'server', message: { jsonrpc: '2.0', id: 1, result: { tools } } },
+    ]);
+    const response = linesOf(path)[2]!;
+    assert.equal(response['action'], 'replace');
+    assert.deepEqual((response['frame'] as { result: { tools: unknown } }).result.tools, tools);
   });
 });

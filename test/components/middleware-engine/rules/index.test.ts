@@ -13,7 +13,7 @@ describe('createRulesFromSpec', () => {
     [{ id: 'hide-admin', hide: { tools: ['admin_*'] } }, 'hide', 2],
     [{ id: 'workspace-paths', arguments: { tool: 'read_file', properties: { '/path': { type: 'string', pathPrefix: '/workspace/' } }, required: ['/path'], reply: 'error' } }, 'arguments', 1],
     [{ id: 'call-rate', rateLimit: { tools: ['*'], per: 'tool', capacity: 20, refillPerSecond: 5 } }, 'rateLimit', 1],
-    [{ id: 'secrets', mode: 'observe', redact: { detectors: 'all' } }, 'redact', 1],
+    [{ id: 'secrets', mode: 'observe', redact: { detectors: 'all' } }, 'redact', 2], // results, and server notifications
   ];
   for (const [spec, kind, count] of specs) {
     it(`dispatches ${kind}`, () => {

@@ -5,7 +5,9 @@ import type { Rule, Verdict } from '../../../../components/middleware-engine/typ
 import { createRedactRules, mayHoldSecretsInJson, redactSecrets } from '../../../../components/middleware-engine/rules/redact.js';
 import { canonicalJson } from '../../../../components/policy/canonical-json.js';
 import { BUILT_IN_DETECTORS, type SecretMatch } from '../../../../components/middleware-engine/rules/redaction-detectors.js';
+import { evaluateFrame } from '../../../../components/middleware-engine/evaluate.js';
 import { frameContext, resultOf } from '../../../helpers/frame-context.js';
+import { policyFromRules } from '../../../helpers/test-policy.js';
 
 // Test secrets, assembled at run time so this file does not itself look like a leak.
 const AWS = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
@@ -20,8 +22,21 @@ const KEY_BODY = 'MIIEowIBAAKCAQEAvX7fQ2k9Zb3m\nQ1w2e3r4t5y6u7i8o9p0aSdFgHjK\nlZ
 const PEM = ['-----BEGIN RSA ', 'PRIVATE KEY-----\n', KEY_BODY, '\n-----END RSA ', 'PRIVATE KEY-----'].join('');
 const OPENSSH = ['-----BEGIN OPENSSH ', 'PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH ', 'PRIVATE KEY-----'].join('');
 
-function ruleOf(redact: Partial<RedactRule['redact']> = {}): Rule {
-  const rules = createRedactRules({ id: 'secrets', redact: { detectors: 'all', ...redact } }, { mode: 'enforce' });
+/** The rules of one redact spec: the response rule, then the notification rule (each when `in` names its methods). */
+function rulesOf(redact: Record<string, unknown> = {}, mode: 'enforce' | 'observe' = 'enforce'): Rule[] {
+  return createRedactRules({ id: 'secrets', redact: { detectors: 'all', ...redact } } as RedactRule, { mode });
+}
+
+/** The response rule. */
+function ruleOf(redact: Record<string, unknown> = {}): Rule {
+  const rules = rulesOf(redact).filter((rule) => rule.phase === 'response');
+  assert.equal(rules.length, 1);
+  return rules[0]!;
+}
+
+/** The notification rule (server-to-client, request phase). */
+function notificationRuleOf(redact: Record<string, unknown> = {}, mode: 'enforce' | 'observe' = 'enforce'): Rule {
+  const rules = rulesOf(redact, mode).filter((rule) => rule.phase === 'request');
   assert.equal(rules.length, 1);
   return rules[0]!;
 }
@@ -95,9 +110,12 @@ describe('built-in detectors', () => {
 describe('redact rule', () => {
   const rule = ruleOf();
 
-  it('is one server-to-client response rule on the `in` methods', () => {
+  it('is a server-to-client response rule on the results, and a request-phase rule on the notifications, of `in`', () => {
     assert.deepEqual([rule.kind, rule.direction, rule.phase, rule.methods], ['redact', 'server-to-client', 'response', ['tools/call', 'resources/read', 'prompts/get']]);
-    assert.deepEqual(ruleOf({ in: ['resources/read'] }).methods, ['resources/read']);
+    const notifications = notificationRuleOf();
+    assert.deepEqual([notifications.id, notifications.kind, notifications.direction, notifications.phase, notifications.methods], ['secrets', 'redact', 'server-to-client', 'request', ['notifications/message', 'notifications/progress']]);
+    assert.deepEqual(rulesOf({ in: ['resources/read'] }).map((r) => [r.phase, r.methods]), [['response', ['resources/read']]]);
+    assert.deepEqual(rulesOf({ in: ['notifications/progress'] }).map((r) => [r.phase, r.methods]), [['request', ['notifications/progress']]]);
   });
 
   const each: Array<[string, string, string, string]> = [
@@ -195,6 +213,35 @@ describe('redact rule', () => {
     assertNowhere(verdict, GHP);
   });
 
+  // Issue 12: a secret cut across the objects of a list in structuredContent reached the client.
+  const structuredSplits: Array<[string, (parts: string[]) => unknown, (body: any) => string[]]> = [
+    ['objects of a list', (parts) => ({ items: parts.map((part) => ({ part })) }), (body) => body.items.map((item: any) => item.part)],
+    ['objects with other strings between the parts', (parts) => ({ items: parts.map((text, n) => ({ type: 'text', id: `row-${n}`, text })) }), (body) => body.items.map((item: any) => item.text)],
+    ['nested objects of a list', (parts) => ({ rows: parts.map((text) => ({ meta: { text }, size: 3 })) }), (body) => body.rows.map((row: any) => row.meta.text)],
+    ['strings of a list with objects between', (parts) => ({ lines: [parts[0], { skip: 'x' }, parts[1]] }), (body) => [body.lines[0], body.lines[2]]],
+  ];
+  for (const [label, shape, read] of structuredSplits) {
+    it(`catches a secret cut across the ${label} in structuredContent`, () => {
+      for (const [secret, cut] of [[AWS, 4], [AWS, 2], [GHP, 10], [JWT, JWT.indexOf('.') + 1]] as const) {
+        const message = resultOf({ content: [{ type: 'text', text: 'see structured' }], structuredContent: shape([`x ${secret.slice(0, cut)}`, `${secret.slice(cut)} y`]) });
+        const verdict = rule.evaluate(frameContext(message, { method: 'tools/call' }));
+        assert.ok(verdict.effect === 'rewrite', `${label}: not caught`);
+        assert.equal(verdict.changes, 1, 'one secret, one change');
+        const parts = read((verdict.body as any).result.structuredContent);
+        assert.match(parts[0]!, /^x \[REDACTED:[a-z-]+\]$/);
+        assert.match(parts[1]!, /^\[REDACTED:[a-z-]+\] y$/);
+        assertNowhere(verdict, secret);
+      }
+    });
+  }
+
+  it('does not join the strings of different members of one object (a secret at the end of one would take the next value with it)', () => {
+    const structured = { token: `${GHP}`, user: 'bob', items: [{ a: 'x', b: 'y' }] };
+    const verdict = rule.evaluate(frameContext(resultOf({ content: [], structuredContent: structured }), { method: 'tools/call' }));
+    assert.ok(verdict.effect === 'rewrite');
+    assert.deepEqual((verdict.body as any).result.structuredContent, { token: '[REDACTED:github-token]', user: 'bob', items: [{ a: 'x', b: 'y' }] });
+  });
+
   it('redacts resources/read contents[].text and leaves blobs alone', () => {
     const message = resultOf({ contents: [
       { uri: 'file:///app/.env', mimeType: 'text/plain', text: `API_KEY=${PASSWORD}\nDEBUG=1\n` },
@@ -230,6 +277,63 @@ describe('redact rule', () => {
     assert.ok(verdict.effect === 'rewrite');
     assert.equal(verdict.changes, 2);
     assert.deepEqual((verdict.body as any).error, { code: -32603, message: 'failed with Bearer [REDACTED:bearer-token]', data: { env: ['password=[REDACTED:password-assignment]'] } });
+  });
+
+  it('redacts every string of a log notification\'s data, a secret cut across its items included', () => {
+    const notifications = notificationRuleOf();
+    const message = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'error', logger: 'db', data: { error: `connect with password=${PASSWORD}`, lines: [{ line: `key ${AWS.slice(0, 6)}` }, { line: `${AWS.slice(6)} loaded` }] } } };
+    const verdict = notifications.evaluate(frameContext(message, { direction: 'server-to-client' }));
+    assert.ok(verdict.effect === 'rewrite');
+    assert.equal(verdict.reason, 'secret_redacted');
+    assert.equal(verdict.changes, 2);
+    assert.deepEqual((verdict.body as any).params, {
+      level: 'error', logger: 'db',
+      data: { error: 'connect with password=[REDACTED:password-assignment]', lines: [{ line: 'key [REDACTED:aws-access-key]' }, { line: '[REDACTED:aws-access-key] loaded' }] },
+    });
+    assertNowhere(verdict, AWS);
+    assertNowhere(verdict, PASSWORD);
+    const plain = notificationRuleOf().evaluate(frameContext({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'all good' } }, { direction: 'server-to-client' }));
+    assert.deepEqual(plain, { effect: 'continue' });
+  });
+
+  it('redacts a progress notification\'s message, and leaves its token alone', () => {
+    const notifications = notificationRuleOf();
+    const token = `tok-${GHP}`; // the client's own token: it matches the progress to its request
+    const message = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: token, progress: 3, total: 10, message: `cloning with ${GHP}` } };
+    const verdict = notifications.evaluate(frameContext(message, { direction: 'server-to-client' }));
+    assert.ok(verdict.effect === 'rewrite');
+    assert.deepEqual((verdict.body as any).params, { progressToken: token, progress: 3, total: 10, message: 'cloning with [REDACTED:github-token]' });
+    assert.deepEqual(notifications.evaluate(frameContext({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } }, { direction: 'server-to-client' })), { effect: 'continue' });
+  });
+
+  it('reaches the server\'s notifications through the compiled policy: enforced, a rewrite; observed, a would-rewrite and the original bytes', () => {
+    const message = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: [{ t: AWS.slice(0, 4) }, { t: AWS.slice(4) }] } };
+    const line = Buffer.from(`${JSON.stringify(message)}\n`);
+    const enforced = evaluateFrame(policyFromRules(rulesOf()), 'server-to-client', 'request', 'notifications/message', line, 0);
+    assert.equal(enforced.action.kind, 'replace');
+    const sent = (enforced.action as { line: Buffer }).line.toString();
+    assert.ok(!sent.includes(AWS.slice(4)), sent);
+    assert.deepEqual(JSON.parse(sent).params.data, [{ t: '[REDACTED:aws-access-key]' }, { t: '[REDACTED:aws-access-key]' }]);
+    assert.deepEqual(enforced.decisions.map((d) => [d.ruleId, d.kind, d.phase, d.effect, d.enforced, d.changes]), [['secrets', 'redact', 'request', 'rewrite', true, 1]]);
+
+    const observed = evaluateFrame(policyFromRules(rulesOf({}, 'observe'), { mode: 'observe' }), 'server-to-client', 'request', 'notifications/message', line, 0);
+    assert.equal(observed.action.kind, 'forward');
+    assert.deepEqual(observed.decisions.map((d) => [d.ruleId, d.effect, d.enforced, d.changes]), [['secrets', 'rewrite', false, 1]]);
+    // A rule whose `in` leaves the notifications out does not see them.
+    assert.equal(evaluateFrame(policyFromRules(rulesOf({ in: ['tools/call'] })), 'server-to-client', 'request', 'notifications/message', line, 0).action.kind, 'forward');
+    // The client's notifications are not the server's.
+    assert.equal(evaluateFrame(policyFromRules(rulesOf()), 'client-to-server', 'request', 'notifications/message', line, 0).action.kind, 'forward');
+  });
+
+  it('records a would-rewrite of a structuredContent split in observe mode, and forwards the original', () => {
+    const message = resultOf({ content: [], structuredContent: { items: [{ part: 'AKIA' }, { part: AWS.slice(4) }] } });
+    const line = Buffer.from(`${JSON.stringify(message)}\n`);
+    const observed = evaluateFrame(policyFromRules(rulesOf({}, 'observe'), { mode: 'observe' }), 'server-to-client', 'response', 'tools/call', line, 0);
+    assert.equal(observed.action.kind, 'forward');
+    assert.deepEqual(observed.decisions.map((d) => [d.ruleId, d.phase, d.effect, d.enforced, d.changes]), [['secrets', 'response', 'rewrite', false, 1]]);
+    const enforced = evaluateFrame(policyFromRules(rulesOf()), 'server-to-client', 'response', 'tools/call', line, 0);
+    assert.equal(enforced.action.kind, 'replace');
+    assert.ok(!(enforced.action as { line: Buffer }).line.toString().includes(AWS.slice(4)));
   });
 
   it('over-redacts rather than leaks when a secret runs straight into the next item', () => {
@@ -288,7 +392,7 @@ describe('redact rule', () => {
     ['a name with a newline', { detectors: [], patterns: [{ name: 'a\nb', pattern: 'a' }] }, /name must be 1 to 64 characters without brackets/],
     ['a name taken by a detector', { detectors: [], patterns: [{ name: 'jwt', pattern: 'a' }] }, /already a detector name/],
     ['nothing to detect', { detectors: [] }, /needs at least one detector or pattern/],
-    ['a method that cannot be scanned', { detectors: 'all', in: ['tools/list'] }, /"tools\/list" is not one of/],
+    ['a method that cannot be scanned', { detectors: 'all', in: ['tools/list'] }, /"tools\/list" is not one of tools\/call, resources\/read, prompts\/get, notifications\/message, notifications\/progress/],
   ];
   for (const [label, redact, message] of invalid) {
     it(`throws on ${label}`, () => {
@@ -306,6 +410,8 @@ describe('mayHoldSecretsInJson (what spares a report\'s arguments the redaction 
       { DB_PASSWORD: 'x' }, { 'x-api-key': 123 }, { nested: [{ token: 'abc' }] }, { ApiKey: 'k' },
       // split across adjacent strings of one array: the redactor joins them, so must the check
       { parts: [AWS.slice(0, 2), AWS.slice(2)] }, { parts: ['-----BEG', 'IN RSA PRIVATE KEY-----'] }, { parts: ['to', 'ken=abc'] },
+      // and across the objects of one array, key order in the canonical JSON notwithstanding
+      { items: [{ z: 'a', part: AWS.slice(0, 3) }, { part: AWS.slice(3), a: 'b' }] }, { content: [{ type: 'text', text: `x ${GHP.slice(0, 2)}` }, { type: 'text', text: GHP.slice(2) }] },
       // JSON escapes elsewhere in the string do not hide an anchor
       { text: `"quoted"\n\t${GHP}\\` },
     ];
@@ -350,10 +456,13 @@ describe('mayHoldSecretsInJson (what spares a report\'s arguments the redaction 
         default: return [pick(noise), pick(noise)];
       }
     };
+    // The strings as the items of a list of objects, with other keys around (sorted otherwise in the canonical JSON).
+    const items = (): unknown[] => strings().map((text) => ({ [pick(['a', 'text', 'z'])]: pick(noise), part: text, ...(next(2) === 0 ? { '0': pick(noise) } : {}) }));
     let redacted = 0;
     for (let i = 0; i < 3000; i++) {
       const key = pick(['text', 'apiKey', 'name', 'db_password', 'é']);
-      const value = next(2) === 0 ? { [key]: strings().join(''), list: [pick(noise), ...strings()] } : [...strings(), { k: strings() }];
+      const shape = next(3);
+      const value = shape === 0 ? { [key]: strings().join(''), list: [pick(noise), ...strings()] } : shape === 1 ? [...strings(), { k: strings() }] : { items: items() };
       if (redactSecrets(value).value === value) continue;
       redacted += 1;
       assert.equal(mayHoldSecretsInJson(canonicalJson(value)), true, JSON.stringify(value));

@@ -32,6 +32,20 @@ const SECRETS = [
   ['api', '_key: "s3cr3t"'].join(''),
 ];
 
+/**
+ * No 8 characters of what a detector replaces in `secret` (the value: `Bearer` and `password=`
+ * are kept) are left in the verdict, outside its markers.
+ */
+function assertGone(verdict: Verdict, secret: string, items: readonly string[]): void {
+  const value = secret.replace(/^(BeArEr |pass\w*=|api\w*: ")/, '').replace(/"$/, '');
+  const left = JSON.stringify(verdict).replace(/\[REDACTED:[a-z-]+\]/g, '');
+  for (let i = 0; i + Math.min(8, value.length) <= value.length; i++) {
+    const piece = JSON.stringify(value.slice(i, i + 8)).slice(1, -1);
+    if (/-----|PRIVATE|BEGIN|END/.test(piece)) continue;
+    assert.ok(!left.includes(piece), `${JSON.stringify(piece)} of the secret is still there: ${JSON.stringify(items)}`);
+  }
+}
+
 function makeText(next: () => number): string {
   if (next() < 0.05) {
     // A whole secret in filler, long or short.
@@ -59,8 +73,35 @@ function makeValue(next: () => number, depth: number): unknown {
   if (r < 0.6) return [true, false, null, 1.5e3][Math.floor(next() * 4)];
   if (r < 0.8) return Array.from({ length: Math.floor(next() * 4) }, () => makeValue(next, depth + 1));
   const object: Record<string, unknown> = {};
-  for (let k = Math.floor(next() * 3); k > 0; k--) object[next() < 0.2 ? makeText(next) : `k${Math.floor(next() * 5)}`] = makeValue(next, depth + 1);
+  for (let k = Math.floor(next() * 3); k > 0; k--) object[next() < 0.2 ? makeText(next) : pick(next, KEYS)] = makeValue(next, depth + 1);
   return object;
+}
+
+// Keys: some the same in every item of a list (the redactor joins `items[*].part`), some that
+// JSON.parse puts first whatever their place in the text (`"1"`, `"10"`).
+const KEYS = ['k0', 'k1', 'k2', 'part', 'text', 'type', '0', '1', '10'];
+const pick = <T>(next: () => number, list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
+
+/** A list of objects with the same keys: a secret may be cut across their strings. */
+function makeItems(next: () => number): unknown[] {
+  const keys = Array.from({ length: 1 + Math.floor(next() * 3) }, () => pick(next, KEYS));
+  return Array.from({ length: 1 + Math.floor(next() * 4) }, () => Object.fromEntries(keys.map((key) => [key, next() < 0.8 ? makeText(next) : makeValue(next, 3)])));
+}
+
+/**
+ * JSON text of a value, sometimes with a key written twice: JSON.parse keeps the member at its
+ * first place with its last value, so the strings are parsed in another order than written.
+ */
+function serialize(value: unknown, next: () => number): string {
+  if (Array.isArray(value)) return `[${value.map((item) => serialize(item, next)).join(',')}]`;
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  const keys = Object.keys(value);
+  const members = keys.map((key) => `${JSON.stringify(key)}:${serialize((value as Record<string, unknown>)[key], next)}`);
+  if (keys.length > 0 && next() < 0.15) {
+    const repeated = `${JSON.stringify(pick(next, keys))}:${JSON.stringify(makeText(next))}`;
+    members.splice(Math.floor(next() * (members.length + 1)), 0, repeated);
+  }
+  return `{${members.join(',')}}`;
 }
 
 function makeMessage(next: () => number): unknown {
@@ -74,15 +115,25 @@ function makeMessage(next: () => number): unknown {
     return { type: 'image', data: makeText(next), mimeType: 'image/png' };
   });
   const result: Record<string, unknown> = { content };
-  if (next() < 0.3) result['structuredContent'] = makeValue(next, 0);
+  if (next() < 0.3) result['structuredContent'] = next() < 0.5 ? makeValue(next, 0) : { items: makeItems(next), ...(next() < 0.5 ? { more: makeItems(next) } : {}) };
   if (next() < 0.2) result['contents'] = [{ uri: 'file:///a', text: makeText(next) }];
   if (next() < 0.2) result['messages'] = [{ role: 'user', content: { type: 'text', text: makeText(next) } }];
   return { jsonrpc: '2.0', id, result };
 }
 
-/** The line as sent: JSON.stringify, sometimes spaced out, sometimes broken. */
+/** A server notification the redact rule scans: a log entry (any JSON) or a progress message. */
+function makeNotification(next: () => number): { method: string; message: unknown } {
+  if (next() < 0.5) {
+    const data = next() < 0.5 ? makeText(next) : next() < 0.5 ? makeItems(next) : makeValue(next, 0);
+    return { method: 'notifications/message', message: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', logger: makeText(next), data } } };
+  }
+  return { method: 'notifications/progress', message: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: makeText(next), progress: 1, message: makeText(next) } } };
+}
+
+/** The line as sent: JSON.stringify (or with a key written twice), sometimes spaced out, sometimes broken. */
 function makeLine(next: () => number, message: unknown): Buffer {
-  let text = next() < 0.2 ? JSON.stringify(message, null, next() < 0.5 ? 1 : '\t') : JSON.stringify(message);
+  const r0 = next();
+  let text = r0 < 0.2 ? JSON.stringify(message, null, next() < 0.5 ? 1 : '\t') : r0 < 0.4 ? serialize(message, next) : JSON.stringify(message);
   if (next() < 0.1) text = text.replace(/\\u2028|\u2028/g, '\\u2028').replace(/é/g, '\\u00e9');
   const bytes = Buffer.from(`${text}\n`);
   const r = next();
@@ -104,7 +155,7 @@ function makeLine(next: () => number, message: unknown): Buffer {
 function frameOf(line: Buffer, method: string, rewritten: boolean): FrameContext {
   let parsed: { value: unknown } | undefined;
   return {
-    direction: 'server-to-client', phase: 'response', method, line, now: 0, rewritten,
+    direction: 'server-to-client', phase: method.startsWith('notifications/') ? 'request' : 'response', method, line, now: 0, rewritten,
     body() {
       parsed ??= { value: JSON.parse(line.toString('utf8')) };
       return parsed.value;
@@ -127,16 +178,21 @@ describe('redaction prefilter', () => {
     const next = seededRandom(20261121);
     let clean = 0;
     let frames = 0;
+    let notificationRewrites = 0;
     for (const detectors of DETECTOR_SETS) {
-      const rule = createRedactRules({ id: 'secrets', redact: { detectors } }, { mode: 'enforce' })[0]!;
+      const [resultRule, notificationRule] = createRedactRules({ id: 'secrets', redact: { detectors } }, { mode: 'enforce' });
       const prefilter = new RedactionPrefilter(RedactionPrefilter.anchorsOf(detectors === 'all' ? ['private-key', 'aws-access-key', 'github-token', 'jwt', 'bearer-token', 'password-assignment'] : detectors)!);
       for (let n = 0; n < 4000; n++) {
-        const method = ['tools/call', 'resources/read', 'prompts/get'][Math.floor(next() * 3)]!;
-        const line = makeLine(next, makeMessage(next));
+        let method = ['tools/call', 'resources/read', 'prompts/get'][Math.floor(next() * 3)]!;
+        let message = makeMessage(next);
+        if (next() < 0.2) ({ method, message } = makeNotification(next));
+        const line = makeLine(next, message);
+        const rule = method.startsWith('notifications/') ? notificationRule! : resultRule!;
         const fast = outcome(rule, frameOf(line, method, false));
         const full = outcome(rule, frameOf(line, method, true)); // `rewritten`: the rule must parse
         assert.deepEqual(fast, full, `${JSON.stringify(detectors)} ${method}: ${line.toString('utf8').slice(0, 500)}`);
         frames++;
+        if (rule === notificationRule && typeof full === 'object' && full.effect === 'rewrite') notificationRewrites++;
         if (prefilter.clean(line)) {
           clean++;
           assert.deepEqual(full, { effect: 'continue' }, `clean but the full scan says otherwise: ${line.toString('utf8').slice(0, 500)}`);
@@ -145,27 +201,43 @@ describe('redaction prefilter', () => {
     }
     // The generator makes many near misses; a fair share must still come out clean, or the test tests nothing.
     assert.ok(clean > frames / 10, `only ${clean} of ${frames} frames were clean`);
+    assert.ok(notificationRewrites > 100, `only ${notificationRewrites} notifications were rewritten`);
   });
 
-  it('should leave every split of a secret across two or three items to the full scan', () => {
-    // Assembled at run time so that this file does not itself look like a leak.
-    const rule = createRedactRules({ id: 'secrets', redact: { detectors: 'all' } }, { mode: 'enforce' })[0]!;
-    const prefilter = new RedactionPrefilter(RedactionPrefilter.anchorsOf(['private-key', 'aws-access-key', 'github-token', 'jwt', 'bearer-token', 'password-assignment'])!);
-    const long = ' '.repeat(100); // routes the first and last item through the scan of long strings
-    for (const [before, after] of [['', ''], [long, long], ['x ', '\n']]) {
-      for (const secret of SECRETS) {
-        for (let a = 1; a < Math.min(secret.length, 14); a++) {
-          for (let b = a; b < Math.min(secret.length, 14); b++) {
-            const cut = b === a ? [secret.slice(0, a), secret.slice(a)] : [secret.slice(0, a), secret.slice(a, b), secret.slice(b)];
-            const items = [before + cut[0]!, ...cut.slice(1, -1), cut.at(-1)! + after];
-          const line = Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: items.map((text) => ({ type: 'text', text })) } })}\n`);
-            assert.equal(prefilter.clean(line), false, JSON.stringify(items));
-            assert.equal(rule.evaluate(frameOf(line, 'tools/call', false)).effect, 'rewrite', JSON.stringify(items));
+  // Where a secret cut into pieces can travel: each shape is [method, the frame's text for the pieces].
+  const SPLIT_SHAPES: Array<[string, string, (pieces: string[]) => string]> = [
+    ['content[] items', 'tools/call', (pieces) => JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: pieces.map((text) => ({ type: 'text', text })) } })],
+    ['objects of a structuredContent list, with other strings between', 'tools/call', (pieces) => JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [], structuredContent: { items: pieces.map((part) => ({ type: 'text', part })) } } })],
+    ['nested objects of a structuredContent list', 'tools/call', (pieces) => JSON.stringify({ jsonrpc: '2.0', id: 1, result: { structuredContent: { rows: pieces.map((text, n) => ({ n, meta: { text } })) } } })],
+    ['the objects of a log entry\'s data', 'notifications/message', (pieces) => JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: { lines: pieces.map((line) => ({ line })) } } })],
+    // JSON.parse puts "0" first and keeps a repeated key at its first place: the list's order stays.
+    ['items parsed in another order than written (a "0" key, a repeated key)', 'tools/call', (pieces) => `{"jsonrpc":"2.0","id":1,"result":{"structuredContent":{"items":[${pieces.map((part) => `{"b":"x","0":${JSON.stringify(part)},"0":${JSON.stringify(part)},"b":"y"}`).join(',')}]}}}`],
+  ];
+
+  for (const [label, method, frame] of SPLIT_SHAPES) {
+    it(`should leave every split of a secret across two or three items to the full scan: ${label}`, () => {
+      // Assembled at run time so that this file does not itself look like a leak.
+      const rules = createRedactRules({ id: 'secrets', redact: { detectors: 'all' } }, { mode: 'enforce' });
+      const rule = rules.find((r) => r.methods.includes(method))!;
+      const prefilter = new RedactionPrefilter(RedactionPrefilter.anchorsOf(['private-key', 'aws-access-key', 'github-token', 'jwt', 'bearer-token', 'password-assignment'])!);
+      const long = ' '.repeat(100); // routes the first and last item through the scan of long strings
+      for (const [before, after] of [['', ''], [long, long], ['x ', '\n']]) {
+        for (const secret of SECRETS) {
+          for (let a = 1; a < Math.min(secret.length, 14); a++) {
+            for (let b = a; b < Math.min(secret.length, 14); b++) {
+              const cut = b === a ? [secret.slice(0, a), secret.slice(a)] : [secret.slice(0, a), secret.slice(a, b), secret.slice(b)];
+              const items = [before + cut[0]!, ...cut.slice(1, -1), cut.at(-1)! + after];
+              const line = Buffer.from(`${frame(items)}\n`);
+              assert.equal(prefilter.clean(line), false, JSON.stringify(items));
+              const verdict = rule.evaluate(frameOf(line, method, false));
+              assert.equal(verdict.effect, 'rewrite', JSON.stringify(items));
+              assertGone(verdict, secret, items);
+            }
           }
         }
       }
-    }
-  });
+    });
+  }
 
   it('should find a secret at any place of a long text, across the pieces it is searched in', () => {
     const rule = createRedactRules({ id: 'secrets', redact: { detectors: 'all' } }, { mode: 'enforce' })[0]!;
