@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig, USAGE } from './components/config/index.js';
 import { isSidecarError } from './components/errors/index.js';
+import { redactForLog } from './components/logging/index.js';
 import { EXIT_CODES, exitCodeForError, startSidecar } from './components/runtime/index.js';
 
 function version(): string {
@@ -45,6 +46,9 @@ async function replayCommand(args: string[]): Promise<number> {
   return runReplay(args, { stdout: process.stdout, stderr: process.stderr });
 }
 
+/** Set by an uncaught fault: the exit code is then INTERNAL, whatever the stop sequence returns. */
+let fatal = false;
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args[0] === 'policy') return policyCommand(args.slice(1));
@@ -60,6 +64,15 @@ async function main(): Promise<number> {
     return EXIT_CODES.OK;
   }
   const sidecar = await startSidecar(request.config, { input: process.stdin, output: process.stdout }, { version: version() });
+  // A fault no frame's boundary caught (a bug): the stop sequence still runs, so no server is left behind.
+  const onFatal = (error: unknown): void => {
+    if (fatal) return;
+    fatal = true;
+    process.stderr.write(`mcp-sidecar: internal error, stopping: ${redactForLog(error instanceof Error ? error.stack ?? error.message : String(error))}\n`);
+    void sidecar.stop('internal error').finally(() => process.exit(EXIT_CODES.INTERNAL));
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => void sidecar.stop(`received ${signal}`));
   }
@@ -68,7 +81,7 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => process.exit(fatal ? EXIT_CODES.INTERNAL : code),
   (error: unknown) => {
     if (isSidecarError(error)) {
       process.stderr.write(`mcp-sidecar: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`);

@@ -29,6 +29,22 @@ export const ERROR_CODES = {
     rpcCode: -32600, category: 'user_error', retryable: false,
     message: 'Invalid Request: the frame is not a JSON-RPC 2.0 message',
   },
+  SIDECAR_ERR_AMBIGUOUS_FRAME: {
+    rpcCode: -32600, category: 'user_error', retryable: false,
+    message: 'Invalid Request: the frame can be read in more than one way',
+  },
+  SIDECAR_ERR_ID_IN_FLIGHT: {
+    rpcCode: -32600, category: 'user_error', retryable: false,
+    message: 'Invalid Request: a request with this id is already in flight',
+  },
+  SIDECAR_ERR_UPSTREAM_INVALID_FRAME: {
+    rpcCode: -32006, category: 'internal_error', retryable: false,
+    message: 'Invalid response: the server answered with a frame that cannot be read unambiguously',
+  },
+  SIDECAR_ERR_INTERNAL: {
+    rpcCode: -32603, category: 'internal_error', retryable: true,
+    message: 'Internal error: the proxy failed while handling this frame',
+  },
   SIDECAR_ERR_FRAME_TOO_LARGE: {
     rpcCode: -32001, category: 'user_error', retryable: false,
     message: 'Frame too large: the request exceeds the proxy\'s maximum frame size',

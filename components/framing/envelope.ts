@@ -1,8 +1,21 @@
-// Reads a frame's JSON-RPC envelope (kind, id, method) straight from its bytes, without
-// building the body. The top level is parsed exactly; nested values (params, result, error)
-// are skipped with a structural scan: strings by memchr for their closing quote, containers
-// by a bracket stack. So a 1 MiB tool result costs one pass of memchr, not a JSON.parse.
-// A rule that needs the body parses it on demand (see parseFrameBody).
+// Reads a frame's JSON-RPC envelope (kind, id, method) straight from its bytes and validates
+// the whole frame on the way, in one pass, without building the body: strings with their
+// escapes, UTF-8, numbers, literals, nesting. A 1 MiB tool result costs one SIMD scan of its
+// string (string-scan.ts), not a JSON.parse. A rule that needs the body parses it on demand
+// (parseFrameBody).
+//
+// One reading: a frame is refused when conforming peers could read it differently —
+//   - a carriage return anywhere but just before the closing `\n` (universal-newline readers,
+//     such as the Python SDK's stdin, end a line there);
+//   - a member name twice in one object, at any depth (first-wins and last-wins parsers);
+//   - at the top level and in `params`, `result` and `error`, a member whose name equals a
+//     JSON-RPC or MCP member name only after case folding (Go's encoding/json matches names
+//     case-insensitively, Unicode simple folding included: `paramſ` is `params` there);
+//   - an escape for half a surrogate pair (kept by JavaScript, replaced by Go);
+//   - an id no peer can echo exactly: not a string or number, or a number beyond ±2^53.
+
+import { isAscii, isUtf8 } from 'node:buffer';
+import { nextStringStop, resetStringScan } from './string-scan.js';
 
 export type FrameKind = 'request' | 'notification' | 'response' | 'error' | 'batch';
 
@@ -10,185 +23,465 @@ export interface Envelope {
   readonly kind: FrameKind;
   /** The id exactly as written (JSON text: `7`, `"a"`, `null`); undefined when absent. */
   readonly id: string | undefined;
+  /** The id by value, as a JSON.parse peer reads it (`7.0` and `7` are one key); undefined when absent. */
+  readonly key: string | undefined;
   readonly method: string | undefined;
-  /** For a batch: the envelopes of its members. */
-  readonly members?: readonly Envelope[];
+  /** For a batch: its members, each with its own bytes (a view of the frame's). */
+  readonly members?: readonly BatchMember[];
 }
+
+export interface BatchMember extends Envelope {
+  /** The member's JSON text as it stands in the batch (no line end). */
+  readonly bytes: Buffer;
+}
+
+export type EnvelopeProblemKind =
+  /** Not JSON by RFC 8259. */
+  | 'parse'
+  /** JSON, but not a JSON-RPC message. */
+  | 'not_jsonrpc'
+  /** Only whitespace. */
+  | 'blank'
+  /** JSON that conforming peers could read in more than one way (see above). */
+  | 'ambiguous';
 
 export interface EnvelopeProblem {
   readonly kind: 'invalid';
-  /** `parse`: not JSON at all. `not_jsonrpc`: JSON, but not a JSON-RPC message. `blank`: only whitespace. */
-  readonly problem: 'parse' | 'not_jsonrpc' | 'blank';
+  readonly problem: EnvelopeProblemKind;
   readonly detail: string;
-  /** The id and method, when they could be read before the problem was found. */
+  /** The id and method, when they were read (unambiguously) before the problem was found. */
   readonly id: string | undefined;
+  readonly key?: string | undefined;
   readonly method?: string | undefined;
+  /** For a batch: its members that are requests with a readable id, each owed an answer. */
+  readonly requests?: ReadonlyArray<{ readonly id: string; readonly key: string; readonly method: string }>;
 }
 
 export type EnvelopeResult = Envelope | EnvelopeProblem;
 
-const QUOTE = 0x22, BACKSLASH = 0x5c, COLON = 0x3a, COMMA = 0x2c;
+const QUOTE = 0x22, BACKSLASH = 0x5c, COLON = 0x3a, COMMA = 0x2c, SPACE = 0x20, TAB = 0x09, LF = 0x0a, CR = 0x0d;
 const OPEN_BRACE = 0x7b, CLOSE_BRACE = 0x7d, OPEN_BRACKET = 0x5b, CLOSE_BRACKET = 0x5d;
-const MAX_NESTING = 4096;
-// Strings are scanned byte by byte for this long before memchr (indexOf) takes over: keys,
-// ids and method names are short, and a native call costs more than a short loop.
+/** Deeper frames are refused: under Python's default recursion limit, so every peer can read what passes. */
+export const MAX_NESTING = 512;
+// Strings are scanned byte by byte for this long before the SIMD scan takes over: keys, ids
+// and method names are short, and a call costs more than a short loop.
 const INLINE_STRING_SCAN = 32;
-
-// The top-level keys that matter, told apart by length and bytes (no decoding, no native compare).
-const KEY_OTHER = 0, KEY_ID = 1, KEY_METHOD = 2, KEY_RESULT = 3, KEY_ERROR = 4;
-type KeyKind = typeof KEY_OTHER | typeof KEY_ID | typeof KEY_METHOD | typeof KEY_RESULT | typeof KEY_ERROR;
+/** Strings that may run longer than this go to the SIMD scan (a call and a copy cost about this many bytes of loop). */
+const LONG_STRING_BYTES = 512;
+const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;
 
 class Malformed extends Error {}
+class Ambiguous extends Error {}
+class NotJsonRpc extends Error {}
 
-function isWhitespace(c: number | undefined): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+// Member names a peer acts on: a variant of one of these (by case) is ambiguous where it stands.
+const ENVELOPE_NAMES = new Set(['jsonrpc', 'id', 'method', 'params', 'result', 'error']);
+const MCP_NAMES = new Set([
+  '_meta', 'name', 'arguments', 'uri', 'uriTemplate', 'cursor', 'nextCursor', 'progressToken', 'progress', 'total', 'message',
+  'requestId', 'reason', 'level', 'logger', 'data', 'ref', 'argument', 'context', 'messages', 'content', 'contents',
+  'structuredContent', 'isError', 'tools', 'prompts', 'resources', 'resourceTemplates', 'roots', 'capabilities',
+  'protocolVersion', 'clientInfo', 'serverInfo', 'instructions', 'code', 'task', 'mode', 'requestedSchema', 'action',
+  'maxTokens', 'systemPrompt', 'includeContext', 'modelPreferences', 'stopReason', 'model', 'role', 'type', 'text',
+  'mimeType', 'blob', 'annotations', 'title', 'description', 'inputSchema', 'outputSchema', 'completion', 'values', 'hasMore',
+]);
+
+/** Unicode simple case folding, near enough: `ſ` → `s`, `K` (Kelvin) → `k`. Over-folds (`ß` → `ss`), which only refuses more. */
+export function foldCase(name: string): string {
+  return name.toUpperCase().toLowerCase();
 }
 
+interface KnownNames {
+  readonly exact: ReadonlySet<string>;
+  readonly folded: ReadonlyMap<string, string>;
+}
+
+function knownNames(names: ReadonlySet<string>): KnownNames {
+  return { exact: names, folded: new Map([...names].map((name) => [foldCase(name), name])) };
+}
+const ENVELOPE = knownNames(ENVELOPE_NAMES);
+const MCP = knownNames(MCP_NAMES);
+
+// The end of the frame's JSON text (the line end excluded), for every scan below.
+let end = 0;
+
 function skipWhitespace(b: Buffer, i: number): number {
-  while (i < b.length && isWhitespace(b[i])) i++;
+  const first = b[i]!;
+  if (first > SPACE) return i; // most often: no whitespace at all
+  for (; i < end; i++) {
+    const c = b[i];
+    if (c === SPACE || c === TAB) continue;
+    if (c === CR) throw new Ambiguous('a carriage return inside the frame (universal-newline readers end a line there)');
+    if (c === LF) throw new Ambiguous('a line feed inside the frame');
+    break;
+  }
   return i;
 }
 
-// Set by skipString: false when the string it just skipped certainly has no backslash (a
-// short string, scanned byte by byte), so keys and method names need no second pass.
-let stringMayHaveEscape = false;
+// Set by scanString when a string has a byte it did not look at, or a non-ASCII one: then the
+// frame's UTF-8 is checked whole (one native pass), else it is plain ASCII and needs no check.
+let unseenBytes = false;
+// Set by scanString: whether the string it just scanned has an escape (keys and method names
+// without one need no decoding).
+let stringHadEscape = false;
+// Set by scanString: whether the string has an ASCII capital or a non-ASCII byte (a name that may fold to another).
+let stringMayFold = false;
 
-/** Index just past the string that opens at `i`. */
-function skipString(b: Buffer, i: number): number {
-  let j = i + 1;
-  const inlineEnd = Math.min(b.length, j + INLINE_STRING_SCAN);
-  let escaped = false;
-  for (; j < inlineEnd; j++) {
-    const c = b[j];
-    if (c === QUOTE) {
-      stringMayHaveEscape = escaped;
-      return j + 1;
-    }
-    if (c === BACKSLASH) {
-      escaped = true;
-      j++; // whatever follows is escaped
-    }
-  }
-  stringMayHaveEscape = true;
-  for (let from = j; ;) {
-    const quote = b.indexOf(QUOTE, from);
-    if (quote === -1) throw new Malformed('unterminated string');
-    // Escaped if an odd run of backslashes precedes it (the run may start in the part scanned above).
-    let backslashes = 0;
-    for (let k = quote - 1; k > i && b[k] === BACKSLASH; k--) backslashes++;
-    if ((backslashes & 1) === 0) return quote + 1;
-    from = quote + 1;
-  }
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
 }
 
-// One closing byte per open container; shared, as a scan never nests inside another.
-const closers = new Uint8Array(MAX_NESTING);
+function hexUnit(b: Buffer, i: number): number {
+  for (let k = i; k < i + 4; k++) if (!isHex(b[k]) || k >= end) throw new Malformed('a \\u escape needs four hex digits');
+  return parseInt(b.toString('latin1', i, i + 4), 16);
+}
 
-function skipContainer(b: Buffer, i: number): number {
-  let depth = 0;
-  for (let j = i; j < b.length; j++) {
-    const c = b[j];
-    if (c === QUOTE) {
-      j = skipString(b, j) - 1;
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (depth >= MAX_NESTING) throw new Malformed(`nesting deeper than ${MAX_NESTING}`);
-      closers[depth++] = c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      if (depth === 0 || closers[--depth] !== c) throw new Malformed(`unexpected '${String.fromCharCode(c)}'`);
-      if (depth === 0) return j + 1;
+/** Validates the escape at `i` (a backslash); returns the index after it. */
+function scanEscape(b: Buffer, i: number): number {
+  const c = b[i + 1];
+  if (c === 0x22 || c === 0x5c || c === 0x2f || c === 0x62 || c === 0x66 || c === 0x6e || c === 0x72 || c === 0x74) return i + 2;
+  if (c !== 0x75 /* u */) throw new Malformed(i + 1 >= end ? 'unterminated string' : `invalid escape '\\${String.fromCharCode(c ?? 0)}'`);
+  const unit = hexUnit(b, i + 2);
+  if (unit >= 0xdc00 && unit <= 0xdfff) throw new Ambiguous('an escape for a lone low surrogate (peers read it differently)');
+  if (unit < 0xd800 || unit > 0xdbff) return i + 6;
+  if (b[i + 6] !== BACKSLASH || b[i + 7] !== 0x75) throw new Ambiguous('an escape for a lone high surrogate (peers read it differently)');
+  const low = hexUnit(b, i + 8);
+  if (low < 0xdc00 || low > 0xdfff) throw new Ambiguous('an escape for a lone high surrogate (peers read it differently)');
+  return i + 12;
+}
+
+function controlCharacter(c: number): Error {
+  if (c === CR) return new Ambiguous('a carriage return inside a string (universal-newline readers end a line there)');
+  return new Malformed(`control character 0x${c.toString(16).padStart(2, '0')} inside a string`);
+}
+
+/** Index just past the string that opens at `i`, validated. */
+function scanString(b: Buffer, i: number): number {
+  let j = i + 1;
+  let escaped = false;
+  let mayFold = false;
+  for (;;) {
+    // Near the frame's end, the loop goes on to it; else a long string is handed to the SIMD scan.
+    const inlineEnd = end - j <= LONG_STRING_BYTES ? end : j + INLINE_STRING_SCAN;
+    while (j < inlineEnd) {
+      const c = b[j]!;
+      if (c > BACKSLASH) {
+        // Lowercase letters and the rest of ASCII above `\`: the common case, first.
+        if (c >= 0x80) {
+          mayFold = true;
+          unseenBytes = true;
+        }
+        j++;
+      } else if (c === QUOTE) {
+        stringHadEscape = escaped;
+        stringMayFold = mayFold || escaped;
+        return j + 1;
+      } else if (c === BACKSLASH) {
+        escaped = true;
+        j = scanEscape(b, j);
+      } else if (c < 0x20) {
+        throw controlCharacter(c);
+      } else {
+        if (c >= 0x41 && c <= 0x5a) mayFold = true;
+        j++;
+      }
     }
+    if (j >= end) throw new Malformed('unterminated string');
+    // A long string: the SIMD scan finds the next byte to look at.
+    j = nextStringStop(b, j, end);
+    mayFold = true; // not looked at byte by byte: long names are compared the slow way
+    unseenBytes = true;
   }
-  throw new Malformed('unterminated object or array');
 }
 
 function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 0x30 && c <= 0x39;
 }
 
-function bytesAre(b: Buffer, i: number, end: number, text: string): boolean {
-  if (end - i !== text.length) return false;
+function bytesAre(b: Buffer, i: number, to: number, text: string): boolean {
+  if (to - i !== text.length) return false;
   for (let k = 0; k < text.length; k++) if (b[i + k] !== text.charCodeAt(k)) return false;
   return true;
 }
 
-// JSON's grammar for a number, or true/false/null, exactly as JSON.parse accepts it.
-function isLiteral(b: Buffer, i: number, end: number): boolean {
+/** Index just past the number or literal at `i`: JSON's grammar exactly. */
+function scanLiteral(b: Buffer, i: number): number {
   const first = b[i];
-  if (first === 0x74) return bytesAre(b, i, end, 'true');
-  if (first === 0x66) return bytesAre(b, i, end, 'false');
-  if (first === 0x6e) return bytesAre(b, i, end, 'null');
+  if (first === 0x74) return literalWord(b, i, 'true');
+  if (first === 0x66) return literalWord(b, i, 'false');
+  if (first === 0x6e) return literalWord(b, i, 'null');
   let j = i;
   if (b[j] === 0x2d /* - */) j++;
   if (b[j] === 0x30 /* 0 */) {
     j++;
-  } else if (isDigit(b[j])) {
+  } else if (isDigit(b[j]) && j < end) {
     while (j < end && isDigit(b[j])) j++;
   } else {
-    return false;
+    throw new Malformed(j >= end ? 'unexpected end of the frame' : `unexpected '${String.fromCharCode(b[j]!)}'`);
   }
   if (j < end && b[j] === 0x2e /* . */) {
     const digits = ++j;
     while (j < end && isDigit(b[j])) j++;
-    if (j === digits) return false;
+    if (j === digits) throw new Malformed('a number needs digits after its decimal point');
   }
   if (j < end && (b[j] === 0x65 || b[j] === 0x45) /* e E */) {
     j++;
     if (j < end && (b[j] === 0x2b || b[j] === 0x2d) /* + - */) j++;
     const digits = j;
     while (j < end && isDigit(b[j])) j++;
-    if (j === digits) return false;
+    if (j === digits) throw new Malformed('a number needs digits in its exponent');
   }
-  return j === end;
-}
-
-function skipLiteral(b: Buffer, i: number): number {
-  let j = i;
-  // Numbers and true/false/null: a run of these characters, then checked against the grammar.
-  while (j < b.length) {
-    const c = b[j]!;
-    const isLiteralChar = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x45;
-    if (!isLiteralChar) break;
-    j++;
-  }
-  if (j === i) throw new Malformed(`unexpected '${String.fromCharCode(b[i] ?? 0)}'`);
-  if (!isLiteral(b, i, j)) throw new Malformed(`'${b.toString('latin1', i, Math.min(j, i + 32))}' is not a JSON number or literal`);
   return j;
 }
 
-function skipValue(b: Buffer, i: number): number {
-  const c = b[i];
-  if (c === QUOTE) return skipString(b, i);
-  if (c === OPEN_BRACE || c === OPEN_BRACKET) return skipContainer(b, i);
-  return skipLiteral(b, i);
+function literalWord(b: Buffer, i: number, word: string): number {
+  if (i + word.length > end || !bytesAre(b, i, i + word.length, word)) {
+    throw new Malformed(`'${b.toString('latin1', i, Math.min(end, i + 16))}' is not a JSON value`);
+  }
+  return i + word.length;
 }
 
-const JSONRPC_MEMBER = Buffer.from('"jsonrpc":"2.0",');
+// Member names of the objects open on the current path, for the duplicate check: where each
+// stands, and whether it has an escape or may fold to another name. Shared: scans never run
+// concurrently.
+let keyStarts: Int32Array = new Int32Array(256);
+let keyEnds: Int32Array = new Int32Array(256);
+let keyFlags: Uint8Array = new Uint8Array(256);
+const ESCAPED = 1, MAY_FOLD = 2;
+let keyTop = 0;
+/** Past this many members, an object's names are found through a map (no quadratic scan). */
+const LINEAR_KEYS = 16;
 
-function startsWithBytes(b: Buffer, i: number, prefix: Buffer): boolean {
-  if (b.length - i < prefix.length) return false;
-  for (let k = 0; k < prefix.length; k++) if (b[i + k] !== prefix[k]) return false;
+function keyText(b: Buffer, start: number, stop: number, escaped: boolean): string {
+  return escaped ? (JSON.parse(b.toString('utf8', start, stop)) as string) : b.toString('utf8', start + 1, stop - 1);
+}
+
+function growKeys(): void {
+  const grow = (a: Int32Array): Int32Array => {
+    const bigger = new Int32Array(a.length * 2);
+    bigger.set(a);
+    return bigger;
+  };
+  keyStarts = grow(keyStarts);
+  keyEnds = grow(keyEnds);
+  const flags = new Uint8Array(keyFlags.length * 2);
+  flags.set(keyFlags);
+  keyFlags = flags;
+}
+
+/** Whether the names at [start, stop) and of entry k are the same name (escapes decoded). */
+function sameKey(b: Buffer, k: number, start: number, stop: number, escaped: boolean): boolean {
+  const otherStart = keyStarts[k]!, otherEnd = keyEnds[k]!;
+  const otherEscaped = (keyFlags[k]! & ESCAPED) !== 0;
+  if (escaped || otherEscaped) return keyText(b, start, stop, escaped) === keyText(b, otherStart, otherEnd, otherEscaped);
+  if (otherEnd - otherStart !== stop - start) return false;
+  for (let m = 0; m < stop - start; m++) if (b[start + m] !== b[otherStart + m]) return false;
   return true;
 }
 
-// Which top-level key the bytes name (`start`/`end` exclude the quotes).
-function keyKind(b: Buffer, start: number, end: number): KeyKind {
-  switch (end - start) {
-    case 2:
-      return b[start] === 0x69 && b[start + 1] === 0x64 ? KEY_ID : KEY_OTHER;
-    case 5:
-      return bytesAre(b, start, end, 'error') ? KEY_ERROR : KEY_OTHER;
-    case 6:
-      if (b[start] === 0x6d) return bytesAre(b, start, end, 'method') ? KEY_METHOD : KEY_OTHER;
-      return b[start] === 0x72 && bytesAre(b, start, end, 'result') ? KEY_RESULT : KEY_OTHER;
-    default:
-      return KEY_OTHER;
+// The decoded names of each object with more than LINEAR_KEYS, by where its names start.
+const bigObjects = new Map<number, Set<string>>();
+
+// With `folded`, each name is also kept folded (after a NUL, which no folded form starts with here).
+function indexOf(b: Buffer, base: number, folded: boolean): Set<string> {
+  let index = bigObjects.get(base);
+  if (index === undefined) {
+    index = new Set<string>();
+    for (let k = base; k < keyTop; k++) {
+      const name = keyText(b, keyStarts[k]!, keyEnds[k]!, (keyFlags[k]! & ESCAPED) !== 0);
+      index.add(name);
+      if (folded) index.add(`\u0000${foldCase(name)}`);
+    }
+    bigObjects.set(base, index);
+  }
+  return index;
+}
+
+/** The object whose names start at `base` closed. */
+function closeObject(base: number): void {
+  keyTop = base;
+  if (bigObjects.size > 0) bigObjects.delete(base);
+}
+
+/**
+ * Records the member name at [start, stop) of the object whose names start at `base`; throws
+ * when the object already has it, when `names` are known there and it is a case variant of one,
+ * or with `foldSiblings`, when another name of the object folds to the same.
+ */
+function addKey(b: Buffer, base: number, start: number, stop: number, escaped: boolean, mayFold: boolean, names: KnownNames | undefined, foldSiblings: boolean): void {
+  const count = keyTop - base;
+  if (count >= LINEAR_KEYS || escaped || (foldSiblings && mayFold)) {
+    checkKeySlowly(b, base, start, stop, escaped, mayFold, foldSiblings);
+  } else if (count > 0) {
+    // The common case, kept small: plain names compared by length, then bytes.
+    const length = stop - start;
+    let flagged = 0;
+    for (let k = base; k < keyTop; k++) {
+      flagged |= keyFlags[k]!;
+      const otherStart = keyStarts[k]!;
+      if (keyEnds[k]! - otherStart !== length) continue;
+      let same = true;
+      for (let m = 1; m < length - 1; m++) {
+        if (b[start + m] !== b[otherStart + m]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) throw duplicate(b, start, stop, escaped);
+    }
+    // A sibling with an escape, or one that may fold to this name: the careful comparison.
+    if (flagged !== 0 && ((flagged & ESCAPED) !== 0 || foldSiblings)) checkKeySlowly(b, base, start, stop, escaped, mayFold, foldSiblings);
+  }
+  if (names !== undefined && mayFold) checkKnownName(b, start, stop, escaped, names);
+  if (keyTop === keyStarts.length) growKeys();
+  keyStarts[keyTop] = start;
+  keyEnds[keyTop] = stop;
+  keyFlags[keyTop] = (escaped ? ESCAPED : 0) | (mayFold ? MAY_FOLD : 0);
+  keyTop++;
+}
+
+function checkKeySlowly(b: Buffer, base: number, start: number, stop: number, escaped: boolean, mayFold: boolean, foldSiblings: boolean): void {
+  if (keyTop - base < LINEAR_KEYS) {
+    let folded: string | undefined;
+    for (let k = base; k < keyTop; k++) {
+      if (sameKey(b, k, start, stop, escaped)) throw duplicate(b, start, stop, escaped);
+      // Only a name with a capital or a non-ASCII character (or an escape) folds to another.
+      if (foldSiblings && (mayFold || (keyFlags[k]! & MAY_FOLD) !== 0)) {
+        folded ??= foldCase(keyText(b, start, stop, escaped));
+        const other = keyText(b, keyStarts[k]!, keyEnds[k]!, (keyFlags[k]! & ESCAPED) !== 0);
+        if (foldCase(other) === folded) throw caseVariants(other, keyText(b, start, stop, escaped));
+      }
+    }
+    return;
+  }
+  const index = indexOf(b, base, foldSiblings);
+  const name = keyText(b, start, stop, escaped);
+  if (index.has(name)) throw duplicate(b, start, stop, escaped);
+  index.add(name);
+  if (foldSiblings) {
+    const folded = `\u0000${foldCase(name)}`;
+    if (index.has(folded)) throw caseVariants(undefined, name);
+    index.add(folded);
   }
 }
 
-// Keys and method names are short: a plain loop beats indexOf, which would run past `end`.
-function hasBackslash(b: Buffer, start: number, end: number): boolean {
-  for (let k = start; k < end; k++) if (b[k] === BACKSLASH) return true;
-  return false;
+function checkKnownName(b: Buffer, start: number, stop: number, escaped: boolean, names: KnownNames): void {
+  const name = keyText(b, start, stop, escaped);
+  const canonical = names.folded.get(foldCase(name));
+  if (canonical !== undefined && canonical !== name) {
+    throw new Ambiguous(`member ${JSON.stringify(name)} is ${JSON.stringify(canonical)} to peers that match names without case (Go's encoding/json)`);
+  }
+}
+
+function caseVariants(first: string | undefined, second: string): Ambiguous {
+  const which = first === undefined ? `member ${JSON.stringify(second)} and another` : `members ${JSON.stringify(first)} and ${JSON.stringify(second)}`;
+  return new Ambiguous(`${which} differ only in case: peers that match names without case (Go's encoding/json) read them as one`);
+}
+
+function duplicate(b: Buffer, start: number, stop: number, escaped: boolean): Ambiguous {
+  return new Ambiguous(`member ${JSON.stringify(keyText(b, start, stop, escaped))} appears twice in one object (peers keep the first or the last)`);
+}
+
+// The containers open in the current scan: what closes each, and where its member names start
+// on the key stack. One loop with its own stack, not a call per value: a frame's cost is its bytes.
+let closers: Uint8Array = new Uint8Array(64);
+let keyBases: Int32Array = new Int32Array(64);
+
+function growContainers(): void {
+  const bigger = new Uint8Array(closers.length * 2);
+  bigger.set(closers);
+  closers = bigger;
+  const bases = new Int32Array(keyBases.length * 2);
+  bases.set(keyBases);
+  keyBases = bases;
+}
+
+/**
+ * Validates the value at `i`, `depth` containers deep; returns the index after it. `names`:
+ * member names that must not appear as case variants in it, when it is an object.
+ */
+function scanValue(b: Buffer, i: number, depth: number, names?: KnownNames, foldAll = false): number {
+  let c = b[i];
+  if (c === QUOTE) return scanString(b, i);
+  if (c !== OPEN_BRACE && c !== OPEN_BRACKET) {
+    if (i >= end) throw new Malformed('unexpected end of the frame');
+    return scanLiteral(b, i);
+  }
+  let open = 0;
+  for (;;) {
+    // A container opens at i (c is `{` or `[`).
+    if (depth + open >= MAX_NESTING) throw new Malformed(`nesting deeper than ${MAX_NESTING}`);
+    if (open === closers.length) growContainers();
+    const isObject = c === OPEN_BRACE;
+    closers[open] = isObject ? CLOSE_BRACE : CLOSE_BRACKET;
+    keyBases[open] = keyTop;
+    open++;
+    i = skipWhitespace(b, i + 1);
+    if (i < end && b[i] === closers[open - 1]) {
+      i++;
+      open--;
+      closeObject(keyBases[open]!);
+    } else {
+      if (isObject) i = scanMemberName(b, i, keyBases[open - 1]!, open === 1 ? names : undefined, foldAll);
+      c = b[i];
+      if (c === OPEN_BRACE || c === OPEN_BRACKET) continue;
+      i = c === QUOTE ? scanString(b, i) : i < end ? scanLiteral(b, i) : fail('unexpected end of the frame');
+    }
+    // After a value (or a container that closed): a comma and the next, or closers.
+    for (;;) {
+      if (open === 0) return i;
+      i = skipWhitespace(b, i);
+      c = b[i];
+      if (i >= end) throw new Malformed('unterminated object or array');
+      if (c === COMMA) {
+        i = skipWhitespace(b, i + 1);
+        if (closers[open - 1] === CLOSE_BRACE) i = scanMemberName(b, i, keyBases[open - 1]!, open === 1 ? names : undefined, foldAll);
+        c = b[i];
+        if (c === OPEN_BRACE || c === OPEN_BRACKET) break;
+        i = c === QUOTE ? scanString(b, i) : i < end ? scanLiteral(b, i) : fail('unexpected end of the frame');
+      } else if (c === closers[open - 1]) {
+        i++;
+        open--;
+        closeObject(keyBases[open]!);
+      } else {
+        throw new Malformed(`expected ',' or '${String.fromCharCode(closers[open - 1]!)}', found '${String.fromCharCode(c!)}'`);
+      }
+    }
+  }
+}
+
+function fail(message: string): never {
+  throw new Malformed(message);
+}
+
+/** Reads a member name and its colon at `i` (in the object whose names start at keyBases[top]); returns where its value starts. */
+function scanMemberName(b: Buffer, i: number, base: number, names: KnownNames | undefined, foldSiblings: boolean): number {
+  if (b[i] !== QUOTE || i >= end) throw new Malformed('expected a quoted member name');
+  const keyEnd = scanString(b, i);
+  addKey(b, base, i, keyEnd, stringHadEscape, stringMayFold, names, foldSiblings);
+  i = skipWhitespace(b, keyEnd);
+  if (b[i] !== COLON || i >= end) throw new Malformed('expected \':\' after a member name');
+  return skipWhitespace(b, i + 1);
+}
+
+// The top-level keys that matter, told apart by length and bytes (no decoding, no native compare).
+const KEY_OTHER = 0, KEY_ID = 1, KEY_METHOD = 2, KEY_RESULT = 3, KEY_ERROR = 4, KEY_PARAMS = 5, KEY_JSONRPC = 6;
+type KeyKind = typeof KEY_OTHER | typeof KEY_ID | typeof KEY_METHOD | typeof KEY_RESULT | typeof KEY_ERROR | typeof KEY_PARAMS | typeof KEY_JSONRPC;
+
+function keyKind(b: Uint8Array, start: number, stop: number): KeyKind {
+  switch (stop - start) {
+    case 2:
+      return b[start] === 0x69 && b[start + 1] === 0x64 ? KEY_ID : KEY_OTHER;
+    case 5:
+      return bytesAre(b as Buffer, start, stop, 'error') ? KEY_ERROR : KEY_OTHER;
+    case 6:
+      if (b[start] === 0x6d) return bytesAre(b as Buffer, start, stop, 'method') ? KEY_METHOD : KEY_OTHER;
+      if (b[start] === 0x70) return bytesAre(b as Buffer, start, stop, 'params') ? KEY_PARAMS : KEY_OTHER;
+      return b[start] === 0x72 && bytesAre(b as Buffer, start, stop, 'result') ? KEY_RESULT : KEY_OTHER;
+    case 7:
+      return bytesAre(b as Buffer, start, stop, 'jsonrpc') ? KEY_JSONRPC : KEY_OTHER;
+    default:
+      return KEY_OTHER;
+  }
 }
 
 // Short ASCII ids (numbers, most string ids) are built in JS, which costs less than a native
@@ -197,17 +490,46 @@ function hasBackslash(b: Buffer, start: number, end: number): boolean {
 // every id survives the young generation; measured: +40 MB RSS at 64 calls in flight.)
 const SHORT_ID_CHARS = 12;
 
-function readIdText(b: Buffer, start: number, end: number): string {
-  if (end - start <= SHORT_ID_CHARS) {
+function readIdText(b: Buffer, start: number, stop: number): string {
+  if (stop - start <= SHORT_ID_CHARS) {
     let text = '';
-    for (let k = start; k < end; k++) {
+    for (let k = start; k < stop; k++) {
       const c = b[k]!;
-      if (c >= 0x80) return b.toString('utf8', start, end);
+      if (c >= 0x80) return b.toString('utf8', start, stop);
       text += String.fromCharCode(c);
     }
     return text;
   }
-  return b.toString('utf8', start, end);
+  return b.toString('utf8', start, stop);
+}
+
+/** The key of a numeric id's text: the number a JSON.parse peer reads; throws when peers could read it differently. */
+function numericIdKey(text: string): string {
+  // `-?\d{1,15}` with no leading zero is already its own key (but `-0`).
+  const negative = text.charCodeAt(0) === 0x2d;
+  const digits = text.length - (negative ? 1 : 0);
+  if (digits <= 15) {
+    let plain = true;
+    for (let k = negative ? 1 : 0; k < text.length; k++) {
+      const c = text.charCodeAt(k);
+      if (c < 0x30 || c > 0x39) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return text === '-0' ? '0' : text;
+  }
+  const value = Number(text);
+  if (!Number.isFinite(value) || Math.abs(value) > MAX_SAFE_ID) {
+    throw new Ambiguous(`id ${text.length > 40 ? `${text.slice(0, 40)}…` : text} is beyond ±2^53: peers round it differently`);
+  }
+  return String(value);
+}
+
+/** The key of an id (JSON text of a string or number, validated), or throws Ambiguous. */
+function idKeyOfText(b: Buffer, start: number, text: string, escaped: boolean): string {
+  if (b[start] === QUOTE) return escaped ? JSON.stringify(JSON.parse(text)) : text;
+  return numericIdKey(text);
 }
 
 // The method names seen last, kept as bytes and string: most frames name one of a few
@@ -217,10 +539,10 @@ const cachedMethodBytes: Buffer[] = [];
 const cachedMethodNames: string[] = [];
 let nextMethodSlot = 0;
 
-function readMethod(b: Buffer, start: number, end: number, mayHaveEscape: boolean): string {
-  // start/end include the quotes; escapes (rare in method names) go through JSON.parse.
-  if (mayHaveEscape && hasBackslash(b, start, end)) return JSON.parse(b.toString('utf8', start, end)) as string;
-  const from = start + 1, to = end - 1, length = to - from;
+function readMethod(b: Buffer, start: number, stop: number, escaped: boolean): string {
+  // start/stop include the quotes; escapes (rare in method names) go through JSON.parse.
+  if (escaped) return JSON.parse(b.toString('utf8', start, stop)) as string;
+  const from = start + 1, to = stop - 1, length = to - from;
   outer: for (let slot = 0; slot < cachedMethodBytes.length; slot++) {
     const cached = cachedMethodBytes[slot]!;
     if (cached.length !== length) continue;
@@ -236,94 +558,213 @@ function readMethod(b: Buffer, start: number, end: number, mayHaveEscape: boolea
   return name;
 }
 
-/** Reads the envelope of one frame (the bytes of one line). */
-export function readEnvelope(b: Buffer): EnvelopeResult {
-  let id: string | undefined;
-  let method: string | undefined;
-  try {
-    let i = skipWhitespace(b, 0);
-    if (i === b.length) return { kind: 'invalid', problem: 'blank', detail: 'blank line', id };
-    if (b[i] === OPEN_BRACKET) return readBatch(b);
-    if (b[i] !== OPEN_BRACE) {
-      i = skipWhitespace(b, skipValue(b, i));
-      if (i !== b.length) throw new Malformed('unexpected data after the value');
-      return { kind: 'invalid', problem: 'not_jsonrpc', detail: 'a JSON-RPC message must be an object', id };
+// What the top-level object scan found; module state, like the rest of the scan.
+let foundId: string | undefined;
+let foundKey: string | undefined;
+let foundMethod: string | undefined;
+/** Where the message scanMessage read ends. */
+let messageEnd = 0;
+/** Containers around a message's members: 1, or 2 inside a batch. */
+let messageDepth = 1;
+
+const JSONRPC_MEMBER = Buffer.from('"jsonrpc":"2.0",');
+
+function startsWithBytes(b: Buffer, i: number, prefix: Buffer): boolean {
+  if (end - i < prefix.length) return false;
+  for (let k = 0; k < prefix.length; k++) if (b[i + k] !== prefix[k]) return false;
+  return true;
+}
+
+/** Scans one JSON-RPC message object at `i`; returns its kind and the index after it. */
+function scanMessage(b: Buffer, i: number): Exclude<FrameKind, 'batch'> {
+  foundId = undefined;
+  foundKey = undefined;
+  foundMethod = undefined;
+  let hasResult = false, hasError = false, idIsNull = false;
+  // The envelope's own members, one bit each: a second one is a duplicate. Other names go on the key stack.
+  let seen = 0;
+  const base = keyTop;
+  i = skipWhitespace(b, i + 1);
+  if (b[i] === CLOSE_BRACE && i < end) {
+    i++;
+  } else {
+    // Most frames open with exactly this member and a comma: taken as one (a name must still follow).
+    if (startsWithBytes(b, i, JSONRPC_MEMBER)) {
+      seen = 1 << KEY_JSONRPC;
+      i = skipWhitespace(b, i + JSONRPC_MEMBER.length);
     }
-    let hasResult = false, hasError = false;
-    i = skipWhitespace(b, i + 1);
-    if (b[i] === CLOSE_BRACE) {
-      i++;
-    } else {
-      // Most frames open with exactly this member and a comma: taken as one, the same as
-      // parsed (a key must still follow).
-      if (startsWithBytes(b, i, JSONRPC_MEMBER)) i = skipWhitespace(b, i + JSONRPC_MEMBER.length);
-      for (;;) {
-        if (b[i] !== QUOTE) throw new Malformed('expected a quoted key');
-        const keyStart = i;
-        const keyEnd = skipString(b, i);
-        const keyMayHaveEscape = stringMayHaveEscape;
-        i = skipWhitespace(b, keyEnd);
-        if (b[i] !== COLON) throw new Malformed('expected \':\' after a key');
-        const valueStart = skipWhitespace(b, i + 1);
-        const valueEnd = skipValue(b, valueStart);
-        // Escaped keys are decoded, so `"\u006dethod"` cannot slip a method past a rule.
-        let kind: KeyKind;
-        if (keyMayHaveEscape && hasBackslash(b, keyStart, keyEnd)) {
-          const keyText = Buffer.from(JSON.parse(b.toString('utf8', keyStart, keyEnd)) as string);
-          kind = keyKind(keyText, 0, keyText.length);
-        } else {
-          kind = keyKind(b, keyStart + 1, keyEnd - 1);
+    for (;;) {
+      if (b[i] !== QUOTE || i >= end) throw new Malformed('expected a quoted member name');
+      const keyStart = i;
+      const keyEnd = scanString(b, i);
+      const keyEscaped = stringHadEscape;
+      // Escaped names are decoded, so `"\u006dethod"` cannot slip a method past a rule.
+      let kind: KeyKind;
+      if (keyEscaped) {
+        const decoded = Buffer.from(keyText(b, keyStart, keyEnd, true));
+        kind = keyKind(decoded, 0, decoded.length);
+      } else {
+        kind = keyKind(b, keyStart + 1, keyEnd - 1);
+      }
+      if (kind !== KEY_OTHER) {
+        if ((seen & (1 << kind)) !== 0) {
+          if (kind === KEY_ID) foundId = foundKey = undefined; // which one a peer answers is unknown
+          throw duplicate(b, keyStart, keyEnd, keyEscaped);
         }
-        // Duplicate keys: the last one wins, as JSON.parse (and so the server) sees it.
+        seen |= 1 << kind;
+      } else {
+        if (stringMayFold && foundId !== undefined && foldCase(keyText(b, keyStart, keyEnd, keyEscaped)) === 'id') foundId = foundKey = undefined;
+        addKey(b, base, keyStart, keyEnd, keyEscaped, stringMayFold, ENVELOPE, true);
+      }
+      i = skipWhitespace(b, keyEnd);
+      if (b[i] !== COLON || i >= end) throw new Malformed('expected \':\' after a member name');
+      const valueStart = skipWhitespace(b, i + 1);
+      let valueEnd: number;
+      if (kind === KEY_PARAMS || kind === KEY_RESULT || kind === KEY_ERROR) {
+        // In `params` (what the server acts on: arguments decoded into structs), no two names may
+        // fold to one; in a result, data may hold such names (file names, say) and passes.
+        valueEnd = scanValue(b, valueStart, messageDepth, MCP, kind === KEY_PARAMS);
+        if (kind === KEY_RESULT) hasResult = true;
+        else if (kind === KEY_ERROR) hasError = true;
+      } else {
+        valueEnd = scanValue(b, valueStart, messageDepth);
         if (kind === KEY_ID) {
-          id = readIdText(b, valueStart, valueEnd);
+          const first = b[valueStart];
+          const text = readIdText(b, valueStart, valueEnd);
+          if (first === QUOTE || first === 0x2d || isDigit(first)) {
+            foundKey = idKeyOfText(b, valueStart, text, first === QUOTE && stringHadEscape);
+            foundId = text;
+          } else if (text === 'null') {
+            // Only an error response may carry it (to a frame whose id could not be read); it keys nothing.
+            idIsNull = true;
+            foundId = text;
+          } else {
+            throw new NotJsonRpc('"id" must be a string or a number');
+          }
         } else if (kind === KEY_METHOD) {
           if (b[valueStart] !== QUOTE) throw new NotJsonRpc('"method" must be a string');
-          method = readMethod(b, valueStart, valueEnd, stringMayHaveEscape);
-        } else if (kind === KEY_RESULT) {
-          hasResult = true;
-        } else if (kind === KEY_ERROR) {
-          hasError = true;
+          foundMethod = readMethod(b, valueStart, valueEnd, stringHadEscape);
         }
-        i = skipWhitespace(b, valueEnd);
-        if (b[i] === COMMA) {
-          i = skipWhitespace(b, i + 1);
-          continue;
-        }
-        if (b[i] === CLOSE_BRACE) {
-          i++;
-          break;
-        }
-        throw new Malformed('expected \',\' or \'}\'');
       }
+      i = skipWhitespace(b, valueEnd);
+      if (i >= end) throw new Malformed('unterminated object');
+      if (b[i] === COMMA) {
+        i = skipWhitespace(b, i + 1);
+        continue;
+      }
+      if (b[i] === CLOSE_BRACE) {
+        i++;
+        break;
+      }
+      throw new Malformed(`expected ',' or '}', found '${String.fromCharCode(b[i]!)}'`);
     }
-    if (skipWhitespace(b, i) !== b.length) throw new Malformed('unexpected data after the object');
-    if (method !== undefined) return { kind: id === undefined ? 'notification' : 'request', id, method };
-    if (hasResult) return { kind: 'response', id, method };
-    if (hasError) return { kind: 'error', id, method };
-    return { kind: 'invalid', problem: 'not_jsonrpc', detail: 'no "method", "result" or "error"', id };
+  }
+  keyTop = base;
+  if (foundMethod !== undefined) {
+    // A request's id is echoed in its response: null cannot be, and SDKs read such a frame as a notification.
+    if (idIsNull) throw new NotJsonRpc('a request\'s "id" must be a string or a number, not null');
+    messageEnd = i;
+    return foundId === undefined ? 'notification' : 'request';
+  }
+  if (hasResult && hasError) throw new NotJsonRpc('a response has "result" or "error", not both');
+  messageEnd = i;
+  if (hasResult) return 'response';
+  if (hasError) return 'error';
+  throw new NotJsonRpc('no "method", "result" or "error"');
+}
+
+/** The length of the frame's JSON text: without its `\n` or `\r\n`. */
+function contentLength(b: Buffer): number {
+  let n = b.length;
+  if (n > 0 && b[n - 1] === LF) {
+    n--;
+    if (n > 0 && b[n - 1] === CR) n--;
+  }
+  return n;
+}
+
+function problemOf(error: unknown, id: string | undefined, key: string | undefined, method: string | undefined): EnvelopeProblem {
+  if (error instanceof NotJsonRpc) return { kind: 'invalid', problem: 'not_jsonrpc', detail: error.message, id, key, method };
+  if (error instanceof Ambiguous) return { kind: 'invalid', problem: 'ambiguous', detail: error.message, id, key, method };
+  if (error instanceof Malformed) return { kind: 'invalid', problem: 'parse', detail: error.message, id, key, method };
+  // A RangeError from a nesting this scan did not expect, or anything else: never a crash.
+  return { kind: 'invalid', problem: 'parse', detail: error instanceof Error ? error.message : String(error), id, key, method };
+}
+
+/** Reads and validates one frame (the bytes of one line, its `\n` or `\r\n` included or not). */
+export function readEnvelope(b: Buffer): EnvelopeResult {
+  end = contentLength(b);
+  keyTop = 0;
+  if (bigObjects.size > 0) bigObjects.clear();
+  unseenBytes = false;
+  foundId = foundKey = foundMethod = undefined;
+  try {
+    let i = skipWhitespace(b, 0);
+    if (i === end) return { kind: 'invalid', problem: 'blank', detail: 'blank line', id: undefined };
+    if (b[i] === OPEN_BRACKET) return checkUtf8(b, readBatch(b, i));
+    if (b[i] !== OPEN_BRACE) {
+      i = skipWhitespace(b, scanValue(b, i, 0));
+      if (i !== end) throw new Malformed('unexpected data after the value');
+      return checkUtf8(b, { kind: 'invalid', problem: 'not_jsonrpc', detail: 'a JSON-RPC message must be an object', id: undefined });
+    }
+    const kind = scanMessage(b, i);
+    if (skipWhitespace(b, messageEnd) !== end) throw new Malformed('unexpected data after the object');
+    return checkUtf8(b, { kind, id: foundId, key: foundKey, method: foundMethod });
   } catch (error) {
-    if (error instanceof NotJsonRpc) return { kind: 'invalid', problem: 'not_jsonrpc', detail: error.message, id, method };
-    const detail = error instanceof Error ? error.message : String(error);
-    return { kind: 'invalid', problem: 'parse', detail, id, method };
+    return checkUtf8(b, problemOf(error, foundId, foundKey, foundMethod));
   }
 }
 
-class NotJsonRpc extends Error {}
+// Bytes outside strings were all checked to be JSON's ASCII grammar; bytes inside strings were
+// seen one by one (and all ASCII), or the whole frame is checked here in one native pass.
+function checkUtf8(b: Buffer, result: EnvelopeResult): EnvelopeResult {
+  if (!unseenBytes) return result;
+  resetStringScan(); // the SIMD scan may hold this frame: let it go
+  if (isAscii(b) || isUtf8(b)) return result;
+  return { kind: 'invalid', problem: 'parse', detail: 'the frame is not valid UTF-8', id: undefined };
+}
 
-// Batches (2025-03-26 only, rare): parsed whole, members classified from the parsed values.
-function readBatch(b: Buffer): EnvelopeResult {
-  let parsed: unknown;
+// Batches (2025-03-26 only, rare): each member is read exactly as a lone frame is, in place.
+function readBatch(b: Buffer, i: number): EnvelopeResult {
+  const members: BatchMember[] = [];
+  const requests: Array<{ id: string; key: string; method: string }> = [];
+  messageDepth = 2;
   try {
-    parsed = JSON.parse(b.toString('utf8'));
+    i = skipWhitespace(b, i + 1);
+    if (b[i] === CLOSE_BRACKET && i < end) {
+      if (skipWhitespace(b, i + 1) !== end) throw new Malformed('unexpected data after the batch');
+      return { kind: 'invalid', problem: 'not_jsonrpc', detail: 'an empty batch', id: undefined };
+    }
+    for (;;) {
+      if (b[i] !== OPEN_BRACE || i >= end) {
+        scanValue(b, i, 1);
+        throw new NotJsonRpc(`batch member ${members.length + 1} is not an object`);
+      }
+      let kind: Exclude<FrameKind, 'batch'>;
+      try {
+        kind = scanMessage(b, i);
+      } catch (error) {
+        if (error instanceof Error) error.message = `batch member ${members.length + 1}: ${error.message}`;
+        throw error;
+      }
+      members.push({ kind, id: foundId, key: foundKey, method: foundMethod, bytes: b.subarray(i, messageEnd) });
+      if (kind === 'request') requests.push({ id: foundId!, key: foundKey!, method: foundMethod! });
+      i = skipWhitespace(b, messageEnd);
+      if (i >= end) throw new Malformed('unterminated batch');
+      if (b[i] === COMMA) {
+        i = skipWhitespace(b, i + 1);
+        continue;
+      }
+      if (b[i] === CLOSE_BRACKET) break;
+      throw new Malformed(`expected ',' or ']', found '${String.fromCharCode(b[i]!)}'`);
+    }
+    if (skipWhitespace(b, i + 1) !== end) throw new Malformed('unexpected data after the batch');
+    return { kind: 'batch', id: undefined, key: undefined, method: undefined, members };
   } catch (error) {
-    return { kind: 'invalid', problem: 'parse', detail: (error as Error).message, id: undefined };
+    return { ...problemOf(error, undefined, undefined, undefined), requests };
+  } finally {
+    messageDepth = 1;
   }
-  const items = parsed as unknown[];
-  if (items.length === 0) return { kind: 'invalid', problem: 'not_jsonrpc', detail: 'an empty batch', id: undefined };
-  const members = items.map((item) => readEnvelope(Buffer.from(JSON.stringify(item))));
-  const valid = members.filter((m): m is Envelope => m.kind !== 'invalid');
-  return { kind: 'batch', id: undefined, method: undefined, members: valid };
 }
 
 /** The full body of a frame, for the rules that need it. */

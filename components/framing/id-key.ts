@@ -1,18 +1,22 @@
-// Request ids are compared by value: `"a"` and `"\u0061"`, `1` and `1.0` name the same request.
-export function idKey(rawId: string): string {
-  const c = rawId.charCodeAt(0);
-  if (c === 0x22 /* " */) return rawId.includes('\\') ? JSON.stringify(JSON.parse(rawId)) : rawId;
-  return isPlainInteger(rawId) ? rawId : String(JSON.parse(rawId));
+// Request ids are compared by value, as a JSON.parse peer reads them: `"a"` and `"\u0061"`,
+// `7`, `7.0` and `70e-1`, `-0` and `0` name the same request. The envelope reader gives each
+// frame's key (Envelope.key) and refuses ids that peers could read differently; these are for
+// ids met elsewhere (a cancelled request's `requestId`, ids the proxy writes itself).
+
+const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;
+
+/** The key of an id given as JSON text; undefined when it is not a string or a number peers read alike. */
+export function idKey(rawId: string): string | undefined {
+  try {
+    return idKeyOfValue(JSON.parse(rawId));
+  } catch {
+    return undefined;
+  }
 }
 
-// `-?\d+`, checked by a loop: this runs twice per call (request and response), and a loop over
-// a few characters costs less than a regular expression.
-function isPlainInteger(text: string): boolean {
-  let k = text.charCodeAt(0) === 0x2d /* - */ ? 1 : 0;
-  if (k === text.length) return false;
-  for (; k < text.length; k++) {
-    const c = text.charCodeAt(k);
-    if (c < 0x30 || c > 0x39) return false;
-  }
-  return true;
+/** The key of a parsed id value; undefined when it is not a string or a number within ±2^53. */
+export function idKeyOfValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_SAFE_ID) return String(value);
+  return undefined;
 }

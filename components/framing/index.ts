@@ -1,5 +1,8 @@
 export { LineSplitter, OVERSIZED_KEEP_BYTES, type LineSplitterHandlers, type OversizedLine } from './line-splitter.js';
-export { readEnvelope, parseFrameBody, type Envelope, type EnvelopeProblem, type EnvelopeResult, type FrameKind } from './envelope.js';
+export {
+  readEnvelope, parseFrameBody, foldCase, MAX_NESTING,
+  type BatchMember, type Envelope, type EnvelopeProblem, type EnvelopeProblemKind, type EnvelopeResult, type FrameKind,
+} from './envelope.js';
 export { readOversizedId } from './oversized-id.js';
-export { idKey } from './id-key.js';
+export { idKey, idKeyOfValue } from './id-key.js';
 export { withoutLineEnd } from './line-end.js';

@@ -1,4 +1,5 @@
 import type { OversizedLine } from './line-splitter.js';
+import { idKey } from './id-key.js';
 import { readEnvelope } from './envelope.js';
 
 // An over-long frame is discarded as it streams past, keeping only its ends. Its id is
@@ -9,6 +10,8 @@ const TRAILING_ID = /"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d
 
 export interface OversizedFrameInfo {
   readonly id: string | undefined;
+  /** The id by value; undefined when none was read, or when peers could read it differently. */
+  readonly key: string | undefined;
   /** The method if it was seen in the head: a request or notification, else probably a response. */
   readonly method: string | undefined;
 }
@@ -16,6 +19,8 @@ export interface OversizedFrameInfo {
 /** Best-effort id and method of an over-long frame from its kept ends. */
 export function readOversizedId(line: OversizedLine): OversizedFrameInfo {
   const partial = readEnvelope(line.head);
-  const id = partial.id ?? TRAILING_ID.exec(line.tail.toString('utf8'))?.[1];
-  return { id, method: partial.method };
+  if (partial.id !== undefined && partial.key !== undefined) return { id: partial.id, key: partial.key, method: partial.method };
+  const id = TRAILING_ID.exec(line.tail.toString('utf8'))?.[1];
+  const key = id === undefined ? undefined : idKey(id);
+  return { id: key === undefined ? undefined : id, key, method: partial.method };
 }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { idKey, withoutLineEnd } from '../framing/index.js';
+import { idKeyOfValue, withoutLineEnd } from '../framing/index.js';
 
 /** Writes to HTTP responses, tracking backpressure for the whole session. */
 export interface StreamWriter {
@@ -156,7 +156,8 @@ export class Exchange {
     if (ids === undefined || ids.size === 0) return line;
     const parsed = JSON.parse(line.toString('utf8')) as unknown;
     const restore = (message: { id?: unknown }): void => {
-      const original = message && (typeof message.id === 'string' || typeof message.id === 'number') ? ids.get(idKey(JSON.stringify(message.id))) : undefined;
+      const key = message ? idKeyOfValue(message.id) : undefined;
+      const original = key === undefined ? undefined : ids.get(key);
       if (original !== undefined) message.id = JSON.parse(original);
     };
     if (Array.isArray(parsed)) parsed.forEach(restore);

@@ -1,4 +1,4 @@
-import { idKey, readEnvelope, type Envelope } from '../framing/index.js';
+import { idKeyOfValue, readEnvelope, type Envelope } from '../framing/index.js';
 import { isStatelessVersion } from './request-checks.js';
 
 /** A request the POST carries: its id as written and by value. */
@@ -30,7 +30,7 @@ export interface PostBody {
 
 export type PostBodyResult =
   | { readonly kind: 'ok'; readonly body: PostBody }
-  | { readonly kind: 'invalid'; readonly problem: 'parse' | 'not_jsonrpc'; readonly detail: string; readonly id: string | undefined };
+  | { readonly kind: 'invalid'; readonly problem: 'parse' | 'not_jsonrpc' | 'ambiguous'; readonly detail: string; readonly id: string | undefined };
 
 const LF = 0x0a, CR = 0x0d, SPACE = 0x20;
 const PROGRESS_TOKEN = '"progressToken"';
@@ -57,8 +57,9 @@ export function readPostBody(line: Buffer): PostBodyResult {
   }
   const envelope = readEnvelope(line);
   if (envelope.kind === 'invalid') {
-    const problem = envelope.problem === 'not_jsonrpc' ? 'not_jsonrpc' : 'parse';
-    return { kind: 'invalid', problem, detail: envelope.problem === 'blank' ? 'the body is empty' : envelope.detail, id: problem === 'parse' ? undefined : envelope.id };
+    const problem = envelope.problem === 'blank' ? 'parse' : envelope.problem;
+    // The id is echoed when it was read, unambiguously, before the fault.
+    return { kind: 'invalid', problem, detail: envelope.problem === 'blank' ? 'the body is empty' : envelope.detail, id: envelope.key === undefined ? undefined : envelope.id };
   }
   const messages = envelope.kind === 'batch' ? envelope.members ?? [] : [envelope];
   const body = (): unknown => (parsed ??= JSON.parse(line.toString('utf8')));
@@ -89,12 +90,13 @@ export function readPostBody(line: Buffer): PostBodyResult {
   let cancelledKeys: string[] = [];
   for (const [index, message] of messages.entries()) {
     if (message.kind === 'request') {
-      requests.push({ rawId: message.id!, key: idKey(message.id!), method: message.method!, progressToken: tokens?.[index] });
+      requests.push({ rawId: message.id!, key: message.key!, method: message.method!, progressToken: tokens?.[index] });
       if (message.method === 'initialize' && envelope.kind === 'batch') initializeInBatch = true;
     } else if (message.kind === 'notification' && message.method === 'notifications/cancelled') {
       try {
         const requestId = members()[index]?.params?.requestId;
-        if (typeof requestId === 'string' || typeof requestId === 'number') cancelledKeys = [...cancelledKeys, idKey(JSON.stringify(requestId))];
+        const key = idKeyOfValue(requestId);
+        if (key !== undefined) cancelledKeys = [...cancelledKeys, key];
       } catch {
         // unparseable nested value: the pump answers it as it would on stdio
       }

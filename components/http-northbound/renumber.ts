@@ -25,7 +25,8 @@ export function renumberRequests(line: Buffer, next: () => number): { line: Buff
     const clientRawId = JSON.stringify(message.id);
     const backendRawId = JSON.stringify(`mcp-sidecar:${n}`);
     message.id = `mcp-sidecar:${n}`;
-    ids.set(idKey(backendRawId), clientRawId);
+    const key = idKey(backendRawId)!; // a string id the proxy wrote: always a key
+    ids.set(key, clientRawId);
     let progressToken: string | undefined;
     const meta = message.params?._meta;
     if (meta !== undefined && (typeof meta.progressToken === 'string' || typeof meta.progressToken === 'number')) {
@@ -33,7 +34,7 @@ export function renumberRequests(line: Buffer, next: () => number): { line: Buff
       tokens.set(progressToken, JSON.stringify(meta.progressToken));
       meta.progressToken = `mcp-sidecar:progress:${n}`;
     }
-    requests.push({ key: idKey(backendRawId), clientRawId, backendRawId, progressToken });
+    requests.push({ key, clientRawId, backendRawId, progressToken });
   }
   return { line: Buffer.from(`${JSON.stringify(parsed)}\n`), requests, renumbering: { ids, tokens } };
 }

@@ -98,7 +98,7 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     }
     const parsed = readPostBody(read.line);
     if (parsed.kind === 'invalid') {
-      const code = parsed.problem === 'parse' ? 'SIDECAR_ERR_PARSE' : 'SIDECAR_ERR_INVALID_REQUEST';
+      const code = parsed.problem === 'parse' ? 'SIDECAR_ERR_PARSE' : parsed.problem === 'ambiguous' ? 'SIDECAR_ERR_AMBIGUOUS_FRAME' : 'SIDECAR_ERR_INVALID_REQUEST';
       return refuse(res, { status: 400, code, detail: parsed.detail, id: parsed.id });
     }
     const body = parsed.body;

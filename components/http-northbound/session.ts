@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { encodeErrorResponse } from '../errors/index.js';
-import { idKey, parseFrameBody, readEnvelope, type Envelope } from '../framing/index.js';
+import { parseFrameBody, readEnvelope, type Envelope } from '../framing/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Identity } from '../middleware-engine/index.js';
 import type { FrameChannel, FrameChannelHandlers } from '../transport/index.js';
@@ -135,7 +135,7 @@ export class HttpSession {
     if (this.#collides(requests)) {
       if (!this.stateless) {
         const key = requests.find((r) => this.#byId.has(r.key))?.clientRawId ?? requests[0]!.clientRawId;
-        refuse(res, { status: 400, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: `request id ${key} is already in flight in this session`, id: key });
+        refuse(res, { status: 400, code: 'SIDECAR_ERR_ID_IN_FLIGHT', detail: `id ${key} in this session`, id: key });
         this.#checkIdle();
         return;
       }
@@ -276,7 +276,8 @@ export class HttpSession {
       if (batch !== undefined) return batch.deliverResponse(line, 'all');
       return this.#routeUnrelated(line, false, undefined);
     }
-    const key = idKey(rawId);
+    const key = envelope.key;
+    if (key === undefined) return this.#routeUnrelated(line, false, undefined);
     const exchange = this.#byId.get(key);
     if (exchange === undefined) {
       if (this.#gone.delete(key)) this.#logger.info({ session: this.id, id: rawId }, 'dropped a late response: its HTTP client had cancelled the request or closed the POST');
@@ -296,7 +297,7 @@ export class HttpSession {
 
   #routeBatch(line: Buffer, envelope: Envelope): void {
     const members = envelope.members ?? [];
-    const keys = members.filter((m) => (m.kind === 'response' || m.kind === 'error') && m.id !== undefined).map((m) => idKey(m.id!));
+    const keys = members.flatMap((m) => ((m.kind === 'response' || m.kind === 'error') && m.key !== undefined ? [m.key] : []));
     const exchange = keys.map((key) => this.#byId.get(key)).find((e) => e !== undefined);
     if (exchange === undefined) {
       if (members.some((m) => m.kind === 'request' || m.kind === 'notification')) return this.#routeUnrelated(line, members.some((m) => m.kind === 'request'), 'batch');

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ReportSinkStats } from '../execution-report/index.js';
 import type { GovernorState } from '../proxy-process-governor/index.js';
-import type { PumpObserver } from '../pump/index.js';
+import { internalErrorCount, type PumpObserver } from '../pump/index.js';
 import { registerCellHistogram, type CellHistogram } from './histogram.js';
 import { createMetricsObserver, DURATION_CELLS, durationCell, EFFECT_LABELS, frameCell } from './observer.js';
 
@@ -102,6 +102,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       cell.forEach((value, index) => add({ rule, effect: EFFECT_LABELS[index >> 1]!, enforced: index % 2 === 0 ? 'true' : 'false' }, value));
     }
   });
+  mirrorCounter(registry, 'internal_errors_total', 'Frames whose handling failed inside the proxy (a bug): each was answered with an error and its session went on', [], (add) => add({}, internalErrorCount()));
   mirrorGauge(registry, 'invocations_in_flight', 'Requests started and not yet ended, both directions', () => counts.inFlight);
   durations = registerCellHistogram(registry, {
     name: `${METRIC_PREFIX}invocation_duration_seconds`, help: 'Time from a request to its end (answered, denied, failed, cancelled), by method and outcome',

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors/index.js';
-import { idKey, type Envelope } from '../framing/index.js';
+import type { Envelope } from '../framing/index.js';
 import type { Clock } from './clock.js';
 
 interface HeldFrame {
   readonly line: Buffer;
   readonly id: string | undefined;
+  /** The id by value (Envelope.key), as the pump keys its pending requests. */
+  readonly key: string | undefined;
   readonly deadline: number;
 }
 
@@ -44,14 +46,14 @@ export class RestartQueue {
       else logger.warn({ method: envelope?.method }, 'dropped a notification: too many frames are waiting for the restarting server');
       return;
     }
-    this.#held.push({ line: Buffer.from(line), id, deadline: clock.now() + timeoutMs });
+    this.#held.push({ line: Buffer.from(line), id, key: id === undefined ? undefined : envelope!.key, deadline: clock.now() + timeoutMs });
     this.#bytes += line.length;
     if (this.#held.length === 1) this.#timer = clock.setTimeout(() => this.#expire(), timeoutMs);
   }
 
   /** The id keys of the requests waiting (they were not sent to the server that died). */
   waitingIds(): Set<string> {
-    return new Set(this.#held.flatMap((frame) => (frame.id === undefined ? [] : [idKey(frame.id)])));
+    return new Set(this.#held.flatMap((frame) => (frame.key === undefined ? [] : [frame.key])));
   }
 
   /** Hands every held frame, in order, to the new server. */

@@ -1,12 +1,13 @@
-import { idKey } from '../framing/index.js';
 import type { ObservedFrame } from './observer.js';
 
-// The client requests the server has not answered yet, keyed by id. When the server dies,
-// each gets an error instead of a hang.
+// The requests the other side has not answered yet, keyed by id value (Envelope.key). When the
+// server dies, each gets an error instead of a hang.
 
 export interface PendingRequest {
   /** The id as the client wrote it (JSON text), echoed byte for byte in a local reply. */
   readonly rawId: string;
+  /** The id by value: what the answer's id must equal. */
+  readonly key: string;
   readonly method: string;
   /** With an observer: the request as observed, and the observer's trace. */
   readonly observed?: ObservedFrame;
@@ -20,13 +21,17 @@ export class InFlightLedger {
     return this.#pending.size;
   }
 
-  add(rawId: string, method: string, observed?: ObservedFrame, trace?: unknown): void {
-    this.#pending.set(idKey(rawId), observed === undefined ? { rawId, method } : { rawId, method, observed, trace });
+  has(key: string): boolean {
+    return this.#pending.has(key);
+  }
+
+  /** Adds a request; a second one with the same key is the caller's to refuse (check `has` first). */
+  add(rawId: string, key: string, method: string, observed?: ObservedFrame, trace?: unknown): void {
+    this.#pending.set(key, observed === undefined ? { rawId, key, method } : { rawId, key, method, observed, trace });
   }
 
   /** Removes and returns the request a response answers, if it is pending. */
-  settle(rawId: string): PendingRequest | undefined {
-    const key = idKey(rawId);
+  settle(key: string): PendingRequest | undefined {
     const entry = this.#pending.get(key);
     if (entry !== undefined) this.#pending.delete(key);
     return entry;

@@ -8,11 +8,7 @@ import type { FrameLine } from './read.js';
 const OPPOSITE: Readonly<Record<Direction, Direction>> = { 'client-to-server': 'server-to-client', 'server-to-client': 'client-to-server' };
 
 function valueOf(id: string): string {
-  try {
-    return idKey(id);
-  } catch {
-    return id; // not JSON (a redacted id, hand-edited): compared as written
-  }
+  return idKey(id) ?? id; // not a JSON id (a redacted id, hand-edited): compared as written
 }
 
 /** The key of the request a frame opens (a request) or answers (a response). */

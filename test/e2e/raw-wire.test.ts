@@ -49,11 +49,11 @@ function assertProxyError(frame: Frame, id: unknown, rpcCode: number, code: stri
 }
 
 describe('raw NDJSON through the proxy', () => {
-  test('a malformed line gets a -32700 error with id null, and the session still answers', async (t) => {
+  test('a malformed line gets a -32700 error (with its id when read before the fault, else null), and the session still answers', async (t) => {
     const proxy = startProxy(t);
     proxy.write('{"jsonrpc":"2.0","id":1,"method":"ping"\n');
     const truncated = await proxy.nextFrame();
-    assertProxyError(truncated.json, null, -32700, 'SIDECAR_ERR_PARSE', 'user_error', false);
+    assertProxyError(truncated.json, 1, -32700, 'SIDECAR_ERR_PARSE', 'user_error', false);
     proxy.write('this is not json\n');
     assertProxyError((await proxy.nextFrame()).json, null, -32700, 'SIDECAR_ERR_PARSE', 'user_error', false);
     proxy.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
@@ -131,7 +131,7 @@ describe('raw NDJSON through the proxy', () => {
     assert.deepEqual(first.json, { jsonrpc: '2.0', id: 'g-1', result: { ok: true } });
     proxy.send({ jsonrpc: '2.0', id: 'g-2', method: 'ping' });
     assert.deepEqual((await proxy.nextFrame()).json, { jsonrpc: '2.0', id: 'g-2', result: {} });
-    const dropped = proxy.logs().filter((r) => r.msg === 'dropped a line from the server that is not a JSON-RPC frame');
+    const dropped = proxy.logs().filter((r) => r.msg === 'dropped a line from the server that is not one reading of a JSON-RPC frame');
     assert.equal(dropped.length, garbage.length - 1, 'every garbage line is logged as dropped; the whitespace-only one is skipped like an empty line');
     for (const line of garbage.filter((l) => l.trim() !== '')) {
       assert.ok(!proxy.stdout.lines.some((out) => out.toString('utf8') === line), `garbage on stdout: ${line}`);

@@ -6,10 +6,10 @@ const read = (text: string): EnvelopeResult => readEnvelope(Buffer.from(`${text}
 
 describe('readEnvelope', () => {
   it('should classify requests, notifications, responses and errors', () => {
-    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'), { kind: 'request', id: '1', method: 'tools/list' });
-    assert.deepEqual(read('{"jsonrpc":"2.0","method":"notifications/initialized"}'), { kind: 'notification', id: undefined, method: 'notifications/initialized' });
-    assert.deepEqual(read('{"jsonrpc":"2.0","id":"a-1","result":{}}'), { kind: 'response', id: '"a-1"', method: undefined });
-    assert.deepEqual(read('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}'), { kind: 'error', id: 'null', method: undefined });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'), { kind: 'request', id: '1', key: '1', method: 'tools/list' });
+    assert.deepEqual(read('{"jsonrpc":"2.0","method":"notifications/initialized"}'), { kind: 'notification', id: undefined, key: undefined, method: 'notifications/initialized' });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":"a-1","result":{}}'), { kind: 'response', id: '"a-1"', key: '"a-1"', method: undefined });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}'), { kind: 'error', id: 'null', key: undefined, method: undefined });
   });
 
   it('should keep the id exactly as written, in any key order and with whitespace', () => {
@@ -20,15 +20,17 @@ describe('readEnvelope', () => {
 
   it('should ignore ids and methods inside nested values', () => {
     const envelope = read('{"jsonrpc":"2.0","result":{"id":99,"method":"evil","content":[{"text":"\\"id\\":5"}]},"id":3}');
-    assert.deepEqual(envelope, { kind: 'response', id: '3', method: undefined });
+    assert.deepEqual(envelope, { kind: 'response', id: '3', key: '3', method: undefined });
   });
 
   it('should decode an escaped key or method, so a rule sees what the server sees', () => {
-    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"\\u006dethod":"tools/\\u0063all"}'), { kind: 'request', id: '1', method: 'tools/call' });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"\\u006dethod":"tools/\\u0063all"}'), { kind: 'request', id: '1', key: '1', method: 'tools/call' });
   });
 
-  it('should let the last of duplicate keys win, as JSON.parse does', () => {
-    assert.equal((read('{"id":1,"method":"tools/list","method":"tools/call"}') as { method: string }).method, 'tools/call');
+  it('should refuse duplicate keys: parsers disagree on which one wins', () => {
+    const envelope = read('{"id":1,"method":"tools/list","method":"tools/call"}');
+    assert.equal(envelope.kind, 'invalid');
+    assert.equal((envelope as { problem: string }).problem, 'ambiguous');
   });
 
   it('should pass unknown top-level fields and _meta', () => {
@@ -68,7 +70,7 @@ describe('readEnvelope', () => {
       return parse(source, reviver);
     }) as typeof JSON.parse;
     try {
-      assert.deepEqual(read(text), { kind: 'response', id: '5', method: undefined });
+      assert.deepEqual(read(text), { kind: 'response', id: '5', key: '5', method: undefined });
     } finally {
       JSON.parse = parse;
     }
@@ -79,12 +81,12 @@ describe('readEnvelope', () => {
 describe('readOversizedId', () => {
   it('should find the id at the head of a request and at the tail of a response', () => {
     const head = Buffer.from('{"jsonrpc":"2.0","method":"tools/call","id":"r-1","params":{"arguments":{"x":"aaaa');
-    assert.deepEqual(readOversizedId({ head, tail: Buffer.from('aaaa"}}}'), bytes: 1e6 }), { id: '"r-1"', method: 'tools/call' });
+    assert.deepEqual(readOversizedId({ head, tail: Buffer.from('aaaa"}}}'), bytes: 1e6 }), { id: '"r-1"', key: '"r-1"', method: 'tools/call' });
     const response = { head: Buffer.from('{"result":{"content":[{"text":"bbbb'), tail: Buffer.from('bbbb"}]},"jsonrpc":"2.0","id":12}'), bytes: 1e6 };
-    assert.deepEqual(readOversizedId(response), { id: '12', method: undefined });
+    assert.deepEqual(readOversizedId(response), { id: '12', key: '12', method: undefined });
   });
 
   it('should give no id when neither end shows one', () => {
-    assert.deepEqual(readOversizedId({ head: Buffer.from('{"params":{"x":"cccc'), tail: Buffer.from('cccc"}}'), bytes: 1e6 }), { id: undefined, method: undefined });
+    assert.deepEqual(readOversizedId({ head: Buffer.from('{"params":{"x":"cccc'), tail: Buffer.from('cccc"}}'), bytes: 1e6 }), { id: undefined, key: undefined, method: undefined });
   });
 });

@@ -49,7 +49,8 @@ describe('http-northbound request checks', () => {
 
   it('should answer 400 -32700 for a body that is not JSON, and -32600 for JSON that is not JSON-RPC', async () => {
     const headers = { 'mcp-session-id': sessionId };
-    await assertRefused(await send(h.port, { body: '{"jsonrpc":"2.0","id":1,', headers }), 400, -32700, /Parse error/);
+    await assertRefused(await send(h.port, { body: '{"jsonrpc":"2.0","id":1,', headers }), 400, -32700, /Parse error/, 1);
+    await assertRefused(await send(h.port, { body: '{"jsonrpc":"2.0","method":"x","id":', headers }), 400, -32700, /Parse error/);
     await assertRefused(await send(h.port, { body: '', headers }), 400, -32700, /empty/);
     await assertRefused(await send(h.port, { body: '{\n"id": 1,\n"method": [1,,2]\n}', headers }), 400, -32700);
     await assertRefused(await send(h.port, { body: '42', headers }), 400, -32600, /Invalid Request/);

@@ -168,13 +168,21 @@ describe('http-northbound routing', () => {
     assert.equal((await next.json()).id, 'after');
   });
 
-  it('should refuse an id already in flight in the session', async () => {
+  it('should refuse an id already in flight in the session, also by an alias of its value (7 and 7.0)', async () => {
     const first = start(h.port, { body: { jsonrpc: '2.0', id: 'dup', method: 'never' }, headers: { 'mcp-session-id': sessionId } });
     await waitForValue(() => session().received.some((m) => m.id === 'dup'), 'the first request');
     const second = await post({ jsonrpc: '2.0', id: 'dup', method: 'echo' });
     assert.equal(second.status, 400);
-    assert.equal((await second.json()).error.code, -32030);
+    const refused = await second.json();
+    assert.equal(refused.error.code, -32600);
+    assert.equal(refused.error.data.code, 'SIDECAR_ERR_ID_IN_FLIGHT');
+    const numbered = start(h.port, { body: { jsonrpc: '2.0', id: 7, method: 'never' }, headers: { 'mcp-session-id': sessionId } });
+    await waitForValue(() => session().received.some((m) => m.id === 7), 'the request with id 7');
+    const alias = await post('{"jsonrpc":"2.0","id":7.0,"method":"echo"}');
+    assert.equal(alias.status, 400);
+    assert.equal((await alias.json()).error.data.code, 'SIDECAR_ERR_ID_IN_FLIGHT');
     first.abort();
+    numbered.abort();
   });
 });
 

@@ -106,15 +106,33 @@ describe('evaluateFrame', () => {
     assert.equal(observed.decisions[0]!.reason, 'rule_failed');
   });
 
+  it('should deny when a rule throws something that cannot be described, never throwing itself', () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const throwing = Object.defineProperty(new Error('x'), 'message', { get() { throw new Error('no message'); } });
+    for (const thrown of [Object.create(null), revoked.proxy, throwing, undefined]) {
+      const boom: TestSpec = { id: 'boom', verdict: () => { throw thrown; } };
+      const enforced = run(policyOf([boom]));
+      assert.equal(enforced.action.kind, 'deny');
+      const verdict = (enforced.action as { verdict: Verdict & { reason: string; message: string } }).verdict;
+      assert.equal(verdict.reason, 'rule_failed');
+      assert.match(verdict.message, /^rule boom failed to evaluate: /);
+      const observed = run(policyOf([boom], 'observe'));
+      assert.equal(observed.action.kind, 'forward');
+      assert.deepEqual(observed.decisions.map((d) => [d.ruleId, d.enforced, d.reason]), [['boom', false, 'rule_failed']]);
+    }
+  });
+
   it('should deny a frame whose body is not valid JSON when a rule needs the body', () => {
     const result = run(policyOf([{ id: 'reads', verdict: () => ({ effect: 'continue' }) }]), Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1,,2]}\n'));
     assert.equal(result.action.kind, 'deny');
     assert.equal((result.action as { verdict: Verdict & { reason: string } }).verdict.reason, 'invalid_json');
   });
 
-  it('should keep the id of a rewritten frame exactly as written (1.0, integers beyond 2^53)', () => {
+  // (An integer id beyond 2^53 never gets here: the envelope reader refuses it as ambiguous.)
+  it('should keep the id of a rewritten frame exactly as written (1.0, escapes)', () => {
     const rewrite: TestSpec = { id: 'rw', verdict: (body) => ({ effect: 'rewrite', reason: 'r', changes: 1, body: { ...body, params: { redacted: true } } }) };
-    for (const rawId of ['1.0', '12345678901234567890', '"a\\"b"']) {
+    for (const rawId of ['1.0', '7e0', '"a\\"b"', '"\\u0061"']) {
       const frame = Buffer.from(`{"jsonrpc":"2.0","id":${rawId},"method":"tools/call","params":{"x":1}}\n`);
       const result = run(policyOf([rewrite]), frame);
       assert.equal((result.action as { line: Buffer }).line.toString(), `{"jsonrpc":"2.0","id":${rawId},"method":"tools/call","params":{"redacted":true}}\n`);

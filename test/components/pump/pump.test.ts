@@ -62,12 +62,13 @@ describe('pump', () => {
     assert.equal(s.events.clientEnded, 1);
   });
 
-  it('should answer invalid JSON from the client with -32700 and id null, and go on', async () => {
+  it('should answer invalid JSON from the client with -32700, its id when read before the fault (else null), and go on', async () => {
     const s = setup();
-    s.clientIn.write('{"jsonrpc":"2.0","id":3,"method":\n{"jsonrpc":"2.0","id":4,"method":"ping"}\n');
+    s.clientIn.write('{"jsonrpc":"2.0","id":3,"method":\n{"jsonrpc":"2.0","method":"ping","id":\n{"jsonrpc":"2.0","id":4,"method":"ping"}\n');
     await tick();
-    const [reply] = lines(s.toClient());
-    assert.equal(reply!.id, null);
+    const [reply, second] = lines(s.toClient());
+    assert.equal(reply!.id, 3);
+    assert.equal(second!.id, null);
     assert.equal(reply!.error.code, -32700);
     assert.equal(reply!.error.data.category, 'user_error');
     assert.equal(s.toServer(), '{"jsonrpc":"2.0","id":4,"method":"ping"}\n');
@@ -99,7 +100,7 @@ describe('pump', () => {
     await tick();
     assert.equal(s.toClient(), '{"jsonrpc":"2.0","method":"notifications/message","params":{}}\n');
     assert.equal(s.pump.stats.invalidFromServer, 2);
-    const dropped = s.logs.entries.filter((e) => e.msg === 'dropped a line from the server that is not a JSON-RPC frame');
+    const dropped = s.logs.entries.filter((e) => e.msg === 'dropped a line from the server that is not one reading of a JSON-RPC frame');
     assert.deepEqual(dropped.map((e) => e.line), ['Server listening on stdio...', '{"broken":']);
   });
 
