@@ -15,7 +15,7 @@
 //   - an id no peer can echo exactly: not a string or number, or a number beyond ±2^53.
 
 import { isAscii, isUtf8 } from 'node:buffer';
-import { nextStringStop, resetStringScan } from './string-scan.js';
+import { nextStringStop, passedNonAscii, resetStringScan } from './string-scan.js';
 
 export type FrameKind = 'request' | 'notification' | 'response' | 'error' | 'batch';
 
@@ -64,10 +64,11 @@ const OPEN_BRACE = 0x7b, CLOSE_BRACE = 0x7d, OPEN_BRACKET = 0x5b, CLOSE_BRACKET 
 /** Deeper frames are refused: under Python's default recursion limit, so every peer can read what passes. */
 export const MAX_NESTING = 512;
 // Strings are scanned byte by byte for this long before the SIMD scan takes over: keys, ids
-// and method names are short, and a call costs more than a short loop.
+// and method names are short, and a call costs more than a short loop (but a byte of loop costs
+// ~1.1 ns, a long string goes to the scan soon).
 const INLINE_STRING_SCAN = 32;
-/** Strings that may run longer than this go to the SIMD scan (a call and a copy cost about this many bytes of loop). */
-const LONG_STRING_BYTES = 512;
+/** Within this many bytes of the frame's end, the loop goes on (a call costs about this many bytes of loop). */
+const LONG_STRING_BYTES = 96;
 const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;
 
 class Malformed extends Error {}
@@ -104,9 +105,12 @@ const MCP = knownNames(MCP_NAMES);
 // The end of the frame's JSON text (the line end excluded), for every scan below.
 let end = 0;
 
+// Small enough to be inlined wherever it is called: most often there is no whitespace at all.
 function skipWhitespace(b: Buffer, i: number): number {
-  const first = b[i]!;
-  if (first > SPACE) return i; // most often: no whitespace at all
+  return b[i]! > SPACE ? i : skipSomeWhitespace(b, i);
+}
+
+function skipSomeWhitespace(b: Buffer, i: number): number {
   for (; i < end; i++) {
     const c = b[i];
     if (c === SPACE || c === TAB) continue;
@@ -117,9 +121,11 @@ function skipWhitespace(b: Buffer, i: number): number {
   return i;
 }
 
-// Set by scanString when a string has a byte it did not look at, or a non-ASCII one: then the
-// frame's UTF-8 is checked whole (one native pass), else it is plain ASCII and needs no check.
+// Set when a string held a non-ASCII byte: then the frame's UTF-8 is checked whole (one native
+// pass); a frame of plain ASCII (bytes outside strings are JSON's ASCII grammar) needs no check.
 let unseenBytes = false;
+// Set when a string went to the SIMD scan, which tells whether it passed a non-ASCII byte.
+let usedLongScan = false;
 // Set by scanString: whether the string it just scanned has an escape (keys and method names
 // without one need no decoding).
 let stringHadEscape = false;
@@ -160,7 +166,7 @@ function scanString(b: Buffer, i: number): number {
   let escaped = false;
   let mayFold = false;
   for (;;) {
-    // Near the frame's end, the loop goes on to it; else a long string is handed to the SIMD scan.
+    // Near the frame's end, the loop goes on to it; else a longer string is handed to the SIMD scan.
     const inlineEnd = end - j <= LONG_STRING_BYTES ? end : j + INLINE_STRING_SCAN;
     while (j < inlineEnd) {
       const c = b[j]!;
@@ -170,6 +176,10 @@ function scanString(b: Buffer, i: number): number {
           mayFold = true;
           unseenBytes = true;
         }
+        j++;
+      } else if (c > QUOTE && c !== BACKSLASH) {
+        // Digits, punctuation, capitals.
+        if (c >= 0x41) mayFold = true; // a capital (0x41-0x5a; `[` and `]` fold to nothing, but are rare)
         j++;
       } else if (c === QUOTE) {
         stringHadEscape = escaped;
@@ -181,15 +191,14 @@ function scanString(b: Buffer, i: number): number {
       } else if (c < 0x20) {
         throw controlCharacter(c);
       } else {
-        if (c >= 0x41 && c <= 0x5a) mayFold = true;
-        j++;
+        j++; // space, `!`
       }
     }
     if (j >= end) throw new Malformed('unterminated string');
-    // A long string: the SIMD scan finds the next byte to look at.
+    // A long string: the SIMD scan finds the next byte to look at (and notes any non-ASCII byte).
     j = nextStringStop(b, j, end);
     mayFold = true; // not looked at byte by byte: long names are compared the slow way
-    unseenBytes = true;
+    usedLongScan = true;
   }
 }
 
@@ -697,6 +706,7 @@ export function readEnvelope(b: Buffer): EnvelopeResult {
   keyTop = 0;
   if (bigObjects.size > 0) bigObjects.clear();
   unseenBytes = false;
+  usedLongScan = false;
   foundId = foundKey = foundMethod = undefined;
   try {
     let i = skipWhitespace(b, 0);
@@ -718,9 +728,11 @@ export function readEnvelope(b: Buffer): EnvelopeResult {
 // Bytes outside strings were all checked to be JSON's ASCII grammar; bytes inside strings were
 // seen one by one (and all ASCII), or the whole frame is checked here in one native pass.
 function checkUtf8(b: Buffer, result: EnvelopeResult): EnvelopeResult {
-  if (!unseenBytes) return result;
-  resetStringScan(); // the SIMD scan may hold this frame: let it go
-  if (isAscii(b) || isUtf8(b)) return result;
+  if (usedLongScan) {
+    if (passedNonAscii) unseenBytes = true;
+    resetStringScan(); // the SIMD scan may hold this frame: let it go
+  }
+  if (!unseenBytes || isAscii(b) || isUtf8(b)) return result;
   return { kind: 'invalid', problem: 'parse', detail: 'the frame is not valid UTF-8', id: undefined };
 }
 

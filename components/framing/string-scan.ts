@@ -1,19 +1,24 @@
 import { STRING_SCAN_WASM } from './string-scan-wasm.js';
 
 // Finds where a JSON string's plain run stops: the first control character (< 0x20), quote or
-// backslash at or after `from`. Long strings (a 1 MiB tool result is one string) go through a
-// small WebAssembly SIMD loop over a window of the frame copied into its memory: ~80 µs a MiB
-// with the copy, where a JavaScript loop takes ~900 and 32 `indexOf` passes ~450. The module is
-// compiled on the first long string, so a proxy that never sees one never loads it.
+// backslash at or after `from`. Past a few bytes, a string goes through a small WebAssembly SIMD
+// loop over a window of the frame copied into its memory (the rest of the frame, once per frame,
+// ~30 ns for a small one): ~80 µs a MiB with the copy, where a JavaScript loop over the bytes
+// takes ~1.1 ns a byte (~1,100 µs a MiB) and 32 `indexOf` passes ~450 µs. The module is compiled
+// on the first such string.
 
-const WINDOW_BYTES = 256 * 1024;
-/** Below this many bytes left, a plain loop is cheaper than a copy and a call. */
-const WASM_MIN_BYTES = 512;
+const WINDOW_BYTES = 1024 * 1024;
+/** Below this many bytes left, a plain loop is cheaper than a call (and a copy of the rest of the frame). */
+const WASM_MIN_BYTES = 96;
 
 interface Scanner {
   readonly scan: (from: number, end: number) => number;
-  readonly memory: Uint8Array;
+  /** The module's memory as a Buffer: `Buffer#copy` into it allocates nothing (a `subarray` would). */
+  readonly memory: Buffer;
 }
+
+/** Bit 30 of a scan's result: a byte of 0x80 or more was looked at. */
+const HIGH = 1 << 30;
 
 let scanner: Scanner | null | undefined;
 let windowOf: Buffer | undefined;
@@ -31,7 +36,7 @@ function load(): Scanner | null {
     const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
     const { exports } = new wasm.Instance(new wasm.Module(Buffer.from(STRING_SCAN_WASM, 'base64')));
     exports.memory.grow(Math.ceil(WINDOW_BYTES / 65536));
-    return { scan: exports.scan, memory: new Uint8Array(exports.memory.buffer) };
+    return { scan: exports.scan, memory: Buffer.from(exports.memory.buffer) };
   } catch {
     return null; // no WebAssembly SIMD here: the loop below does the same, slower
   }
@@ -41,13 +46,20 @@ function isStop(c: number): boolean {
   return c < 0x20 || c === 0x22 || c === 0x5c;
 }
 
+/** Whether a byte of 0x80 or more may have been passed over since the last reset (then UTF-8 needs a check). */
+export let passedNonAscii = false;
+
 /** The first index at or after `from` (and before `end`) whose byte stops a plain string run; `end` if none. */
 export function nextStringStop(b: Buffer, from: number, end: number): number {
   if (end - from >= WASM_MIN_BYTES) {
     if (scanner === undefined) scanner = load();
     if (scanner !== null) return scanWindows(scanner, b, from, end);
   }
-  for (let j = from; j < end; j++) if (isStop(b[j]!)) return j;
+  for (let j = from; j < end; j++) {
+    const c = b[j]!;
+    if (c >= 0x80) passedNonAscii = true;
+    else if (isStop(c)) return j;
+  }
   return end;
 }
 
@@ -58,9 +70,11 @@ function scanWindows(s: Scanner, b: Buffer, from: number, end: number): number {
       windowOf = b;
       windowStart = at;
       windowEnd = Math.min(end, at + WINDOW_BYTES);
-      s.memory.set(b.subarray(windowStart, windowEnd));
+      b.copy(s.memory, 0, windowStart, windowEnd);
     }
-    const found = s.scan(at - windowStart, Math.min(end, windowEnd) - windowStart);
+    const result = s.scan(at - windowStart, Math.min(end, windowEnd) - windowStart);
+    if ((result & HIGH) !== 0) passedNonAscii = true;
+    const found = result & ~HIGH;
     if (found < Math.min(end, windowEnd) - windowStart) return windowStart + found;
     at = Math.min(end, windowEnd);
   }
@@ -70,4 +84,5 @@ function scanWindows(s: Scanner, b: Buffer, from: number, end: number): number {
 /** Forgets the window: call between frames (a frame's buffer may be reused for other bytes). */
 export function resetStringScan(): void {
   windowOf = undefined;
+  passedNonAscii = false;
 }

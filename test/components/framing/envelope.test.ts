@@ -61,6 +61,20 @@ describe('readEnvelope', () => {
     assert.equal((read('{"jsonrpc":"2.0","id":4}') as { id: string }).id, '4');
   });
 
+  it('should check UTF-8 in short and long strings alike (the SIMD scan notes what it passes over)', () => {
+    for (const length of [5, 40, 600, 70_000, 1_100_000]) {
+      const valid = Buffer.from(`{"jsonrpc":"2.0","id":1,"result":{"text":"${'é'.repeat(length)}"}}\n`);
+      assert.equal(readEnvelope(valid).kind, 'response', `valid UTF-8, ${length} characters`);
+      for (const bad of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf]]) {
+        const text = Buffer.from(`{"jsonrpc":"2.0","id":1,"result":{"text":"${'a'.repeat(length)}`);
+        const frame = Buffer.concat([text, Buffer.from(bad), Buffer.from('b"}}\n')]);
+        const envelope = readEnvelope(frame);
+        assert.equal(envelope.kind, 'invalid', `bytes ${bad} after ${length} ASCII characters`);
+        assert.match((envelope as { detail: string }).detail, /UTF-8/);
+      }
+    }
+  });
+
   it('should read a large body without parsing it', () => {
     const text = JSON.stringify({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'é"\\'.repeat(300_000) }] } });
     const { parse } = JSON;
