@@ -15,6 +15,8 @@
 //   - an id no peer can echo exactly: not a string or number, or a number beyond ±2^53.
 
 import { isAscii, isUtf8 } from 'node:buffer';
+import { foldCase } from './case-fold.js';
+import { idKeyOfValue } from './id-key.js';
 import { nextStringStop, passedNonAscii, resetStringScan } from './string-scan.js';
 
 export type FrameKind = 'request' | 'notification' | 'response' | 'error' | 'batch';
@@ -55,6 +57,8 @@ export interface EnvelopeProblem {
   readonly method?: string | undefined;
   /** For a batch: its members that are requests with a readable id, each owed an answer. */
   readonly requests?: ReadonlyArray<{ readonly id: string; readonly key: string; readonly method: string }>;
+  /** For a batch: the id keys of its members that are responses (each settles what it answers). */
+  readonly responses?: readonly string[];
 }
 
 export type EnvelopeResult = Envelope | EnvelopeProblem;
@@ -86,18 +90,33 @@ const MCP_NAMES = new Set([
   'mimeType', 'blob', 'annotations', 'title', 'description', 'inputSchema', 'outputSchema', 'completion', 'values', 'hasMore',
 ]);
 
-/** Unicode simple case folding, near enough: `ſ` → `s`, `K` (Kelvin) → `k`. Over-folds (`ß` → `ss`), which only refuses more. */
-export function foldCase(name: string): string {
-  return name.toUpperCase().toLowerCase();
-}
-
 interface KnownNames {
   readonly exact: ReadonlySet<string>;
   readonly folded: ReadonlyMap<string, string>;
+  /**
+   * By length, the folded forms of the names that have capitals (`progresstoken`): a name with
+   * no capital, escape or non-ASCII byte can only be a case variant of one of these, and is
+   * compared with them as bytes, without decoding it.
+   */
+  readonly lowerByLength: ReadonlyArray<readonly string[] | undefined>;
 }
 
 function knownNames(names: ReadonlySet<string>): KnownNames {
-  return { exact: names, folded: new Map([...names].map((name) => [foldCase(name), name])) };
+  const lowerByLength: string[][] = [];
+  for (const name of names) {
+    const folded = foldCase(name);
+    if (folded !== name) (lowerByLength[folded.length] ??= []).push(folded);
+  }
+  return { exact: names, folded: new Map([...names].map((name) => [foldCase(name), name])), lowerByLength };
+}
+
+/** Whether the bytes [from, to) spell one of `candidates` (ASCII). */
+function spellsOneOf(b: Buffer, from: number, to: number, candidates: readonly string[]): string | undefined {
+  outer: for (const candidate of candidates) {
+    for (let k = 0; k < candidate.length; k++) if (b[from + k] !== candidate.charCodeAt(k)) continue outer;
+    return candidate;
+  }
+  return undefined;
 }
 const ENVELOPE = knownNames(ENVELOPE_NAMES);
 const MCP = knownNames(MCP_NAMES);
@@ -219,6 +238,7 @@ function scanLiteral(b: Buffer, i: number): number {
   if (first === 0x66) return literalWord(b, i, 'false');
   if (first === 0x6e) return literalWord(b, i, 'null');
   let j = i;
+  let exponent = false;
   if (b[j] === 0x2d /* - */) j++;
   if (b[j] === 0x30 /* 0 */) {
     j++;
@@ -238,6 +258,12 @@ function scanLiteral(b: Buffer, i: number): number {
     const digits = j;
     while (j < end && isDigit(b[j])) j++;
     if (j === digits) throw new Malformed('a number needs digits in its exponent');
+    exponent = true;
+  }
+  // Past float64 (1e400): JavaScript and Python read Infinity, Go fails the frame. Only a number
+  // with an exponent, or hundreds of digits, can get there: the check costs nothing otherwise.
+  if ((exponent || j - i > 300) && !Number.isFinite(Number(b.toString('latin1', i, j)))) {
+    throw new Ambiguous(`a number beyond the range of a double (${b.toString('latin1', i, Math.min(j, i + 24))}…): peers read it as Infinity or refuse it`);
   }
   return j;
 }
@@ -340,7 +366,15 @@ function addKey(b: Buffer, base: number, start: number, stop: number, escaped: b
     // A sibling with an escape, or one that may fold to this name: the careful comparison.
     if (flagged !== 0 && ((flagged & ESCAPED) !== 0 || foldSiblings)) checkKeySlowly(b, base, start, stop, escaped, mayFold, foldSiblings);
   }
-  if (names !== undefined && mayFold) checkKnownName(b, start, stop, escaped, names);
+  if (names !== undefined) {
+    if (mayFold) {
+      checkKnownName(b, start, stop, escaped, names);
+    } else {
+      const candidates = names.lowerByLength[stop - start - 2];
+      const spelled = candidates === undefined ? undefined : spellsOneOf(b, start + 1, stop - 1, candidates);
+      if (spelled !== undefined) throw knownNameVariant(spelled, names.folded.get(spelled)!);
+    }
+  }
   if (keyTop === keyStarts.length) growKeys();
   keyStarts[keyTop] = start;
   keyEnds[keyTop] = stop;
@@ -376,9 +410,11 @@ function checkKeySlowly(b: Buffer, base: number, start: number, stop: number, es
 function checkKnownName(b: Buffer, start: number, stop: number, escaped: boolean, names: KnownNames): void {
   const name = keyText(b, start, stop, escaped);
   const canonical = names.folded.get(foldCase(name));
-  if (canonical !== undefined && canonical !== name) {
-    throw new Ambiguous(`member ${JSON.stringify(name)} is ${JSON.stringify(canonical)} to peers that match names without case (Go's encoding/json)`);
-  }
+  if (canonical !== undefined && canonical !== name) throw knownNameVariant(name, canonical);
+}
+
+function knownNameVariant(name: string, canonical: string): Ambiguous {
+  return new Ambiguous(`member ${JSON.stringify(name)} is ${JSON.stringify(canonical)} to peers that match names without case (Go's encoding/json)`);
 }
 
 function caseVariants(first: string | undefined, second: string): Ambiguous {
@@ -733,7 +769,20 @@ function checkUtf8(b: Buffer, result: EnvelopeResult): EnvelopeResult {
     resetStringScan(); // the SIMD scan may hold this frame: let it go
   }
   if (!unseenBytes || isAscii(b) || isUtf8(b)) return result;
-  return { kind: 'invalid', problem: 'parse', detail: 'the frame is not valid UTF-8', id: undefined };
+  const detail = 'the frame is not valid UTF-8';
+  // A batch: every member owes its answer, exactly as a refused batch answers them.
+  if (result.kind === 'batch') {
+    const members = result.members!;
+    const requests = members.filter((m) => m.kind === 'request').map((m) => ({ id: m.id!, key: m.key!, method: m.method! }));
+    const responses = members.flatMap((m) => ((m.kind === 'response' || m.kind === 'error') && m.key !== undefined ? [m.key] : []));
+    return { kind: 'invalid', problem: 'parse', detail, id: undefined, requests: requests.filter((r) => !r.id.includes('\uFFFD')), responses };
+  }
+  if (result.kind === 'invalid' && result.requests !== undefined) {
+    return { kind: 'invalid', problem: 'parse', detail, id: undefined, requests: result.requests.filter((r) => !r.id.includes('\uFFFD')), responses: result.responses };
+  }
+  // An id read before the fault is still echoed (its client waits for it), unless the bad bytes were in it.
+  const keep = result.key !== undefined && result.id !== undefined && !result.id.includes('\uFFFD');
+  return { kind: 'invalid', problem: 'parse', detail, id: keep ? result.id : undefined, key: keep ? result.key : undefined, method: keep ? result.method : undefined };
 }
 
 // Batches (2025-03-26 only, rare): each member is read exactly as a lone frame is, in place.
@@ -773,9 +822,43 @@ function readBatch(b: Buffer, i: number): EnvelopeResult {
     if (skipWhitespace(b, i + 1) !== end) throw new Malformed('unexpected data after the batch');
     return { kind: 'batch', id: undefined, key: undefined, method: undefined, members };
   } catch (error) {
-    return { ...problemOf(error, undefined, undefined, undefined), requests };
+    const responses = members.flatMap((m) => ((m.kind === 'response' || m.kind === 'error') && m.key !== undefined ? [m.key] : []));
+    idsAfterFault(b, members.length, requests, responses);
+    return { ...problemOf(error, undefined, undefined, undefined), requests, responses };
   } finally {
     messageDepth = 1;
+  }
+}
+
+/**
+ * A batch refused at member `from`: the ids of that member and those after it, so each can be
+ * answered (a request) or settled (a response). The failing member's id, if it was read before
+ * the fault, is taken as written; the rest are read with JSON.parse when the batch parses at all
+ * (a member with `result` or `error` and no `method` is a response; any other with an id, a request).
+ */
+function idsAfterFault(b: Buffer, from: number, requests: Array<{ id: string; key: string; method: string }>, responses: string[]): void {
+  const readId = foundId, readKey = foundKey, readMethod = foundMethod;
+  let items: unknown;
+  try {
+    items = JSON.parse(b.toString('utf8'));
+  } catch {
+    items = undefined;
+  }
+  if (!Array.isArray(items)) {
+    // Not JSON at all: only the failing member's id, if read, can be answered.
+    if (readId !== undefined && readKey !== undefined) requests.push({ id: readId, key: readKey, method: readMethod ?? '(unreadable)' });
+    return;
+  }
+  for (let index = from; index < items.length; index++) {
+    const item = items[index] as Record<string, unknown> | null;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) continue;
+    const key = idKeyOfValue(item.id);
+    if (key === undefined) continue;
+    // The failing member's id as written, when the scan read it before the fault.
+    const id = index === from && readKey === key ? readId! : JSON.stringify(item.id);
+    const isResponse = typeof item.method !== 'string' && (Object.hasOwn(item, 'result') || Object.hasOwn(item, 'error'));
+    if (isResponse) responses.push(key);
+    else requests.push({ id, key, method: typeof item.method === 'string' ? item.method : '(unreadable)' });
   }
 }
 

@@ -14,9 +14,12 @@ export function idKey(rawId: string): string | undefined {
   }
 }
 
-/** The key of a parsed id value; undefined when it is not a string or a number within ±2^53. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The key of a parsed id value; undefined when it is not a string (whole code points) or a number within ±2^53. */
 export function idKeyOfValue(value: unknown): string | undefined {
-  if (typeof value === 'string') return JSON.stringify(value);
+  // A lone surrogate is read differently by peers (kept, or replaced by U+FFFD): no key.
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? undefined : JSON.stringify(value);
   if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_SAFE_ID) return String(value);
   return undefined;
 }

@@ -30,7 +30,11 @@ export interface PostBody {
 
 export type PostBodyResult =
   | { readonly kind: 'ok'; readonly body: PostBody }
-  | { readonly kind: 'invalid'; readonly problem: 'parse' | 'not_jsonrpc' | 'ambiguous'; readonly detail: string; readonly id: string | undefined };
+  | {
+    readonly kind: 'invalid'; readonly problem: 'parse' | 'not_jsonrpc' | 'ambiguous'; readonly detail: string; readonly id: string | undefined;
+    /** A batch: the id of each request in it (each is answered with its own error). */
+    readonly batchIds?: readonly string[];
+  };
 
 const LF = 0x0a, CR = 0x0d, SPACE = 0x20;
 const PROGRESS_TOKEN = '"progressToken"';
@@ -59,7 +63,10 @@ export function readPostBody(line: Buffer): PostBodyResult {
   if (envelope.kind === 'invalid') {
     const problem = envelope.problem === 'blank' ? 'parse' : envelope.problem;
     // The id is echoed when it was read, unambiguously, before the fault.
-    return { kind: 'invalid', problem, detail: envelope.problem === 'blank' ? 'the body is empty' : envelope.detail, id: envelope.key === undefined ? undefined : envelope.id };
+    return {
+      kind: 'invalid', problem, detail: envelope.problem === 'blank' ? 'the body is empty' : envelope.detail, id: envelope.key === undefined ? undefined : envelope.id,
+      batchIds: envelope.requests?.map((request) => request.id),
+    };
   }
   const messages = envelope.kind === 'batch' ? envelope.members ?? [] : [envelope];
   const body = (): unknown => (parsed ??= JSON.parse(line.toString('utf8')));

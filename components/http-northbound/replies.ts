@@ -7,6 +7,8 @@ export interface HttpRefusal {
   readonly detail: string;
   /** The id of the request refused (JSON text), when it could be read. */
   readonly id?: string | undefined;
+  /** A batch refused whole: the id of each request in it (JSON text); the body is then an array of errors. */
+  readonly batchIds?: readonly string[] | undefined;
   readonly headers?: Readonly<Record<string, string>>;
   readonly data?: Record<string, unknown>;
 }
@@ -17,7 +19,9 @@ export function refuse(res: ServerResponse, refusal: HttpRefusal): void {
     if (!res.writableEnded) res.end();
     return;
   }
-  const body = encodeErrorResponse(refusal.id ?? null, refusal.code, refusal.detail, refusal.data);
+  const body = refusal.batchIds !== undefined && refusal.batchIds.length > 0
+    ? Buffer.from(`[${refusal.batchIds.map((id) => encodeErrorResponse(id, refusal.code, refusal.detail, refusal.data).toString('utf8').trimEnd()).join(',')}]`)
+    : encodeErrorResponse(refusal.id ?? null, refusal.code, refusal.detail, refusal.data);
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': body.length, ...refusal.headers };
   res.writeHead(refusal.status, headers);
   res.end(body);

@@ -99,7 +99,7 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     const parsed = readPostBody(read.line);
     if (parsed.kind === 'invalid') {
       const code = parsed.problem === 'parse' ? 'SIDECAR_ERR_PARSE' : parsed.problem === 'ambiguous' ? 'SIDECAR_ERR_AMBIGUOUS_FRAME' : 'SIDECAR_ERR_INVALID_REQUEST';
-      return refuse(res, { status: 400, code, detail: parsed.detail, id: parsed.id });
+      return refuse(res, { status: 400, code, detail: parsed.detail, id: parsed.id, batchIds: parsed.batchIds });
     }
     const body = parsed.body;
     const firstId = body.requests[0]?.rawId;

@@ -135,7 +135,8 @@ export class HttpSession {
     if (this.#collides(requests)) {
       if (!this.stateless) {
         const key = requests.find((r) => this.#byId.has(r.key))?.clientRawId ?? requests[0]!.clientRawId;
-        refuse(res, { status: 400, code: 'SIDECAR_ERR_ID_IN_FLIGHT', detail: `id ${key} in this session`, id: key });
+        const batchIds = body.envelope.kind === 'batch' ? requests.map((r) => r.clientRawId) : undefined;
+        refuse(res, { status: 400, code: 'SIDECAR_ERR_ID_IN_FLIGHT', detail: `id ${key} in this session`, id: key, batchIds });
         this.#checkIdle();
         return;
       }

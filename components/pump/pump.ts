@@ -412,16 +412,21 @@ export function createPump({ client, server, logger, events, policy, now = Date.
     const code: ErrorCode = problem.problem === 'ambiguous' ? 'SIDECAR_ERR_AMBIGUOUS_FRAME' : problem.problem === 'parse' ? 'SIDECAR_ERR_PARSE' : 'SIDECAR_ERR_INVALID_REQUEST';
     // The server's requests in it: told (it may be waiting for their answers).
     for (const request of problem.requests ?? []) server.send(encodeErrorResponse(request.id, code, problem.detail));
-    if (problem.method !== undefined && problem.key !== undefined) {
-      server.send(encodeErrorResponse(problem.id!, code, problem.detail));
-      return;
-    }
-    // A response whose id was read: the request it answers fails at once instead of hanging.
-    const pending = problem.key === undefined ? undefined : ledger.settle(problem.key);
-    if (pending === undefined) return;
-    const reply = replyToClient(pending.rawId, 'SIDECAR_ERR_UPSTREAM_INVALID_FRAME', `${problem.detail}; request ${pending.method}`);
+    // The responses in it: the requests they answer fail at once instead of hanging.
+    for (const key of problem.responses ?? []) failUnreadable(key, problem.detail);
+    if (problem.key === undefined) return;
+    // A lone frame whose id was read: a response to a client request fails that request; anything
+    // else is taken as the server's own request (perhaps spelled `Method`) and answered.
+    if (!failUnreadable(problem.key, problem.detail)) server.send(encodeErrorResponse(problem.id!, code, problem.detail));
+  };
+  /** Fails the client request this id key answers with -32006; false when none is pending. */
+  const failUnreadable = (key: string, detail: string): boolean => {
+    const pending = ledger.settle(key);
+    if (pending === undefined) return false;
+    const reply = replyToClient(pending.rawId, 'SIDECAR_ERR_UPSTREAM_INVALID_FRAME', `${detail}; request ${pending.method}`);
     endRequest(pending, 'upstream_error', reply, undefined);
     notifyIfIdle();
+    return true;
   };
 
   const handleServerFrame = (line: Buffer): void => {

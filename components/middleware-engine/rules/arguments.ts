@@ -117,6 +117,8 @@ function compileConstraint(ruleId: string, pointer: string, constraint: unknown)
     if (typeof limit !== 'number' || !Number.isFinite(limit)) throw new RuleSpecError(ruleId, `${where}.${bound} must be a finite number`);
     checks.push((value) => {
       if (typeof value !== 'number') return `must be a number to compare with the ${bound}, got ${jsonType(value)}`;
+      // Past 2^53 the value compared here may be a rounding of the one a server reads exactly (Python).
+      if (Number.isInteger(value) && !Number.isSafeInteger(value)) return `is an integer beyond ±2^53, which peers read differently (exactly, or rounded)`;
       if (bound === 'minimum' ? value < limit : value > limit) return `is ${bound === 'minimum' ? 'below the minimum' : 'above the maximum'} ${limit}`;
       return undefined;
     });

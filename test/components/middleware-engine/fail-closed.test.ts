@@ -77,6 +77,8 @@ const CASES: Case[] = [
   { name: 'null where the pointer needs an object', frame: call('read_file', { options: null }), ruleId: 'workspace-args', reason: 'argument_invalid', message: /\/options is null/ },
   { name: 'an array where the token is not an index', frame: call('read_file', { options: [{ depth: 99 }] }), ruleId: 'workspace-args', reason: 'argument_invalid', message: /"depth" is not an array index/ },
   { name: 'a JSON-text array of files', frame: call('read_file', { files: '["/etc/passwd"]' }), ruleId: 'workspace-args', reason: 'argument_invalid', message: /\/files is a string/ },
+  // Past 2^53, the bounded value JSON.parse gives the rule may be a rounding of the one a Python server reads.
+  { name: 'an integer beyond 2^53 where a maximum applies', frame: undefined, line: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"options":{"depth":9007199254740993}}}}', method: 'tools/call', ruleId: 'workspace-args', reason: 'argument_invalid', message: /beyond ±2\^53/ },
   { name: 'Depth for depth (Go\'s encoding/json binds it)', frame: call('read_file', { options: { Depth: 99 } }), ruleId: 'workspace-args', reason: 'argument_invalid', message: /^argument \/options\/depth is ambiguous/ },
   { name: 'RAW for a forbidden raw', frame: call('read_file', { RAW: true }), ruleId: 'workspace-args', reason: 'argument_invalid', message: /^argument \/raw is ambiguous/ },
   { name: 'ſ (U+017F, long s) for s', frame: call('read_file', { '\u017fkip': true }), ruleId: 'workspace-args', reason: 'argument_invalid', message: /^argument \/skip is ambiguous/ },
