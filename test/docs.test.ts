@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ERROR_CODES } from '../components/errors/index.js';
 import { LIST_SETTINGS, SCALAR_SETTINGS } from '../components/config/index.js';
@@ -18,6 +18,13 @@ describe('docs', () => {
     }
     const documented = [...doc.matchAll(/^\| `(SIDECAR_ERR_[A-Z_]+)`/gm)].map((m) => m[1]);
     assert.deepEqual(documented.filter((code) => !(code! in ERROR_CODES)), [], 'docs list no code the catalogue lacks');
+  });
+
+  it('should list every component folder in docs/architecture.md\'s table, and no folder that is gone', () => {
+    const table = read('docs/architecture.md').split('## Components')[1]!.split('\n## ')[0]!;
+    const listed = [...table.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]!).sort();
+    const folders = readdirSync(new URL('../components', import.meta.url), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    assert.deepEqual(listed, folders);
   });
 
   it('should list every exit code in docs/operations.md', () => {
