@@ -99,15 +99,21 @@ interface KnownNames {
    * compared with them as bytes, without decoding it.
    */
   readonly lowerByLength: ReadonlyArray<readonly string[] | undefined>;
+  /** 1 at [length * 128 + first byte] when a name of lowerByLength could match: most names are ruled out by one lookup. */
+  readonly lowerGate: Uint8Array;
 }
 
 function knownNames(names: ReadonlySet<string>): KnownNames {
-  const lowerByLength: string[][] = [];
+  // Dense (null where no name has that length, up to a bound): a read of a hole in a sparse array is a slow lookup.
+  const lowerByLength: Array<string[] | undefined> = Array.from({ length: 64 }, () => undefined);
+  const lowerGate = new Uint8Array(64 * 128);
   for (const name of names) {
     const folded = foldCase(name);
-    if (folded !== name) (lowerByLength[folded.length] ??= []).push(folded);
+    if (folded === name) continue;
+    (lowerByLength[folded.length] ??= []).push(folded);
+    lowerGate[folded.length * 128 + folded.charCodeAt(0)] = 1;
   }
-  return { exact: names, folded: new Map([...names].map((name) => [foldCase(name), name])), lowerByLength };
+  return { exact: names, folded: new Map([...names].map((name) => [foldCase(name), name])), lowerByLength, lowerGate };
 }
 
 /** Whether the bytes [from, to) spell one of `candidates` (ASCII). */
@@ -370,9 +376,11 @@ function addKey(b: Buffer, base: number, start: number, stop: number, escaped: b
     if (mayFold) {
       checkKnownName(b, start, stop, escaped, names);
     } else {
-      const candidates = names.lowerByLength[stop - start - 2];
-      const spelled = candidates === undefined ? undefined : spellsOneOf(b, start + 1, stop - 1, candidates);
-      if (spelled !== undefined) throw knownNameVariant(spelled, names.folded.get(spelled)!);
+      const length = stop - start - 2;
+      if (length < 64 && names.lowerGate[length * 128 + b[start + 1]!] === 1) {
+        const spelled = spellsOneOf(b, start + 1, stop - 1, names.lowerByLength[length]!);
+        if (spelled !== undefined) throw knownNameVariant(spelled, names.folded.get(spelled)!);
+      }
     }
   }
   if (keyTop === keyStarts.length) growKeys();
