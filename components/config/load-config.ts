@@ -65,6 +65,11 @@ export interface HttpSettings {
   readonly path: '/mcp';
   readonly maxSessions: number;
   readonly idleTimeoutMs: number;
+  /**
+   * A stateless (2026-07-28) backend with nothing in flight is stopped after this long unused
+   * (instead of `idleTimeoutMs`). loadConfig always sets it (default 5000); undefined: `idleTimeoutMs`.
+   */
+  readonly statelessLingerMs?: number;
   readonly maxBodyBytes: number;
   /** Host header values accepted (host or host:port); empty: the listen address and, on loopback, localhost names. */
   readonly allowedHosts: readonly string[];
@@ -238,6 +243,7 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
       path: '/mcp' as const,
       maxSessions: s.httpMaxSessions,
       idleTimeoutMs: s.httpIdleTimeoutMs,
+      statelessLingerMs: s.httpStatelessLingerMs,
       maxBodyBytes: s.httpMaxBodyBytes ?? s.maxFrameBytes,
       allowedHosts: Object.freeze(readList(flags, env, LIST_SETTINGS[2], undefined, undefined).map((entry) => entry.value)),
       allowedOrigins: Object.freeze(readList(flags, env, LIST_SETTINGS[3], undefined, undefined).map((entry) => entry.value)),

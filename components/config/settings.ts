@@ -38,6 +38,7 @@ export interface ScalarSettings {
   readonly httpListen: ListenAddress | undefined;
   readonly httpMaxSessions: number;
   readonly httpIdleTimeoutMs: number;
+  readonly httpStatelessLingerMs: number;
   readonly httpMaxBodyBytes: number | undefined;
   readonly authTokenFile: string | undefined;
   readonly authJwksUrl: string | undefined;
@@ -95,6 +96,10 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'httpListen', flag: 'http', env: 'MCP_PROXY_HTTP_LISTEN', defaultValue: undefined, parse: parseListenAddress },
   { key: 'httpMaxSessions', flag: 'http-max-sessions', env: 'MCP_PROXY_HTTP_MAX_SESSIONS', defaultValue: 4, parse: (s, t) => parseInteger(s, t, 1, 1000) },
   { key: 'httpIdleTimeoutMs', flag: 'http-idle-timeout-ms', env: 'MCP_PROXY_HTTP_IDLE_TIMEOUT_MS', defaultValue: 300_000, parse: (s, t) => parseInteger(s, t, 1000, 86_400_000) },
+  // An auto-negotiating client probes with server/discover, then goes on statelessly within
+  // milliseconds or opens a legacy session: 5 s keeps a stateless client's bursts on one server
+  // and stops a probe's server soon after it was last used (docs/operations.md).
+  { key: 'httpStatelessLingerMs', flag: 'http-stateless-linger-ms', env: 'MCP_PROXY_HTTP_STATELESS_LINGER_MS', defaultValue: 5000, parse: (s, t) => parseInteger(s, t, 0, 86_400_000) },
   { key: 'httpMaxBodyBytes', flag: 'http-max-body-bytes', env: 'MCP_PROXY_HTTP_MAX_BODY_BYTES', defaultValue: undefined, parse: (s, t) => parseByteSize(s, t, 1024, 1024 ** 3) },
   { key: 'authTokenFile', flag: 'auth-token-file', env: 'MCP_PROXY_AUTH_TOKEN_FILE', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'authJwksUrl', flag: 'auth-jwks-url', env: 'MCP_PROXY_AUTH_JWKS_URL', defaultValue: undefined, parse: parseUrl },

@@ -57,6 +57,8 @@ HTTP (a pod sidecar; docs/kubernetes.md):
   --http <host:port>                Streamable HTTP at /mcp instead of stdio   env MCP_PROXY_HTTP_LISTEN
   --http-max-sessions <n>           default 4                           env MCP_PROXY_HTTP_MAX_SESSIONS
   --http-idle-timeout-ms <ms>       default 300000                      env MCP_PROXY_HTTP_IDLE_TIMEOUT_MS
+  --http-stateless-linger-ms <ms>   a stateless caller's unused server is stopped after this, default 5000
+                                    env MCP_PROXY_HTTP_STATELESS_LINGER_MS
   --http-max-body-bytes <size>      default --max-frame-bytes           env MCP_PROXY_HTTP_MAX_BODY_BYTES
   --http-allowed-host <host>        repeat for more                     env MCP_PROXY_HTTP_ALLOWED_HOSTS
   --http-allowed-origin <origin>    repeat for more                     env MCP_PROXY_HTTP_ALLOWED_ORIGINS

@@ -14,9 +14,12 @@
  *   (one in all without auth), opened on first use, at most `maxSessions` of them (apart from
  *   the sessions). Callers' ids that clash with ones in flight are renumbered there and
  *   restored in what they get back. Without a session id and a stateless version: 400.
- * - A session (or stateless backend) ends on DELETE (204 once its server has stopped), after
- *   `idleTimeoutMs` with no POST in flight and no GET stream open, when its server ends by
- *   itself, or at `close()`; it ends through `backend.close(reason)`, the normal stop
+ * - A session ends on DELETE (204 once its server has stopped), or after `idleTimeoutMs` with
+ *   no POST in flight and no GET stream open. A stateless backend ends after
+ *   `statelessLingerMs` with no POST in flight (undefined: `idleTimeoutMs`; the CLI's default is
+ *   5 s): a `server/discover` probe's backend, when the client then opens a legacy session,
+ *   stops soon; a request within the linger reuses the backend. Either ends when its server ends
+ *   by itself, or at `close()`; it ends through `backend.close(reason)`, the normal stop
  *   sequence, and what the backend left unanswered gets -32003. Later requests with its id: 404.
  *   A session answers only the identity that opened it (another gets 404).
  *
@@ -67,5 +70,5 @@
  * request, not the session) nor `onOversized` (oversized bodies are answered 413 here).
  */
 export { startHttpNorthbound } from './server.js';
-export type { HttpNorthbound, HttpNorthboundOptions, HttpSessionInfo, SessionBackend } from './types.js';
+export type { HttpNorthbound, HttpNorthboundOptions, HttpSessionInfo, SessionBackend, Timers } from './types.js';
 export { KNOWN_PROTOCOL_VERSIONS } from './request-checks.js';

@@ -10,7 +10,7 @@ import { readPostBody, type PostBody } from './post-body.js';
 import { refuse, type HttpRefusal } from './replies.js';
 import { createOriginGuard, headerValue, isStatelessVersion, KNOWN_PROTOCOL_VERSIONS, mediaType, readAccept, type Acceptable } from './request-checks.js';
 import { HttpSession } from './session.js';
-import type { HttpNorthbound, HttpNorthboundOptions } from './types.js';
+import type { HttpNorthbound, HttpNorthboundOptions, Timers } from './types.js';
 
 const ALLOW = 'GET, POST, DELETE';
 const RETRY_AFTER_SECONDS = '5';
@@ -19,12 +19,20 @@ const HELD_MESSAGES = 256;
 const LINGER_MIN_BYTES = 4 * 1024 * 1024;
 const LINGER_MS = 2000;
 
+// A pending idle timer must not keep the process alive on its own.
+const UNREF_TIMERS: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 /** Starts the Streamable HTTP listener. Rejects (SIDECAR_ERR_CONFIG_INVALID) if the address cannot be bound. */
 export async function startHttpNorthbound(options: HttpNorthboundOptions): Promise<HttpNorthbound> {
   const { settings, logger } = options;
   const sessions = new Map<string, HttpSession>();
   const stateless = new Map<string, HttpSession>();
   let closing: Promise<void> | undefined;
+  const timers = options.clock ?? UNREF_TIMERS;
+  const lingerMs = settings.statelessLingerMs ?? settings.idleTimeoutMs;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -134,7 +142,7 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     }
     const id = randomUUID();
     const session = new HttpSession({
-      id, identity, logger, idleTimeoutMs: settings.idleTimeoutMs, heldLimit,
+      id, identity, logger, idleTimeoutMs: settings.idleTimeoutMs, timers, heldLimit,
       onEnding: () => void (sessions.get(id) === session && sessions.delete(id)),
     });
     sessions.set(id, session);
@@ -155,12 +163,14 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
         });
       }
       const created = new HttpSession({
-        id: undefined, identity, logger, idleTimeoutMs: settings.idleTimeoutMs, heldLimit,
+        // It holds no caller's session, so stopping it soon after its last use loses nothing; a
+        // `server/discover` probe's backend would otherwise run for the whole idle timeout.
+        id: undefined, identity, logger, idleTimeoutMs: lingerMs, timers, heldLimit,
         onEnding: () => void (stateless.get(key) === created && stateless.delete(key)),
       });
       session = created;
       stateless.set(key, created);
-      logger.info({ backends: stateless.size }, 'HTTP stateless backend started');
+      logger.info({ backends: stateless.size, lingerMs }, 'HTTP stateless backend started');
       created.open(options.openSession);
     }
     session.post(body, res, accept);

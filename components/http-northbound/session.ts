@@ -11,14 +11,16 @@ import { refuse } from './replies.js';
 import type { Acceptable } from './request-checks.js';
 import { renumberRequests } from './renumber.js';
 import { StreamSet } from './stream-set.js';
-import type { HttpSessionInfo, SessionBackend } from './types.js';
+import type { HttpSessionInfo, SessionBackend, Timers } from './types.js';
 
 export interface HttpSessionOptions {
   /** The Mcp-Session-Id; undefined for a stateless backend. */
   readonly id: string | undefined;
   readonly identity: Identity | undefined;
   readonly logger: Logger;
+  /** With nothing in flight and no GET stream, the backend is stopped after this long: a session's idle timeout, a stateless backend's linger. */
   readonly idleTimeoutMs: number;
+  readonly timers: Timers;
   /** Messages held for a GET stream that is not open yet, at most (oldest dropped first, logged). */
   readonly heldLimit: HeldLimit;
   /** The session starts to end (DELETE, idle, its server failed, shutdown): forget it. */
@@ -53,7 +55,7 @@ export class HttpSession {
   readonly #gone = new Set<string>();
   #getStream: ServerResponse | undefined;
   readonly #held: HeldMessages;
-  #idleTimer: NodeJS.Timeout | undefined;
+  #idleTimer: unknown;
   #renumbered = 0;
 
   constructor(options: HttpSessionOptions) {
@@ -343,7 +345,7 @@ export class HttpSession {
   // --- life: idle timeout and the end ---
 
   #clearIdle(): void {
-    clearTimeout(this.#idleTimer);
+    if (this.#idleTimer !== undefined) this.#options.timers.clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
   }
 
@@ -351,8 +353,13 @@ export class HttpSession {
     if (this.#ending !== undefined) return;
     if (this.#exchanges.size > 0 || this.#getStream !== undefined) return this.#clearIdle();
     if (this.#idleTimer !== undefined) return;
-    this.#idleTimer = setTimeout(() => void this.#end(`idle for ${this.#options.idleTimeoutMs} ms`, true), this.#options.idleTimeoutMs);
-    this.#idleTimer.unref();
+    const ms = this.#options.idleTimeoutMs;
+    // The reason names the setting to change: a stateless backend lingers, a session idles.
+    const reason = this.stateless ? `unused for ${ms} ms (stateless linger)` : `idle for ${ms} ms`;
+    this.#idleTimer = this.#options.timers.setTimeout(() => {
+      this.#idleTimer = undefined;
+      void this.#end(reason, true);
+    }, ms);
   }
 
   #end(reason: string, stopBackend: boolean): Promise<void> {

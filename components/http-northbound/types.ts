@@ -37,6 +37,14 @@ export interface HttpNorthboundOptions {
    * `client.start(handlers)` (createPump does) before or when it resolves.
    */
   openSession(client: FrameChannel, info: HttpSessionInfo): Promise<SessionBackend>;
+  /** Runs the idle timeouts and the stateless linger; default: Node's timers, unref'd. */
+  readonly clock?: Timers;
+}
+
+/** The timer half of the governor's Clock: tests drive the idle timeout and the linger with a fake one. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
 }
 
 export interface HttpNorthbound {

@@ -179,6 +179,7 @@ async function serveHttp(
     maxFrameBytes: config.maxFrameBytes,
     authenticate,
     logger,
+    clock: context.clock,
     async openSession(client, info) {
       // Each session's logs say which session they are about.
       const session = startSession({ ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }) }, client, info.identity);
@@ -192,7 +193,9 @@ async function serveHttp(
     },
   });
   admin?.metrics.watchHttpSessions(() => northbound.sessionCount + northbound.statelessCount);
-  logger.info({ address: northbound.address, path: config.http!.path, maxSessions: config.http!.maxSessions }, 'serving MCP over Streamable HTTP');
+  logger.info({
+    address: northbound.address, path: config.http!.path, maxSessions: config.http!.maxSessions, idleTimeoutMs: config.http!.idleTimeoutMs, statelessLingerMs: config.http!.statelessLingerMs,
+  }, 'serving MCP over Streamable HTTP');
   let stopping: Promise<ExitCode> | undefined;
   setReadiness(() => (stopping === undefined ? { ready: true } : { ready: false, reason: 'the proxy is stopping' }));
   let resolveDone!: (code: ExitCode) => void;

@@ -64,6 +64,13 @@ describe('loadConfig', () => {
     assert.deepEqual([plain.transport, plain.reports, plain.record, plain.http, plain.auth, plain.admin], ['stdio', undefined, undefined, undefined, undefined, undefined]);
   });
 
+  it('should read the stateless linger apart from the idle timeout: default 5000 ms, flag over environment, 0 allowed', async () => {
+    const defaults = (await run(['--proxy', 'x', '--http', '8080'])).http!;
+    assert.deepEqual([defaults.statelessLingerMs, defaults.idleTimeoutMs], [5000, 300_000]);
+    assert.equal((await run(['--proxy', 'x', '--http', '8080'], { MCP_PROXY_HTTP_STATELESS_LINGER_MS: '250' })).http!.statelessLingerMs, 250);
+    assert.equal((await run(['--proxy', 'x', '--http', '8080', '--http-stateless-linger-ms', '0'], { MCP_PROXY_HTTP_STATELESS_LINGER_MS: '250' })).http!.statelessLingerMs, 0);
+  });
+
   it('should read the server\'s user and group from flags or environment, resolving nothing yet', async () => {
     assert.equal((await run(['--proxy', 'x'])).serverAccount, undefined);
     assert.deepEqual((await run(['--proxy', 'x', '--server-user', 'nobody'])).serverAccount, { user: 'nobody', group: undefined });
@@ -95,6 +102,7 @@ describe('loadConfig', () => {
     [['--proxy', 'x', '--set-env', 'no-equals'], {}, /--set-env must be NAME=VALUE/],
     [['--proxy', 'x', '--allow', 'node a.js | tee'], {}, /--allow #1 "node a.js \| tee" is not a command prefix/],
     [['--proxy', 'x', '--http', 'localhost'], {}, /--http must be host:port/],
+    [['--proxy', 'x', '--http', '8080'], { MCP_PROXY_HTTP_STATELESS_LINGER_MS: '-1' }, /MCP_PROXY_HTTP_STATELESS_LINGER_MS must be a whole number from 0 to 86400000, got "-1"/],
     [['--proxy', 'x'], { MCP_PROXY_ADMIN_LISTEN: '127.0.0.1:70000' }, /MCP_PROXY_ADMIN_LISTEN must be host:port/],
     [['--proxy', 'x', '--http', '0.0.0.0:8080'], {}, /reachable from other machines, and no authentication is configured/],
     [['--proxy', 'x', '--auth-token-file', 't', '--auth-jwks-url', 'https://idp/jwks'], {}, /exclude each other/],
