@@ -1,15 +1,25 @@
 #!/usr/bin/env node
 // mcp-sidecar: parses arguments and environment, wires the components, maps the result to
 // an exit code. Behaviour lives in components/.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig, USAGE } from './components/config/index.js';
 import { isSidecarError } from './components/errors/index.js';
 import { redactForLog } from './components/logging/index.js';
 import { EXIT_CODES, exitCodeForError, startSidecar } from './components/runtime/index.js';
 
+// This module runs as dist/cli.js (built) and as cli.ts (from source, through tsx): package.json
+// is one folder up from the first, beside the second. Only these two places, nearest first, so a
+// stray package.json further up is never read.
+const PACKAGE_JSON_CANDIDATES = ['./package.json', '../package.json'];
+
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (const candidate of PACKAGE_JSON_CANDIDATES) {
+    const url = new URL(candidate, import.meta.url);
+    if (!existsSync(url)) continue;
+    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { version?: unknown };
+    if (typeof pkg.version === 'string') return pkg.version;
+  }
+  throw new Error(`package.json with a version not found beside or above ${new URL('.', import.meta.url).pathname}`);
 }
 
 // `mcp-sidecar policy validate|test …`: loaded only when asked for, off the proxy's cold start.

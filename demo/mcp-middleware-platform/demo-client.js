@@ -10,7 +10,10 @@
 // 4. the execution report step 2 wrote: one line per invocation, verified, and a tampered copy caught
 // 5. step 3's transcript replayed against the policy as written (enforce): what enforcing would change
 // With --proxy-command only step 1 runs, against that command (split by the proxy's own
-// parser: no shell).
+// parser: no shell). Unless MCP_PROXY_ALLOWED_PREFIXES is set, that proxy is allowed to start
+// `node <this repository>/demo/...` scripts, so a command without --allow runs the demo server.
+// That mode needs no dist/: without it the parser is loaded from source through tsx, e.g.
+//   node demo/mcp-middleware-platform/demo-client.js --proxy-command "npx tsx ./cli.ts --proxy 'node demo/mcp-middleware-platform/simple-mcp-server.js' --stdio"
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,18 +24,31 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const builtGovernor = join(root, 'dist', 'components', 'proxy-process-governor', 'index.js');
-if (!existsSync(builtGovernor)) {
-  console.error('demo: dist/ is missing. Run `npm ci` (or `npm run build`) first.');
-  process.exit(1);
-}
-const { parseCommandLine } = await import(builtGovernor);
-
 const { values } = parseArgs({ options: { 'proxy-command': { type: 'string' } } });
+
+/** The proxy's own command-line parser: built if dist/ is there, else (--proxy-command only) from source. */
+async function loadCommandParser() {
+  const built = join(root, 'dist', 'components', 'proxy-process-governor', 'index.js');
+  if (existsSync(built)) return import(built);
+  if (values['proxy-command'] === undefined) {
+    console.error('demo: dist/ is missing. Run `npm ci` (or `npm run build`) first.');
+    process.exit(1);
+  }
+  let tsImport;
+  try {
+    ({ tsImport } = await import('tsx/esm/api'));
+  } catch {
+    console.error('demo: dist/ is missing and tsx is not installed. Run `npm ci` first.');
+    process.exit(1);
+  }
+  return tsImport(join(root, 'components', 'proxy-process-governor', 'index.ts'), import.meta.url);
+}
+const { parseCommandLine } = await loadCommandParser();
 const here = (path) => relative(process.cwd(), join(root, path));
 const proxyFor = (...flags) => `node ${here('dist/cli.js')} --proxy "node ${here('demo/mcp-middleware-platform/simple-mcp-server.js')}" --allow "node ${here('demo')}/" --stdio ${flags.join(' ')}`.trim();
 
-const workDir = mkdtempSync(join(tmpdir(), 'mcp-sidecar-demo-'));
+// Only the full demo writes files (steps 2 to 5); step 1 alone leaves nothing behind.
+const workDir = values['proxy-command'] === undefined ? mkdtempSync(join(tmpdir(), 'mcp-sidecar-demo-')) : tmpdir();
 const reportFile = join(workDir, 'reports.ndjson');
 const transcriptFile = join(workDir, 'observe.transcript.ndjson');
 
@@ -43,11 +59,19 @@ const fail = (message) => {
   throw new Error(message);
 };
 
+/** One word for the proxy's command parser: POSIX single quotes unless plainly safe. */
+const quoteWord = (word) => (/^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+
 /** Starts a proxy command as an MCP server for the SDK client; keeps the proxy's log records. */
 async function connect(proxyCommand, logLevel = 'warn') {
   show('proxy command', proxyCommand);
   const [command, ...args] = parseCommandLine(proxyCommand);
-  const transport = new StdioClientTransport({ command, args, stderr: 'pipe', env: { ...process.env, MCP_PROXY_LOG_LEVEL: logLevel } });
+  const env = { ...process.env, MCP_PROXY_LOG_LEVEL: logLevel };
+  // The demo's own commands carry --allow; a --proxy-command may not, and should still reach the
+  // demo server. A rule with a path is matched where it really leads, so this absolute folder
+  // admits `node demo/...` only when run from this checkout. An allowlist the caller set wins.
+  env.MCP_PROXY_ALLOWED_PREFIXES ??= `node ${quoteWord(`${join(root, 'demo')}/`)}`;
+  const transport = new StdioClientTransport({ command, args, stderr: 'pipe', env });
   const logs = [];
   let partial = '';
   transport.stderr?.on('data', (chunk) => {
