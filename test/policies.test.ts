@@ -35,6 +35,31 @@ describe('shipped policies', () => {
   }
 });
 
+// What a client of each protocol era sends to connect and keep its session (docs/policy.md,
+// methods): no shipped policy may say a word about any of it, not even in observe mode.
+const ERA_FRAMES = [
+  { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'c', version: '1' } } },
+  { jsonrpc: '2.0', method: 'notifications/initialized' },
+  { jsonrpc: '2.0', id: 2, method: 'ping' },
+  { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 2 } },
+  { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } },
+  { jsonrpc: '2.0', id: 3, method: 'server/discover', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } },
+  { jsonrpc: '2.0', id: 'listen:1', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true } } },
+  { jsonrpc: '2.0', id: 4, method: 'tools/list' },
+];
+
+describe('every shipped policy lets every protocol era connect', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'policy-eras-'));
+  const cases = join(dir, 'eras.cases.yaml');
+  writeFileSync(cases, `cases:\n${ERA_FRAMES.map((frame) => `  - name: ${frame.method}\n    frame: ${JSON.stringify(frame)}\n    expect: { forward: true, decisions: [] }\n`).join('')}`);
+  for (const name of policies) {
+    it(`policies/${name}.yaml forwards ${ERA_FRAMES.map((f) => f.method).join(', ')}, with nothing to say`, async () => {
+      const result = await runCases(`policies/${name}.yaml`, cases);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+    });
+  }
+});
+
 describe('policy test', () => {
   const dir = mkdtempSync(join(tmpdir(), 'policy-test-'));
   it('should fail a case whose expectation the policy does not meet, saying what it got', async () => {

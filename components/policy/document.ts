@@ -135,7 +135,7 @@ export interface ArgumentConstraint {
 export interface ArgumentsRule extends RuleBase {
   readonly arguments: {
     readonly tool: string;
-    /** Keyed by JSON pointer into `arguments` (`/path`, `/options/depth`). */
+    /** Keyed by JSON pointer into `arguments` (`/path`, `/options/depth`; `/paths/*`: each element). */
     readonly properties?: Readonly<Record<string, ArgumentConstraint>>;
     readonly required?: readonly string[];
     readonly forbidden?: readonly string[];

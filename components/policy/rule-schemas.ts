@@ -59,7 +59,7 @@ const argumentsKind = requireSome(
     reply: toolReply,
   }),
   ['properties', 'required', 'forbidden'],
-).describe('Constraints on the arguments of tools/call for `tool`, by JSON pointer into `arguments`.');
+).describe('Constraints on the arguments of tools/call for `tool`, by JSON pointer into `arguments` (a `*` segment: each element of an array).');
 
 const RATE_LIMIT_DIMENSIONS = ['tool', 'method', ...IDENTITY_FIELDS] as const satisfies readonly RateLimitDimension[];
 const perWhat = `one of: rule, ${listNames(RATE_LIMIT_DIMENSIONS)}, or a list of ${listNames(RATE_LIMIT_DIMENSIONS)}`;

@@ -52,10 +52,16 @@ export function requireOne<T extends z.ZodType>(schema: T, keys: readonly string
 export const glob = z.string().min(1).meta({ description: 'A glob: `*` matches any run of characters (`/` included), `?` one character.' });
 export const globList = z.array(glob).min(1);
 
-/** RFC 6901: `/a/b`, with `~0` for `~` and `~1` for `/` in a segment. The whole document (`""`) is not a property. */
-const JSON_POINTER = /^(\/([^/~]|~[01])*)+$/;
-const pointerError = expected('a JSON pointer such as "/path" or "/options/depth" (with "~0" for "~" and "~1" for "/")');
-export const jsonPointer = z.string(pointerError).regex(JSON_POINTER, pointerError);
+/**
+ * RFC 6901: `/a/b`, with `~0` for `~` and `~1` for `/` in a segment. The whole document (`""`) is
+ * not a property. One extension: a segment `*` is each element of an array (`/paths/*`); never
+ * the first, since the arguments are an object and `/*` could only deny every call.
+ */
+const JSON_POINTER = /^(?!\/\*(\/|$))(\/([^/~]|~[01])*)+$/;
+const pointerError = expected('a JSON pointer such as "/path", "/options/depth" or "/paths/*" (with "~0" for "~", "~1" for "/", and "*" for each element of an array, but not first)');
+export const jsonPointer = z.string(pointerError).regex(JSON_POINTER, pointerError).meta({
+  description: 'A JSON pointer (RFC 6901) into the arguments: `/path`, `/options/depth`, `/files/0`; `~0` is `~` and `~1` is `/`. A segment `*` is each element of the array there (`/paths/*`, `/edits/*/path`): every element must pass, an empty array passes, anything but an array there is denied.',
+});
 
 /**
  * A regular expression in RE2 syntax, compiled here so a bad one stops the load, with RE2's

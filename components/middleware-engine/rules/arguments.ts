@@ -7,6 +7,11 @@
 // in; so does a call whose tool name cannot be read, since the rule cannot tell whether it
 // governs it.
 //
+// A pointer with a `*` token (`/paths/*`: each element of the array) is checked element by
+// element: every element must meet what the pointer's list asks, an empty array meets it, and
+// at a `*` anything but an array cannot be resolved (denied). The message names the first
+// element that fails by its index (`argument /paths/2 must be a path under /workspace/`).
+//
 // A constraint implies the type it needs: `pattern`, `maxLength` and `pathPrefix` fail on a
 // value that is not a string, `minimum`/`maximum` on one that is not a number. A policy that
 // says "at most 100" about an argument does not let an object through because an object has no
@@ -19,7 +24,7 @@ import {
   checkKnownKeys, checkMode, checkReply, checkRuleId, checkSection, deny, invalidParams, isRecord, readParams, RuleSpecError, type RuleContext,
 } from './common.js';
 import {
-  ABSENT, compilePointer, describeUnresolved, foldCase, hasFoldedMember, pointerValue, UNRESOLVED, type CompiledPointer,
+  ABSENT, compilePointer, describeUnresolved, everyPointerValue, firstRefused, foldCase, hasFoldedMember, pointerValue, UNRESOLVED, type CompiledPointer,
 } from './json-pointer.js';
 import { normalizePosixPath, isUnderPrefix } from './normalize.js';
 import { compileRe2 } from './redaction-detectors.js';
@@ -144,6 +149,31 @@ interface Pointer {
   readonly compiled: CompiledPointer;
 }
 
+/** What a constraint finds wrong with a value, stopping at the first check that fails. */
+function firstProblem(checks: readonly Check[], value: unknown): string | undefined {
+  for (let k = 0; k < checks.length; k++) {
+    const problem = checks[k]!(value);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+// What each list accepts of one value a `*` pointer resolves to (compiled once, shared).
+const isAbsent = (value: unknown): boolean => value === ABSENT;
+const isPresent = (value: unknown): boolean => value !== ABSENT && value !== UNRESOLVED;
+const ROOT = 'the arguments object';
+
+/**
+ * The message for the first value of a `*` pointer that `test` refused, named by its own
+ * pointer (`/paths/2`). Only for the deny path: it walks again, and allocates.
+ */
+function eachProblem(args: unknown, { pointer, compiled }: Pointer, test: (value: unknown) => boolean, describe: (value: unknown) => string): string {
+  const refused = firstRefused(args, compiled, test);
+  if (refused === undefined) return `argument ${pointer} cannot be resolved`; // unreachable: everyPointerValue refused one
+  if (refused.value === UNRESOLVED) return `argument ${refused.pointer} ${describeUnresolved(args, compilePointer(refused.pointer), ROOT)}`;
+  return `argument ${refused.pointer} ${describe(refused.value)}`;
+}
+
 function compilePointers(ruleId: string, field: string, value: unknown): Pointer[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new RuleSpecError(ruleId, `${field} must be a list of JSON pointers`);
@@ -182,11 +212,16 @@ export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext):
 
   const propertiesSpec = section['properties'] ?? {};
   if (!isRecord(propertiesSpec)) throw new RuleSpecError(id, 'arguments.properties must be a mapping of JSON pointer to constraints');
-  const properties = Object.entries(propertiesSpec).map(([pointer, constraint]) => ({
-    pointer,
-    compiled: checkedPointer(id, pointer),
-    checks: compileConstraint(id, pointer, constraint),
-  }));
+  const properties = Object.entries(propertiesSpec).map(([pointer, constraint]) => {
+    const checks = compileConstraint(id, pointer, constraint);
+    return {
+      pointer,
+      compiled: checkedPointer(id, pointer),
+      checks,
+      // For a `*` pointer: an element passes when it is absent or meets every check.
+      accepts: (value: unknown): boolean => value === ABSENT || (value !== UNRESOLVED && firstProblem(checks, value) === undefined),
+    };
+  });
   const required = compilePointers(id, 'arguments.required', section['required']);
   const forbidden = compilePointers(id, 'arguments.forbidden', section['forbidden']);
   if (properties.length === 0 && required.length === 0 && forbidden.length === 0) {
@@ -196,7 +231,9 @@ export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext):
   const refuse = (problems: readonly string[]): Verdict =>
     deny('argument_invalid', problems.join('; '), 'user_error', { reply });
   const unresolved = (args: unknown, { pointer, compiled }: Pointer): string =>
-    `argument ${pointer} ${describeUnresolved(args, compiled, 'the arguments object')}`;
+    `argument ${pointer} ${describeUnresolved(args, compiled, ROOT)}`;
+  const forbiddenProblem = (): string => 'is forbidden';
+  const requiredProblem = (): string => 'is required';
 
   return [{
     id,
@@ -223,32 +260,41 @@ export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext):
       let problems: string[] | undefined;
       for (let i = 0; i < forbidden.length; i++) {
         const entry = forbidden[i]!;
+        if (entry.compiled.each) {
+          if (!everyPointerValue(args, entry.compiled, isAbsent)) problems = addProblem(problems, eachProblem(args, entry, isAbsent, forbiddenProblem));
+          continue;
+        }
         const value = pointerValue(args, entry.compiled);
         if (value === ABSENT) continue;
         problems = addProblem(problems, value === UNRESOLVED ? unresolved(args, entry) : `argument ${entry.pointer} is forbidden`);
       }
       for (let i = 0; i < required.length; i++) {
         const entry = required[i]!;
+        if (entry.compiled.each) {
+          if (!everyPointerValue(args, entry.compiled, isPresent)) problems = addProblem(problems, eachProblem(args, entry, isPresent, requiredProblem));
+          continue;
+        }
         const value = pointerValue(args, entry.compiled);
         if (value === ABSENT) problems = addProblem(problems, `argument ${entry.pointer} is required`);
         else if (value === UNRESOLVED) problems = addProblem(problems, unresolved(args, entry));
       }
       for (let i = 0; i < properties.length; i++) {
         const entry = properties[i]!;
+        if (entry.compiled.each) {
+          if (!everyPointerValue(args, entry.compiled, entry.accepts)) {
+            const checks = entry.checks;
+            problems = addProblem(problems, eachProblem(args, entry, entry.accepts, (value) => firstProblem(checks, value)!));
+          }
+          continue;
+        }
         const value = pointerValue(args, entry.compiled);
         if (value === ABSENT) continue;
         if (value === UNRESOLVED) {
           problems = addProblem(problems, unresolved(args, entry));
           continue;
         }
-        const checks = entry.checks;
-        for (let k = 0; k < checks.length; k++) {
-          const problem = checks[k]!(value);
-          if (problem !== undefined) {
-            problems = addProblem(problems, `argument ${entry.pointer} ${problem}`);
-            break;
-          }
-        }
+        const problem = firstProblem(entry.checks, value);
+        if (problem !== undefined) problems = addProblem(problems, `argument ${entry.pointer} ${problem}`);
       }
       return problems === undefined ? CONTINUE : refuse(problems);
     },

@@ -27,7 +27,7 @@ const KINDS = 'methods, tools, prompts, resources, hide, arguments, rateLimit, r
 const RULE_KEYS = `id, description, mode, when, unless, ${KINDS}`;
 const TOP_KEYS = 'apiVersion, kind, metadata, mode, governor, limits, rules';
 const SIZE = 'a size in bytes from 1024 to 1073741824 (a number, optionally with KiB, MiB or GiB)';
-const POINTER = 'a JSON pointer such as "/path" or "/options/depth" (with "~0" for "~" and "~1" for "/")';
+const POINTER = 'a JSON pointer such as "/path", "/options/depth" or "/paths/*" (with "~0" for "~", "~1" for "/", and "*" for each element of an array, but not first)';
 const DOCUMENT = 'a policy document (a mapping with apiVersion: mcp-sidecar/v1, kind: Policy, metadata and rules)';
 
 const FULL = yaml(
@@ -286,6 +286,23 @@ describe('parsePolicyText: errors, each with its file, line, column, path, what 
       `p.yaml:9:9: rules[0].arguments.properties.path: expected ${POINTER}, found "path"`,
       `p.yaml:10:25: rules[0].arguments.required[1]: expected ${POINTER}, found "/a~2"`,
       `p.yaml:11:19: rules[0].arguments.forbidden[0]: expected ${POINTER}, found "x"`,
+    ]);
+  });
+
+  it('should take * for each element of an array, but not as the first segment (the arguments are an object)', () => {
+    assert.deepEqual(errorsOf(policy(
+      'rules:',
+      '  - id: a',
+      '    arguments:',
+      '      tool: read_multiple_files',
+      '      properties:',
+      '        /paths/*: { type: string }',
+      '        /edits/*/path: { type: string }',
+      '        /*: { type: string }',
+      '      required: ["/*/path", /grid/*/*, "/*x", /a*]',
+    )), [
+      `p.yaml:11:9: rules[0].arguments.properties["/*"]: expected ${POINTER}, found "/*"`,
+      `p.yaml:12:18: rules[0].arguments.required[0]: expected ${POINTER}, found "/*/path"`,
     ]);
   });
 

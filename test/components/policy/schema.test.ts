@@ -46,6 +46,22 @@ describe('docs/policy.schema.json', () => {
     assert.deepEqual(rule.required, ['id']);
   });
 
+  it('should describe JSON pointers as the validator reads them: * for each element, never first', () => {
+    const text = JSON.stringify(toJsonSchema());
+    const patterns = [...new Set([...text.matchAll(/"pattern":"(\^[^"]*\/[^"]*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string))];
+    assert.equal(patterns.length, 1, `one pointer pattern: ${patterns.join(' | ')}`);
+    const pattern = new RegExp(patterns[0]!, 'u');
+    const pointer = (value: string) => policySchema.safeParse({
+      apiVersion: 'mcp-sidecar/v1', kind: 'Policy', metadata: { name: 'p', revision: 1 },
+      rules: [{ id: 'a', arguments: { tool: 't', required: [value] } }],
+    }).success;
+    for (const value of ['/path', '/paths/*', '/edits/*/path', '/grid/*/*', '/a*', '/*x', '/a~1b', '/', '/*', '/*/path', 'path', '', '/a~2']) {
+      assert.equal(pattern.test(value), pointer(value), `${JSON.stringify(value)}: the JSON Schema and the validator disagree`);
+    }
+    assert.ok(pointer('/paths/*') && !pointer('/*'));
+    assert.match(text, /A segment `\*` is each element of the array there/);
+  });
+
   it('should be the same schema the validator uses: unknown keys fail there too', () => {
     const result = policySchema.safeParse({ apiVersion: 'mcp-sidecar/v1', kind: 'Policy', metadata: { name: 'p', revision: 1 }, extra: true });
     assert.equal(result.success, false);

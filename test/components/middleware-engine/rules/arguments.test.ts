@@ -179,6 +179,54 @@ describe('arguments rule', () => {
     it(`denies what it cannot resolve: ${label}`, () => assertInvalid(check(args, callArguments), message));
   }
 
+  // `*`: each element of an array. Every element must pass; the message names the first that
+  // does not by its index; anything but an array at the `*` cannot be resolved (denied).
+  const eachPath = { properties: { '/paths/*': { type: 'string' as const, pathPrefix: '/w/' } } };
+  const each: Array<[string, Partial<ArgumentsRule['arguments']>, unknown, RegExp | undefined]> = [
+    ['every element under the prefix', eachPath, { paths: ['/w/a', '/w/b/../c'] }, undefined],
+    ['an empty array: no element to refuse', eachPath, { paths: [] }, undefined],
+    ['no array at all: absent, nothing to check', eachPath, {}, undefined],
+    ['the second element outside, named by its index', eachPath, { paths: ['/w/a', '/etc/passwd', '/etc/shadow'] }, /^argument \/paths\/1 must be a path under \/w\/$/],
+    ['an element that is not a string', eachPath, { paths: ['/w/a', 7] }, /^argument \/paths\/1 must be of type string, got number$/],
+    ['a string where the array should be', eachPath, { paths: '/w/a' }, /^argument \/paths\/\* cannot be resolved: \/paths is a string, not an array$/],
+    ['JSON text of an array', eachPath, { paths: '["/etc/passwd"]' }, /^argument \/paths\/\* cannot be resolved: \/paths is a string, not an array$/],
+    ['an object where the array should be (its "0" is not an element)', eachPath, { paths: { 0: '/w/a' } }, /^argument \/paths\/\* cannot be resolved: \/paths is an object, not an array$/],
+    ['null where the array should be', eachPath, { paths: null }, /\/paths is null, not an array$/],
+    ['Paths for paths', eachPath, { Paths: ['/etc/passwd'] }, /^argument \/paths\/\* is ambiguous: the arguments object has no member "paths" but one equal to it ignoring case$/],
+    ['a member of each element', { properties: { '/edits/*/path': { pathPrefix: '/w/' } } }, { edits: [{ path: '/w/a' }, { text: 'x' }, { path: '/etc/x' }] }, /^argument \/edits\/2\/path must be a path under \/w\/$/],
+    ['an element that is not an object', { properties: { '/edits/*/path': { pathPrefix: '/w/' } } }, { edits: [{ path: '/w/a' }, '/etc/x'] }, /^argument \/edits\/1\/path cannot be resolved: \/edits\/1 is a string, not an object or array$/],
+    ['a case-folded member of an element', { properties: { '/edits/*/path': { pathPrefix: '/w/' } } }, { edits: [{ PATH: '/etc/x' }] }, /^argument \/edits\/0\/path is ambiguous: \/edits\/0 has no member "path"/],
+    ['nested arrays', { properties: { '/grid/*/*': { maximum: 9 } } }, { grid: [[1, 2], [], [3, 10]] }, /^argument \/grid\/2\/1 is above the maximum 9$/],
+    ['required: each element has it', { required: ['/edits/*/path'] }, { edits: [{ path: 'a' }, { path: null }] }, undefined],
+    ['required: one element lacks it', { required: ['/edits/*/path'] }, { edits: [{ path: 'a' }, {}] }, /^argument \/edits\/1\/path is required$/],
+    ['required: no array at all', { required: ['/paths/*'] }, {}, /^argument \/paths\/\* is required$/],
+    ['required: an empty array', { required: ['/paths/*'] }, { paths: [] }, undefined],
+    ['forbidden: no element has it', { forbidden: ['/edits/*/raw'] }, { edits: [{}, { path: 'a' }] }, undefined],
+    ['forbidden: one element has it', { forbidden: ['/edits/*/raw'] }, { edits: [{}, { raw: false }] }, /^argument \/edits\/1\/raw is forbidden$/],
+    ['forbidden: inside JSON text', { forbidden: ['/edits/*/raw'] }, { edits: '[{"raw":true}]' }, /^argument \/edits\/\*\/raw cannot be resolved: \/edits is a string, not an array$/],
+    ['with the array constrained too: both problems', { properties: { '/paths': { type: 'array' }, '/paths/*': { pathPrefix: '/w/' } } }, { paths: '/etc' }, /^argument \/paths must be of type array, got string; argument \/paths\/\* cannot be resolved: \/paths is a string, not an array$/],
+  ];
+  for (const [label, args, callArguments, message] of each) {
+    it(`each element (*): ${message ? 'denies' : 'passes'} ${label}`, () => {
+      const verdict = check(args, callArguments);
+      if (message === undefined) assert.deepEqual(verdict, { effect: 'continue' });
+      else assertInvalid(verdict, message, '/etc/passwd');
+    });
+  }
+
+  it('each element (*): reports a pointer once, whichever lists it is in, and never a value', () => {
+    const verdict = check({ required: ['/edits/*/path'], properties: { '/edits/*/path': { pathPrefix: '/w/' } } }, { edits: [{ path: '/w/a' }, 'sk-secret'] });
+    assertInvalid(verdict, /^argument \/edits\/1\/path cannot be resolved: \/edits\/1 is a string, not an object or array$/, 'sk-secret');
+  });
+
+  it('each element (*): a wide array costs one pass, and nothing is allocated for a call that passes', () => {
+    const paths = Array.from({ length: 10_000 }, (_, i) => `/w/${i}`);
+    const rule = ruleOf(eachPath);
+    assert.deepEqual(rule.evaluate(frameContext(toolCall('read_multiple_files', { paths }))), { effect: 'continue' });
+    const verdict = rule.evaluate(frameContext(toolCall('read_multiple_files', { paths: [...paths, '/etc/passwd'] })));
+    assertInvalid(verdict, /^argument \/paths\/10000 must be a path under \/w\/$/);
+  });
+
   it('tells absent from unresolvable: past the end of an array is absent, ß is not ss', () => {
     assert.deepEqual(check({ properties: { '/files/3': { pathPrefix: '/w/' } } }, { files: ['/w/a'] }), { effect: 'continue' });
     assertInvalid(check({ required: ['/files/3'] }, { files: ['/w/a'] }), /^argument \/files\/3 is required$/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createArgumentsRules } from '../../../../components/middleware-engine/rules/arguments.js';
 import {
-  ABSENT, compilePointer, describeUnresolved, foldCase, foldCodePoint, pointerValue, UNRESOLVED,
+  ABSENT, compilePointer, describeUnresolved, EACH, everyPointerValue, firstRefused, foldCase, foldCodePoint, pointerValue, UNRESOLVED,
 } from '../../../../components/middleware-engine/rules/json-pointer.js';
 import type { Verdict } from '../../../../components/middleware-engine/types.js';
 import { frameContext, toolCall } from '../../../helpers/frame-context.js';
@@ -134,6 +134,60 @@ describe('pointerValue', () => {
   });
 });
 
+describe('each element: the * token', () => {
+  const doc = JSON.parse('{"paths":["/a","/b"],"empty":[],"edits":[{"path":"/x"},{"text":"t"},"s"],"text":"[1]","obj":{"*":1,"0":2},"grid":[[1],[2,3]]}');
+  const values = (pointer: string): unknown[] => {
+    const seen: unknown[] = [];
+    everyPointerValue(doc, compilePointer(pointer), (value) => (seen.push(value), true));
+    return seen;
+  };
+
+  it('compiles * to EACH, and marks the pointer', () => {
+    const compiled = compilePointer('/edits/*/path');
+    assert.deepEqual(compiled.indexes, [-1, EACH, -1]);
+    assert.equal(compiled.each, true);
+    assert.equal(compilePointer('/edits/0/path').each, false);
+    assert.equal(compilePointer('/a*').each, false, 'only a token that is exactly * is special');
+  });
+
+  const table: Array<[string, unknown[]]> = [
+    ['/paths/*', ['/a', '/b']],
+    ['/empty/*', []],
+    ['/missing/*', [ABSENT]],
+    ['/edits/*/path', ['/x', ABSENT, UNRESOLVED]],
+    ['/text/*', [UNRESOLVED]],
+    ['/obj/*', [UNRESOLVED]],
+    ['/grid/*/*', [1, 2, 3]],
+    ['/grid/*/1', [ABSENT, 3]],
+    ['/paths/*/x', [UNRESOLVED, UNRESOLVED]],
+  ];
+  for (const [pointer, expected] of table) {
+    it(`visits ${pointer} as ${JSON.stringify(expected.map((v) => (typeof v === 'symbol' ? v.description : v)))}`, () => {
+      assert.deepEqual(values(pointer), expected);
+    });
+  }
+
+  it('has no single value: pointerValue says UNRESOLVED, so a caller that forgets * fails closed', () => {
+    assert.equal(pointerValue(doc, compilePointer('/paths/*')), UNRESOLVED);
+    assert.equal(pointerValue(doc, compilePointer('/obj/*')), UNRESOLVED, 'a member named * is not followed');
+  });
+
+  it('stops at the first value refused, and names it by its own pointer', () => {
+    const isString = (value: unknown) => typeof value === 'string';
+    let visits = 0;
+    assert.equal(everyPointerValue(doc, compilePointer('/edits/*/path'), (value) => (visits++, isString(value))), false);
+    assert.equal(visits, 2, 'the third element is never looked at');
+    assert.deepEqual(firstRefused(doc, compilePointer('/edits/*/path'), isString), { pointer: '/edits/1/path', value: ABSENT });
+    assert.deepEqual(firstRefused(doc, compilePointer('/text/*'), isString), { pointer: '/text/*', value: UNRESOLVED });
+    assert.deepEqual(firstRefused(doc, compilePointer('/missing/*/a~1b'), isString), { pointer: '/missing/*/a~1b', value: ABSENT });
+    assert.deepEqual(firstRefused(undefined, compilePointer('/paths/*'), isString), { pointer: '/paths/*', value: ABSENT });
+    assert.equal(firstRefused(doc, compilePointer('/paths/*'), isString), undefined);
+    assert.equal(describeUnresolved(doc, compilePointer('/text/*'), 'the arguments object'), 'cannot be resolved: /text is a string, not an array');
+    assert.equal(describeUnresolved(doc, compilePointer('/obj/*'), 'the arguments object'), 'cannot be resolved: /obj is an object, not an array');
+    assert.equal(describeUnresolved(doc, compilePointer('/edits/2/path'), 'the arguments object'), 'cannot be resolved: /edits/2 is a string, not an object or array');
+  });
+});
+
 // A generated check of the rule against a plain RFC 6901 walk: for random documents and
 // pointers, the rule resolves exactly what the walk resolves; it reports absent only when the
 // walk stopped at a member an existing object lacks (with no member equal to it ignoring case)
@@ -242,5 +296,73 @@ describe('the arguments rule against a plain walk (seeded)', () => {
     }
     // The generator reaches every outcome often enough to mean something.
     for (const [outcome, count] of Object.entries(counts)) assert.ok(count > 300, `${outcome}: ${count} cases`);
+  });
+
+  /** What each concrete pointer a `*` pointer stands for resolves to, by the plain walk: [pointer, value | ABSENT | UNRESOLVED]. */
+  function expand(document: unknown, tokens: readonly string[], prefix: string[] = []): Array<[string, unknown]> {
+    const at = tokens.indexOf('*');
+    if (at === -1) {
+      const walk = plainWalk(document, tokens);
+      const value = walk.found ? walk.value : genuinelyAbsent(walk) ? ABSENT : UNRESOLVED;
+      return [[encode([...prefix, ...tokens]), value]];
+    }
+    const before = plainWalk(document, tokens.slice(0, at));
+    if (!before.found) return [[encode([...prefix, ...tokens]), genuinelyAbsent(before) ? ABSENT : UNRESOLVED]];
+    if (!Array.isArray(before.value)) return [[encode([...prefix, ...tokens]), UNRESOLVED]];
+    return before.value.flatMap((element, index) => expand(element, tokens.slice(at + 1), [...prefix, ...tokens.slice(0, at), String(index)]));
+  }
+
+  it('with * tokens: forbids, requires and names the first failing element exactly as an expansion over the arrays says, over 3000 generated cases', () => {
+    const random = seededRandom(20_260_728);
+    const counts = { passed: 0, absent: 0, unresolved: 0, empty: 0 };
+    for (let n = 0; n < 3000; n++) {
+      const generated = generate(random, 4);
+      const args = typeof generated === 'object' && generated !== null && !Array.isArray(generated) ? generated : { a: generated };
+      const tokens = pointerInto(random, args);
+      // Replace one token after the first (the arguments are an object) by *, most often where an array is.
+      const star = 1 + Math.floor(random() * Math.max(1, tokens.length - 1));
+      if (star >= tokens.length) tokens.push('*');
+      else tokens[star] = '*';
+      if (random() < 0.3) tokens.push('*');
+      const pointer = encode(tokens);
+      const parsed = JSON.parse(JSON.stringify(args)) as unknown;
+      const outcomes = expand(parsed, tokens);
+      const where = `case ${n}: ${pointer} in ${JSON.stringify(args)}`;
+      if (outcomes.length === 0) counts.empty++;
+      const firstNot = (ok: (value: unknown) => boolean) => outcomes.find(([, value]) => !ok(value));
+
+      const required = verdictOf({ required: [pointer] }, args);
+      const missing = firstNot((value) => value !== ABSENT && value !== UNRESOLVED);
+      if (missing === undefined) {
+        counts.passed++;
+        assert.deepEqual(required, { effect: 'continue' }, where);
+      } else {
+        assert.ok(required.effect === 'deny', `${where}: ${JSON.stringify(required)}`);
+        const [concrete, value] = missing;
+        if (value === ABSENT) {
+          counts.absent++;
+          assert.equal(required.message, `argument ${concrete} is required`, where);
+        } else {
+          counts.unresolved++;
+          assert.match(required.message, new RegExp(`^argument ${concrete.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (cannot be resolved|is ambiguous)`), where);
+        }
+        assert.ok(!required.message.includes(SECRET), `${where}: the message leaks a value`);
+      }
+
+      const forbidden = verdictOf({ forbidden: [pointer] }, args);
+      const present = firstNot((value) => value === ABSENT);
+      if (present === undefined) assert.deepEqual(forbidden, { effect: 'continue' }, where);
+      else {
+        assert.ok(forbidden.effect === 'deny', `${where}: ${JSON.stringify(forbidden)}`);
+        assert.ok(forbidden.message.startsWith(`argument ${present[0]} `), `${where}: ${forbidden.message}`);
+      }
+
+      // A property check sees every value found, and only those: `enum` of exactly them passes.
+      const found = outcomes.filter(([, value]) => value !== ABSENT && value !== UNRESOLVED).map(([, value]) => value);
+      const property = verdictOf({ properties: { [pointer]: { enum: [...found, 'never'] } } }, args);
+      if (outcomes.some(([, value]) => value === UNRESOLVED)) assert.equal(property.effect, 'deny', where);
+      else assert.deepEqual(property, { effect: 'continue' }, where);
+    }
+    for (const [outcome, count] of Object.entries(counts)) assert.ok(count > 100, `${outcome}: ${count} cases`);
   });
 });
