@@ -41,6 +41,10 @@ export const ERROR_CODES = {
     rpcCode: -32006, category: 'internal_error', retryable: false,
     message: 'Invalid response: the server answered with a frame that cannot be read unambiguously',
   },
+  SIDECAR_ERR_TOO_MANY_PENDING: {
+    rpcCode: -32007, category: 'transient_error', retryable: true,
+    message: 'Too many requests pending: this session already has as many unanswered requests as the proxy keeps',
+  },
   SIDECAR_ERR_INTERNAL: {
     rpcCode: -32603, category: 'internal_error', retryable: true,
     message: 'Internal error: the proxy failed while handling this frame',

@@ -87,6 +87,8 @@ export interface PumpOptions {
 const FORWARD: FrameAction = Object.freeze({ kind: 'forward' });
 const NO_DECISIONS: readonly Decision[] = Object.freeze([]);
 const MAX_CANCELLED_REMEMBERED = 1024;
+/** Requests awaiting an answer, per direction and session: a peer that never answers cannot grow memory without bound. */
+export const MAX_PENDING = 10_000;
 
 type ObservedKind = ObservedFrame['kind'];
 
@@ -315,6 +317,10 @@ export function createPump({ client, server, logger, events, policy, now = Date.
       const reply = replyToClient(id, 'SIDECAR_ERR_ID_IN_FLIGHT', `id ${id} (request ${method})`);
       return observeRefused('client-to-server', method, id, key, line, 'blocked', reply);
     }
+    if (ledger.size >= MAX_PENDING) {
+      const reply = replyToClient(id, 'SIDECAR_ERR_TOO_MANY_PENDING', `${MAX_PENDING} requests to the server are unanswered`);
+      return observeRefused('client-to-server', method, id, key, line, 'rate_limited', reply);
+    }
     if (overInFlightLimit(method, id, key, line)) return;
     const action = check('client-to-server', 'request', method, id, line);
     if (inFlightWouldDeny !== undefined) {
@@ -475,6 +481,11 @@ export function createPump({ client, server, logger, events, policy, now = Date.
       server.send(encodeErrorResponse(envelope.id!, 'SIDECAR_ERR_ID_IN_FLIGHT', `id ${envelope.id} (request ${method})`));
       return undefined;
     }
+    if (envelope.kind === 'request' && serverRequests.size >= MAX_PENDING) {
+      logger.warn({ id: envelope.id, method, pending: MAX_PENDING }, 'refused a request from the server: too many of its requests are unanswered by the client');
+      server.send(encodeErrorResponse(envelope.id!, 'SIDECAR_ERR_TOO_MANY_PENDING', `${MAX_PENDING} requests to the client are unanswered`));
+      return undefined;
+    }
     const action = check('server-to-client', 'request', method, envelope.id, line);
     if (action.kind === 'deny') {
       // A denied server request is answered to the server and never reaches the client.
@@ -577,6 +588,12 @@ export function createPump({ client, server, logger, events, policy, now = Date.
 
   // A batch whose request ids clash with each other or with a request in flight is refused whole.
   function refuseBatchByIds(members: readonly BatchMember[]): boolean {
+    const requests = members.filter((m) => m.kind === 'request').length;
+    if (requests > 0 && ledger.size + requests > MAX_PENDING) {
+      const tooMany = (m: BatchMember): Buffer => encodeErrorResponse(m.id!, 'SIDECAR_ERR_TOO_MANY_PENDING', `${MAX_PENDING} requests to the server would be unanswered`);
+      answerBatch(members, -1, tooMany, tooMany);
+      return true;
+    }
     const seen = new Set<string>();
     for (const [index, member] of members.entries()) {
       if (member.kind !== 'request') continue;

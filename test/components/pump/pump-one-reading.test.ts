@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { Rule } from '../../../components/middleware-engine/index.js';
-import { createPump, internalErrorCount, type PumpObserver } from '../../../components/pump/index.js';
+import { createPump, internalErrorCount, MAX_PENDING, type PumpObserver } from '../../../components/pump/index.js';
 import { createNdjsonChannel } from '../../../components/transport/index.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { policyFromRules } from '../../helpers/test-policy.js';
@@ -162,5 +162,35 @@ describe('pump: a fault boundary per frame', () => {
     s.serverStdout.write('{"jsonrpc":"2.0","id":2,"result":{}}\n');
     await tick();
     assert.deepEqual(lines(s.toClient()).at(-1), { jsonrpc: '2.0', id: 2, result: {} });
+  });
+});
+
+describe('pump: what a peer that never answers can make it hold', () => {
+  it(`should refuse the client's request past ${MAX_PENDING} unanswered, with a retryable error, and forward the rest`, async () => {
+    const s = setup();
+    let frames = '';
+    for (let id = 1; id <= MAX_PENDING + 1; id++) frames += ping(id);
+    s.clientIn.write(frames);
+    await tick();
+    assert.equal(s.pump.pendingCount, MAX_PENDING);
+    const [refused] = lines(s.toClient());
+    assert.deepEqual([refused.id, refused.error.code, refused.error.data.code, refused.error.data.retryable], [MAX_PENDING + 1, -32007, 'SIDECAR_ERR_TOO_MANY_PENDING', true]);
+    assert.equal(s.toServer().split('\n').length - 1, MAX_PENDING);
+  });
+
+  it(`should refuse the server's request past ${MAX_PENDING} unanswered by the client, answering the server`, async () => {
+    const s = setup();
+    let frames = '';
+    for (let id = 1; id <= MAX_PENDING + 1; id++) frames += `{"jsonrpc":"2.0","id":"s${id}","method":"sampling/createMessage","params":{}}\n`;
+    s.serverStdout.write(frames);
+    await tick();
+    assert.equal(s.toClient().split('\n').length - 1, MAX_PENDING);
+    const [refused] = lines(s.toServer());
+    assert.deepEqual([refused.id, refused.error.data.code], [`s${MAX_PENDING + 1}`, 'SIDECAR_ERR_TOO_MANY_PENDING']);
+    // The client answers one: the next request passes again.
+    s.clientIn.write('{"jsonrpc":"2.0","id":"s1","result":{}}\n');
+    s.serverStdout.write('{"jsonrpc":"2.0","id":"s-next","method":"sampling/createMessage","params":{}}\n');
+    await tick();
+    assert.ok(s.toClient().endsWith('{"jsonrpc":"2.0","id":"s-next","method":"sampling/createMessage","params":{}}\n'));
   });
 });
