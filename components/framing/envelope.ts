@@ -545,15 +545,45 @@ const SHORT_ID_CHARS = 12;
 
 function readIdText(b: Buffer, start: number, stop: number): string {
   if (stop - start <= SHORT_ID_CHARS) {
-    let text = '';
-    for (let k = start; k < stop; k++) {
-      const c = b[k]!;
-      if (c >= 0x80) return b.toString('utf8', start, stop);
-      text += String.fromCharCode(c);
-    }
-    return text;
+    let high = 0;
+    for (let k = start; k < stop; k++) high |= b[k]!;
+    if (high < 0x80) return shortAsciiText(b, start, stop - start);
   }
   return b.toString('utf8', start, stop);
+}
+
+/** The text of `n` (1 to 15) ASCII bytes at `s`: up to 8, one new string built at once (no concatenation). */
+function shortAsciiText(b: Buffer, s: number, n: number): string {
+  const f = String.fromCharCode;
+  switch (n) {
+    case 1: return f(b[s]!);
+    case 2: return f(b[s]!, b[s + 1]!);
+    case 3: return f(b[s]!, b[s + 1]!, b[s + 2]!);
+    case 4: return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+    case 5: return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+    case 6: return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    case 7: return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
+    case 8: return f(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
+    default: {
+      let text = '';
+      for (let k = s; k < s + n; k++) text += f(b[k]!);
+      return text;
+    }
+  }
+}
+
+/**
+ * The end of the plain integer id at `i` (`[1-9][0-9]{0,14}`, the whole number: no fraction or
+ * exponent follows), whose text is its own key; 0 when the id is anything else (read the general way).
+ */
+function plainIntegerEnd(b: Buffer, i: number): number {
+  const first = b[i]!;
+  if (first < 0x31 || first > 0x39) return 0; // the byte at `end` is a line end or nothing: a digit is before it
+  let j = i + 1;
+  while (j < end && isDigit(b[j])) j++;
+  if (j - i > 15) return 0;
+  const c = b[j];
+  return c === 0x2e || c === 0x65 || c === 0x45 ? 0 : j;
 }
 
 /** The key of a numeric id's text: the number a JSON.parse peer reads; throws when peers could read it differently. */
@@ -620,13 +650,41 @@ let messageEnd = 0;
 /** Containers around a message's members: 1, or 2 inside a batch. */
 let messageDepth = 1;
 
-const JSONRPC_MEMBER = Buffer.from('"jsonrpc":"2.0",');
-
-function startsWithBytes(b: Buffer, i: number, prefix: Buffer): boolean {
-  if (end - i < prefix.length) return false;
-  for (let k = 0; k < prefix.length; k++) if (b[i + k] !== prefix[k]) return false;
-  return true;
+/** Whether `"jsonrpc":"2.0",` stands at `i` (unrolled: one compare a byte, no loop over a table). */
+function jsonrpcMemberAt(b: Buffer, i: number): boolean {
+  return end - i >= 16 &&
+    b[i] === 0x22 && b[i + 1] === 0x6a && b[i + 2] === 0x73 && b[i + 3] === 0x6f && b[i + 4] === 0x6e &&
+    b[i + 5] === 0x72 && b[i + 6] === 0x70 && b[i + 7] === 0x63 && b[i + 8] === 0x22 && b[i + 9] === 0x3a &&
+    b[i + 10] === 0x22 && b[i + 11] === 0x32 && b[i + 12] === 0x2e && b[i + 13] === 0x30 && b[i + 14] === 0x22 &&
+    b[i + 15] === 0x2c;
 }
+
+/**
+ * The kind of the member name that opens (with its quote) at `i` when it is exactly one of the
+ * envelope's names, unescaped, closing quote included; else KEY_OTHER (then the name is read the
+ * general way, which finds any of them too). The closing quote is never past `end`: the byte at
+ * `end` is a line end or nothing.
+ */
+function plainEnvelopeKey(b: Buffer, i: number): KeyKind {
+  switch (b[i + 1]) {
+    case 0x69: // id
+      return b[i + 2] === 0x64 && b[i + 3] === QUOTE ? KEY_ID : KEY_OTHER;
+    case 0x6d: // method
+      return b[i + 2] === 0x65 && b[i + 3] === 0x74 && b[i + 4] === 0x68 && b[i + 5] === 0x6f && b[i + 6] === 0x64 && b[i + 7] === QUOTE ? KEY_METHOD : KEY_OTHER;
+    case 0x70: // params
+      return b[i + 2] === 0x61 && b[i + 3] === 0x72 && b[i + 4] === 0x61 && b[i + 5] === 0x6d && b[i + 6] === 0x73 && b[i + 7] === QUOTE ? KEY_PARAMS : KEY_OTHER;
+    case 0x72: // result
+      return b[i + 2] === 0x65 && b[i + 3] === 0x73 && b[i + 4] === 0x75 && b[i + 5] === 0x6c && b[i + 6] === 0x74 && b[i + 7] === QUOTE ? KEY_RESULT : KEY_OTHER;
+    case 0x65: // error
+      return b[i + 2] === 0x72 && b[i + 3] === 0x72 && b[i + 4] === 0x6f && b[i + 5] === 0x72 && b[i + 6] === QUOTE ? KEY_ERROR : KEY_OTHER;
+    case 0x6a: // jsonrpc
+      return b[i + 2] === 0x73 && b[i + 3] === 0x6f && b[i + 4] === 0x6e && b[i + 5] === 0x72 && b[i + 6] === 0x70 && b[i + 7] === 0x63 && b[i + 8] === QUOTE ? KEY_JSONRPC : KEY_OTHER;
+    default:
+      return KEY_OTHER;
+  }
+}
+/** By kind: the length of an envelope name with its quotes. */
+const KEY_QUOTED_LENGTH = new Int32Array([0, 4, 8, 8, 7, 8, 9]);
 
 /** Scans one JSON-RPC message object at `i`; returns its kind and the index after it. */
 function scanMessage(b: Buffer, i: number): Exclude<FrameKind, 'batch'> {
@@ -642,22 +700,28 @@ function scanMessage(b: Buffer, i: number): Exclude<FrameKind, 'batch'> {
     i++;
   } else {
     // Most frames open with exactly this member and a comma: taken as one (a name must still follow).
-    if (startsWithBytes(b, i, JSONRPC_MEMBER)) {
+    if (jsonrpcMemberAt(b, i)) {
       seen = 1 << KEY_JSONRPC;
-      i = skipWhitespace(b, i + JSONRPC_MEMBER.length);
+      i = skipWhitespace(b, i + 16);
     }
     for (;;) {
       if (b[i] !== QUOTE || i >= end) throw new Malformed('expected a quoted member name');
       const keyStart = i;
-      const keyEnd = scanString(b, i);
-      const keyEscaped = stringHadEscape;
-      // Escaped names are decoded, so `"\u006dethod"` cannot slip a method past a rule.
-      let kind: KeyKind;
-      if (keyEscaped) {
-        const decoded = Buffer.from(keyText(b, keyStart, keyEnd, true));
-        kind = keyKind(decoded, 0, decoded.length);
+      let kind: KeyKind = plainEnvelopeKey(b, i);
+      let keyEnd: number;
+      let keyEscaped = false;
+      if (kind !== KEY_OTHER) {
+        keyEnd = i + KEY_QUOTED_LENGTH[kind]!;
       } else {
-        kind = keyKind(b, keyStart + 1, keyEnd - 1);
+        keyEnd = scanString(b, i);
+        keyEscaped = stringHadEscape;
+        // Escaped names are decoded, so `"\u006dethod"` cannot slip a method past a rule.
+        if (keyEscaped) {
+          const decoded = Buffer.from(keyText(b, keyStart, keyEnd, true));
+          kind = keyKind(decoded, 0, decoded.length);
+        } else {
+          kind = keyKind(b, keyStart + 1, keyEnd - 1);
+        }
       }
       if (kind !== KEY_OTHER) {
         if ((seen & (1 << kind)) !== 0) {
@@ -679,6 +743,9 @@ function scanMessage(b: Buffer, i: number): Exclude<FrameKind, 'batch'> {
         valueEnd = scanValue(b, valueStart, messageDepth, MCP, kind === KEY_PARAMS);
         if (kind === KEY_RESULT) hasResult = true;
         else if (kind === KEY_ERROR) hasError = true;
+      } else if (kind === KEY_ID && (valueEnd = plainIntegerEnd(b, valueStart)) !== 0) {
+        // A plain integer (most ids): its text is its key, read once.
+        foundId = foundKey = shortAsciiText(b, valueStart, valueEnd - valueStart);
       } else {
         valueEnd = scanValue(b, valueStart, messageDepth);
         if (kind === KEY_ID) {
