@@ -1,13 +1,13 @@
 // The shipped policies: each validates, and each passes its own test cases.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { buildPolicy } from '../components/middleware-engine/index.js';
 import { loadPolicyFile } from '../components/policy/index.js';
 import { runPolicyTestCommand } from '../components/policy-test/index.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 function capture(): { stream: Writable; text: () => string } {
   let text = '';
@@ -49,7 +49,7 @@ const ERA_FRAMES = [
 ];
 
 describe('every shipped policy lets every protocol era connect', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'policy-eras-'));
+  const dir = tempDir('policy-eras');
   const cases = join(dir, 'eras.cases.yaml');
   writeFileSync(cases, `cases:\n${ERA_FRAMES.map((frame) => `  - name: ${frame.method}\n    frame: ${JSON.stringify(frame)}\n    expect: { forward: true, decisions: [] }\n`).join('')}`);
   for (const name of policies) {
@@ -61,7 +61,7 @@ describe('every shipped policy lets every protocol era connect', () => {
 });
 
 describe('policy test', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'policy-test-'));
+  const dir = tempDir('policy-test');
   it('should fail a case whose expectation the policy does not meet, saying what it got', async () => {
     const cases = join(dir, 'wrong.cases.yaml');
     writeFileSync(cases, `cases:

@@ -14,8 +14,10 @@
 // `node <this repository>/demo/...` scripts, so a command without --allow runs the demo server.
 // That mode needs no dist/: without it the parser is loaded from source through tsx, e.g.
 //   node demo/mcp-middleware-platform/demo-client.js --proxy-command "npx tsx ./cli.ts --proxy 'node demo/mcp-middleware-platform/simple-mcp-server.js' --stdio"
+// The full demo writes its report and transcript in a temporary folder, removed when the demo
+// exits (passed or failed); --keep (or MCP_SIDECAR_DEMO_KEEP=1) keeps it and prints where it is.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +26,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values } = parseArgs({ options: { 'proxy-command': { type: 'string' } } });
+const { values } = parseArgs({ options: { 'proxy-command': { type: 'string' }, keep: { type: 'boolean' } } });
 
 /** The proxy's own command-line parser: built if dist/ is there, else (--proxy-command only) from source. */
 async function loadCommandParser() {
@@ -49,6 +51,15 @@ const proxyFor = (...flags) => `node ${here('dist/cli.js')} --proxy "node ${here
 
 // Only the full demo writes files (steps 2 to 5); step 1 alone leaves nothing behind.
 const workDir = values['proxy-command'] === undefined ? mkdtempSync(join(tmpdir(), 'mcp-sidecar-demo-')) : tmpdir();
+if (values['proxy-command'] === undefined) {
+  const keep = values.keep === true || process.env.MCP_SIDECAR_DEMO_KEEP === '1';
+  process.on('exit', () => {
+    if (keep) console.log(`\ndemo files kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  });
+  // Interrupted: exit through the handler above too.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.once(signal, () => process.exit(code));
+}
 const reportFile = join(workDir, 'reports.ndjson');
 const transcriptFile = join(workDir, 'observe.transcript.ndjson');
 

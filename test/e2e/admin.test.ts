@@ -1,12 +1,12 @@
 // The admin endpoint of the built proxy: the documented series, moving with traffic; /readyz
 // through a restart of the server.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { ROOT, fixtureServer } from '../helpers/paths.js';
 import { spawnProxy, type ProxyProcess } from '../helpers/proxy-process.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const DEMO = [process.execPath, join(ROOT, 'demo/mcp-middleware-platform/simple-mcp-server.js')];
 
@@ -31,7 +31,7 @@ function sample(body: string, series: string, labels: Record<string, string> = {
 
 describe('admin endpoint', () => {
   test('/metrics lists every documented series, and they move when traffic flows', async (t) => {
-    const reportFile = join(mkdtempSync(join(tmpdir(), 'admin-e2e-')), 'reports.ndjson');
+    const reportFile = join(tempDir('admin-e2e'), 'reports.ndjson');
     const { proxy, url } = await startWithAdmin(t, DEMO, ['--policy', 'policies/readonly.yaml', '--report-file', reportFile]);
     const before = await (await fetch(url('/metrics'))).text();
     const documented = documentedSeries();

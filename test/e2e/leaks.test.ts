@@ -3,12 +3,12 @@
 // anywhere but to the client, and under an enforced redact rule not even there: not in its logs
 // (its stderr), its execution reports (--report-file) or its transcript (--record).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fixtureServer } from '../helpers/paths.js';
 import { spawnProxy, type Frame, type ProxyProcess } from '../helpers/proxy-process.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 // The secrets of test/fixtures/servers/leaky-server.js, assembled as it assembles them.
 const AWS = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
@@ -34,7 +34,7 @@ interface Run {
 
 /** One session with the leaky server under a redact rule in `mode` (or no policy): everything the proxy wrote. */
 async function session(t: TestContext, mode: 'enforce' | 'observe' | 'no policy'): Promise<Run> {
-  const dir = mkdtempSync(join(tmpdir(), 'leaks-'));
+  const dir = tempDir('leaks');
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, `apiVersion: mcp-sidecar/v1\nkind: Policy\nmetadata: { name: leaks, revision: 1 }\nmode: ${mode}\nrules:\n  - id: secrets\n    redact: { detectors: all }\n`);
   const reports = join(dir, 'reports.ndjson');

@@ -1,12 +1,12 @@
 // The policy engine end to end: the built proxy, the demo server, the shipped policies.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { CLI, ROOT } from '../helpers/paths.js';
 import { spawnProxy, type ProxyProcess } from '../helpers/proxy-process.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const DEMO = [process.execPath, join(ROOT, 'demo/mcp-middleware-platform/simple-mcp-server.js')];
 const SECRET = 'AKIAIOSFODNN7EXAMPLE';
@@ -79,7 +79,7 @@ describe('the same policy in observe mode', () => {
 
 describe('policy files at start and on reload', () => {
   test('an invalid policy stops the proxy at start with exit 78 and the line and column', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'policy-e2e-'));
+    const dir = tempDir('policy-e2e');
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'apiVersion: mcp-sidecar/v1\nkind: Policy\nmetadata: { name: bad, revision: 1 }\nrules:\n  - id: x\n    tools: { allow: [a] }\n    match: {}\n');
     const result = spawnSync(process.execPath, [CLI, '--proxy', 'node x.js', '--allow', 'node', '--policy', file], { encoding: 'utf8', input: '' });
@@ -88,7 +88,7 @@ describe('policy files at start and on reload', () => {
   });
 
   test('a policy the schema accepts but a rule cannot compile is refused by validate (exit 1) and at start (exit 78)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'policy-e2e-'));
+    const dir = tempDir('policy-e2e');
     const file = join(dir, 'uncompilable.yaml');
     writeFileSync(file, 'apiVersion: mcp-sidecar/v1\nkind: Policy\nmetadata: { name: p, revision: 1 }\nrules:\n  - { id: r, redact: { detectors: all, patterns: [{ name: empty, pattern: "x*" }] } }\n');
     const validate = spawnSync(process.execPath, [CLI, 'policy', 'validate', file], { encoding: 'utf8' });
@@ -101,7 +101,7 @@ describe('policy files at start and on reload', () => {
   });
 
   test('a changed file takes effect; an invalid change is rejected and the policy in force stays', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'policy-e2e-'));
+    const dir = tempDir('policy-e2e');
     const file = join(dir, 'live.yaml');
     copyFileSync('policies/readonly.yaml', file);
     const proxy = start(t, ['--policy', file]);

@@ -1,17 +1,17 @@
 // `mcp-sidecar report verify` through the built CLI, on a file the report chain wrote.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CLI } from '../helpers/paths.js';
 import { chainLines, transcript } from '../components/execution-report/reports.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const verify = (...files: string[]) => spawnSync(process.execPath, [CLI, 'report', 'verify', ...files], { encoding: 'utf8' });
 
 describe('mcp-sidecar report verify', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'report-cli-')), 'reports.ndjson');
+  const file = join(tempDir('report-cli'), 'reports.ndjson');
   writeFileSync(file, `${chainLines(transcript()).join('\n')}\n`);
 
   test('an intact file: exit 0 and the count', () => {

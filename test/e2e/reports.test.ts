@@ -2,18 +2,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { CLI, ROOT, fixtureServer } from '../helpers/paths.js';
 import { spawnProxy, type ProxyProcess } from '../helpers/proxy-process.js';
+import { tempDir as makeTempDir } from '../helpers/temp-dir.js';
 
 const DEMO = [process.execPath, join(ROOT, 'demo/mcp-middleware-platform/simple-mcp-server.js')];
 const SECRET = 'AKIAIOSFODNN7EXAMPLE';
 const PASSWORD = 'correct-horse-battery-staple';
 
-const tempDir = () => mkdtempSync(join(tmpdir(), 'reports-e2e-'));
+const tempDir = () => makeTempDir('reports-e2e');
 const readReports = (file: string): any[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
 const verify = (...args: string[]) => spawnSync(process.execPath, [CLI, 'report', 'verify', ...args], { encoding: 'utf8' });
 /** A report without what may differ between two runs. */

@@ -3,8 +3,7 @@
 // policy, the Secret's token) loads in the proxy's own config loader, with the volumes written
 // out to a temporary directory.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
@@ -14,6 +13,7 @@ import { checkLaunch } from '../../components/proxy-process-governor/index.js';
 import { EXIT_CODES } from '../../components/runtime/index.js';
 import { environment, execForm, last, parseDockerfile, splitWords } from './dockerfile.js';
 import { PROXY_ENV, PROXY_ENV_PATTERN, PROXY_FLAGS, ROOT, SUBCOMMAND_FLAGS, adjustPaths, fencedBlocks, flagOf, inlineCode, invocationsIn, read, unknownFlags } from './support.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /** A Kubernetes object, read loosely. */
 type K8s = Record<string, any>;
@@ -37,7 +37,7 @@ function quantity(text: string | number): number {
 
 /** The sidecar's volumes, written out under a temporary directory: mount path → directory. */
 function materializeVolumes(): Array<readonly [string, string]> {
-  const root = mkdtempSync(join(tmpdir(), 'k8s-volumes-'));
+  const root = tempDir('k8s-volumes');
   const mapping: Array<readonly [string, string]> = [];
   for (const mount of sidecar!.volumeMounts ?? []) {
     const volume = pod.spec.volumes.find((v: K8s) => v.name === mount.name);

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { startAdminEndpoint, upstreamReadiness } from '../../../components/admin-endpoint/index.js';
@@ -11,6 +9,7 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { waitFor } from '../../helpers/processes.js';
 import { sample } from '../metrics/exposition.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const FIXTURE = resolve('test/fixtures/governor/mcp-server.js');
 
@@ -24,7 +23,7 @@ describe('admin endpoint over a restarting server', () => {
     const governor = createGovernor({
       executable: process.execPath,
       argv: ['node', FIXTURE],
-      env: { PATH: process.env.PATH, CRASH_ON_CALL: '1', STATE_FILE: join(mkdtempSync(join(tmpdir(), 'readyz-')), 'calls') },
+      env: { PATH: process.env.PATH, CRASH_ON_CALL: '1', STATE_FILE: join(tempDir('readyz'), 'calls') },
       maxFrameBytes: 1 << 20,
       restart: { maxRestarts: 3, backoffBaseMs: 100, backoffMaxMs: 1000, backoffJitter: 0, stableAfterMs: 60_000, queueLimit: 4, queueTimeoutMs: 5000 },
       stop: { stdinCloseGraceMs: 500, killTimeoutMs: 500 },

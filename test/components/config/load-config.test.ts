@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MAX_FRAME_BYTES, loadConfig, type SidecarConfig } from '../../../components/config/index.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SidecarConfig> {
   const request = await loadConfig(args, env);
@@ -142,7 +142,7 @@ describe('loadConfig', () => {
   });
 
   describe('with a policy file', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'config-')), 'p.yaml');
+    const file = join(tempDir('config'), 'p.yaml');
     writeFileSync(file, `apiVersion: mcp-sidecar/v1
 kind: Policy
 metadata: { name: p, revision: 4 }
@@ -178,7 +178,7 @@ governor:
 
     it('should take the policy file from MCP_PROXY_POLICY and refuse an invalid one naming line and column', async () => {
       assert.equal((await run(['--proxy', 'x'], { MCP_PROXY_POLICY: file })).policy?.document.metadata.name, 'p');
-      const bad = join(mkdtempSync(join(tmpdir(), 'config-')), 'bad.yaml');
+      const bad = join(tempDir('config'), 'bad.yaml');
       writeFileSync(bad, 'apiVersion: mcp-sidecar/v1\nkind: Policy\nmetadata: { name: p, revision: 1 }\nmode: loud\n');
       await assert.rejects(() => loadConfig(['--proxy', 'x', '--policy', bad], {}), (error: Error & { code?: string }) => {
         assert.equal(error.code, 'SIDECAR_ERR_POLICY_INVALID');

@@ -2,15 +2,15 @@
 // machinery. Verify and the schema load them when called. Runs the built component (npm test builds).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { ROOT } from '../../helpers/paths.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 function modulesLoaded(script: string): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'lazy-report-'));
+  const dir = tempDir('lazy-report');
   const record = join(dir, 'loaded.txt');
   writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
 export async function load(url, context, next) { appendFileSync(${JSON.stringify(record)}, url + '\\n'); return next(url, context); }\n`);

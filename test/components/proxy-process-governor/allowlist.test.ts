@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkLaunch, parseCommandLine, resolveExecutable, type AllowRule } from '../../../components/proxy-process-governor/index.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const cwd = resolve('.');
 const PATH = process.env.PATH!;
 const node = resolveExecutable('node', PATH, cwd)!;
 
 // A directory of impostors: `nodejs` and a `node` that is not the real one.
-const evilDir = mkdtempSync(join(tmpdir(), 'allowlist-'));
+const evilDir = tempDir('allowlist');
 for (const name of ['node', 'nodejs']) {
   writeFileSync(join(evilDir, name), '#!/bin/sh\nexit 0\n');
   chmodSync(join(evilDir, name), 0o755);
@@ -89,7 +89,7 @@ describe('checkLaunch', () => {
 // The holes an attacker found, each with real files: a path rule matched as a string prefix,
 // a symlink out of an allowed folder, and a `node` planted where a relative PATH entry finds it.
 describe('checkLaunch with real files', () => {
-  const base = realpathSync(mkdtempSync(join(tmpdir(), 'allowlist-files-')));
+  const base = realpathSync(tempDir('allowlist-files'));
   const file = (path: string, text = '// a script\n'): void => {
     mkdirSync(dirname(join(base, path)), { recursive: true });
     writeFileSync(join(base, path), text);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { readEnvelope } from '../../../components/framing/index.js';
@@ -8,6 +7,7 @@ import { createGovernor, type ExecutablePin, type Governor, type GovernorEvent, 
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { isRunning, waitFor } from '../../helpers/processes.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const FIXTURE = resolve('test/fixtures/governor/mcp-server.js');
 const POLICY: RestartPolicy = {
@@ -113,7 +113,7 @@ describe('governor', () => {
   });
 
   it('should recover a crashed session: in-flight call fails retryably, the next one is served after a replayed initialize', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'governor-'));
+    const dir = tempDir('governor');
     const record = join(dir, 'received.log');
     const h = track(harness({ CRASH_ON_CALL: '2', STATE_FILE: join(dir, 'calls'), RECORD_FILE: record, LIST_CHANGED: '1' }, { restart: { backoffBaseMs: 10 } }));
     h.send(INITIALIZE);
@@ -144,7 +144,7 @@ describe('governor', () => {
 
   it('should hold requests during a restart in a bounded queue, refusing the excess and those that wait too long', async () => {
     const clock = new FakeClock();
-    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(mkdtempSync(join(tmpdir(), 'governor-')), 'calls') }, { clock }));
+    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(tempDir('governor'), 'calls') }, { clock }));
     h.send(call(1));
     await waitFor(() => h.governor.state === 'backoff' && h.resets.length === 1, 5000, 'the crash');
     for (let id = 10; id < 16; id++) h.send(call(id)); // limit is 4
@@ -157,7 +157,7 @@ describe('governor', () => {
 
   it('should answer held requests with an error when the server does not come back in time', async () => {
     const clock = new FakeClock();
-    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(mkdtempSync(join(tmpdir(), 'governor-')), 'calls') }, { clock, restart: { backoffBaseMs: 20_000, queueTimeoutMs: 1_000 } }));
+    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(tempDir('governor'), 'calls') }, { clock, restart: { backoffBaseMs: 20_000, queueTimeoutMs: 1_000 } }));
     h.send(call(1));
     await waitFor(() => h.governor.state === 'backoff' && h.resets.length === 1, 5000, 'the crash');
     h.send(call(2));
@@ -169,7 +169,7 @@ describe('governor', () => {
 
   it('should reset the failure count after a run stays ready for stableAfterMs', async () => {
     const clock = new FakeClock();
-    const dir = mkdtempSync(join(tmpdir(), 'governor-'));
+    const dir = tempDir('governor');
     const h = track(harness({ CRASH_ON_CALL: '2', STATE_FILE: join(dir, 'calls') }, { clock }));
     h.send(call(1));
     await h.frameWithId(1);
@@ -207,7 +207,7 @@ describe('governor with a pinned executable', () => {
   it('should check the pin before a restart and, refused, spawn nothing and end as a server that cannot start: exit 78', async () => {
     const clock = new FakeClock();
     const pin = scriptedPin([undefined, MISMATCH]);
-    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(mkdtempSync(join(tmpdir(), 'governor-')), 'calls') }, { clock, pin }));
+    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(tempDir('governor'), 'calls') }, { clock, pin }));
     h.send(call(1));
     await waitFor(() => clock.pending().length > 0, 5000, 'the backoff after the crash');
     assert.equal(pin.checks, 1, 'checked before the first spawn');

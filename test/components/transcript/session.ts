@@ -2,17 +2,18 @@
 // notifications by the request rules, responses by the method they answer; a denied request is
 // never forwarded, so the peer's response to it never happens; a rewritten frame is delivered
 // as rewritten) and handed to a transcript writer.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildPolicy, evaluateFrame, PASS, type CompiledPolicy, type Direction, type Identity } from '../../../components/middleware-engine/index.js';
 import { parsePolicyText } from '../../../components/policy/index.js';
 import { openTranscript, runReplay, type ArgumentsMode, type TranscriptWriter } from '../../../components/transcript/index.js';
+import { tempDir as makeTempDir } from '../../helpers/temp-dir.js';
 
 export const quiet = { warn() {}, error() {} };
 
+/** Removed when the test or file that asked for it ends. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'transcript-'));
+  return makeTempDir('transcript');
 }
 
 let files = 0;
