@@ -97,7 +97,7 @@ main().then(
       process.stderr.write(`mcp-sidecar: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`);
       process.exit(exitCodeForError(error.code));
     }
-    process.stderr.write(`mcp-sidecar: internal error: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(`mcp-sidecar: internal error: ${redactForLog(error instanceof Error ? error.stack ?? error.message : String(error))}\n`);
     process.exit(EXIT_CODES.INTERNAL);
   },
 );

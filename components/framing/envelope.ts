@@ -116,8 +116,8 @@ function knownNames(names: ReadonlySet<string>): KnownNames {
   return { exact: names, folded: new Map([...names].map((name) => [foldCase(name), name])), lowerByLength, lowerGate };
 }
 
-/** Whether the bytes [from, to) spell one of `candidates` (ASCII). */
-function spellsOneOf(b: Buffer, from: number, to: number, candidates: readonly string[]): string | undefined {
+/** The candidate (ASCII, each as long as the name at `from`) that the bytes at `from` spell, if any. */
+function spellsOneOf(b: Buffer, from: number, candidates: readonly string[]): string | undefined {
   outer: for (const candidate of candidates) {
     for (let k = 0; k < candidate.length; k++) if (b[from + k] !== candidate.charCodeAt(k)) continue outer;
     return candidate;
@@ -378,7 +378,7 @@ function addKey(b: Buffer, base: number, start: number, stop: number, escaped: b
     } else {
       const length = stop - start - 2;
       if (length < 64 && names.lowerGate[length * 128 + b[start + 1]!] === 1) {
-        const spelled = spellsOneOf(b, start + 1, stop - 1, names.lowerByLength[length]!);
+        const spelled = spellsOneOf(b, start + 1, names.lowerByLength[length]!);
         if (spelled !== undefined) throw knownNameVariant(spelled, names.folded.get(spelled)!);
       }
     }

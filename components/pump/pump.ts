@@ -286,8 +286,11 @@ export function createPump({ client, server, logger, events, policy, now = Date.
       if (envelope?.kind === 'request' && envelope.key !== undefined) {
         // Not forwarded (or its answer will find nothing in flight): the client hears once.
         const pending = ledger.settle(envelope.key);
-        if (pending !== undefined) notifyIfIdle();
-        replyToClient(envelope.id!, 'SIDECAR_ERR_INTERNAL', detail);
+        const reply = replyToClient(envelope.id!, 'SIDECAR_ERR_INTERNAL', detail);
+        if (pending !== undefined) {
+          endRequest(pending, 'upstream_error', reply, undefined); // its report, as for a fault on the response side
+          notifyIfIdle();
+        }
       }
       return;
     }
@@ -588,9 +591,16 @@ export function createPump({ client, server, logger, events, policy, now = Date.
 
   // A batch whose request ids clash with each other or with a request in flight is refused whole.
   function refuseBatchByIds(members: readonly BatchMember[]): boolean {
+    // Each refused request is observed (its report) like a lone one refused for the same reason.
+    const refuse = (m: BatchMember, code: ErrorCode, detail: string, outcome: InvocationOutcome): Buffer => {
+      const reply = encodeErrorResponse(m.id!, code, detail);
+      decided = NO_DECISIONS;
+      observeRefused('client-to-server', m.method!, m.id!, m.key!, m.bytes, outcome, reply);
+      return reply;
+    };
     const requests = members.filter((m) => m.kind === 'request').length;
     if (requests > 0 && ledger.size + requests > MAX_PENDING) {
-      const tooMany = (m: BatchMember): Buffer => encodeErrorResponse(m.id!, 'SIDECAR_ERR_TOO_MANY_PENDING', `${MAX_PENDING} requests to the server would be unanswered`);
+      const tooMany = (m: BatchMember): Buffer => refuse(m, 'SIDECAR_ERR_TOO_MANY_PENDING', `${MAX_PENDING} requests to the server would be unanswered`, 'rate_limited');
       answerBatch(members, -1, tooMany, tooMany);
       return true;
     }
@@ -605,8 +615,8 @@ export function createPump({ client, server, logger, events, policy, now = Date.
       stats.invalidFromClient++;
       logger.warn({ id: member.id, method: member.method }, 'refused a batch: a request\'s id is already in flight');
       answerBatch(members, index,
-        (m) => encodeErrorResponse(m.id!, 'SIDECAR_ERR_ID_IN_FLIGHT', `id ${m.id} (request ${m.method})`),
-        (m) => encodeErrorResponse(m.id!, 'SIDECAR_ERR_ID_IN_FLIGHT', `another request in the batch reuses an id in flight (${member.id})`));
+        (m) => refuse(m, 'SIDECAR_ERR_ID_IN_FLIGHT', `id ${m.id} (request ${m.method})`, 'blocked'),
+        (m) => refuse(m, 'SIDECAR_ERR_ID_IN_FLIGHT', `another request in the batch reuses an id in flight (${member.id})`, 'blocked'));
       return true;
     }
     return false;

@@ -9,7 +9,7 @@ import type { ClientCapabilities, JSONRPCMessage } from '@modelcontextprotocol/s
 import { LineReader } from './line-reader.js';
 import { ALLOW_REPO_SCRIPTS, CLI, EVERYTHING_ARGV, EVERYTHING_COMMAND, ROOT } from './paths.js';
 import { forceKill } from './proc-table.js';
-import type { Frame, LogRecord } from './proxy-process.js';
+import { logRecords, type Frame, type LogRecord } from './proxy-process.js';
 import { waitForValue } from './wait.js';
 
 // StdioClientTransport keeps its child private; the tap needs the child's stdout. Checked at
@@ -57,16 +57,6 @@ export interface ConnectOptions {
   readonly capabilities?: ClientCapabilities;
 }
 
-function parseLogs(reader: LineReader): LogRecord[] {
-  return reader.lines.map((line) => {
-    const text = line.toString('utf8');
-    try {
-      return JSON.parse(text) as LogRecord;
-    } catch {
-      return { unparsed: text };
-    }
-  });
-}
 
 
 /** Connects an SDK client to server-everything, through the proxy or directly. */
@@ -85,7 +75,7 @@ export async function connectEverything(options: ConnectOptions): Promise<Connec
   await client.connect(transport);
   const pid = transport.pid!;
   const serverPid = options.viaProxy
-    ? await waitForValue(() => parseLogs(stderr).find((r) => r.msg === 'started the MCP server')?.pid, "the proxy's 'started the MCP server' log")
+    ? await waitForValue(() => logRecords(stderr).find((r) => r.msg === 'started the MCP server')?.pid, "the proxy's 'started the MCP server' log")
     : pid;
   const wire = transport.wire!;
   // Parsed once per line: tests poll this, and some lines are megabytes long.
@@ -103,7 +93,7 @@ export async function connectEverything(options: ConnectOptions): Promise<Connec
     stderr,
     receivedRaw: () => wire.lines,
     received,
-    logs: () => (options.viaProxy ? parseLogs(stderr) : []),
+    logs: () => (options.viaProxy ? logRecords(stderr) : []),
   };
 }
 

@@ -11,7 +11,7 @@ import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/st
 import { LineReader } from './line-reader.js';
 import { ALLOW_REPO_SCRIPTS, CLI, commandLine, ROOT } from './paths.js';
 import { forceKill, waitUntilGone } from './proc-table.js';
-import type { LogRecord } from './proxy-process.js';
+import { logRecords, type LogRecord } from './proxy-process.js';
 import { waitForValue } from './wait.js';
 
 /** The v2 stdio transport probes `server/discover` on a sibling process unless subclassed: one process, in place. */
@@ -49,20 +49,10 @@ function proxyParams(policyFile: string, server: readonly string[]) {
   return { command: process.execPath, args, env: cleanEnv(), cwd: ROOT, stderr: 'pipe' as const };
 }
 
-function parse(reader: LineReader): LogRecord[] {
-  return reader.lines.map((line) => {
-    const text = line.toString('utf8');
-    try {
-      return JSON.parse(text) as LogRecord;
-    } catch {
-      return { unparsed: text };
-    }
-  });
-}
 
 async function finish(close: () => Promise<void>, pid: number | null | undefined, stderr: LineReader): Promise<void> {
   await close().catch(() => {});
-  const server = parse(stderr).find((r) => r.msg === 'started the MCP server')?.pid;
+  const server = logRecords(stderr).find((r) => r.msg === 'started the MCP server')?.pid;
   if (typeof pid === 'number' && !(await waitUntilGone(pid, 5000))) forceKill(pid);
   if (typeof server === 'number') forceKill(server, true);
   await stderr.untilEnd(2000); // every record the proxy wrote, for the assertions after close
@@ -73,7 +63,7 @@ export async function connectV1(policyFile: string, server: readonly string[]): 
   const transport = new VersionedStdioV1(proxyParams(policyFile, server));
   const stderr = new LineReader(transport.stderr as unknown as Readable, 'proxy stderr');
   const client = new ClientV1({ name: 'shipped-policies-v1', version: '1' }, { capabilities: {} });
-  const logs = () => parse(stderr);
+  const logs = () => logRecords(stderr);
   try {
     await client.connect(transport);
   } catch (error) {
@@ -89,7 +79,7 @@ export async function connectV2(policyFile: string, server: readonly string[], o
   const transport = new InPlaceStdioV2(proxyParams(policyFile, server));
   const stderr = new LineReader(transport.stderr as unknown as Readable, 'proxy stderr');
   const client = new ClientV2({ name: 'shipped-policies-v2', version: '2' }, options);
-  const logs = () => parse(stderr);
+  const logs = () => logRecords(stderr);
   try {
     await client.connect(transport);
   } catch (error) {
@@ -127,7 +117,7 @@ export async function startHttpProxy(policyFile: string, server: readonly string
   const args = [CLI, '--http', '127.0.0.1:0', '--http-max-sessions', '16', '--proxy', commandLine(server), '--allow', ALLOW_REPO_SCRIPTS, '--policy', policyFile, '--log-level', 'info'];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr = new LineReader(child.stderr, 'proxy stderr');
-  const logs = () => parse(stderr);
+  const logs = () => logRecords(stderr);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const serving = await waitForValue(() => logs().find((r) => r.msg === 'serving MCP over Streamable HTTP' || (r.level ?? 0) >= 50), 'the proxy to serve HTTP', 10_000);
   const address = serving.address as { port?: number } | undefined;

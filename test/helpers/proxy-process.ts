@@ -46,6 +46,18 @@ export interface SpawnProxyOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** A proxy's stderr lines as log records (`{ unparsed }` for a line that is not JSON). */
+export function logRecords(stderr: LineReader): LogRecord[] {
+  return stderr.lines.map((line) => {
+    const text = line.toString('utf8');
+    try {
+      return JSON.parse(text) as LogRecord;
+    } catch {
+      return { unparsed: text };
+    }
+  });
+}
+
 // Keys every pino record has: a stdout line with these is a log line that went to the wrong stream.
 const LOG_KEYS = ['level', 'time', 'msg'];
 
@@ -108,14 +120,7 @@ export class ProxyProcess {
 
   /** The proxy's stderr so far, as log records. */
   logs(): LogRecord[] {
-    return this.stderr.lines.map((line) => {
-      const text = line.toString('utf8');
-      try {
-        return JSON.parse(text) as LogRecord;
-      } catch {
-        return { unparsed: text };
-      }
-    });
+    return logRecords(this.stderr);
   }
 
   /** Waits for a log record matching `predicate`. */

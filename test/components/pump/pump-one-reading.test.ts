@@ -194,3 +194,21 @@ describe('pump: what a peer that never answers can make it hold', () => {
     assert.ok(s.toClient().endsWith('{"jsonrpc":"2.0","id":"s-next","method":"sampling/createMessage","params":{}}\n'));
   });
 });
+
+describe('pump: every refused request is observed (its report)', () => {
+  it('should end each request of a batch refused for a reused id, with outcome blocked', async () => {
+    const ends: Array<[unknown, string]> = [];
+    const observer: PumpObserver = {
+      onFrame: () => undefined,
+      onRequestEnd: (end) => {
+        ends.push([end.request.id, end.outcome]);
+        return undefined;
+      },
+    };
+    const s = setup({ observer });
+    s.clientIn.write(`[${ping(1).trim()},${ping('1.0').trim()}]\n`);
+    await tick();
+    assert.equal(s.toServer(), '');
+    assert.deepEqual(ends, [['1', 'blocked'], ['1.0', 'blocked']]);
+  });
+});
