@@ -27,12 +27,12 @@ async function policyCommand(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
   const io = { stdout: process.stdout, stderr: process.stderr };
   if (verb === 'validate' && rest.length > 0) {
-    const [{ runPolicyValidate }, { buildPolicy }] = await Promise.all([import('./components/policy/index.js'), import('./components/middleware-engine/index.js')]);
+    const [{ runPolicyValidate }, { buildPolicy }] = await Promise.all([import('./components/policy/index.js'), import('./components/policy/engine/index.js')]);
     return runPolicyValidate(rest, io, (loaded) => buildPolicy(loaded));
   }
   if (verb === 'test' && rest.length === 2) {
     const [{ runPolicyTestCommand }, { loadPolicyFile }, { buildPolicy }] = await Promise.all([
-      import('./components/policy-test/index.js'), import('./components/policy/index.js'), import('./components/middleware-engine/index.js'),
+      import('./components/policy-test/index.js'), import('./components/policy/index.js'), import('./components/policy/engine/index.js'),
     ]);
     return runPolicyTestCommand(rest[0]!, rest[1]!, io, (path) => buildPolicy(loadPolicyFile(path)));
   }

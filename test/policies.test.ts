@@ -4,7 +4,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { buildPolicy } from '../components/middleware-engine/index.js';
+import { buildPolicy } from '../components/policy/engine/index.js';
 import { loadPolicyFile } from '../components/policy/index.js';
 import { runPolicyTestCommand } from '../components/policy-test/index.js';
 import { tempDir } from './helpers/temp-dir.js';

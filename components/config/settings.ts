@@ -1,5 +1,5 @@
 import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
-import type { PolicyMode } from '../policy/document.js';
+import type { PolicyMode } from '../policy/document/document.js';
 import { parseAccountName, parseByteSize, parseChoice, parseIdentityClaims, parseInteger, parseListenAddress, parseSha256, parseUrl, type IdentityClaims, type ListenAddress } from './parse-values.js';
 
 // Every scalar setting: its flag, its environment variable, its default and how its text is

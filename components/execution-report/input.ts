@@ -1,10 +1,10 @@
 /**
  * What the caller gives `ReportChain.append`: a report without what the chain assigns (`seq`,
  * `invocationId` unless given, `prevDigest`, `digest`, `signature`) and with the clock readings
- * that become `timing`. A middleware-engine `Decision` can be passed as it is: its `message`
+ * that become `timing`. A policy engine `Decision` can be passed as it is: its `message`
  * (words for people, which may quote argument values) is not recorded.
  */
-import type { Decision } from '../middleware-engine/index.js';
+import type { Decision } from '../policy/engine/index.js';
 import type { LifecycleEvent, Outcome } from './constants.js';
 import type { LifecycleDetail, ReportDecision, ReportIdentity, ReportPolicy, ReportTarget } from './schema.js';
 

@@ -9,7 +9,7 @@
  * arguments hash to the report's digest.
  */
 import { withoutLineEnd } from '../framing/index.js';
-import type { CompiledPolicy, Identity } from '../middleware-engine/index.js';
+import type { CompiledPolicy, Identity } from '../policy/engine/index.js';
 import type { InvocationOutcome, ObservedFrame, PumpObserver, RequestEnd } from '../pump/index.js';
 import type { ReportPolicy, ReportTarget } from './schema.js';
 import { canonicalText, sha256Digest, DIGEST_PREFIX } from './digest.js';

@@ -9,7 +9,7 @@
 // mappings (ß → SS, ŉ → ʼN, İ → i̇): full folding is not simple folding, so a result of more
 // than one code point is discarded and the code point kept. ı and İ fold with i, as in Go
 // (ToUpper(ToLower(r))), though simple folding keeps them apart: wider is safer here.
-// test/components/middleware-engine/rules/json-pointer.test.ts checks this against the
+// test/components/policy/rules/json-pointer.test.ts checks this against the
 // simple folding of the regular-expression engine (/iu) for every code point with a case.
 const FOLD_EXCEPTIONS: ReadonlyMap<number, number> = new Map([
   [0x0130, 0x0069], // İ: simple lower case i (JavaScript has only the full i̇)

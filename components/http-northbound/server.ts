@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SidecarError } from '../errors/index.js';
 import type { AuthResult } from '../http-auth/index.js';
-import type { Identity } from '../middleware-engine/index.js';
+import type { Identity } from '../policy/engine/index.js';
 import { readEnvelope } from '../framing/index.js';
 import { discardRest, readBody } from './body.js';
 import { readPostBody, type PostBody } from './post-body.js';

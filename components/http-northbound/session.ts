@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { encodeErrorResponse } from '../errors/index.js';
 import { parseFrameBody, readEnvelope, type Envelope } from '../framing/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Identity } from '../middleware-engine/index.js';
+import type { Identity } from '../policy/engine/index.js';
 import type { FrameChannel, FrameChannelHandlers } from '../transport/index.js';
 import { Exchange, SSE_HEADERS, sseEvent, type AwaitedRequest, type Renumbering } from './exchange.js';
 import { HeldMessages, type HeldLimit } from './held-messages.js';

@@ -1,12 +1,12 @@
 // What the proxy logs of what its peers wrote (a server's stderr lines, a line that is not a
 // frame, a parse error quoting one) passes the secret redactor first: a log is written down
-// too. The redactor (the built-in detectors of the redact rule, components/middleware-engine)
+// too. The redactor (the built-in detectors of the redact rule, components/policy (engine, rules))
 // is not loaded at start for this: it pulls in the rule kinds and RE2, which a proxy without a
 // policy never loads (docs/performance.md). It registers itself here when something else
 // loads it (a policy, reports, a transcript); otherwise it is loaded on the first text that may
 // hold a secret, and until it is there such a text is cut where a secret could start.
 
-/** `redactSecrets`, as components/middleware-engine resolves it. */
+/** `redactSecrets`, as components/policy (engine, rules) resolves it. */
 type RedactSecrets = (value: unknown) => { readonly value: unknown };
 
 // Every secret a built-in detector finds holds one of these, and so does every secret key name
@@ -28,7 +28,7 @@ export function useLogRedactor(redact: RedactSecrets): void {
 
 /** Loads the redactor (once); texts logged meanwhile are cut. Never rejects: on failure they stay cut. */
 export function loadLogRedactor(): Promise<void> {
-  loading ??= import('../middleware-engine/index.js')
+  loading ??= import('../policy/engine/index.js')
     .then((engine) => engine.loadSecretRedactor())
     .then((redact) => {
       redactSecrets = redact;

@@ -3,7 +3,7 @@ import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
 import { idKey, parseFrameBody, readEnvelope, type Envelope } from '../framing/index.js';
 import { createNdjsonChannel, type FrameChannel, type FrameChannelHandlers } from '../transport/index.js';
 import { backoffDelayMs } from './backoff.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../clock/index.js';
 import type { ExecutablePin, PinRefusal } from './executable-pin.js';
 import type { ServerAccount } from './server-user.js';
 import { relayServerStderr, StderrTail } from './stderr-tail.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors/index.js';
 import type { Envelope } from '../framing/index.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock/index.js';
 
 interface HeldFrame {
   readonly line: Buffer;

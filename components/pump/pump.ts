@@ -4,7 +4,7 @@ import {
   idKeyOfValue, parseFrameBody, readEnvelope, readOversizedId, type BatchMember, type Envelope, type EnvelopeProblem, type OversizedLine,
 } from '../framing/index.js';
 import { redactCutForLog, redactForLog } from '../logging/index.js';
-import { evaluateFrame, type CompiledPolicy, type Decision, type Direction, type FrameAction, type Identity, type Phase } from '../middleware-engine/index.js';
+import { evaluateFrame, type CompiledPolicy, type Decision, type Direction, type FrameAction, type Identity, type Phase } from '../policy/engine/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { InFlightLedger, type PendingRequest } from './in-flight-ledger.js';
 import type { InvocationOutcome, ObservedFrame, PumpObserver } from './observer.js';

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../logging/index.js';
-import { buildPolicy, type CompiledPolicy } from '../middleware-engine/index.js';
+import { buildPolicy, type CompiledPolicy } from '../policy/engine/index.js';
 import { loadPolicyFile, type LoadedPolicy, type PolicyMode } from '../policy/index.js';
 import type { PolicyHolder } from '../pump/index.js';
 

@@ -9,7 +9,7 @@
 import type { SidecarConfig } from '../config/index.js';
 import { createInvocationReports, createReportChain, createReporter, loadSigningKey, openReportFileSink, type Reporter, type ReportSinkStats } from '../execution-report/index.js';
 import type { Logger } from '../logging/index.js';
-import { loadSecretScanner, type CompiledPolicy, type Identity } from '../middleware-engine/index.js';
+import { loadSecretScanner, type CompiledPolicy, type Identity } from '../policy/engine/index.js';
 import type { GovernorEvent } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
 import type { TranscriptWriter } from '../transcript/index.js';

@@ -2,7 +2,7 @@
 // the candidate policy, compiled afresh for it as a restarted proxy would compile it, so rate
 // limits start full. Frames are evaluated in file order at their recorded time; a request and
 // its response make one invocation, handed on once its response is seen or the run ends.
-import { evaluateFrame, type CompiledPolicy, type Decision, type Rule } from '../middleware-engine/index.js';
+import { evaluateFrame, type CompiledPolicy, type Decision, type Rule } from '../policy/engine/index.js';
 import type { Invocation } from './compare.js';
 import { cancelledKey, pairKey, targetOf, type Target } from './pairing.js';
 import type { FrameLine } from './read.js';

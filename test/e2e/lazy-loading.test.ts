@@ -23,7 +23,7 @@ export async function load(url, context, next) { appendFileSync(${JSON.stringify
   return readFileSync(record, 'utf8').split('\n').filter(Boolean);
 }
 
-const heavy = (urls: string[]) => urls.filter((url) => /node_modules\/(zod|yaml|re2js|@modelcontextprotocol)\/|components\/(policy|policy-test|middleware-engine\/rules)\//.test(url));
+const heavy = (urls: string[]) => urls.filter((url) => /node_modules\/(zod|yaml|re2js|@modelcontextprotocol)\/|components\/(policy\/(document|rules)|policy-test)\//.test(url));
 
 describe('lazy loading', () => {
   test('without a policy, the proxy loads no policy machinery (schema, YAML, RE2, rule kinds)', () => {
@@ -38,6 +38,6 @@ describe('lazy loading', () => {
   test('with a policy, it does', () => {
     const loaded = heavy(modulesLoaded(['--policy', 'policies/readonly.yaml']));
     assert.ok(loaded.some((url) => url.includes('/node_modules/yaml/')), 'YAML');
-    assert.ok(loaded.some((url) => url.includes('/middleware-engine/rules/')), 'rule kinds');
+    assert.ok(loaded.some((url) => url.includes('/policy/rules/')), 'rule kinds');
   });
 });

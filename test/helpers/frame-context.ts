@@ -1,7 +1,7 @@
 // A FrameContext for rule tests, from a JSON-RPC object: `line` is the JSON and a newline, the
 // body is parsed on first use and deep-frozen (a rule that mutates it throws), and `now` can be
 // set between evaluations.
-import type { Direction, FrameContext, Phase } from '../../components/middleware-engine/types.js';
+import type { Direction, FrameContext, Phase } from '../../components/policy/engine/types.js';
 
 export interface TestFrameOptions {
   /** Default: `request` for a message with a method, else `response`. */

@@ -1,5 +1,5 @@
-import { compilePolicy, type CompiledPolicy, type Rule } from '../../components/middleware-engine/index.js';
-import { PERMISSIVE_POLICY, type PolicyDocument, type PolicyMode } from '../../components/policy/document.js';
+import { compilePolicy, type CompiledPolicy, type Rule } from '../../components/policy/engine/index.js';
+import { PERMISSIVE_POLICY, type PolicyDocument, type PolicyMode } from '../../components/policy/document/document.js';
 
 /** A compiled policy made of hand-written rules (the engine and pump tested without rule kinds). */
 export function policyFromRules(rules: Rule[], options: { mode?: PolicyMode; maxInFlight?: number } = {}): CompiledPolicy {

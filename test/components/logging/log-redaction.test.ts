@@ -44,7 +44,7 @@ describe('log redaction', () => {
   });
 
   it('should look for the secrets the redactor finds: never skip a text it would change', async () => {
-    const { redactSecrets } = await import('../../../components/middleware-engine/rules/redact.js');
+    const { redactSecrets } = await import('../../../components/policy/rules/redact.js');
     const pieces = ['AK', 'IA', 'ASIA', 'gh', 'p_', 'github_pat_', 'eyJ', 'bearer ', 'BeArEr\t', 'pass', 'word', '=', ': ', 'api_key', 'token', 'secret', 'x', ' ', '-----BEGIN ', 'PRIVATE KEY-----'];
     const next = seededRandom(12);
     let changed = 0;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Writable } from 'node:stream';
-import { buildPolicy } from '../../../components/middleware-engine/index.js';
+import { buildPolicy } from '../../../components/policy/engine/index.js';
 import { loadPolicyFile } from '../../../components/policy/index.js';
 import { parseCasesFile, runPolicyTestCommand } from '../../../components/policy-test/index.js';
 

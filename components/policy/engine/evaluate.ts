@@ -1,0 +1,178 @@
+import { isAscii } from 'node:buffer';
+import { readEnvelope } from '../../framing/index.js';
+import type { CompiledPolicy } from './compiled-policy.js';
+import type { DenyCategory, Direction, FrameContext, Identity, Phase, Rule, Verdict } from './types.js';
+
+/** One rule's say on one frame, in evaluation order: what a report records. */
+export interface Decision {
+  readonly ruleId: string;
+  readonly kind: string;
+  readonly phase: Phase;
+  readonly effect: 'deny' | 'rewrite';
+  /** False for a would-have: the rule (or the whole policy) is in observe mode. */
+  readonly enforced: boolean;
+  readonly reason: string;
+  readonly message?: string;
+  readonly changes?: number;
+}
+
+export type DenyVerdict = Extract<Verdict, { effect: 'deny' }>;
+
+export type FrameAction =
+  /** Forward the original bytes. */
+  | { readonly kind: 'forward' }
+  /** Forward this re-serialized frame instead (an enforced rewrite). */
+  | { readonly kind: 'replace'; readonly line: Buffer }
+  /** Do not forward: answer (a request) or drop (a notification). */
+  | { readonly kind: 'deny'; readonly ruleId: string; readonly verdict: DenyVerdict };
+
+export interface Evaluation {
+  readonly action: FrameAction;
+  readonly decisions: readonly Decision[];
+  /** With `keepBody`: the frame as received, parsed, when a rule parsed it (and none rewrote it); observers reuse it. */
+  readonly body?: unknown;
+}
+
+const FORWARD: FrameAction = Object.freeze({ kind: 'forward' });
+const NO_DECISIONS: readonly Decision[] = Object.freeze([]);
+/** The answer for every frame no rule can act on: shared, allocation-free. */
+export const PASS: Evaluation = Object.freeze({ action: FORWARD, decisions: NO_DECISIONS });
+
+function failed(rule: Rule, error: unknown): DenyVerdict {
+  // The deny must not depend on the thrown value behaving: an object without toString, a
+  // throwing getter or a revoked Proxy leaves a fixed text instead of an escaping throw.
+  let invalidJson = false;
+  let detail = 'an error that cannot be described';
+  try {
+    invalidJson = error instanceof SyntaxError;
+    if (!invalidJson) detail = error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    // keep the fixed text: a rule that throws is a denial either way
+  }
+  const category: DenyCategory = invalidJson ? 'user_error' : 'internal_error';
+  return {
+    effect: 'deny',
+    reason: invalidJson ? 'invalid_json' : 'rule_failed',
+    category,
+    message: invalidJson ? 'the frame is not valid JSON' : `rule ${rule.id} failed to evaluate: ${detail}`,
+  };
+}
+
+// Between these sizes, a frame of only ASCII bytes is decoded as latin1: the same string as
+// UTF-8 decoding gives, 3-4× faster; the check is one SIMD pass. Not above: Node makes a latin1
+// string of more than ~1 MB an external string (malloc'd), and a stream of those is reported to
+// V8 as external memory, which starts a full garbage collection every few frames (measured: 47
+// full collections in a 2 s phase of 1 MiB calls, against 1 with UTF-8 decoding; latin1 pieces
+// joined made 12).
+const ASCII_DECODE_MIN_BYTES = 4096;
+const ASCII_DECODE_MAX_BYTES = 1_000_000;
+
+/** The frame's text, exactly `line.toString('utf8')`: what `body()` hands to JSON.parse. */
+export function frameText(line: Buffer): string {
+  const length = line.length;
+  if (length >= ASCII_DECODE_MIN_BYTES && length <= ASCII_DECODE_MAX_BYTES && isAscii(line)) return line.toString('latin1');
+  return line.toString(); // no arguments: straight to the UTF-8 decoder
+}
+
+/** The FrameContext of one evaluation: a class, so a frame costs one small object and no closure. */
+class Frame implements FrameContext {
+  #parsed = false;
+  get parsed(): boolean {
+    return this.#parsed;
+  }
+
+  #body: unknown = undefined;
+  #now: number | (() => number);
+  rewritten = false;
+
+  constructor(
+    readonly direction: Direction,
+    readonly phase: Phase,
+    readonly method: string,
+    readonly line: Buffer,
+    now: number | (() => number),
+    readonly identity: Identity | undefined,
+  ) {
+    this.#now = now;
+  }
+
+  /** The clock is read when a rule first asks (rate limits), once per frame. */
+  get now(): number {
+    if (typeof this.#now === 'function') this.#now = this.#now();
+    return this.#now;
+  }
+
+  body(): unknown {
+    if (!this.#parsed) {
+      this.#body = JSON.parse(frameText(this.line));
+      this.#parsed = true;
+    }
+    return this.#body;
+  }
+
+  /** An enforced rewrite: the rules after this one see `body`. */
+  replaceBody(body: unknown): void {
+    this.#body = body;
+    this.#parsed = true;
+    this.rewritten = true;
+  }
+}
+
+/**
+ * Runs the frame through the rules that can act on it, in policy order (Envoy's chain, RBAC's
+ * shadow rules). Observe-mode rules are recorded and change nothing. The first enforced deny
+ * stops the chain; enforced rewrites apply in order, each rule seeing the previous ones' result.
+ * A frame no rule had anything to say about gets the shared PASS (nothing allocated for it but
+ * its FrameContext). `now` is milliseconds, or the clock to read them from if a rule asks;
+ * `identity` is the caller's, when known (HTTP with auth); `keepBody` hands back the parsed frame
+ * (only observers need it: without one, a frame no rule acted on allocates nothing).
+ */
+export function evaluateFrame(
+  policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity, keepBody = false,
+): Evaluation {
+  const rules = policy.rulesFor(direction, phase, method);
+  if (rules.length === 0) return PASS;
+
+  const frame = new Frame(direction, phase, method, line, now, identity);
+  let decisions: Decision[] | undefined;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    let verdict: Verdict;
+    try {
+      verdict = rule.evaluate(frame);
+    } catch (error) {
+      verdict = failed(rule, error);
+    }
+    if (verdict.effect === 'continue') continue;
+    const enforced = rule.mode === 'enforce';
+    decisions ??= [];
+    if (verdict.effect === 'deny') {
+      decisions.push({ ruleId: rule.id, kind: rule.kind, phase, effect: 'deny', enforced, reason: verdict.reason, message: verdict.message });
+      if (enforced) return { action: { kind: 'deny', ruleId: rule.id, verdict }, decisions };
+    } else {
+      decisions.push({ ruleId: rule.id, kind: rule.kind, phase, effect: 'rewrite', enforced, reason: verdict.reason, changes: verdict.changes });
+      if (enforced) frame.replaceBody(verdict.body);
+    }
+  }
+  const body = keepBody && frame.parsed && !frame.rewritten ? frame.body() : undefined;
+  if (decisions === undefined) return body === undefined ? PASS : { action: FORWARD, decisions: NO_DECISIONS, body };
+  if (!frame.rewritten) return { action: FORWARD, decisions, body };
+  return { action: { kind: 'replace', line: serializeRewritten(frame.body(), line) }, decisions };
+}
+
+// A placeholder no JSON-RPC id can be: it stands in for the id while the body is serialized.
+const ID_MARKER = '\u0000mcp-sidecar-original-id\u0000';
+const ID_MARKER_JSON = JSON.stringify(ID_MARKER);
+
+/**
+ * Serializes a rewritten frame with its id exactly as the peer wrote it: a parse and
+ * stringify would turn `1.0` into `1` and round an integer id beyond 2^53.
+ */
+function serializeRewritten(body: unknown, original: Buffer): Buffer {
+  const rawId = readEnvelope(original).id;
+  if (rawId === undefined || typeof body !== 'object' || body === null || !Object.hasOwn(body, 'id')) {
+    return Buffer.from(`${JSON.stringify(body)}\n`);
+  }
+  const text = JSON.stringify({ ...(body as object), id: ID_MARKER });
+  return Buffer.from(`${text.replace(ID_MARKER_JSON, () => rawId)}\n`);
+}

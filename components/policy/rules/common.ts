@@ -1,0 +1,121 @@
+// What every rule factory shares: the compile context, spec validation that throws clear
+// errors at load time, and small readers over a frame's params. Nothing here runs per frame
+// except the readers, which are a few property reads.
+import type { PolicyMode, ToolReply } from '../document/document.js';
+import type { DenyCategory, Verdict } from '../engine/types.js';
+import { compileGlobs, type GlobMatcher } from '../engine/glob.js';
+
+/** What a factory needs beyond its spec. */
+export interface RuleContext {
+  /** The rule's effective mode, already computed by the caller (a global observe wins). */
+  readonly mode: PolicyMode;
+}
+
+/** The error every factory throws for an invalid spec: names the rule and the field. */
+export class RuleSpecError extends Error {
+  constructor(ruleId: string, message: string) {
+    super(`rule ${JSON.stringify(ruleId)}: ${message}`);
+    this.name = 'RuleSpecError';
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function checkRuleId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) throw new RuleSpecError(String(id), 'the rule id must be a non-empty string');
+  return id;
+}
+
+export function checkMode(ruleId: string, context: RuleContext): PolicyMode {
+  const mode = context?.mode;
+  if (mode !== 'observe' && mode !== 'enforce') throw new RuleSpecError(ruleId, `context.mode must be observe or enforce, got ${JSON.stringify(mode)}`);
+  return mode;
+}
+
+export function checkSection(ruleId: string, kind: string, value: unknown): Record<string, unknown> {
+  if (!isRecord(value)) throw new RuleSpecError(ruleId, `${kind} must be a mapping`);
+  return value;
+}
+
+/** Rejects keys a kind does not know, so a typo (`alow:`) is an error instead of a silent no-op. */
+export function checkKnownKeys(ruleId: string, where: string, value: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new RuleSpecError(ruleId, `${where} has an unknown key ${JSON.stringify(key)} (known: ${known.join(', ')})`);
+  }
+}
+
+/** A list of non-empty glob strings, or undefined when absent. */
+export function checkGlobList(ruleId: string, field: string, value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new RuleSpecError(ruleId, `${field} must be a list of globs`);
+  value.forEach((item, index) => {
+    if (typeof item !== 'string' || item.length === 0) throw new RuleSpecError(ruleId, `${field}[${index}] must be a non-empty string`);
+  });
+  return value as readonly string[];
+}
+
+export function checkReply(ruleId: string, field: string, value: unknown): ToolReply {
+  if (value === undefined) return 'error';
+  if (value !== 'error' && value !== 'tool-error') throw new RuleSpecError(ruleId, `${field} must be error or tool-error, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** allow/deny globs compiled once; `permits` is true when the text passes both. */
+export interface AllowDeny {
+  readonly allow: GlobMatcher | undefined;
+  readonly deny: GlobMatcher | undefined;
+}
+
+export function compileAllowDeny(ruleId: string, kind: string, section: Record<string, unknown>): AllowDeny {
+  const allow = checkGlobList(ruleId, `${kind}.allow`, section['allow']);
+  const deny = checkGlobList(ruleId, `${kind}.deny`, section['deny']);
+  if (allow === undefined && deny === undefined) throw new RuleSpecError(ruleId, `${kind} needs allow, deny or both`);
+  return {
+    allow: allow === undefined ? undefined : compileGlobs(allow),
+    deny: deny === undefined ? undefined : compileGlobs(deny),
+  };
+}
+
+export function permits(lists: AllowDeny, text: string): boolean {
+  if (lists.allow !== undefined && !lists.allow(text)) return false;
+  if (lists.deny !== undefined && lists.deny(text)) return false;
+  return true;
+}
+
+/** `body.params` when it is an object, else undefined. */
+export function readParams(body: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(body)) return undefined;
+  const params = body['params'];
+  return isRecord(params) ? params : undefined;
+}
+
+/** `body.result` when it is an object, else undefined (an error response has none). */
+export function readResult(body: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(body)) return undefined;
+  const result = body['result'];
+  return isRecord(result) ? result : undefined;
+}
+
+/** A string from the frame, quoted and cut short for a message (names can be long). */
+export function quoteForMessage(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
+/**
+ * The denial of a request whose name (or URI) a rule that governs its method cannot read: the
+ * rule cannot tell whether the request is one it refuses, so it refuses it (fail closed).
+ */
+export function invalidParams(method: string, field: string): Verdict {
+  return deny('invalid_params', `${method} needs params.${field}, a string`, 'user_error');
+}
+
+export function deny(
+  reason: string,
+  message: string,
+  category: DenyCategory,
+  extra?: { readonly reply?: ToolReply; readonly retryAfterMs?: number },
+): Verdict {
+  return { effect: 'deny', reason, message, category, ...extra };
+}

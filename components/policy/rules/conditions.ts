@@ -1,0 +1,77 @@
+// `when` and `unless` on any rule: conditions on who the caller is. `when: { identity: { tenantId:
+// [globs], userId: [globs], agentId: [globs] } }` makes a rule apply only to frames whose identity
+// has every field given, each matching one of its globs; `unless` (same shape) exempts the frames
+// that match. A frame without an identity (stdio, or HTTP with a static token) has no fields, so
+// it meets no `when` and no `unless`: a rule with `when` never applies to it, a rule with only
+// `unless` always does. The globs are compiled once, here; a rule with neither key is returned
+// as it is, so it costs nothing per frame.
+//
+// Fails closed: a missing identity, or a missing field, is a fact (the caller has none), not an
+// open question, and matches nothing. A field that is present but not a string cannot be
+// matched: the condition then resolves so that the rule applies (a `when` matches, an `unless`
+// does not), never so that a restriction is lifted.
+import type { IdentityField, RuleSpec } from '../document/document.js';
+import { compileGlobs, type GlobMatcher } from '../engine/glob.js';
+import type { FrameContext, Identity, Rule, Verdict } from '../engine/types.js';
+import { CONTINUE } from '../engine/types.js';
+import { checkGlobList, checkKnownKeys, isRecord, RuleSpecError } from './common.js';
+
+const IDENTITY_FIELDS: readonly IdentityField[] = ['tenantId', 'userId', 'agentId'];
+
+/**
+ * True when the identity has every field the condition names, each matching one of its globs;
+ * for a field present but not a string, true for `when` and false for `unless`.
+ */
+export type IdentityPredicate = (identity: Identity | undefined) => boolean;
+
+/** Compiles `when.identity` / `unless.identity`, throwing a RuleSpecError on a malformed one. */
+export function compileCondition(ruleId: string, key: 'when' | 'unless', condition: unknown): IdentityPredicate {
+  if (!isRecord(condition)) throw new RuleSpecError(ruleId, `${key} must be a mapping`);
+  checkKnownKeys(ruleId, key, condition, ['identity']);
+  const identity = condition['identity'];
+  if (!isRecord(identity)) throw new RuleSpecError(ruleId, `${key}.identity must be a mapping`);
+  checkKnownKeys(ruleId, `${key}.identity`, identity, IDENTITY_FIELDS);
+  const checks: Array<readonly [IdentityField, GlobMatcher]> = [];
+  for (const field of IDENTITY_FIELDS) {
+    const globs = checkGlobList(ruleId, `${key}.identity.${field}`, identity[field]);
+    if (globs === undefined) continue;
+    if (globs.length === 0) throw new RuleSpecError(ruleId, `${key}.identity.${field} must name at least one glob`);
+    checks.push([field, compileGlobs(globs)]);
+  }
+  if (checks.length === 0) throw new RuleSpecError(ruleId, `${key}.identity needs tenantId, userId or agentId`);
+  // What an unreadable field makes the condition: whatever keeps the rule applying.
+  const undecided = key === 'when';
+  return (caller) => {
+    if (caller === undefined) return false;
+    let unreadable = false;
+    for (const [field, matches] of checks) {
+      const value: unknown = caller[field];
+      if (typeof value === 'string') {
+        if (!matches(value)) return false;
+      } else if (value === undefined) {
+        return false;
+      } else {
+        unreadable = true; // undecided, unless another field decides it (a mismatch, a missing field)
+      }
+    }
+    return unreadable ? undecided : true;
+  };
+}
+
+/**
+ * The rules of one spec, each made conditional on the spec's `when` and `unless`: a frame that
+ * does not meet them gets CONTINUE without the rule being run (no body parsed, no rate-limit
+ * token taken). Without either key, the rules are returned unchanged.
+ */
+export function applyConditions(spec: RuleSpec, rules: Rule[]): Rule[] {
+  if (spec.when === undefined && spec.unless === undefined) return rules;
+  const when = spec.when === undefined ? undefined : compileCondition(spec.id, 'when', spec.when);
+  const unless = spec.unless === undefined ? undefined : compileCondition(spec.id, 'unless', spec.unless);
+  const applies = (identity: Identity | undefined): boolean => (when === undefined || when(identity)) && (unless === undefined || !unless(identity));
+  return rules.map((rule) => ({
+    ...rule,
+    evaluate(frame: FrameContext): Verdict {
+      return applies(frame.identity) ? rule.evaluate(frame) : CONTINUE;
+    },
+  }));
+}

@@ -1,0 +1,137 @@
+// The document's `limits` section, as rules over the frame's bytes (no parse): `maxFrameBytes`
+// by method glob and `maxDepth`, for requests and notifications in both directions (the
+// server's own requests too). `maxInFlight` is counted by the pump's in-flight ledger.
+import type { LimitsSection, PolicyMode } from '../document/document.js';
+import type { Direction, FrameContext, Rule, Verdict } from '../engine/types.js';
+import { CONTINUE } from '../engine/types.js';
+import { compileGlob, type GlobMatcher } from '../engine/glob.js';
+import { checkKnownKeys, checkMode, deny, isRecord, quoteForMessage, RuleSpecError, type RuleContext } from './common.js';
+
+const DIRECTIONS: readonly Direction[] = ['client-to-server', 'server-to-client'];
+
+function checkPositiveInteger(id: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new RuleSpecError(id, 'must be a positive integer');
+  return value;
+}
+
+/**
+ * The globs of `maxFrameBytes`, most specific first: exact names, then globs by length
+ * (longer first; at equal length, fewer wildcards first, then alphabetical), `*` last.
+ */
+export function orderBySpecificity(globs: readonly string[]): string[] {
+  const wildcards = (glob: string): number => glob.split('').filter((c) => c === '*' || c === '?').length;
+  const rank = (glob: string): number => (glob === '*' ? 2 : wildcards(glob) === 0 ? 0 : 1);
+  return [...globs].sort((a, b) => rank(a) - rank(b) || b.length - a.length || wildcards(a) - wildcards(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+// Strings are scanned byte by byte for this long before indexOf (memchr) takes over: most
+// strings of a frame are short keys and values, and a native call costs more than a short loop.
+const INLINE_STRING_SCAN = 32;
+
+/**
+ * The deepest nesting of `[`/`{` in a JSON text, brackets inside strings ignored, stopping as
+ * soon as it exceeds `stopAbove`. A byte scan: strings are skipped with `indexOf('"')`. Exact
+ * for JSON; in text that is not, a closer with nothing open is ignored, so that it cannot make
+ * later nesting count short.
+ */
+export function jsonDepth(buffer: Buffer, stopAbove = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let deepest = 0;
+  const length = buffer.length;
+  for (let i = 0; i < length; i++) {
+    const byte = buffer[i];
+    if (byte === 0x22) {
+      // To the closing quote: the first one not escaped by a backslash, looked for byte by
+      // byte first (a backslash escapes the byte after it)…
+      const inlineEnd = Math.min(length, i + 1 + INLINE_STRING_SCAN);
+      let j = i + 1;
+      for (; j < inlineEnd; j++) {
+        const c = buffer[j];
+        if (c === 0x22) break;
+        if (c === 0x5c) j++;
+      }
+      if (j < inlineEnd) {
+        i = j;
+        continue;
+      }
+      // …then by memchr: one not preceded by an odd run of backslashes.
+      let close = buffer.indexOf(0x22, i + 1);
+      for (;;) {
+        if (close === -1) return deepest;
+        let backslashes = 0;
+        while (buffer[close - 1 - backslashes] === 0x5c) backslashes++;
+        if (backslashes % 2 === 0) break;
+        close = buffer.indexOf(0x22, close + 1);
+      }
+      i = close;
+    } else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > deepest) {
+        deepest = depth;
+        if (deepest > stopAbove) return deepest;
+      }
+    } else if ((byte === 0x7d || byte === 0x5d) && depth > 0) {
+      // Never below zero: a stray closer (not JSON; the envelope reader refuses it) must not
+      // hide the nesting after it.
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+function limitRule(id: string, mode: PolicyMode, direction: Direction, methods: readonly string[], evaluate: (frame: FrameContext) => Verdict): Rule {
+  return { id, kind: 'limits', mode, direction, phase: 'request', methods, evaluate };
+}
+
+/** Rules for `limits.maxFrameBytes` and `limits.maxDepth`, one per direction each. */
+export function createLimitsRules(limits: LimitsSection, context: RuleContext): Rule[] {
+  const mode = checkMode('limits', context);
+  if (!isRecord(limits)) throw new RuleSpecError('limits', 'limits must be a mapping');
+  checkKnownKeys('limits', 'limits', limits, ['maxFrameBytes', 'maxDepth', 'maxInFlight']);
+  const rules: Rule[] = [];
+
+  if (limits.maxFrameBytes !== undefined) {
+    const id = 'limits.maxFrameBytes';
+    if (!isRecord(limits.maxFrameBytes)) throw new RuleSpecError(id, 'must be a mapping of method glob to bytes');
+    const entries = Object.entries(limits.maxFrameBytes as Record<string, unknown>);
+    for (const [glob, bytes] of entries) {
+      if (glob.length === 0) throw new RuleSpecError(id, 'a method glob must not be empty');
+      if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 1) throw new RuleSpecError(id, `${JSON.stringify(glob)} must be a positive number of bytes`);
+    }
+    const table = new Map(entries as [string, number][]);
+    if (entries.length > 0) {
+      const exact = new Map<string, number>();
+      const ordered: { glob: string; match: GlobMatcher; bytes: number }[] = [];
+      for (const glob of orderBySpecificity(entries.map(([glob]) => glob))) {
+        const bytes = table.get(glob)!;
+        if (!glob.includes('*') && !glob.includes('?')) exact.set(glob, bytes);
+        else ordered.push({ glob, match: compileGlob(glob), bytes });
+      }
+      const limitFor = (method: string): { glob: string; bytes: number } | undefined => {
+        const bytes = exact.get(method);
+        if (bytes !== undefined) return { glob: method, bytes };
+        return ordered.find((entry) => entry.match(method));
+      };
+      const evaluate = (frame: FrameContext): Verdict => {
+        const limit = limitFor(frame.method);
+        if (limit === undefined || frame.line.length <= limit.bytes) return CONTINUE;
+        return deny('frame_too_large', `a ${quoteForMessage(frame.method)} frame of ${frame.line.length} bytes is over the ${limit.bytes}-byte limit for ${quoteForMessage(limit.glob)}`, 'user_error');
+      };
+      const methods = entries.map(([glob]) => glob);
+      for (const direction of DIRECTIONS) rules.push(limitRule(id, mode, direction, methods, evaluate));
+    }
+  }
+
+  if (limits.maxDepth !== undefined) {
+    const id = 'limits.maxDepth';
+    const maxDepth = checkPositiveInteger(id, limits.maxDepth);
+    const evaluate = (frame: FrameContext): Verdict => {
+      const depth = jsonDepth(frame.line, maxDepth);
+      if (depth <= maxDepth) return CONTINUE;
+      return deny('nesting_too_deep', `a ${quoteForMessage(frame.method)} frame nests deeper than ${maxDepth} levels`, 'user_error');
+    };
+    for (const direction of DIRECTIONS) rules.push(limitRule(id, mode, direction, ['*'], evaluate));
+  }
+
+  if (limits.maxInFlight !== undefined) checkPositiveInteger('limits.maxInFlight', limits.maxInFlight);
+  return rules;
+}

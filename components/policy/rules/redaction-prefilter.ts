@@ -1,0 +1,498 @@
+// The redact rule's look at a frame's bytes before any parse. Every built-in detector needs an
+// ASCII anchor in the text it scans (`-----BEGIN `, `AKIA`/`ASIA`, `gh?_`/`github_pat_`, `eyJ`,
+// `bearer` in any case, and `=` or `:` for a password assignment). When the line is valid JSON
+// and no string value in it could hold an anchor, no detector can find anything in any text the
+// rule would scan, and the rule continues without parsing the frame. Anything else (an anchor, a
+// string that ends in the first letters of one and is followed by another string — a secret may
+// be split across items —, a key with escapes, deep nesting, a custom pattern, invalid JSON) is
+// "don't know": the rule parses and scans as always. So the answer is the same either way; only
+// the work differs.
+//
+// The strings the rule joins are those of one list's items, in the list's order (content[].text,
+// items[*].part in structuredContent): JSON.parse keeps that order, whatever it does with the
+// members of one object (`"1"` first, a repeated key at its first place). So a string joined
+// after another is always written after it, and "followed by another string" covers every join.
+//
+// Why the bytes can stand for the text: a string without backslashes decodes to its bytes
+// (UTF-8), and an ASCII anchor occurs in the decoded text exactly where its bytes occur in the
+// line (bytes of multi-byte characters, and of invalid sequences, are all ≥ 0x80). Strings with
+// escapes are decoded (JSON.parse of the string alone) and checked as text. Keys are never
+// scanned by the rule, so they are not checked. The validation is JSON.parse's grammar exactly,
+// or stricter (a "don't know"): whitespace is space, tab, CR, LF; no control character in a
+// string; numbers by JSON's grammar; nothing after the value.
+import type { DetectorName } from '../document/document.js';
+
+/** What the enabled built-in detectors need to find anything. */
+export interface Anchors {
+  /** Case-sensitive ASCII anchors. */
+  readonly exact: readonly string[];
+  /** ASCII anchors matched in any case (lower-case here). */
+  readonly anyCase: readonly string[];
+  /** `=` or `:` anywhere in a text (password-assignment). */
+  readonly separators: boolean;
+}
+
+const DETECTOR_ANCHORS: Readonly<Record<DetectorName, Anchors>> = {
+  'private-key': { exact: ['-----BEGIN '], anyCase: [], separators: false },
+  'aws-access-key': { exact: ['AKIA', 'ASIA'], anyCase: [], separators: false },
+  'github-token': { exact: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'], anyCase: [], separators: false },
+  jwt: { exact: ['eyJ'], anyCase: [], separators: false },
+  'bearer-token': { exact: [], anyCase: ['bearer'], separators: false },
+  'password-assignment': { exact: [], anyCase: [], separators: true },
+};
+
+const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a, EQUALS = 0x3d;
+const OPEN_BRACE = 0x7b, CLOSE_BRACE = 0x7d, OPEN_BRACKET = 0x5b, CLOSE_BRACKET = 0x5d;
+const MAX_DEPTH = 512;
+const EMPTY = Buffer.alloc(0);
+// Strings up to this many bytes are checked byte by byte; longer ones with native searches.
+const SHORT_STRING = 64;
+// Long strings are searched in pieces of this many bytes (young-generation strings), overlapping
+// by one less than the longest needle.
+const CHUNK = 32 * 1024;
+
+function isWhitespace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x30 && c <= 0x39;
+}
+
+function lowerAscii(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+}
+
+interface Needle {
+  readonly bytes: readonly number[]; // lower-case for anyCase
+  readonly text: string;
+  readonly anyCase: boolean;
+  readonly regex: RegExp | undefined; // anyCase: /needle/i (ASCII letters: the same as comparing lower-cased ASCII)
+  /** A byte of the needle that is rare in text (`_`, `-`), looked for first in long strings; 0: none. */
+  readonly key: number;
+}
+
+const KEY_BYTES = [0x5f /* _ */, 0x2d /* - */];
+
+/** A scanner for one set of anchors: `clean(line)` is true only when no detector can match. */
+export class RedactionPrefilter {
+  readonly #needles: readonly Needle[];
+  readonly #separators: boolean;
+  /** One less than the longest needle: how far the pieces of a long string overlap. */
+  readonly #overlap: number;
+  /** The expressions made by #searchFor, by needle mask. */
+  readonly #searches = new Map<number, RegExp>();
+  /** First bytes of the needles (both cases for anyCase), and `=`/`:` with separators. */
+  readonly #starts = new Uint8Array(256);
+  /** By last byte: the proper prefixes of needles that end in it (a string ending so may start a split anchor). */
+  readonly #prefixesByLast: (readonly (readonly number[])[])[] = [];
+  readonly #anyCasePrefixesByLast: (readonly (readonly number[])[])[] = [];
+
+  // Per scan: the line, and whether a string that may start a split anchor was seen.
+  #b: Buffer = EMPTY;
+  #pendingSplit = false;
+  /** The closing byte of each open container (a scan never nests in another). */
+  readonly #stack = new Uint8Array(MAX_DEPTH);
+  /**
+   * For long strings: by byte value, where that byte next occurs at or after the last place it
+   * was looked for (-1: nowhere after it), so that a frame costs one memchr per byte looked
+   * for, however many long strings it has. Filled on the first long string of a scan.
+   */
+  readonly #next = new Int32Array(128);
+  #nextFresh = false;
+
+  constructor(anchors: Anchors) {
+    this.#separators = anchors.separators;
+    const keyOf = (bytes: readonly number[]): number => KEY_BYTES.find((key) => bytes.includes(key)) ?? 0;
+    this.#needles = [
+      ...anchors.exact.map((text) => {
+        const bytes = [...Buffer.from(text, 'latin1')];
+        return { text, bytes, anyCase: false, regex: undefined, key: keyOf(bytes) };
+      }),
+      ...anchors.anyCase.map((text) => {
+        const bytes = [...Buffer.from(text.toLowerCase(), 'latin1')];
+        return { text, bytes, anyCase: true, regex: new RegExp(text, 'i'), key: 0 };
+      }),
+    ];
+    if (this.#needles.length > 30) throw new Error('at most 30 anchors'); // a bit each in a mask
+    this.#overlap = Math.max(0, ...this.#needles.map((needle) => needle.bytes.length - 1));
+    for (const needle of this.#needles) {
+      if (needle.bytes.length === 0 || needle.bytes.length > CHUNK / 2) throw new Error(`anchor ${JSON.stringify(needle.text)} must be 1 to ${CHUNK / 2} bytes`);
+      for (const c of needle.bytes) if (c >= 0x80) throw new Error(`anchor ${JSON.stringify(needle.text)} is not ASCII`);
+      const first = needle.bytes[0]!;
+      this.#starts[first] = 1;
+      if (needle.anyCase) this.#starts[first >= 0x61 && first <= 0x7a ? first - 0x20 : first] = 1;
+    }
+    if (this.#separators) this.#starts[EQUALS] = this.#starts[COLON] = 1;
+    const exactByLast: (number[])[][] = Array.from({ length: 256 }, () => []);
+    const anyByLast: (number[])[][] = Array.from({ length: 256 }, () => []);
+    for (const needle of this.#needles) {
+      for (let k = 1; k < needle.bytes.length; k++) {
+        const prefix = needle.bytes.slice(0, k);
+        const last = prefix[k - 1]!;
+        if (needle.anyCase) {
+          anyByLast[last]!.push(prefix);
+          if (last >= 0x61 && last <= 0x7a) anyByLast[last - 0x20]!.push(prefix);
+        } else {
+          exactByLast[last]!.push(prefix);
+        }
+      }
+    }
+    this.#prefixesByLast = exactByLast;
+    this.#anyCasePrefixesByLast = anyByLast;
+  }
+
+  /** The anchors of these detectors, or undefined when any is not a built-in (a custom pattern). */
+  static anchorsOf(names: readonly string[]): Anchors | undefined {
+    const exact: string[] = [];
+    const anyCase: string[] = [];
+    let separators = false;
+    for (const name of names) {
+      const anchors = (DETECTOR_ANCHORS as Record<string, Anchors | undefined>)[name];
+      if (anchors === undefined) return undefined;
+      exact.push(...anchors.exact);
+      anyCase.push(...anchors.anyCase);
+      separators ||= anchors.separators;
+    }
+    return { exact, anyCase, separators };
+  }
+
+  /**
+   * True only when `line` is valid JSON (JSON.parse would accept its UTF-8 text) and no string
+   * value in it could give a detector a match, alone or joined with the strings after it.
+   */
+  clean(line: Buffer): boolean {
+    this.#b = line;
+    this.#pendingSplit = false;
+    this.#nextFresh = false;
+    const clean = this.#scan(); // throws nothing: the one parse in it is caught
+    this.#b = EMPTY; // keep no frame alive
+    return clean;
+  }
+
+  #scan(): boolean {
+    const b = this.#b;
+    const length = b.length;
+    const stack = this.#stack;
+    let depth = 0;
+    let i = skipWhitespace(b, 0);
+    for (;;) {
+      // A value at i.
+      const c = b[i];
+      if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        if (depth === MAX_DEPTH) return false;
+        stack[depth++] = c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
+        i = skipWhitespace(b, i + 1);
+        if (b[i] === stack[depth - 1]) {
+          depth--;
+          i++;
+        } else if (c === OPEN_BRACE) {
+          i = this.#key(i);
+          if (i === -1) return false;
+          continue;
+        } else {
+          continue;
+        }
+      } else if (c === QUOTE) {
+        i = this.#value(i);
+        if (i === -1) return false;
+      } else {
+        i = literalEnd(b, i);
+        if (i === -1) return false;
+      }
+      // After a value: a comma and the next member, a closing bracket, or the end.
+      for (;;) {
+        i = skipWhitespace(b, i);
+        if (depth === 0) return i === length;
+        const next = b[i];
+        if (next === COMMA) {
+          i = skipWhitespace(b, i + 1);
+          if (stack[depth - 1] === CLOSE_BRACE) {
+            i = this.#key(i);
+            if (i === -1) return false;
+          }
+          break;
+        }
+        if (next !== stack[depth - 1]) return false;
+        depth--;
+        i++;
+      }
+    }
+  }
+
+  /** A key, its colon and the whitespace after it: the index of the value, or -1. */
+  #key(i: number): number {
+    const b = this.#b;
+    if (b[i] !== QUOTE) return -1;
+    // Short keys (most) in one pass: to the closing quote, refusing escapes and control bytes.
+    let end = -1;
+    const inlineEnd = Math.min(b.length, i + 1 + SHORT_STRING);
+    for (let j = i + 1; j < inlineEnd; j++) {
+      const c = b[j]!;
+      if (c === QUOTE) {
+        end = j + 1;
+        break;
+      }
+      if (c === BACKSLASH || c < 0x20) return -1; // escaped keys are rare: don't know
+    }
+    if (end === -1) {
+      end = this.#stringEnd(i);
+      if (end === -1 || this.#hasBackslash(i, end) || !this.#controlFree(i + 1, end - 1)) return -1;
+    }
+    const colon = skipWhitespace(b, end);
+    if (b[colon] !== COLON) return -1;
+    return skipWhitespace(b, colon + 1);
+  }
+
+  /** A string value at i: checked; the index after it, or -1 (invalid, or it may hold a secret). */
+  #value(i: number): number {
+    const b = this.#b;
+    if (this.#pendingSplit) return -1; // the string before may start an anchor this one ends
+    // Short strings without escapes (most) in one pass: to the closing quote, refusing control
+    // bytes, trying the anchors where one could start (an anchor has no quote, so a comparison
+    // running past the string's end fails at its closing quote).
+    const inlineEnd = Math.min(b.length, i + 1 + SHORT_STRING);
+    const starts = this.#starts;
+    for (let j = i + 1; j < inlineEnd; j++) {
+      const c = b[j]!;
+      if (c === QUOTE) {
+        if (j > i + 1) this.#pendingSplit = this.#endsInPrefix(j, j - i - 1);
+        return j + 1;
+      }
+      if (c < 0x20 || c === BACKSLASH) break; // invalid, or escapes: the general path below
+      if (starts[c] !== 0 && this.#anchorAt(j)) return -1;
+    }
+    const end = this.#stringEnd(i);
+    if (end === -1) return -1;
+    const from = i + 1, to = end - 1; // the bytes between the quotes
+    if (to - from <= SHORT_STRING) {
+      // Short, with a backslash or a control byte: rare.
+      if (this.#hasBackslash(i, end)) return this.#escapedMayMatch(i, end) ? -1 : end;
+      return !this.#controlFree(from, to) || this.#bytesMayMatch(from, to) ? -1 : end;
+    }
+    // Long: the cheapest tests first. A `=` or `:` byte in a string is one in its text, escapes or not.
+    if (this.#separators && (this.#occurs(EQUALS, from, to) || this.#occurs(COLON, from, to))) return -1;
+    if (this.#hasBackslash(i, end)) return this.#escapedMayMatch(i, end) ? -1 : end;
+    // No escapes: the text is the bytes. Needles with a rare byte are looked for only if it occurs.
+    let mask = 0;
+    for (let n = 0; n < this.#needles.length; n++) {
+      const key = this.#needles[n]!.key;
+      if (key === 0 || this.#occurs(key, from, to)) mask |= 1 << n;
+    }
+    if (mask !== 0 && this.#chunksMayMatch(this.#searchFor(mask), from, to)) return -1;
+    this.#pendingSplit = this.#endsInPrefix(to, to - from);
+    return this.#controlFree(from, to) ? end : -1;
+  }
+
+  /**
+   * Whether a needle occurs in the bytes [from, to), searched in pieces of CHUNK bytes decoded as
+   * latin1 (overlapping by a needle's length): short-lived strings the young generation takes
+   * back for nothing, where one string of the whole text (a MiB) would cost full collections.
+   * latin1 maps each byte to one character, so the ASCII needles match exactly where their bytes
+   * are; bytes ≥ 0x80 become characters that no needle (nor `i` without `u`) matches.
+   */
+  #chunksMayMatch(search: RegExp, from: number, to: number): boolean {
+    const b = this.#b;
+    for (let at = from; ;) {
+      const end = Math.min(to, at + CHUNK);
+      if (search.test(b.toString('latin1', at, end))) return true;
+      if (end === to) return false;
+      at = end - this.#overlap;
+    }
+  }
+
+  /**
+   * One expression for the needles in `mask` (bit n: needle n): a single pass over a text instead
+   * of one per needle. Letters of an any-case needle become classes (`[bB]`): ASCII case only.
+   */
+  #searchFor(mask: number): RegExp {
+    let search = this.#searches.get(mask);
+    if (search === undefined) {
+      const alternatives = this.#needles.filter((_, n) => (mask & (1 << n)) !== 0).map((needle) => [...needle.text].map((char) => {
+        const lower = char.toLowerCase(), upper = char.toUpperCase();
+        if (needle.anyCase && lower !== upper) return `[${lower}${upper}]`;
+        return char.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+      }).join(''));
+      search = new RegExp(alternatives.join('|'));
+      this.#searches.set(mask, search);
+    }
+    return search;
+  }
+
+  /** A string with escapes: decoded (which validates it) and checked as text. */
+  #escapedMayMatch(i: number, end: number): boolean {
+    let text: string;
+    try {
+      text = JSON.parse(this.#b.toString('utf8', i, end)) as string;
+    } catch {
+      return true;
+    }
+    return this.#textMayMatch(text);
+  }
+
+  /** Whether byte c occurs in [from, to), for ranges scanned left to right through the frame. */
+  #occurs(c: number, from: number, to: number): boolean {
+    if (!this.#nextFresh) {
+      this.#next.fill(-2);
+      this.#nextFresh = true;
+    }
+    let at = this.#next[c]!;
+    if (at !== -1 && at < from) this.#next[c] = at = this.#b.indexOf(c, from);
+    return at !== -1 && at < to;
+  }
+
+  /** The index just past the string opening at i (the first quote not escaped), or -1. */
+  #stringEnd(i: number): number {
+    const b = this.#b;
+    const inlineEnd = Math.min(b.length, i + 1 + SHORT_STRING);
+    for (let j = i + 1; j < inlineEnd; j++) {
+      const c = b[j];
+      if (c === QUOTE) return j + 1;
+      if (c === BACKSLASH) j++;
+    }
+    for (let from = i + 1; ;) {
+      const quote = b.indexOf(QUOTE, from);
+      if (quote === -1) return -1;
+      let backslashes = 0;
+      for (let k = quote - 1; k > i && b[k] === BACKSLASH; k--) backslashes++;
+      if ((backslashes & 1) === 0) return quote + 1;
+      from = quote + 1;
+    }
+  }
+
+  /** Whether the string [i, end) (quotes included) has a backslash. */
+  #hasBackslash(i: number, end: number): boolean {
+    const b = this.#b;
+    if (end - i <= SHORT_STRING + 2) {
+      for (let j = i + 1; j < end - 1; j++) if (b[j] === BACKSLASH) return true;
+      return false;
+    }
+    return this.#occurs(BACKSLASH, i + 1, end - 1);
+  }
+
+  /** No byte below 0x20 in [from, to): JSON.parse refuses them in strings. */
+  #controlFree(from: number, to: number): boolean {
+    const b = this.#b;
+    if (to - from <= SHORT_STRING) {
+      for (let j = from; j < to; j++) if (b[j]! < 0x20) return false;
+      return true;
+    }
+    // One memchr per control byte (a frame without any costs 32 passes in all, ~0.3 ms a MiB).
+    for (let c = 0; c < 0x20; c++) if (this.#occurs(c, from, to)) return false;
+    return true;
+  }
+
+  /** Whether the bytes [from, to) of a string without escapes may give a detector a match. */
+  #bytesMayMatch(from: number, to: number): boolean {
+    const b = this.#b;
+    const starts = this.#starts;
+    for (let j = from; j < to; j++) {
+      if (starts[b[j]!] !== 0 && this.#anchorAt(j)) return true;
+    }
+    if (to > from) this.#pendingSplit = this.#endsInPrefix(to, to - from);
+    return false;
+  }
+
+  /** Whether an anchor (or a separator) starts at j, inside a string (it ends at the string's closing quote). */
+  #anchorAt(j: number): boolean {
+    const b = this.#b;
+    const c = b[j];
+    if (this.#separators && (c === EQUALS || c === COLON)) return true;
+    const needles = this.#needles;
+    for (let n = 0; n < needles.length; n++) {
+      const needle = needles[n]!;
+      const bytes = needle.bytes;
+      let k = 0;
+      if (needle.anyCase) while (k < bytes.length && lowerAscii(b[j + k] ?? 0) === bytes[k]) k++;
+      else while (k < bytes.length && b[j + k] === bytes[k]) k++;
+      if (k === bytes.length) return true;
+    }
+    return false;
+  }
+
+  /** Whether the `available` bytes before `to` end with a proper prefix of an anchor. */
+  #endsInPrefix(to: number, available: number): boolean {
+    const b = this.#b;
+    const last = b[to - 1]!;
+    const exact = this.#prefixesByLast[last]!;
+    for (let p = 0; p < exact.length; p++) {
+      const prefix = exact[p]!;
+      if (prefix.length > available) continue;
+      let k = 0;
+      while (k < prefix.length && b[to - prefix.length + k] === prefix[k]) k++;
+      if (k === prefix.length) return true;
+    }
+    const anyCase = this.#anyCasePrefixesByLast[last]!;
+    for (let p = 0; p < anyCase.length; p++) {
+      const prefix = anyCase[p]!;
+      if (prefix.length > available) continue;
+      let k = 0;
+      while (k < prefix.length && lowerAscii(b[to - prefix.length + k]!) === prefix[k]) k++;
+      if (k === prefix.length) return true;
+    }
+    return false;
+  }
+
+  /** Whether a decoded text may give a detector a match (and notes whether it may start a split one). */
+  #textMayMatch(text: string): boolean {
+    if (this.#separators && (text.includes('=') || text.includes(':'))) return true;
+    for (const needle of this.#needles) {
+      if (needle.regex !== undefined ? needle.regex.test(text) : text.includes(needle.text)) return true;
+    }
+    if (text.length > 0) {
+      const last = text.charCodeAt(text.length - 1);
+      if (last < 0x80) {
+        const tail = text.slice(-16); // longer than any anchor
+        const lowerTail = tail.toLowerCase();
+        for (const prefix of this.#prefixesByLast[last]!) {
+          if (tail.endsWith(String.fromCharCode(...prefix))) this.#pendingSplit = true;
+        }
+        for (const prefix of this.#anyCasePrefixesByLast[last]!) {
+          if (lowerTail.endsWith(String.fromCharCode(...prefix))) this.#pendingSplit = true;
+        }
+      }
+    }
+    return false;
+  }
+}
+
+function skipWhitespace(b: Buffer, i: number): number {
+  while (i < b.length && isWhitespace(b[i])) i++;
+  return i;
+}
+
+/** The index after a number, true, false or null at i (by JSON's grammar), or -1. */
+function literalEnd(b: Buffer, i: number): number {
+  const c = b[i];
+  if (c === 0x74) return bytesAre(b, i, 'true') ? i + 4 : -1;
+  if (c === 0x66) return bytesAre(b, i, 'false') ? i + 5 : -1;
+  if (c === 0x6e) return bytesAre(b, i, 'null') ? i + 4 : -1;
+  let j = i;
+  if (b[j] === 0x2d /* - */) j++;
+  if (b[j] === 0x30 /* 0 */) {
+    j++;
+  } else if (isDigit(b[j])) {
+    while (isDigit(b[j])) j++;
+  } else {
+    return -1;
+  }
+  if (b[j] === 0x2e /* . */) {
+    const digits = ++j;
+    while (isDigit(b[j])) j++;
+    if (j === digits) return -1;
+  }
+  if (b[j] === 0x65 || b[j] === 0x45 /* e E */) {
+    j++;
+    if (b[j] === 0x2b || b[j] === 0x2d /* + - */) j++;
+    const digits = j;
+    while (isDigit(b[j])) j++;
+    if (j === digits) return -1;
+  }
+  return j;
+}
+
+function bytesAre(b: Buffer, i: number, text: string): boolean {
+  if (i + text.length > b.length) return false;
+  for (let k = 0; k < text.length; k++) if (b[i + k] !== text.charCodeAt(k)) return false;
+  return true;
+}

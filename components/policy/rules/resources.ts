@@ -1,0 +1,40 @@
+// `resources: { allow?, deny? }` — which resources a client may read, by URI glob. The URI is
+// normalized first (normalize.ts), so `file:///workspace/../etc/passwd` is matched as
+// `file:///etc/passwd` and `file:///workspace/%2e%2e/etc/passwd` likewise. A request whose URI
+// cannot be read or normalized is denied (fail closed).
+import type { ResourcesRule } from '../document/document.js';
+import type { FrameContext, Rule, Verdict } from '../engine/types.js';
+import { CONTINUE } from '../engine/types.js';
+import {
+  checkKnownKeys, checkMode, checkRuleId, checkSection, compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams,
+  type RuleContext,
+} from './common.js';
+import { normalizeUri } from './normalize.js';
+
+export function createResourcesRules(spec: ResourcesRule, context: RuleContext): Rule[] {
+  const id = checkRuleId(spec.id);
+  const mode = checkMode(id, context);
+  const section = checkSection(id, 'resources', spec.resources);
+  checkKnownKeys(id, 'resources', section, ['allow', 'deny']);
+  const lists = compileAllowDeny(id, 'resources', section);
+
+  return [{
+    id,
+    kind: 'resources',
+    mode,
+    direction: 'client-to-server',
+    phase: 'request',
+    methods: ['resources/read'],
+    evaluate(frame: FrameContext): Verdict {
+      const uri = readParams(frame.body())?.['uri'];
+      if (typeof uri !== 'string') return invalidParams('resources/read', 'uri');
+      const normalized = normalizeUri(uri);
+      // A URI that cannot be normalized cannot be matched as the server will resolve it
+      // (`file:///public\..\etc\passwd` passes a deny list as written): fail closed, with or
+      // without an allow list.
+      if (normalized === undefined) return deny('invalid_uri', `resource URI ${quoteForMessage(uri)} cannot be parsed`, 'user_error');
+      if (permits(lists, normalized)) return CONTINUE;
+      return deny('resource_not_allowed', `resource ${quoteForMessage(uri)} is not allowed`, 'forbidden');
+    },
+  }];
+}

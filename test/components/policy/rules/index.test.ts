@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RuleSpec } from '../../../../components/policy/document/document.js';
+import { createRulesFromSpec, RULE_KINDS } from '../../../../components/policy/rules/index.js';
+
+describe('createRulesFromSpec', () => {
+  // The example policy of components/policy/document.ts.
+  const specs: Array<[RuleSpec, string, number]> = [
+    [{ id: 'client-methods', methods: { from: 'client', allow: ['initialize', 'ping', 'notifications/*', 'tools/*'] } }, 'methods', 1],
+    [{ id: 'read-only-tools', tools: { allow: ['read_*', 'list_*'], reply: 'tool-error' } }, 'tools', 1],
+    [{ id: 'prompts', prompts: { deny: ['x'] } }, 'prompts', 1],
+    [{ id: 'resources', resources: { allow: ['file:///workspace/*'] } }, 'resources', 1],
+    [{ id: 'hide-admin', hide: { tools: ['admin_*'] } }, 'hide', 2],
+    [{ id: 'workspace-paths', arguments: { tool: 'read_file', properties: { '/path': { type: 'string', pathPrefix: '/workspace/' } }, required: ['/path'], reply: 'error' } }, 'arguments', 1],
+    [{ id: 'call-rate', rateLimit: { tools: ['*'], per: 'tool', capacity: 20, refillPerSecond: 5 } }, 'rateLimit', 1],
+    [{ id: 'secrets', mode: 'observe', redact: { detectors: 'all' } }, 'redact', 2], // results, and server notifications
+  ];
+  for (const [spec, kind, count] of specs) {
+    it(`dispatches ${kind}`, () => {
+      const rules = createRulesFromSpec(spec, { mode: 'observe' });
+      assert.equal(rules.length, count);
+      for (const rule of rules) {
+        assert.equal(rule.kind, kind);
+        assert.equal(rule.id, spec.id);
+        assert.equal(rule.mode, 'observe', 'the mode comes from the context');
+        assert.ok(rule.methods.length > 0);
+      }
+    });
+  }
+
+  it('covers every kind of the document', () => {
+    assert.deepEqual([...RULE_KINDS].sort(), specs.map(([, kind]) => kind).sort());
+  });
+
+  it('throws on a rule with no kind or two kinds', () => {
+    assert.throws(() => createRulesFromSpec({ id: 'empty' } as never, { mode: 'enforce' }), /rule "empty": a rule needs one of methods, tools/);
+    assert.throws(
+      () => createRulesFromSpec({ id: 'two', tools: { allow: ['*'], reply: 'error' }, prompts: { allow: ['*'] } } as never, { mode: 'enforce' }),
+      /rule "two": a rule has exactly one kind, this one has tools and prompts/,
+    );
+  });
+});
