@@ -1,11 +1,16 @@
 import type { Readable, Writable } from 'node:stream';
+import type { ErrorCode } from '../errors/index.js';
 import { LineSplitter, type Envelope, type OversizedLine } from '../framing/index.js';
 import { FrameWriter } from './frame-writer.js';
 
 /** What a channel reports to whoever routes its frames. */
 export interface FrameChannelHandlers {
-  /** One frame: the bytes of one line, including its `\n`. */
-  onFrame(line: Buffer): void;
+  /**
+   * One frame: the bytes of one line, including its `\n`. `envelope` is what the channel already
+   * read of it (an HTTP body is read before it is posted), so the router does not read it again;
+   * a channel that reads nothing passes none.
+   */
+  onFrame(line: Buffer, envelope?: Envelope): void;
   /** A line over the frame limit; only its ends were kept. */
   onOversized(line: OversizedLine): void;
   /** The input side ended (EOF, or a read error). */
@@ -21,6 +26,20 @@ export interface FrameChannelHandlers {
    * one will never be answered, except those whose id keys are in `waiting` (not yet written).
    */
   onReset?(reason: string, waiting: ReadonlySet<string>): void;
+  /**
+   * The channel gives up on a client request it holds (a restart queue full or timed out, an HTTP
+   * body refused before it was posted): the router answers it to the client with this error, as
+   * every answer the proxy writes itself (encoded, counted, observed once: the pump's localReply).
+   */
+  onLocalReply?(request: LocalReplyTarget, code: ErrorCode, detail: string): void;
+}
+
+/** The request a channel wants answered by the proxy: its id as written and by value. */
+export interface LocalReplyTarget {
+  readonly id: string;
+  readonly key: string;
+  /** Its method, when the channel knows it (for the log and the report). */
+  readonly method?: string;
 }
 
 /**
