@@ -88,9 +88,9 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
 
   // The proxy with the policy file in `mode` (observe or enforce); the HTTP entry adds --http
   // through spawn's options.port. Reports join once `--help` lists --report-file.
-  const policyConfig = (build, mode, name, label, baselineOf) => {
+  const policyConfig = (build, mode, name, label, baselineOf, withReports = true) => {
     const flags = cliHasFlags(build, '--policy', '--mode');
-    const reports = () => (proxyUsage(build).includes('--report-file') ? ['--report-file', join(resultsDir, 'reports', `${name}.ndjson`)] : []);
+    const reports = () => (withReports && proxyUsage(build).includes('--report-file') ? ['--report-file', join(resultsDir, 'reports', `${name}.ndjson`)] : []);
     return {
       name,
       label,
@@ -159,6 +159,8 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
       policyConfig(cli, mode, mode, `proxy ${mode}`),
       ...(baselineCli === undefined ? [] : [policyConfig(baselineCli, mode, `baseline-${mode}`, `${mode} (baseline)`, mode)]),
     ]),
+    // The same policy enforced without reports: what the rules cost alone (issue 14's 2.5 µs line).
+    policyConfig(cli, 'enforce', 'enforce-noreport', 'enforce, no reports', undefined, false),
     // ---------------------------------------------------------------------------------------
     // Over Streamable HTTP (issue 7): the same proxy with `--http 127.0.0.1:<free port>`
     // instead of --stdio, the client in lib/http-session.mjs. `http` compares with the

@@ -39,6 +39,15 @@ export const BUDGET = [
   { id: 'enforce-inflight', config: 'enforce', text: '100 B calls, 64 in flight ≥ 0.60× direct calls/s', metric: 'inflightCallsPerSec', kind: 'ratio', min: 0.6 },
   { id: 'enforce-cpu', config: 'enforce', text: 'proxy CPU per 100 B call ≤ 3 µs', metric: 'cpuUsPerCall', kind: 'absolute', max: 3, unit: 'µs' },
   { id: 'enforce-mib1', config: 'enforce', text: '1 MiB calls ≥ 0.70× direct MB/s', metric: 'mib1MBps', kind: 'ratio', min: 0.7 },
+  // Issue 14: what a user turns the proxy on for (a policy enforced, with reports), and the passthrough next to the raw pipe.
+  { id: 'i14-pipe-gap', config: 'proxy', text: '100 B calls/s ratio within 0.05 of the raw pipe\'s (issue 14)', metric: 'inflightCallsPerSec', kind: 'gapToReference', max: 0.05 },
+  { id: 'i14-cpu', config: 'proxy', text: 'proxy CPU per 100 B call ≤ 1.3 µs (issue 14)', metric: 'cpuUsPerCall', kind: 'absolute', max: 1.3, unit: 'µs' },
+  { id: 'i14-enforce-cpu', config: 'enforce', text: 'with reports: proxy CPU per 100 B call ≤ 5 µs (issue 14)', metric: 'cpuUsPerCall', kind: 'absolute', max: 5, unit: 'µs' },
+  { id: 'i14-enforce-inflight', config: 'enforce', text: 'with reports: 100 B calls ≥ 0.30× direct calls/s (issue 14)', metric: 'inflightCallsPerSec', kind: 'ratio', min: 0.3 },
+  { id: 'i14-enforce-cold', config: 'enforce', text: 'with reports: cold start ≤ 1.3× the passthrough\'s (issue 14)', metric: 'coldStartMs', kind: 'relative', relativeTo: 'proxy', max: 1.3 },
+  { id: 'i14-enforce-rss', config: 'enforce', text: 'with reports: peak RSS in the 100 B phases ≤ 65 MB (issue 14)', metric: 'peakRssMB', kind: 'absolute', max: 65, unit: 'MB' },
+  { id: 'i14-enforce-mib1', config: 'enforce', text: 'with reports: 1 MiB calls ≥ 0.50× direct MB/s (issue 14)', metric: 'mib1MBps', kind: 'ratio', min: 0.5 },
+  { id: 'i14-noreport-cpu', config: 'enforce-noreport', text: 'proxy CPU per 100 B call ≤ 2.5 µs (issue 14)', metric: 'cpuUsPerCall', kind: 'absolute', max: 2.5, unit: 'µs' },
 ];
 
 /** The configurations with budget lines, in order. */
@@ -50,6 +59,16 @@ export const REFERENCE_CONFIG = 'pipe';
 
 function figure(summary, linearity, config, line) {
   if (line.kind === 'ratio') return summary.ratios[config]?.[line.metric];
+  if (line.kind === 'gapToReference') {
+    const mine = summary.ratios[config]?.[line.metric];
+    const reference = summary.ratios[REFERENCE_CONFIG]?.[line.metric];
+    return mine === undefined || reference === undefined || config === REFERENCE_CONFIG ? undefined : reference - mine;
+  }
+  if (line.kind === 'relative') {
+    const mine = summary.configs[config]?.medians[line.metric];
+    const base = summary.configs[line.relativeTo]?.medians[line.metric];
+    return mine === undefined || base === undefined ? undefined : mine / base;
+  }
   if (line.kind === 'absolute') return summary.configs[config]?.medians[line.metric];
   return linearity?.[config]?.growth;
 }
@@ -62,7 +81,9 @@ export function checkBudget(summary, linearity) {
     if (!summary.configs[config]) continue;
     const value = figure(summary, linearity, config, line);
     const pass = value === undefined ? undefined : (line.min === undefined || value >= line.min) && (line.max === undefined || value <= line.max);
-    results.push({ ...line, label: summary.configs[config].label, value, pass, reference: figure(summary, linearity, REFERENCE_CONFIG, line) });
+    // A line measured against the pipe or another configuration has no raw-pipe figure of its own.
+    const reference = line.kind === 'gapToReference' || line.kind === 'relative' ? undefined : figure(summary, linearity, REFERENCE_CONFIG, line);
+    results.push({ ...line, label: summary.configs[config].label, value, pass, reference });
   }
   return results;
 }

@@ -45,7 +45,8 @@ export function renderMarkdownTable(summary) {
 function formatBudgetValue(line, value = line.value) {
   if (value === undefined) return 'not measured';
   if (line.kind === 'ratio') return formatRatio(value);
-  if (line.kind === 'linearity') return `${value.toFixed(2)}×`;
+  if (line.kind === 'linearity' || line.kind === 'relative') return `${value.toFixed(2)}×`;
+  if (line.kind === 'gapToReference') return value.toFixed(2);
   return `${value.toFixed(line.unit === 'µs' ? 2 : 1)} ${line.unit}`;
 }
 
