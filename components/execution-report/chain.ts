@@ -1,20 +1,28 @@
 /**
- * The report chain: turns what happened (a `ReportInput`) into the next report line. It
- * assigns `seq` (+1 per report), `invocationId` (from the injected id source), `prevDigest`
- * (the previous report's digest), `digest`, `signature` and `timing`, and hands back the NDJSON
- * line (without its newline) for a sink.
+ * The report chain: turns what happened (a `ReportInput`) into the next report line, and writes
+ * checkpoints when asked (the reporter decides when: every N reports, T ms after an unsigned
+ * report, at close). It assigns `seq` (+1 per line), `invocationId` (from the injected id
+ * source), `prevDigest` (the previous line's digest), `digest` and `timing`; a checkpoint also
+ * gets the `signature`, which covers every line before it through the chain.
  *
- * Deterministic: the same inputs with the same clock and id source give byte-identical lines;
- * the clock only reaches `timing`, which the digest leaves out, so different clocks give the
- * same digests. The line is the hashed canonical text with `digest`, `signature` and `timing`
- * appended at its end: one serialization, one UTF-8 encoding, one hash per report. The proxy
- * takes the line as bytes (`appendBytes`): the text is encoded once into a reused buffer, hashed
- * there, and the sink copies those bytes; `append` gives the same line as a string.
+ * Format 2 (docs/report.md): report lines carry no per-line constants; the policy is stated on
+ * the first invocation of the chain, after each checkpoint and when it changes, and inherited by
+ * the invocations that follow; checkpoint lines name the format.
+ *
+ * Deterministic: the same inputs (and checkpoint calls) with the same clock and id source give
+ * byte-identical lines; the clock only reaches `timing`, which the digest leaves out, so
+ * different clocks give the same digests. The line is the hashed canonical text with `digest`
+ * (and a checkpoint's `signature`) and `timing` appended at its end: one serialization, one
+ * UTF-8 encoding, one hash per line. The proxy takes the line as bytes (`appendBytes`): the
+ * text is encoded once into a reused buffer, hashed there, and the sink copies those bytes;
+ * `append` gives the same line as a string.
  */
 import { hash } from 'node:crypto';
 import { DIGEST_PATTERN, DIGEST_PREFIX } from './digest.js';
 import type { ReportInput } from './input.js';
-import { invocationText, lifecycleText } from './report-text.js';
+import type { CheckpointReason } from './constants.js';
+import { checkpointText, invocationText, lifecycleText } from './report-text.js';
+import type { ReportPolicy } from './schema.js';
 import type { ReportSigner } from './sign.js';
 
 export interface ReportChainOptions {
@@ -55,6 +63,14 @@ export interface ReportChain {
   append(input: ReportInput): AppendedReport;
   /** The same report as `append`, as bytes: what the proxy writes (no string copy of the line). */
   appendBytes(input: ReportInput): EncodedReport;
+  /** Appends a checkpoint line (signed when there is a signer); `invocationId` is ''. */
+  checkpointBytes(reason: CheckpointReason): EncodedReport;
+  /** The same as `checkpointBytes`, as a string. */
+  checkpoint(reason: CheckpointReason): AppendedReport;
+  /** Reports appended since the last checkpoint (or since the chain started). */
+  readonly sinceCheckpoint: number;
+  /** A signing key is configured: checkpoints are signed. */
+  readonly signed: boolean;
   /** The digest of the last report appended (or the one the chain continued from). */
   readonly lastDigest: string | null;
   readonly nextSeq: number;
@@ -90,7 +106,8 @@ const KEPT_SCRATCH_BYTES = 1024 * 1024;
 
 const millis = (time: Date | number): number => (typeof time === 'number' ? time : time.getTime());
 
-function timingText(input: ReportInput, now: number): string {
+function timingText(input: ReportInput | undefined, now: number): string {
+  if (input === undefined) return `,"timing":{"startedAt":"${iso(now)}"}}`;
   const started = input.startedAt === undefined ? undefined : millis(input.startedAt);
   let s = `,"timing":{"startedAt":"${iso(started ?? now)}"`;
   if (started !== undefined) s += `,"finishedAt":"${iso(now)}"`;
@@ -105,18 +122,24 @@ export function createReportChain(options: ReportChainOptions = {}): ReportChain
   if (prevDigest !== null && !DIGEST_PATTERN.test(prevDigest)) throw new TypeError(`execution report: prevDigest must be "sha256:<hex>", got ${prevDigest}`);
   let seq = options.nextSeq ?? 1;
   if (!Number.isSafeInteger(seq) || seq < 1) throw new TypeError(`execution report: nextSeq must be an integer ≥ 1, got ${seq}`);
-  const ids = options.ids ?? sequentialIds(options.sessionSeed ?? defaultSessionSeed(prevDigest));
+  const seed = options.sessionSeed ?? defaultSessionSeed(prevDigest);
+  const ids = options.ids ?? sequentialIds(seed);
+  // The default ids' JSON text: the seed quoted once, the seq appended (no JSON.stringify per report).
+  const quotedSeed = options.ids === undefined ? JSON.stringify(`${seed}-`).slice(0, -1) : undefined;
   const clock = options.clock ?? Date.now;
   const signer = options.signer;
+
+  let sinceCheckpoint = 0;
+  // The policy last stated in this segment; undefined after a checkpoint (the next invocation states it again).
+  let stated: ReportPolicy | undefined;
+  const samePolicy = (a: ReportPolicy, b: ReportPolicy | undefined): boolean =>
+    a === b || (b !== undefined && a.digest === b.digest && a.name === b.name && a.revision === b.revision);
 
   // The line is encoded into this buffer, hashed there and handed out as a view of it.
   let scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
-  function appendBytes(input: ReportInput): EncodedReport {
-    const invocationId = input.invocationId ?? ids(seq);
-    const fields = { seq, invocationId, prevDigest };
-    const text = input.kind === 'invocation' ? invocationText(input, fields) : lifecycleText(input, fields);
-    // The hashed text, then `digest` (and `signature`, `timing`) written over its closing brace.
+  /** Encodes the hashed text, hashes it, and writes digest (signature) and timing over its closing brace. */
+  function encode(text: string, sign: boolean, input: ReportInput | undefined, invocationId: string): EncodedReport {
     const room = text.length * 3 + SUFFIX_BYTES; // UTF-8 takes at most 3 bytes per UTF-16 unit
     // A report larger than the kept buffer (long arguments) gets a buffer of its own.
     const buffer = room <= scratch.length ? scratch : Buffer.allocUnsafe(room);
@@ -124,20 +147,49 @@ export function createReportChain(options: ReportChainOptions = {}): ReportChain
     const hashedEnd = buffer.write(text, 0);
     const digest = DIGEST_PREFIX + hash('sha256', buffer.subarray(0, hashedEnd), 'hex');
     let suffix = `,"digest":"${digest}"`;
-    if (signer !== undefined) suffix += `,"signature":{"alg":"ed25519","keyId":"${signer.keyId}","value":"${signer.sign(digest)}"}`;
+    if (sign && signer !== undefined) suffix += `,"signature":{"alg":"ed25519","keyId":"${signer.keyId}","value":"${signer.sign(digest)}"}`;
     suffix += timingText(input, millis(clock()));
     const end = hashedEnd - 1 + buffer.write(suffix, hashedEnd - 1);
+    const appended = { seq, invocationId, digest, bytes: buffer.subarray(0, end) };
     prevDigest = digest;
     seq += 1;
-    return { seq: fields.seq, invocationId, digest, bytes: buffer.subarray(0, end) };
+    return appended;
   }
 
+  function appendBytes(input: ReportInput): EncodedReport {
+    const invocationId = input.invocationId ?? ids(seq);
+    const invocationIdText = input.invocationId === undefined && quotedSeed !== undefined ? `${quotedSeed}${seq}"` : undefined;
+    const fields = { seq, invocationId, invocationIdText, prevDigest };
+    let text: string;
+    if (input.kind === 'invocation') {
+      const withPolicy = !samePolicy(input.policy, stated);
+      text = invocationText(input, fields, withPolicy);
+      if (withPolicy) stated = input.policy; // only once the line exists: a report refused here states nothing
+    } else {
+      text = lifecycleText(input, fields);
+    }
+    sinceCheckpoint += 1;
+    return encode(text, false, input, invocationId);
+  }
+
+  function checkpointBytes(reason: CheckpointReason): EncodedReport {
+    const text = checkpointText({ seq, prevDigest, reason, reports: sinceCheckpoint });
+    sinceCheckpoint = 0;
+    stated = undefined;
+    return encode(text, true, undefined, '');
+  }
+
+  const asLine = ({ seq: appendedSeq, invocationId, digest, bytes }: EncodedReport): AppendedReport => ({ seq: appendedSeq, invocationId, digest, line: bytes.toString() });
+
   return {
-    append(input) {
-      const { seq: appendedSeq, invocationId, digest, bytes } = appendBytes(input);
-      return { seq: appendedSeq, invocationId, digest, line: bytes.toString() };
-    },
+    append: (input) => asLine(appendBytes(input)),
     appendBytes,
+    checkpoint: (reason) => asLine(checkpointBytes(reason)),
+    checkpointBytes,
+    get sinceCheckpoint() {
+      return sinceCheckpoint;
+    },
+    signed: signer !== undefined,
     get lastDigest() {
       return prevDigest;
     },

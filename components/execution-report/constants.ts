@@ -2,8 +2,24 @@
  * The report's fixed vocabulary, without zod: the writer and the wiring use these, the schema
  * (schema.ts) is built from them.
  */
+/** Format 1: every line a self-contained, individually signed report (still read by verify). */
 export const REPORT_SCHEMA_NAME = 'MiddlewareExecutionReportV1';
 export const REPORT_SCHEMA_VERSION = 1;
+/**
+ * Format 2 (written now): reports without the per-line constants, the policy stated once per
+ * checkpoint segment, and checkpoint lines (which name the format) carrying the signature.
+ */
+export const REPORT_FORMAT = 'MiddlewareExecutionReport';
+export const REPORT_FORMAT_VERSION = 2;
+/**
+ * Why a checkpoint was written: every N reports (`count`), T ms after an unsigned report
+ * (`interval`, only when signing), or when the reporter closes (`close`).
+ */
+export const CHECKPOINT_REASONS = ['count', 'interval', 'close'] as const;
+export type CheckpointReason = (typeof CHECKPOINT_REASONS)[number];
+/** Defaults of the checkpoint settings (docs/report.md). */
+export const DEFAULT_CHECKPOINT_EVERY = 1000;
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
 
 export const DIRECTIONS = ['client-to-server', 'server-to-client'] as const;
 /**

@@ -1,19 +1,20 @@
 /**
- * Execution reports: one `MiddlewareExecutionReportV1` per invocation or lifecycle event,
- * deterministic (canonical JSON, injected clock and ids; only `timing` varies between runs),
- * chained (each names the digest of the one before), optionally Ed25519-signed, written as
- * NDJSON by a sink that never blocks the frame path for long, and verifiable line by line.
+ * Execution reports: one line per invocation or lifecycle event, deterministic (canonical JSON,
+ * injected clock and ids; only `timing` varies between runs), chained (each names the digest of
+ * the one before), with checkpoint lines that name the format and, optionally, carry an Ed25519
+ * signature of the chain so far; written as NDJSON by a sink that never blocks the frame path
+ * for long, and verifiable line by line (format 2, and the per-line-signed format 1).
  *
  * Writing (chain, digests, sink, reporter, signing) never loads zod, which costs ~50 ms at
  * start: the schema and what needs it (verify, the verify command) load on first call.
  */
 export type { Direction, InvocationInput, LifecycleInput, ReportInput } from './input.js';
 export {
-  REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION, DIRECTIONS, OUTCOMES, LIFECYCLE_EVENTS, TARGET_TYPES, type Outcome, type LifecycleEvent,
+  REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION, REPORT_FORMAT, REPORT_FORMAT_VERSION, CHECKPOINT_REASONS, DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_MS, type CheckpointReason, DIRECTIONS, OUTCOMES, LIFECYCLE_EVENTS, TARGET_TYPES, type Outcome, type LifecycleEvent,
 } from './constants.js';
 export type {
   ExecutionReport, InvocationReport, LifecycleReport, ReportDecision, ReportPolicy, ReportTarget, ReportIdentity, ReportTiming,
-  ReportSignature, LifecycleDetail,
+  ReportSignature, LifecycleDetail, CheckpointRecord,
 } from './schema.js';
 export { DIGEST_PREFIX, DIGEST_PATTERN, UNHASHED_FIELDS, sha256Digest, canonicalText, digestOf, argumentsDigest, responseDigest } from './digest.js';
 export { createReportChain, sequentialIds, defaultSessionSeed, type ReportChain, type ReportChainOptions, type AppendedReport, type EncodedReport } from './chain.js';
@@ -23,7 +24,7 @@ export type { ReportSink, ReportSinkStats, OverflowPolicy, SinkLogger, SinkTarge
 export { createWriteQueue, type WriteQueue } from './write-queue.js';
 export type { SinkIo } from './rotate.js';
 export { lastReportInFile, readFileTail, lastNewline, type LastReport, type FileTail } from './file-tail.js';
-export { createReporter, type Reporter } from './reporter.js';
+export { createReporter, type Reporter, type ReporterOptions } from './reporter.js';
 export { createInvocationReports, NO_POLICY, type InvocationReportsOptions } from './invocation-reports.js';
 export type { VerifyResult, VerifyProblem, VerifyOptions, ProblemKind, ChainEnd } from './verify.js';
 export type { ReportVerifyIo } from './verify-command.js';

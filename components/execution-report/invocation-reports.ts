@@ -9,6 +9,7 @@
  * arguments hash to the report's digest.
  */
 import { withoutLineEnd } from '../framing/index.js';
+import { paramsOf as paramsOfBody, targetFieldOf } from '../mcp/index.js';
 import type { CompiledPolicy, Identity } from '../policy/engine/index.js';
 import type { InvocationOutcome, ObservedFrame, PumpObserver, RequestEnd } from '../pump/index.js';
 import type { ReportPolicy, ReportTarget } from './schema.js';
@@ -41,14 +42,6 @@ interface Trace {
   readonly arguments: unknown;
 }
 
-const TARGETS: Readonly<Record<string, { type: ReportTarget['type']; field: 'name' | 'uri' }>> = {
-  'tools/call': { type: 'tool', field: 'name' },
-  'prompts/get': { type: 'prompt', field: 'name' },
-  'resources/read': { type: 'resource', field: 'uri' },
-  'resources/subscribe': { type: 'resource', field: 'uri' },
-  'resources/unsubscribe': { type: 'resource', field: 'uri' },
-};
-
 // The policy's report form, made once per compiled policy (report-text.ts writes a policy's
 // text once per object).
 const reportPolicies = new WeakMap<CompiledPolicy, ReportPolicy>();
@@ -72,8 +65,7 @@ function paramsOf(frame: ObservedFrame): Record<string, unknown> | undefined {
       return undefined;
     }
   }
-  const params = (body as { params?: unknown } | null)?.params;
-  return typeof params === 'object' && params !== null && !Array.isArray(params) ? params as Record<string, unknown> : undefined;
+  return paramsOfBody(body);
 }
 
 export function createInvocationReports(options: InvocationReportsOptions): PumpObserver<Trace> {
@@ -87,11 +79,11 @@ export function createInvocationReports(options: InvocationReportsOptions): Pump
     const mode = compiled?.mode ?? 'observe';
     const params = paramsOf(frame);
     if (params === undefined) return { policy, mode, target: undefined, argumentsDigest: undefined, arguments: undefined };
-    const spec = TARGETS[frame.method];
+    const spec = targetFieldOf(frame.method);
     const name = spec === undefined ? undefined : params[spec.field];
-    const target = typeof name === 'string' ? { type: spec!.type, name } : undefined;
+    const target = typeof name === 'string' ? { type: spec!.kind, name } : undefined;
     // tools/call and prompts/get: their `arguments`; any other request: its params.
-    const raw = spec?.type === 'resource' || spec === undefined ? params : params['arguments'];
+    const raw = spec?.kind === 'resource' || spec === undefined ? params : params['arguments'];
     if (raw === undefined) return { policy, mode, target, argumentsDigest: undefined, arguments: undefined };
     // The canonical text is needed for the digest anyway; most arguments show in it that there
     // is nothing to redact, and only the others are walked and written again.

@@ -1,6 +1,6 @@
 /**
- * The fast writer of a report's hashed text: exactly `canonicalJson(report without digest,
- * signature and timing)`, but written field by field in the canonical (sorted) key order that
+ * The fast writer of a line's hashed text (format 2: invocation, lifecycle, checkpoint): exactly
+ * `canonicalJson(line without digest, signature and timing)`, but written field by field in the canonical (sorted) key order that
  * the report's fixed shape allows, instead of sorting keys at run time. Only the free-form
  * values (arguments, detail) go through the generic canonical writer. This is most of what a
  * report costs, so it is kept tight; test/components/execution-report/report-text.test.ts
@@ -9,7 +9,7 @@
  * Only the fields below are written: a key the schema does not know never reaches the line.
  */
 import { canonicalText } from './digest.js';
-import { DIRECTIONS, OUTCOMES, TARGET_TYPES } from './constants.js';
+import { DIRECTIONS, OUTCOMES, REPORT_FORMAT, REPORT_FORMAT_VERSION, TARGET_TYPES, type CheckpointReason } from './constants.js';
 import type { InvocationInput, LifecycleInput } from './input.js';
 import type { ReportDecision, ReportIdentity, ReportPolicy } from './schema.js';
 
@@ -42,6 +42,11 @@ function name(value: string): string {
   }
   return text;
 }
+
+// Digests handed in are almost always `argumentsDigest`/`responseDigest` output, which needs no
+// escaping: one pattern test instead of a JSON.stringify.
+const SAFE_DIGEST = /^sha256:[0-9a-f]{64}$/;
+const digestText = (value: string): string => (SAFE_DIGEST.test(value) ? `"${value}"` : q(value));
 
 // The chain's previous digest is its own making (or checked against DIGEST_PATTERN when a chain
 // continues): it needs no escaping. Digests handed in are quoted like any string.
@@ -94,23 +99,29 @@ function writeIdentity(id: ReportIdentity): string {
 export interface ChainFields {
   readonly seq: number;
   readonly invocationId: string;
+  /** `invocationId` as JSON text, when the chain has it already (its default ids); else it is quoted here. */
+  readonly invocationIdText?: string;
   readonly prevDigest: string | null;
 }
 
-const TRAILER = ',"schema":"MiddlewareExecutionReportV1","schemaVersion":1,"seq":';
-
-export function invocationText(r: InvocationInput, c: ChainFields): string {
+/**
+ * An invocation's hashed text. `withPolicy`: the chain states the policy on the first
+ * invocation after each checkpoint (and when it changes); the others inherit it.
+ */
+export function invocationText(r: InvocationInput, c: ChainFields, withPolicy: boolean): string {
   let s = '{';
   if (r.arguments !== undefined) s += `"arguments":${canonicalText(r.arguments)},`;
-  if (r.argumentsDigest !== undefined) s += `"argumentsDigest":${q(r.argumentsDigest)},`;
+  if (r.argumentsDigest !== undefined) s += `"argumentsDigest":${digestText(r.argumentsDigest)},`;
   s += `"decisions":${decisionsText(r.decisions)},"direction":${word(r.direction)},`;
   if (r.dropped !== undefined) s += `"dropped":${int(r.dropped, 'dropped')},`;
   s += `"generation":${int(r.generation, 'generation')},`;
   if (r.identity !== undefined) s += `"identity":${identityText(r.identity)},`;
-  s += `"invocationId":${q(c.invocationId)},"kind":"invocation","method":${name(r.method)},"mode":${word(r.mode)},"outcome":${word(r.outcome)},"policy":${policyText(r.policy)},"prevDigest":${prevDigestText(c.prevDigest)}`;
+  s += `"invocationId":${c.invocationIdText ?? q(c.invocationId)},"kind":"invocation","method":${name(r.method)},"mode":${word(r.mode)},"outcome":${word(r.outcome)},`;
+  if (withPolicy) s += `"policy":${policyText(r.policy)},`;
+  s += `"prevDigest":${prevDigestText(c.prevDigest)}`;
   if (r.requestId !== undefined) s += `,"requestId":${q(r.requestId)}`;
-  if (r.responseDigest !== undefined) s += `,"responseDigest":${q(r.responseDigest)}`;
-  s += TRAILER + int(c.seq, 'seq');
+  if (r.responseDigest !== undefined) s += `,"responseDigest":${digestText(r.responseDigest)}`;
+  s += `,"seq":${int(c.seq, 'seq')}`;
   if (r.target !== undefined) s += `,"target":{"name":${name(r.target.name)},"type":${word(r.target.type)}}`;
   return `${s}}`;
 }
@@ -121,6 +132,22 @@ export function lifecycleText(r: LifecycleInput, c: ChainFields): string {
   const detail = canonicalText({ attempt: d.attempt, command: d.command, exitCode: d.exitCode, reason: d.reason, signal: d.signal });
   let s = `{"detail":${detail},`;
   if (r.dropped !== undefined) s += `"dropped":${int(r.dropped, 'dropped')},`;
-  s += `"event":${q(r.event)},"generation":${int(r.generation, 'generation')},"invocationId":${q(c.invocationId)},"kind":"lifecycle","prevDigest":${prevDigestText(c.prevDigest)}`;
-  return `${s}${TRAILER}${int(c.seq, 'seq')}}`;
+  s += `"event":${q(r.event)},"generation":${int(r.generation, 'generation')},"invocationId":${c.invocationIdText ?? q(c.invocationId)},"kind":"lifecycle","prevDigest":${prevDigestText(c.prevDigest)}`;
+  return `${s},"seq":${int(c.seq, 'seq')}}`;
+}
+
+/** What a checkpoint states besides the chain fields. */
+export interface CheckpointFields {
+  readonly seq: number;
+  readonly prevDigest: string | null;
+  readonly reason: CheckpointReason;
+  /** Reports (invocation and lifecycle) since the previous checkpoint of this chain, or since it started. */
+  readonly reports: number;
+}
+
+const CHECKPOINT_HEAD = `{"kind":"checkpoint","prevDigest":`;
+const CHECKPOINT_SCHEMA = `,"schema":${q(REPORT_FORMAT)},"schemaVersion":${REPORT_FORMAT_VERSION},"seq":`;
+
+export function checkpointText(c: CheckpointFields): string {
+  return `${CHECKPOINT_HEAD}${prevDigestText(c.prevDigest)},"reason":${q(c.reason)},"reports":${int(c.reports, 'reports')}${CHECKPOINT_SCHEMA}${int(c.seq, 'seq')}}`;
 }

@@ -1,13 +1,20 @@
 /**
  * A chain and a sink together: what the proxy calls once per invocation or lifecycle event.
+ * It also decides when the chain writes a checkpoint (the line that carries the signature and
+ * covers, through the chain, every line before it): after every `checkpointEvery` reports; when
+ * signing, `checkpointIntervalMs` after a report that no checkpoint covers yet, so an unsigned
+ * tail stays short in time too; and at `close`, which marks a file as ended cleanly.
  *
  * Under `onOverflow: 'drop'` a report the sink cannot take is dropped *before* it joins the
  * chain, so the file's chain stays intact; the next report that is written says how many were
  * dropped just before it (`dropped`), inside its digest. (Dropping after the chain would
  * leave a gap that verify cannot tell from a deleted line.) Under `block` the promise the sink
- * returns is handed back: the caller stops reading until it resolves.
+ * returns is handed back: the caller stops reading until it resolves. Checkpoints are never
+ * dropped: they are few, and a missing one would read as a cut file.
  */
+import { systemClock, type Clock } from '../clock/index.js';
 import type { EncodedReport, ReportChain } from './chain.js';
+import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_CHECKPOINT_INTERVAL_MS, type CheckpointReason } from './constants.js';
 import type { ReportInput } from './input.js';
 import type { ReportSink } from './sink.js';
 
@@ -19,12 +26,55 @@ export interface Reporter {
   readonly chain: ReportChain;
   readonly sink: ReportSink;
   flush(): Promise<void>;
+  /** Writes the closing checkpoint, then what is queued, and closes the sink. */
   close(): Promise<void>;
 }
 
-export function createReporter(chain: ReportChain, sink: ReportSink, options: { readonly onAppend?: (report: EncodedReport) => void } = {}): Reporter {
+export interface ReporterOptions {
+  readonly onAppend?: (report: EncodedReport) => void;
+  /** A checkpoint after this many reports (default 1000). */
+  readonly checkpointEvery?: number;
+  /** When signing: a checkpoint this long after the first report no checkpoint covers (default 1000 ms; 0: none by time). */
+  readonly checkpointIntervalMs?: number;
+  /** The timer of `checkpointIntervalMs` (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+export function createReporter(chain: ReportChain, sink: ReportSink, options: ReporterOptions = {}): Reporter {
   let dropped = 0;
   const onAppend = options.onAppend;
+  const every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+  if (!Number.isSafeInteger(every) || every < 1) throw new TypeError('execution report: checkpointEvery must be an integer ≥ 1');
+  const intervalMs = chain.signed ? options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS : 0;
+  let timer: unknown;
+  let closed = false;
+
+  const clock = options.clock ?? systemClock;
+
+  const checkpoint = (reason: CheckpointReason): Promise<void> | undefined => {
+    // A full sink under `drop` would refuse it after it joined the chain: it waits for room
+    // (the next report asks again; the timer is armed again).
+    if (sink.onOverflow === 'drop' && sink.full) return undefined;
+    if (timer !== undefined) {
+      clock.clearTimeout(timer);
+      timer = undefined;
+    }
+    const queued = sink.write(chain.checkpointBytes(reason).bytes);
+    return typeof queued === 'boolean' ? undefined : queued;
+  };
+
+  const armTimer = (): void => {
+    if (intervalMs <= 0 || timer !== undefined || closed) return;
+    timer = clock.setTimeout(() => {
+      timer = undefined;
+      if (closed || chain.sinceCheckpoint === 0) return;
+      if (sink.onOverflow === 'drop' && sink.full) armTimer();
+      else void checkpoint('interval');
+    }, intervalMs);
+    // A pending checkpoint must not keep the process alive (close writes the last one).
+    (timer as { unref?: () => void } | undefined)?.unref?.();
+  };
+
   return {
     chain,
     sink,
@@ -32,6 +82,7 @@ export function createReporter(chain: ReportChain, sink: ReportSink, options: { 
       return dropped;
     },
     report(input) {
+      // After close the sink refuses (and counts) what comes: nothing follows the closing checkpoint.
       if (sink.onOverflow === 'drop' && sink.full) {
         dropped += 1;
         sink.write(''); // refused while full: counted by the sink (stats.dropped) and logged once per overflow
@@ -41,9 +92,24 @@ export function createReporter(chain: ReportChain, sink: ReportSink, options: { 
       dropped = 0;
       onAppend?.(appended);
       const queued = sink.write(appended.bytes); // copied by the sink: the chain reuses its buffer
-      return typeof queued === 'boolean' ? undefined : queued;
+      const waiting = typeof queued === 'boolean' ? undefined : queued;
+      if (chain.sinceCheckpoint >= every) return checkpoint('count') ?? waiting;
+      armTimer();
+      return waiting;
     },
     flush: () => sink.flush(),
-    close: () => sink.close(),
+    async close() {
+      if (!closed) {
+        await sink.flush(); // room for the closing checkpoint, even under drop
+        closed = true;
+        // Written and the sink closed in the same turn: no report can come between them.
+        const written = checkpoint('close');
+        const closing = sink.close();
+        await written;
+        await closing;
+        return;
+      }
+      await sink.close();
+    },
   };
 }

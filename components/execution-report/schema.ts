@@ -12,7 +12,9 @@
  * types alone, and index.ts loads it on demand (`loadReportSchema`, verify).
  */
 import { z } from 'zod';
-import { DIRECTIONS, LIFECYCLE_EVENTS, OUTCOMES, REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION, TARGET_TYPES } from './constants.js';
+import {
+  CHECKPOINT_REASONS, DIRECTIONS, LIFECYCLE_EVENTS, OUTCOMES, REPORT_FORMAT, REPORT_FORMAT_VERSION, REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION, TARGET_TYPES,
+} from './constants.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const digest = z.string().regex(DIGEST).describe('"sha256:" and 64 lowercase hexadecimal digits');
@@ -77,25 +79,21 @@ const tail = {
   signature: signature.optional(),
 };
 
-export const invocationReportSchema = z.strictObject({
-  ...head('invocation'),
+const invocationFields = {
   direction: z.enum(DIRECTIONS),
   method: z.string(),
   target: target.optional(),
   requestId: z.string().optional().describe('The JSON-RPC id as JSON text: "7", "\\"a\\"". Absent for a notification.'),
   argumentsDigest: digest.optional().describe('sha256 of the canonical JSON of the arguments after secret redaction.'),
   arguments: z.unknown().optional().describe('The arguments after redaction; only when configured.'),
-  policy,
   mode: z.enum(['observe', 'enforce']).describe('The policy\'s effective mode.'),
   decisions: z.array(decision).describe('Every rule that acted or would have, in evaluation order.'),
   outcome: z.enum(OUTCOMES),
   responseDigest: digest.optional().describe('sha256 of the response bytes as forwarded.'),
   identity: identity.optional(),
-  ...tail,
-}).describe('A client request with its outcome, a server→client request with its outcome, or a notification a rule acted on.');
+};
 
-export const lifecycleReportSchema = z.strictObject({
-  ...head('lifecycle'),
+const lifecycleFields = {
   event: z.enum(LIFECYCLE_EVENTS),
   detail: z.strictObject({
     command: z.string().optional().describe('The server command (spawn, refused).'),
@@ -104,19 +102,81 @@ export const lifecycleReportSchema = z.strictObject({
     attempt: z.int().min(1).optional().describe('The consecutive failure count (restart).'),
     reason: z.string().optional(),
   }),
-  ...tail,
-}).describe('An event in the child\'s life: spawn, exit, restart, fatal (gave up), refused (the allowlist did not admit it).');
+};
 
+// Format 1: every line names the format and the policy, and is signed on its own.
+export const invocationReportSchema = z.strictObject({
+  ...head('invocation'),
+  ...invocationFields,
+  policy,
+  ...tail,
+}).describe('Format 1 (still verified): a client request with its outcome, a server→client request with its outcome, or a notification a rule acted on.');
+
+export const lifecycleReportSchema = z.strictObject({
+  ...head('lifecycle'),
+  ...lifecycleFields,
+  ...tail,
+}).describe('Format 1 (still verified): an event in the child\'s life: spawn, exit, restart, fatal (gave up), refused (the allowlist did not admit it).');
+
+// Format 2: report lines without the per-line constants and without a signature; the policy
+// stated once per segment; checkpoint lines name the format and carry the signature.
+const chainFields = {
+  seq: z.int().min(1).describe('1 for the first line of a chain, then +1 per line (checkpoints included), across restarts and rotated files.'),
+  prevDigest: tail.prevDigest,
+  digest: tail.digest,
+  timing,
+};
+const reportFields2 = {
+  invocationId: z.string().min(1).describe('Deterministic: by default `<seed>-<seq>`.'),
+  generation: tail.generation,
+  dropped: tail.dropped,
+};
+
+export const invocationReport2Schema = z.strictObject({
+  kind: z.literal('invocation'),
+  ...chainFields,
+  ...reportFields2,
+  ...invocationFields,
+  policy: policy.optional().describe('Stated on the first invocation of a chain, after each checkpoint, and when the policy changes; absent: the one last stated before it.'),
+}).describe('Format 2: a client request with its outcome, a server→client request with its outcome, or a notification a rule acted on.');
+
+export const lifecycleReport2Schema = z.strictObject({
+  kind: z.literal('lifecycle'),
+  ...chainFields,
+  ...reportFields2,
+  ...lifecycleFields,
+}).describe('Format 2: an event in the child\'s life: spawn, exit, restart, fatal (gave up), refused (the allowlist did not admit it).');
+
+export const checkpointSchema = z.strictObject({
+  schema: z.literal(REPORT_FORMAT),
+  schemaVersion: z.literal(REPORT_FORMAT_VERSION),
+  kind: z.literal('checkpoint'),
+  ...chainFields,
+  reason: z.enum(CHECKPOINT_REASONS).describe('count: every N reports; interval: T ms after an uncovered report (when signing); close: the writer closed the file cleanly.'),
+  reports: count.describe('Reports since the previous checkpoint of the same writer (or since it started).'),
+  signature: signature.optional().describe('Over `digest`, which covers every line before it through the chain; excluded from the digest.'),
+}).describe('Format 2: a checkpoint: names the format and, when signing, signs the chain up to itself.');
+
+export const reportSchemaV2 = z.discriminatedUnion('kind', [invocationReport2Schema, lifecycleReport2Schema, checkpointSchema]);
+export const reportSchemaV1 = z.discriminatedUnion('kind', [invocationReportSchema, lifecycleReportSchema]);
+
+/** The schema a parsed line is checked against: a format 1 line names its format on every line. */
+export function reportSchemaFor(value: unknown): typeof reportSchemaV1 | typeof reportSchemaV2 {
+  return typeof value === 'object' && value !== null && (value as { schema?: unknown }).schema === REPORT_SCHEMA_NAME ? reportSchemaV1 : reportSchemaV2;
+}
+
+/** Either format: what docs/report.schema.json publishes (verify picks the format per line: `reportSchemaFor`). */
 export const reportSchema = z
-  .discriminatedUnion('kind', [invocationReportSchema, lifecycleReportSchema])
+  .union([reportSchemaV2, reportSchemaV1])
   .meta({
-    title: 'MiddlewareExecutionReportV1',
-    description: 'One line of an mcp-sidecar execution report file (NDJSON). Generated from components/execution-report/schema.ts by `npm run schema`; do not edit by hand.',
+    title: 'MiddlewareExecutionReport',
+    description: 'One line of an mcp-sidecar execution report file (NDJSON): format 2 (invocation, lifecycle, checkpoint) or format 1 (MiddlewareExecutionReportV1). Generated from components/execution-report/schema.ts by `npm run schema`; do not edit by hand.',
   });
 
 export type ExecutionReport = z.output<typeof reportSchema>;
-export type InvocationReport = z.output<typeof invocationReportSchema>;
-export type LifecycleReport = z.output<typeof lifecycleReportSchema>;
+export type InvocationReport = z.output<typeof invocationReportSchema> | z.output<typeof invocationReport2Schema>;
+export type LifecycleReport = z.output<typeof lifecycleReportSchema> | z.output<typeof lifecycleReport2Schema>;
+export type CheckpointRecord = z.output<typeof checkpointSchema>;
 export type ReportDecision = z.output<typeof decision>;
 export type ReportPolicy = z.output<typeof policy>;
 export type ReportTarget = z.output<typeof target>;

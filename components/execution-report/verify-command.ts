@@ -14,19 +14,21 @@ export interface ReportVerifyIo {
   readonly stderr: { write(text: string): unknown };
 }
 
-export const REPORT_VERIFY_USAGE = `usage: mcp-sidecar report verify <file>... [--public-key <pem>]
+export const REPORT_VERIFY_USAGE = `usage: mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed]
 
 Checks execution report files: every line against the schema, every digest, the chain
 (prevDigest and seq) across the files in the order given, oldest first (file.2 file.1 file),
-and with --public-key (an Ed25519 SPKI PEM file) every signature.
+and with --public-key (an Ed25519 SPKI PEM file) every signature (format 2: every checkpoint).
+A file that does not end with a closing checkpoint is noted; with --require-closed it fails.
 Exit 0: intact; 1: broken (each problem as file:line: kind: message); 2: usage.
 `;
 
-type Parsed = { help: true } | { help: false; files: string[]; publicKeyPath: string | undefined } | { error: string };
+type Parsed = { help: true } | { help: false; files: string[]; publicKeyPath: string | undefined; requireClosed: boolean } | { error: string };
 
 function parseArgs(args: readonly string[]): Parsed {
   const files: string[] = [];
   let publicKeyPath: string | undefined;
+  let requireClosed = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '-h' || arg === '--help') return { help: true };
@@ -34,7 +36,9 @@ function parseArgs(args: readonly string[]): Parsed {
       files.push(...args.slice(i + 1));
       break;
     }
-    if (arg === '--public-key' || arg.startsWith('--public-key=')) {
+    if (arg === '--require-closed') {
+      requireClosed = true;
+    } else if (arg === '--public-key' || arg.startsWith('--public-key=')) {
       const value = arg === '--public-key' ? args[++i] : arg.slice('--public-key='.length);
       if (value === undefined || value === '') return { error: '--public-key needs a file: --public-key <pem>' };
       publicKeyPath = value;
@@ -45,17 +49,24 @@ function parseArgs(args: readonly string[]): Parsed {
     }
   }
   if (files.length === 0) return { error: 'give at least one report file' };
-  return { help: false, files, publicKeyPath };
+  return { help: false, files, publicKeyPath, requireClosed };
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function describeOk(result: VerifyResult, signed: boolean): string {
-  let text = `ok ${plural(result.reports, 'report')}, chain intact${signed ? ', signatures valid' : ''}\n`;
+  const checkpoints = result.checkpoints > 0 ? `, ${plural(result.checkpoints, 'checkpoint')}` : '';
+  // A file whose checkpoints were all removed has nothing to check a signature of: said, not implied valid.
+  const signatures = !signed ? '' : result.signaturesValid > 0 ? ', signatures valid' : ', no signature in it';
+  let text = `ok ${plural(result.reports, 'report')}${checkpoints}, chain intact${signatures}\n`;
   const { first, last } = result;
   if (first !== undefined && last !== undefined) {
     const start = first.prevDigest === null ? 'from the start of the chain' : `continuing from ${first.prevDigest}`;
     text += `seq ${first.seq} to ${last.seq} (${start}); last digest ${last.digest}\n`;
+  }
+  if (result.format2 && !result.closed) {
+    text += 'note: the last line is not a closing checkpoint: the writer is still running, stopped without closing, or lines were cut from the end'
+      + `; ${plural(result.uncovered, 'report')} after the last checkpoint${signed ? ', covered by no signature' : ''}\n`;
   }
   if (result.declaredDrops > 0) text += `note: the reports declare ${plural(result.declaredDrops, 'report')} dropped because the sink could not keep up\n`;
   for (const torn of result.problems) text += `${torn.file}:${torn.line}: ${torn.message}\n`;
@@ -76,7 +87,7 @@ export function runReportVerify(args: readonly string[], io: ReportVerifyIo): nu
   let result: VerifyResult;
   try {
     if (parsed.publicKeyPath !== undefined) publicKey = loadPublicKey(parsed.publicKeyPath);
-    result = verifyReportFiles(parsed.files, { publicKey });
+    result = verifyReportFiles(parsed.files, { publicKey, requireClosed: parsed.requireClosed });
   } catch (error) {
     if (isSidecarError(error)) io.stderr.write(`report verify: ${error.message}\n`);
     else if ((error as NodeJS.ErrnoException).code !== undefined) io.stderr.write(`report verify: cannot read ${(error as NodeJS.ErrnoException).path ?? 'a file'}: ${(error as Error).message}\n`);

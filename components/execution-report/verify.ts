@@ -7,6 +7,13 @@
  * the first broken line first. A last line of the last file with no newline that does not
  * parse is `torn`: what a writer killed mid-write leaves, not tampering.
  *
+ * Both formats are read (a line that names `MiddlewareExecutionReportV1` is format 1, any other
+ * format 2), also in one file, as a writer upgraded mid-chain leaves it. Format 1 lines are signed
+ * each; in format 2 only checkpoints are, and a checkpoint's signature covers every line before
+ * it through the chain. What follows the last checkpoint is covered by no signature: the result
+ * says how many reports that is (`uncovered`) and whether the last line is a closing checkpoint
+ * (`closed`); with `requireClosed` an open end is a problem (`open`).
+ *
  * The chain is checked against what each line *says*, so an edited report is one `digest`
  * problem, not a cascade; a removed, inserted or moved report breaks `prevDigest` and `seq`.
  * The file's first report can only be checked against itself (rotated files before it may be
@@ -15,10 +22,10 @@
  */
 import { encodeReportLine, firstDifference } from './canonical-line.js';
 import { readLines } from './line-reader.js';
-import { reportSchema } from './schema.js';
+import { reportSchemaFor } from './schema.js';
 import { verifySignature, type ReportPublicKey } from './sign.js';
 
-export type ProblemKind = 'schema' | 'noncanonical' | 'digest' | 'chain' | 'signature' | 'torn' | 'sequence';
+export type ProblemKind = 'schema' | 'noncanonical' | 'digest' | 'chain' | 'signature' | 'torn' | 'sequence' | 'open';
 
 export interface VerifyProblem {
   readonly file: string;
@@ -38,8 +45,16 @@ export interface ChainEnd {
 export interface VerifyResult {
   /** Every line is an intact report, in an unbroken chain (a torn last line aside). */
   readonly ok: boolean;
-  /** Lines that are reports by the schema. */
+  /** Lines that are reports (invocation, lifecycle) by the schema. */
   readonly reports: number;
+  /** Lines that are checkpoints (format 2) by the schema. */
+  readonly checkpoints: number;
+  /** Format 2 reports after the last checkpoint (or all of them, without one): covered by no signature. */
+  readonly uncovered: number;
+  /** The last line is a format 2 checkpoint written at close: the writer ended the file cleanly. */
+  readonly closed: boolean;
+  /** The last line read is a format 2 line (then `closed` and `uncovered` apply). */
+  readonly format2: boolean;
   readonly problems: readonly VerifyProblem[];
   /** The last line of the last file is an interrupted write (listed in `problems` as `torn`). */
   readonly torn: boolean;
@@ -53,6 +68,8 @@ export interface VerifyResult {
 
 export interface VerifyOptions {
   readonly publicKey?: ReportPublicKey;
+  /** A file that does not end with a closing checkpoint is a problem (`open`), not a note. */
+  readonly requireClosed?: boolean;
 }
 
 const short = (digest: unknown): string => (typeof digest === 'string' ? `${digest.slice(0, 19)}…` : String(digest));
@@ -69,6 +86,11 @@ function noncanonical(line: string, canonical: string): string {
 export function verifyReportFiles(paths: readonly string[], options: VerifyOptions = {}): VerifyResult {
   const problems: VerifyProblem[] = [];
   let reports = 0;
+  let checkpoints = 0;
+  let uncovered = 0;
+  let closed = false;
+  let format2 = false;
+  let lastLine: { file: string; line: number } | undefined;
   let signaturesValid = 0;
   let declaredDrops = 0;
   let torn = false;
@@ -82,6 +104,8 @@ export function verifyReportFiles(paths: readonly string[], options: VerifyOptio
       const problem = (kind: ProblemKind, message: string): void => {
         problems.push({ file, line: number, kind, message });
       };
+      lastLine = { file, line: number };
+      closed = false;
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -95,21 +119,32 @@ export function verifyReportFiles(paths: readonly string[], options: VerifyOptio
         }
         continue;
       }
-      const parsed = reportSchema.safeParse(value);
+      const parsed = reportSchemaFor(value).safeParse(value);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         problem('schema', `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+        format2 = false;
       } else {
         const report = parsed.data;
-        reports += 1;
-        if (report.dropped !== undefined) declaredDrops += report.dropped;
+        const isCheckpoint = report.kind === 'checkpoint';
+        format2 = !('schema' in report) || isCheckpoint;
+        if (isCheckpoint) {
+          checkpoints += 1;
+          uncovered = 0;
+          closed = report.reason === 'close';
+        } else {
+          reports += 1;
+          if (format2) uncovered += 1;
+          if (report.dropped !== undefined) declaredDrops += report.dropped;
+        }
         // Of the line as parsed, not of what the schema passed on: one canonical serialization
         // gives both the line the writer would have written and the digest.
         const encoded = encodeReportLine(value as object, report);
         if (encoded.line !== text) problem('noncanonical', noncanonical(text, encoded.line));
         const computed = encoded.digest;
         if (computed !== report.digest) problem('digest', `the content does not match its digest ${short(report.digest)} (it hashes to ${short(computed)}): the report was altered`);
-        if (options.publicKey !== undefined) {
+        // Format 1: every line is signed; format 2: every checkpoint (its reports are covered by the next one).
+        if (options.publicKey !== undefined && (isCheckpoint || !format2)) {
           const check = verifySignature(report, options.publicKey);
           if (check.valid) signaturesValid += 1;
           else problem('signature', check.reason);
@@ -142,5 +177,8 @@ export function verifyReportFiles(paths: readonly string[], options: VerifyOptio
     }
   });
 
-  return { ok: problems.every((p) => p.kind === 'torn'), reports, problems, torn, signaturesValid, declaredDrops, first, last };
+  if (options.requireClosed === true && format2 && !closed && lastLine !== undefined) {
+    problems.push({ ...lastLine, kind: 'open', message: `the file does not end with a closing checkpoint (${uncovered} report${uncovered === 1 ? '' : 's'} after the last checkpoint): its writer is still running, stopped without closing, or lines were cut from its end` });
+  }
+  return { ok: problems.every((p) => p.kind === 'torn'), reports, checkpoints, uncovered, closed, format2, problems, torn, signaturesValid, declaredDrops, first, last };
 }

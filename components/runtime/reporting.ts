@@ -6,6 +6,7 @@
  * Everything that can be wrong is found here, before the server starts: an unwritable path,
  * a full disk, a bad key — a clear error and exit code at start, not a loss later.
  */
+import type { Clock } from '../clock/index.js';
 import type { SidecarConfig } from '../config/index.js';
 import { createInvocationReports, createReportChain, createReporter, loadSigningKey, openReportFileSink, type Reporter, type ReportSinkStats } from '../execution-report/index.js';
 import type { Logger } from '../logging/index.js';
@@ -30,6 +31,8 @@ export interface Reporting {
 export interface ReportingContext {
   readonly policy: () => CompiledPolicy | undefined;
   readonly logger: Logger;
+  /** The timer of signed checkpoints (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export async function openReporting(config: SidecarConfig, context: ReportingContext): Promise<Reporting> {
@@ -49,7 +52,8 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
       onOverflow: settings.onOverflow,
     }, logger);
     const chain = createReportChain({ prevDigest: sink.resume?.digest ?? null, nextSeq: (sink.resume?.seq ?? 0) + 1, signer });
-    reporter = createReporter(chain, sink);
+    // A checkpoint every DEFAULT_CHECKPOINT_EVERY reports, and when signing DEFAULT_CHECKPOINT_INTERVAL_MS after an uncovered one (docs/report.md).
+    reporter = createReporter(chain, sink, { clock: context.clock, checkpointEvery: settings.checkpointEvery, checkpointIntervalMs: settings.checkpointIntervalMs });
     logger.info({ file: settings.file, continuesFrom: sink.resume?.seq, signed: signer !== undefined, keyId: signer?.keyId }, 'execution reports are written to the report file');
   }
   let transcript: TranscriptWriter | undefined;

@@ -163,7 +163,9 @@ async function reports() {
   show('file', reportFile);
   const lines = readFileSync(reportFile, 'utf8').split('\n').filter(Boolean);
   for (const report of lines.map((line) => JSON.parse(line))) {
-    const what = report.kind === 'lifecycle' ? `lifecycle ${report.event}` : `${report.method}${report.target ? ` ${report.target.name}` : ''} -> ${report.outcome}`;
+    const what = report.kind === 'lifecycle' ? `lifecycle ${report.event}`
+      : report.kind === 'checkpoint' ? `checkpoint (${report.reason}, covers ${report.reports} reports)`
+        : `${report.method}${report.target ? ` ${report.target.name}` : ''} -> ${report.outcome}`;
     const rules = report.decisions?.map((d) => `${d.ruleId}:${d.effect}`).join(' ') ?? '';
     show(`#${report.seq}`, `${what}${rules ? `  [${rules}]` : ''}`);
   }

@@ -330,9 +330,12 @@ describe('--http with JWT auth: the caller\'s identity reaches the policy and th
     const reports = readReports(reportFile);
     assert.equal(reports.filter((r) => r.kind === 'lifecycle' && r.event === 'spawn').length, 3, 'a server spawned per authenticated session, none for a 401');
     const invocations = reports.filter((r) => r.kind === 'invocation');
+    // The policy is stated once per chain segment; every other invocation inherits the one last stated before it.
+    assert.ok(invocations[0].policy !== undefined, 'the first invocation states the policy');
     for (const report of invocations) {
       assert.ok(report.identity, `every invocation came from a JWT caller: ${JSON.stringify(report)}`);
-      assert.deepEqual([report.policy.name, report.policy.revision, report.mode], ['identity-e2e', '3', 'enforce']);
+      const policy = reports.slice(0, reports.indexOf(report) + 1).reverse().find((r) => r.policy !== undefined)?.policy;
+      assert.deepEqual([policy?.name, policy?.revision, report.mode], ['identity-e2e', '3', 'enforce']);
     }
     const initializes = invocations.filter((r) => r.method === 'initialize');
     assert.deepEqual(initializes.map((r) => r.identity), [IDENTITY_A, IDENTITY_BLOCKED, IDENTITY_C]);

@@ -14,7 +14,11 @@ const SECRET = 'AKIAIOSFODNN7EXAMPLE';
 const PASSWORD = 'correct-horse-battery-staple';
 
 const tempDir = () => makeTempDir('reports-e2e');
-const readReports = (file: string): any[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const readLines = (file: string): any[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+/** The reports (invocation and lifecycle), without the checkpoints between them. */
+const readReports = (file: string): any[] => readLines(file).filter((r) => r.kind !== 'checkpoint');
+/** The policy in force for reports[i]: format 2 states it on an invocation after each checkpoint, and the next ones inherit it. */
+const policyOf = (reports: any[], i: number): any => reports.slice(0, i + 1).reverse().find((r) => r.policy !== undefined)?.policy;
 const verify = (...args: string[]) => spawnSync(process.execPath, [CLI, 'report', 'verify', ...args], { encoding: 'utf8' });
 /** A report without what may differ between two runs. */
 const withoutTiming = (line: string) => line.replace(/,"timing":\{[^}]*\}\}$/, '}');
@@ -74,13 +78,15 @@ describe('execution reports from the proxy', () => {
     assert.deepEqual(denied.decisions, [{ effect: 'deny', enforced: true, kind: 'tools', phase: 'request', reason: 'tool_not_allowed', ruleId: 'read-only-tools' }]);
     assert.equal(outside.decisions[0].ruleId, 'workspace-paths');
     assert.deepEqual(reports[2].decisions.map((d: any) => [d.ruleId, d.effect, d.phase]), [['hide-writers', 'rewrite', 'response']], 'response-phase decisions are recorded');
-    assert.deepEqual([denied.policy.name, denied.policy.revision, denied.mode, denied.requestId], ['readonly', '1', 'enforce', '4']);
-    assert.match(denied.policy.digest, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual([policyOf(reports, 4).name, policyOf(reports, 4).revision, denied.mode, denied.requestId], ['readonly', '1', 'enforce', '4']);
+    assert.match(policyOf(reports, 4).digest, /^sha256:[0-9a-f]{64}$/);
     assert.match(reports[3].argumentsDigest, /^sha256:[0-9a-f]{64}$/);
     assert.equal(reports[3].arguments, undefined, 'arguments are not recorded by default');
     assert.match(reports[3].responseDigest, /^sha256:/);
     assert.deepEqual(reports.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7]);
     assert.equal(reports[0].prevDigest, null);
+    const last = readLines(file).at(-1);
+    assert.deepEqual([last.kind, last.reason, last.reports, last.seq, last.prevDigest], ['checkpoint', 'close', 7, 8, reports[6].digest], 'a clean stop closes the file');
     const result = verify(file);
     assert.equal(result.status, 0, result.stdout + result.stderr);
   });
@@ -109,10 +115,13 @@ describe('execution reports from the proxy', () => {
       proxy.endInput();
       await proxy.waitForExit();
     }
-    const reports = readReports(file);
-    assert.deepEqual(reports.map((r) => r.seq), [1, 2, 3, 4, 5, 6]);
-    assert.equal(reports[3].prevDigest, reports[2].digest);
-    assert.equal(reports[1].policy.name, 'none', 'without a policy file the report says so');
+    // Each run: spawn, ping, exit, and the checkpoint its close wrote.
+    const lines = readLines(file);
+    assert.deepEqual(lines.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual([lines[3].kind, lines[7].kind], ['checkpoint', 'checkpoint']);
+    assert.equal(lines[4].prevDigest, lines[3].digest);
+    assert.equal(lines[1].policy.name, 'none', 'without a policy file the report says so');
+    assert.equal(lines[5].policy.name, 'none', 'a new run states the policy again');
     assert.equal(verify(file).status, 0);
   });
 
@@ -130,7 +139,10 @@ describe('execution reports from the proxy', () => {
     await call(proxy, 1, 'ping');
     proxy.endInput();
     await proxy.waitForExit();
-    assert.ok(readReports(file).every((r) => r.signature?.alg === 'ed25519'));
+    // Format 2 signs checkpoints, each over the chain up to it; the clean stop wrote the last one.
+    const lines = readLines(file);
+    assert.ok(lines.every((r) => (r.kind === 'checkpoint') === (r.signature?.alg === 'ed25519')));
+    assert.equal(lines.at(-1).reason, 'close');
     assert.ok(!proxy.stderr.bytes.toString('utf8').includes('PRIVATE KEY'), 'the key never reaches the logs');
     assert.equal(verify(file, '--public-key', join(dir, 'signer.pub.pem')).status, 0);
     assert.equal(verify(file, '--public-key', join(dir, 'other.pub.pem')).status, 1);

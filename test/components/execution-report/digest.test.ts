@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import {
   argumentsDigest, canonicalText, createReportChain, digestOf, responseDigest, type ReportInput,
 } from '../../../components/execution-report/index.js';
-import { canonicalJson } from '../../../components/policy/index.js';
+import { canonicalJson } from '../../../components/policy/document/index.js';
 import { generator, transcript } from './reports.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 

@@ -47,6 +47,8 @@ describe('reporter (chain + sink)', () => {
     assert.deepEqual(result.problems, []);
     assert.equal(result.reports, transcript().length);
     assert.deepEqual(appended, transcript().map((_, i) => i + 1));
-    assert.equal((result.last as { seq: number }).seq, transcript().length);
+    // The reports, then the checkpoint close wrote: the chain's last line, which says the file ended cleanly.
+    assert.equal((result.last as { seq: number }).seq, transcript().length + 1);
+    assert.deepEqual([result.checkpoints, result.closed, result.uncovered], [1, true, 0]);
   });
 });

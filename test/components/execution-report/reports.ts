@@ -4,6 +4,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import {
   createReportChain, type ReportChainOptions, type ReportDecision, type ReportInput, type ReportPolicy,
@@ -92,6 +93,19 @@ export function chainLines(inputs: readonly ReportInput[], options: ReportChainO
   const chain = createReportChain({ clock: fakeClock(), ...options });
   return inputs.map((input) => chain.append(input).line);
 }
+
+/** The same lines, then the checkpoint a reporter writes when it closes (signed with a signer). */
+export function closedLines(inputs: readonly ReportInput[], options: ReportChainOptions = {}): string[] {
+  const chain = createReportChain({ clock: fakeClock(), ...options });
+  return [...inputs.map((input) => chain.append(input).line), chain.checkpoint('close').line];
+}
+
+/** Format 1 files written by the previous version (same transcript and clock), and the public key of the signed one. */
+export const V1_FIXTURES = {
+  unsigned: fileURLToPath(new URL('fixtures/v1-transcript.ndjson', import.meta.url)),
+  signed: fileURLToPath(new URL('fixtures/v1-signed.ndjson', import.meta.url)),
+  publicKey: fileURLToPath(new URL('fixtures/v1-report.pub.pem', import.meta.url)),
+};
 
 const dirs: string[] = [];
 after(() => {

@@ -36,17 +36,27 @@ describe('docs/report.schema.json', () => {
 
   it('should reject unknown keys in every object but the free-form arguments', () => {
     const objects = objectSchemas(reportJsonSchema());
-    assert.ok(objects.length === 11, `found ${objects.length} object schemas`);
+    // Format 2 (invocation, lifecycle, checkpoint) and format 1 (invocation, lifecycle), each with their nested objects.
+    assert.ok(objects.length === 23, `found ${objects.length} object schemas`);
     for (const [where, schema] of objects) assert.equal(schema.additionalProperties, false, `${where} admits unknown keys`);
   });
 
-  it('should describe both kinds of report, each with the fields the issue asks for', () => {
-    const root = reportJsonSchema() as { oneOf: Array<{ required: string[]; properties: JsonSchema }> };
-    const [invocation, lifecycle] = root.oneOf;
-    assert.deepEqual(invocation?.required.sort(), ['decisions', 'digest', 'direction', 'generation', 'invocationId', 'kind', 'method', 'mode', 'outcome', 'policy', 'prevDigest', 'schema', 'schemaVersion', 'seq', 'timing']);
-    assert.deepEqual(lifecycle?.required.sort(), ['detail', 'digest', 'event', 'generation', 'invocationId', 'kind', 'prevDigest', 'schema', 'schemaVersion', 'seq', 'timing']);
-    for (const optional of ['target', 'requestId', 'argumentsDigest', 'arguments', 'responseDigest', 'identity', 'signature', 'dropped']) {
+  it('should describe both kinds of report and the checkpoint (format 2), and both kinds of format 1, each with the fields the issue asks for', () => {
+    const root = reportJsonSchema() as { anyOf: Array<{ oneOf: Array<{ required: string[]; properties: JsonSchema }> }> };
+    const [format2, format1] = root.anyOf;
+    const [invocation, lifecycle, checkpoint] = format2!.oneOf;
+    assert.deepEqual(invocation?.required.sort(), ['decisions', 'digest', 'direction', 'generation', 'invocationId', 'kind', 'method', 'mode', 'outcome', 'prevDigest', 'seq', 'timing']);
+    assert.deepEqual(lifecycle?.required.sort(), ['detail', 'digest', 'event', 'generation', 'invocationId', 'kind', 'prevDigest', 'seq', 'timing']);
+    assert.deepEqual(checkpoint?.required.sort(), ['digest', 'kind', 'prevDigest', 'reason', 'reports', 'schema', 'schemaVersion', 'seq', 'timing']);
+    for (const optional of ['target', 'requestId', 'argumentsDigest', 'arguments', 'responseDigest', 'identity', 'dropped', 'policy']) {
       assert.ok(optional in invocation!.properties, optional);
+    }
+    assert.ok(!('signature' in invocation!.properties) && 'signature' in checkpoint!.properties, 'format 2 signs checkpoints only');
+    const [invocation1, lifecycle1] = format1!.oneOf;
+    assert.deepEqual(invocation1?.required.sort(), ['decisions', 'digest', 'direction', 'generation', 'invocationId', 'kind', 'method', 'mode', 'outcome', 'policy', 'prevDigest', 'schema', 'schemaVersion', 'seq', 'timing']);
+    assert.deepEqual(lifecycle1?.required.sort(), ['detail', 'digest', 'event', 'generation', 'invocationId', 'kind', 'prevDigest', 'schema', 'schemaVersion', 'seq', 'timing']);
+    for (const optional of ['target', 'requestId', 'argumentsDigest', 'arguments', 'responseDigest', 'identity', 'signature', 'dropped']) {
+      assert.ok(optional in invocation1!.properties, optional);
     }
   });
 

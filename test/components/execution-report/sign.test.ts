@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import {
   createReportChain, keyIdOf, loadPublicKey, loadSigningKey, verifySignature, type ExecutionReport,
 } from '../../../components/execution-report/index.js';
-import { chainLines, keyFiles, tempDir, transcript } from './reports.js';
+import { chainLines, closedLines, keyFiles, tempDir, transcript, V1_FIXTURES } from './reports.js';
 import { sidecarErrorMessage } from '../../helpers/sidecar-error.js';
 
 const dir = tempDir();
@@ -16,16 +16,29 @@ const keys = keyFiles(dir);
 const keyError = (run: () => unknown): string => sidecarErrorMessage(run, 'SIDECAR_ERR_REPORT_KEY');
 
 describe('report signatures', () => {
-  it('should sign each report\'s digest with Ed25519, named by a key id the public key gives too', () => {
+  it('should sign each checkpoint\'s digest with Ed25519, named by a key id the public key gives too; reports are covered by it, not signed', () => {
     const signer = loadSigningKey(keys.privatePath);
     const publicKey = loadPublicKey(keys.publicPath);
     const der = createPublicKey(readFileSync(keys.publicPath)).export({ type: 'spki', format: 'der' });
     assert.equal(signer.keyId, createHash('sha256').update(der).digest('hex').slice(0, 16));
     assert.equal(publicKey.keyId, signer.keyId);
-    for (const line of chainLines(transcript(), { signer })) {
+    const lines = closedLines(transcript(), { signer }).map((line) => JSON.parse(line) as ExecutionReport);
+    for (const report of lines.slice(0, -1)) assert.equal(report.signature, undefined, 'a report line carries no signature');
+    const checkpoint = lines.at(-1)!;
+    assert.equal(checkpoint.kind, 'checkpoint');
+    assert.equal(checkpoint.signature?.alg, 'ed25519');
+    assert.equal(checkpoint.signature?.keyId, signer.keyId);
+    assert.deepEqual(verifySignature(checkpoint, publicKey), { valid: true });
+    assert.equal(checkpoint.prevDigest, lines.at(-2)!.digest, 'the signed digest chains through every report before it');
+  });
+
+  it('should still check format 1 files, where every line is signed', () => {
+    const publicKey = loadPublicKey(V1_FIXTURES.publicKey);
+    const lines = readFileSync(V1_FIXTURES.signed, 'utf8').split('\n').filter(Boolean);
+    assert.equal(lines.length, transcript().length);
+    for (const line of lines) {
       const report = JSON.parse(line) as ExecutionReport;
-      assert.equal(report.signature?.alg, 'ed25519');
-      assert.equal(report.signature?.keyId, signer.keyId);
+      assert.equal(report.signature?.keyId, publicKey.keyId);
       assert.deepEqual(verifySignature(report, publicKey), { valid: true });
     }
   });
@@ -40,10 +53,10 @@ describe('report signatures', () => {
   it('should refuse a signature by another key, over another digest, or none', () => {
     const publicKey = loadPublicKey(keys.publicPath);
     const other = keyFiles(dir, 'other');
-    const [line] = chainLines(transcript().slice(0, 1), { signer: loadSigningKey(other.privatePath) });
+    const line = closedLines(transcript().slice(0, 1), { signer: loadSigningKey(other.privatePath) }).at(-1);
     const report = JSON.parse(line!) as ExecutionReport;
     assert.match((verifySignature(report, publicKey) as { reason: string }).reason, /signed with key [0-9a-f]{16}, not with the given public key/);
-    const mine = JSON.parse(chainLines(transcript().slice(0, 2), { signer: loadSigningKey(keys.privatePath) })[1]!) as ExecutionReport;
+    const mine = JSON.parse(closedLines(transcript().slice(0, 2), { signer: loadSigningKey(keys.privatePath) })[2]!) as ExecutionReport;
     assert.deepEqual(verifySignature({ ...mine, digest: `sha256:${'0'.repeat(64)}` }, publicKey), { valid: false, reason: 'the signature does not match the digest' });
     assert.deepEqual(verifySignature({ digest: mine.digest }, publicKey), { valid: false, reason: 'the report is not signed' });
   });

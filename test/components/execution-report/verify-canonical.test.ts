@@ -9,7 +9,8 @@ import {
   createReportChain, loadPublicKey, loadSigningKey, runReportVerify, verifyReportFiles, type ReportInput, type VerifyResult,
 } from '../../../components/execution-report/index.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
-import { capture, chainLines, fakeClock, generator, keyFiles, tempDir, transcript, writeLines } from './reports.js';
+import { readFileSync } from 'node:fs';
+import { capture, chainLines, closedLines, fakeClock, generator, keyFiles, tempDir, transcript, V1_FIXTURES, writeLines } from './reports.js';
 
 const dir = tempDir();
 const keys = keyFiles(dir);
@@ -94,17 +95,28 @@ describe('report verify: one encoding per report', () => {
   });
 
   it('should refuse a number spelled otherwise: 1.0 for 1, 1.50 for 1.5, 1e0 for 1', async () => {
-    let lines = edited(FORWARDED, (line) => line.replace('"schemaVersion":1', '"schemaVersion":1.0'));
+    // schemaVersion lives on checkpoint lines (format 2) and on every line of a format 1 file.
+    const v1 = (): string[] => readFileSync(V1_FIXTURES.unsigned, 'utf8').split('\n').filter(Boolean);
+    let lines = edited(FORWARDED, (line) => line.replace('"schemaVersion":1', '"schemaVersion":1.0'), v1());
     let at = lines[FORWARDED - 1]!.indexOf('"schemaVersion":1.0') + '"schemaVersion":1'.length;
     assert.deepEqual(await refused(lines, FORWARDED, 'schemaVersion', byteAt(lines[FORWARDED - 1]!, at)), [[FORWARDED, 'noncanonical']]);
+
+    lines = edited(FORWARDED, (line) => line.replace('"generation":0', '"generation":0.0'));
+    at = lines[FORWARDED - 1]!.indexOf('"generation":0.0') + '"generation":0'.length;
+    assert.deepEqual(await refused(lines, FORWARDED, 'generation', byteAt(lines[FORWARDED - 1]!, at)), [[FORWARDED, 'noncanonical']]);
 
     lines = edited(FORWARDED, (line) => line.replace('"n":1.5', '"n":1.50'));
     at = lines[FORWARDED - 1]!.indexOf('"n":1.50') + '"n":1.5'.length;
     await refused(lines, FORWARDED, 'arguments.n', byteAt(lines[FORWARDED - 1]!, at));
 
-    lines = edited(1, (line) => line.replace('"schemaVersion":1', '"schemaVersion":1e0'));
+    lines = edited(1, (line) => line.replace('"schemaVersion":1', '"schemaVersion":1e0'), v1());
     at = lines[0]!.indexOf('"schemaVersion":1e0') + '"schemaVersion":1'.length;
     await refused(lines, 1, 'schemaVersion', at); // line 1 is ASCII: bytes are characters
+
+    const CHECKPOINT = transcript().length + 1;
+    lines = edited(CHECKPOINT, (line) => line.replace('"schemaVersion":2', '"schemaVersion":2e0'), closedLines(transcript()));
+    at = lines[CHECKPOINT - 1]!.indexOf('"schemaVersion":2e0') + '"schemaVersion":2'.length;
+    assert.deepEqual(await refused(lines, CHECKPOINT, 'schemaVersion', at), [[CHECKPOINT, 'noncanonical']]);
   });
 
   it('should hold the parts outside the digest to the same encoding: timing and signature', async () => {
@@ -112,11 +124,19 @@ describe('report verify: one encoding per report', () => {
     let lines = edited(1, (line) => line.replace('"pid":4242', '"pid":1,"pid":4242'));
     assert.deepEqual(await refused(lines, 1, 'timing.pid', lines[0]!.indexOf('"pid":1,') + '"pid":'.length), [[1, 'noncanonical']]);
 
-    const signed = chainLines(transcript(), { signer: loadSigningKey(keys.privatePath) });
-    lines = edited(2, (line) => line.replace(/"alg":"ed25519","keyId":("[0-9a-f]+")/, '"keyId":$1,"alg":"ed25519"'), signed);
+    // The signature is on the checkpoint (line 13).
+    const signed = closedLines(transcript(), { signer: loadSigningKey(keys.privatePath) });
+    lines = edited(13, (line) => line.replace(/"alg":"ed25519","keyId":("[0-9a-f]+")/, '"keyId":$1,"alg":"ed25519"'), signed);
     const result = await verifyReportFiles([file(lines)], { publicKey: loadPublicKey(keys.publicPath) });
-    assert.deepEqual(kinds(result), [[2, 'noncanonical']], 'the signature itself is still valid');
+    assert.deepEqual(kinds(result), [[13, 'noncanonical']], 'the signature itself is still valid');
     assert.match(result.problems[0]!.message, /\(signature\.keyId\)/);
+
+    // The same in a format 1 file, where every line is signed.
+    const v1 = readFileSync(V1_FIXTURES.signed, 'utf8').split('\n').filter(Boolean);
+    lines = edited(2, (line) => line.replace(/"alg":"ed25519","keyId":("[0-9a-f]+")/, '"keyId":$1,"alg":"ed25519"'), v1);
+    const old = await verifyReportFiles([file(lines)], { publicKey: loadPublicKey(V1_FIXTURES.publicKey) });
+    assert.deepEqual(kinds(old), [[2, 'noncanonical']], 'the signature itself is still valid');
+    assert.match(old.problems[0]!.message, /\(signature\.keyId\)/);
   });
 
   it('should name the first noncanonical line first, and exit 1 with file:line: noncanonical', async () => {
@@ -146,10 +166,15 @@ describe('report verify: one encoding per report', () => {
       }
     };
     const chain = createReportChain({ clock: fakeClock(), sessionSeed: 'canon', signer: loadSigningKey(keys.privatePath) });
-    const lines = Array.from({ length: 2000 }, (_, i) => chain.append(timed(input(), i)).line);
+    // A signed checkpoint every 100 reports, as a reporter with checkpointEvery 100 writes them.
+    const lines = Array.from({ length: 2000 }, (_, i) => {
+      const line = chain.append(timed(input(), i)).line;
+      return (i + 1) % 100 === 0 ? [line, chain.checkpoint('count').line] : [line];
+    }).flat();
     const result = await verifyReportFiles([file(lines)], { publicKey: loadPublicKey(keys.publicPath) });
     assert.deepEqual(result.problems.slice(0, 3), []);
-    assert.equal(result.signaturesValid, 2000);
+    assert.equal(result.reports, 2000);
+    assert.equal(result.signaturesValid, 20);
   });
 });
 

@@ -5,14 +5,15 @@ import { describe, it } from 'node:test';
 import {
   loadSigningKey, runReportVerify, verifyReportFiles, type ExecutionReport, type VerifyResult,
 } from '../../../components/execution-report/index.js';
-import { capture, chainLines, keyFiles, tempDir, transcript, writeLines } from './reports.js';
+import { capture, chainLines, closedLines, keyFiles, tempDir, transcript, writeLines } from './reports.js';
 
 const dir = tempDir();
 const keys = keyFiles(dir);
 let files = 0;
 const file = (lines: readonly string[], options?: { newlineAtEnd?: boolean }): string => writeLines(join(dir, `v${++files}.ndjson`), lines, options);
 const lines = (): string[] => chainLines(transcript());
-const signedLines = (): string[] => chainLines(transcript(), { signer: loadSigningKey(keys.privatePath) });
+// Format 2 signs checkpoints: a signed file is one its reporter closed.
+const signedLines = (): string[] => closedLines(transcript(), { signer: loadSigningKey(keys.privatePath) });
 const kinds = (result: VerifyResult): Array<[number, string]> => result.problems.map((p) => [p.line, p.kind]);
 
 async function verifyCommand(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -24,15 +25,16 @@ async function verifyCommand(...args: string[]): Promise<{ code: number; stdout:
 
 describe('report verify', () => {
   it('should accept an intact file: schema, every digest, the chain from seq 1', async () => {
-    const path = file(lines());
+    const path = file(closedLines(transcript()));
     const result = await verifyReportFiles([path]);
     assert.deepEqual(result.problems, []);
     assert.equal(result.ok, true);
     assert.equal(result.reports, transcript().length);
+    assert.deepEqual([result.checkpoints, result.closed, result.uncovered], [1, true, 0]);
     assert.equal(result.first?.prevDigest, null);
     const out = await verifyCommand(path);
     assert.equal(out.code, 0, out.stderr);
-    assert.match(out.stdout, /^ok 12 reports, chain intact\nseq 1 to 12 \(from the start of the chain\); last digest sha256:[0-9a-f]{64}\n$/);
+    assert.match(out.stdout, /^ok 12 reports, 1 checkpoint, chain intact\nseq 1 to 13 \(from the start of the chain\); last digest sha256:[0-9a-f]{64}\n$/);
   });
 
   it('should find an edited field: one digest problem at that line, no cascade', async () => {
@@ -77,32 +79,34 @@ describe('report verify', () => {
   it('should find a line that is not JSON or not a report by the schema, and go on checking the rest', async () => {
     const broken = lines();
     broken[2] = 'garbage';
-    broken[7] = broken[7]!.replace('"schemaVersion":1', '"schemaVersion":2');
+    broken[7] = broken[7]!.replace('"direction":"client-to-server"', '"direction":"sideways"');
     const result = await verifyReportFiles([file(broken)]);
     assert.deepEqual(kinds(result), [[3, 'schema'], [8, 'schema']]);
     assert.match(result.problems[0]!.message, /^not JSON/);
-    assert.match(result.problems[1]!.message, /^schemaVersion: /);
+    assert.match(result.problems[1]!.message, /^direction: /);
   });
 
   it('should check signatures with the public key: valid, a wrong one, a missing one', async () => {
     const good = file(signedLines());
     const ok = await verifyCommand(good, '--public-key', keys.publicPath);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^ok 12 reports, chain intact, signatures valid\n/);
+    assert.match(ok.stdout, /^ok 12 reports, 1 checkpoint, chain intact, signatures valid\n/);
 
+    // The checkpoint (line 13) carries the signature; a valid one of another chain's checkpoint is refused.
     const wrong = signedLines();
-    const report = JSON.parse(wrong[3]!) as ExecutionReport;
-    const other = JSON.parse(signedLines()[4]!) as ExecutionReport;
+    const report = JSON.parse(wrong[12]!) as ExecutionReport;
+    const other = JSON.parse(closedLines(transcript().slice(1), { signer: loadSigningKey(keys.privatePath) }).at(-1)!) as ExecutionReport;
+    assert.equal(report.kind, 'checkpoint');
     report.signature = other.signature; // a valid signature, of another digest
-    wrong[3] = JSON.stringify(report);
+    wrong[12] = JSON.stringify(report);
     const result = await verifyReportFiles([file(wrong)], { publicKey: (await import('../../../components/execution-report/index.js')).loadPublicKey(keys.publicPath) });
-    assert.deepEqual(kinds(result), [[4, 'signature']]);
+    assert.deepEqual(kinds(result), [[13, 'signature']]);
     assert.equal(result.problems[0]!.message, 'the signature does not match the digest');
 
-    const unsigned = file(lines());
+    const unsigned = file(closedLines(transcript()));
     const out = await verifyCommand('--public-key', keys.publicPath, unsigned);
     assert.equal(out.code, 1);
-    assert.equal(out.stderr.split('\n').filter((line) => line.endsWith(': signature: the report is not signed')).length, 12);
+    assert.deepEqual(out.stderr.split('\n').filter((line) => line.includes(': signature: ')), [`${unsigned}:13: signature: the report is not signed`]);
     assert.equal((await verifyCommand(unsigned)).code, 0, 'without a key, signatures are not asked for');
   });
 
