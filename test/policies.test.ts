@@ -4,8 +4,8 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { buildPolicy } from '../components/policy/engine/index.js';
-import { loadPolicyFile } from '../components/policy/index.js';
+import { buildPolicy } from '../components/policy/index.js';
+import { loadPolicyFile } from '../components/policy/document/index.js';
 import { runPolicyTestCommand } from '../components/policy-test/index.js';
 import { tempDir } from './helpers/temp-dir.js';
 

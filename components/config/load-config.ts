@@ -56,7 +56,11 @@ export interface ReportSettings {
   readonly queueLimit: number;
   readonly onOverflow: 'block' | 'drop';
   readonly arguments: ArgumentsRecording;
-  /** A PEM file with an Ed25519 private key: each report is signed. */
+  /** A checkpoint (a link of the chain that a signature covers, with all before it) after this many reports. */
+  readonly checkpointEvery: number;
+  /** With a signing key: a checkpoint this long after the first report no checkpoint covers; 0: none by time. */
+  readonly checkpointIntervalMs: number;
+  /** A PEM file with an Ed25519 private key: each checkpoint is signed. */
   readonly signingKeyFile: string | undefined;
 }
 
@@ -197,7 +201,7 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
   // The policy file is read first: its governor section is a settings layer of its own.
   const policyFile = readSetting(SCALAR_SETTINGS.find((spec) => spec.key === 'policyFile')!, flags, env, {}) as string | undefined;
   // Loaded on demand: the policy machinery (YAML, schema) stays off a policy-less cold start.
-  const policy = policyFile === undefined ? undefined : (await import('../policy/index.js')).loadPolicyFile(policyFile);
+  const policy = policyFile === undefined ? undefined : (await (await import('../policy/index.js')).loadPolicyDocument()).loadPolicyFile(policyFile);
   const s = readScalars(flags, env, fileLayerOf(policy));
   const config: SidecarConfig = {
     command,
@@ -235,6 +239,8 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
       queueLimit: s.reportQueueLimit,
       onOverflow: s.reportOnOverflow,
       arguments: s.reportArguments,
+      checkpointEvery: s.reportCheckpointEvery,
+      checkpointIntervalMs: s.reportCheckpointIntervalMs,
       signingKeyFile: s.reportSigningKey,
     }),
     record: s.recordFile === undefined ? undefined : Object.freeze({ file: s.recordFile, arguments: s.recordArguments }),

@@ -1,6 +1,5 @@
 import { SidecarError } from '../errors/index.js';
-
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, kb: 1000, mib: 1024 ** 2, mb: 1000 ** 2, gib: 1024 ** 3, gb: 1000 ** 3 };
+import { byteSizeExpected, readByteSize } from '../values/index.js';
 
 /** Where a value came from, for error messages: `--max-frame-bytes` or `MCP_PROXY_MAX_FRAME_BYTES`. */
 export type ValueSource = string;
@@ -20,13 +19,9 @@ export function parseInteger(source: ValueSource, value: string, min: number, ma
 
 /** A byte count: `16777216`, `16MiB`, `512 KiB`. */
 export function parseByteSize(source: ValueSource, value: string, min: number, max: number): number {
-  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
-  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
-  const expected = `a size in bytes from ${min} to ${max} (a number, optionally with KiB, MiB or GiB)`;
-  if (!match || unit === undefined) invalid(source, value, expected);
-  const n = Number(match[1]) * unit;
-  if (n < min || n > max) invalid(source, value, expected);
-  return n;
+  const bytes = readByteSize(value, { min, max });
+  if (bytes === undefined) invalid(source, value, byteSizeExpected({ min, max }));
+  return bytes;
 }
 
 /** One of a fixed set of words. */

@@ -1,5 +1,6 @@
 import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
-import type { PolicyMode } from '../policy/document/document.js';
+import type { PolicyMode } from '../policy/index.js';
+import { FRAME_BYTES, GOVERNOR_BOUNDS, type Bounds } from '../values/index.js';
 import { parseAccountName, parseByteSize, parseChoice, parseIdentityClaims, parseInteger, parseListenAddress, parseSha256, parseUrl, type IdentityClaims, type ListenAddress } from './parse-values.js';
 
 // Every scalar setting: its flag, its environment variable, its default and how its text is
@@ -32,6 +33,8 @@ export interface ScalarSettings {
   readonly reportQueueLimit: number;
   readonly reportOnOverflow: 'block' | 'drop';
   readonly reportArguments: ArgumentsRecording;
+  readonly reportCheckpointEvery: number;
+  readonly reportCheckpointIntervalMs: number;
   readonly reportSigningKey: string | undefined;
   readonly recordFile: string | undefined;
   readonly recordArguments: ArgumentsRecording;
@@ -61,19 +64,21 @@ export interface SettingSpec {
 }
 
 const ms = (max: number) => (source: string, text: string) => parseInteger(source, text, 0, max);
+/** A setting the policy's `governor` section can also hold: the same bounds in both places. */
+const within = ({ min, max }: Bounds) => (source: string, text: string) => parseInteger(source, text, min, max);
 
 export const SCALAR_SETTINGS: readonly SettingSpec[] = [
-  { key: 'maxFrameBytes', flag: 'max-frame-bytes', env: 'MCP_PROXY_MAX_FRAME_BYTES', defaultValue: 16 * 1024 * 1024, parse: (s, t) => parseByteSize(s, t, 1024, 1024 ** 3) },
+  { key: 'maxFrameBytes', flag: 'max-frame-bytes', env: 'MCP_PROXY_MAX_FRAME_BYTES', defaultValue: 16 * 1024 * 1024, parse: (s, t) => parseByteSize(s, t, FRAME_BYTES.min, FRAME_BYTES.max) },
   { key: 'logLevel', flag: 'log-level', env: 'MCP_PROXY_LOG_LEVEL', defaultValue: 'info', parse: (s, t) => parseChoice(s, t, LOG_LEVELS) },
-  { key: 'maxRestarts', flag: 'max-restarts', env: 'MCP_PROXY_MAX_RESTARTS', defaultValue: 5, parse: (s, t) => parseInteger(s, t, 0, 100) },
-  { key: 'restartBackoffMs', flag: 'restart-backoff-ms', env: 'MCP_PROXY_RESTART_BACKOFF_MS', defaultValue: 1000, parse: ms(60_000) },
-  { key: 'restartBackoffMaxMs', flag: 'restart-backoff-max-ms', env: 'MCP_PROXY_RESTART_BACKOFF_MAX_MS', defaultValue: 30_000, parse: ms(600_000) },
+  { key: 'maxRestarts', flag: 'max-restarts', env: 'MCP_PROXY_MAX_RESTARTS', defaultValue: 5, parse: within(GOVERNOR_BOUNDS.maxRestarts) },
+  { key: 'restartBackoffMs', flag: 'restart-backoff-ms', env: 'MCP_PROXY_RESTART_BACKOFF_MS', defaultValue: 1000, parse: within(GOVERNOR_BOUNDS.restartBackoffMs) },
+  { key: 'restartBackoffMaxMs', flag: 'restart-backoff-max-ms', env: 'MCP_PROXY_RESTART_BACKOFF_MAX_MS', defaultValue: 30_000, parse: within(GOVERNOR_BOUNDS.restartBackoffMaxMs) },
   { key: 'restartResetMs', flag: 'restart-reset-ms', env: 'MCP_PROXY_RESTART_RESET_MS', defaultValue: 60_000, parse: (s, t) => parseInteger(s, t, 1000, 3_600_000) },
   { key: 'restartQueueLimit', flag: 'restart-queue-limit', env: 'MCP_PROXY_RESTART_QUEUE_LIMIT', defaultValue: 256, parse: (s, t) => parseInteger(s, t, 0, 100_000) },
   { key: 'restartQueueTimeoutMs', flag: 'restart-queue-timeout-ms', env: 'MCP_PROXY_RESTART_QUEUE_TIMEOUT_MS', defaultValue: 30_000, parse: ms(600_000) },
-  { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'MCP_PROXY_DRAIN_TIMEOUT_MS', defaultValue: 5000, parse: ms(60_000) },
+  { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'MCP_PROXY_DRAIN_TIMEOUT_MS', defaultValue: 5000, parse: within(GOVERNOR_BOUNDS.drainTimeoutMs) },
   { key: 'stdinCloseGraceMs', flag: 'stdin-close-grace-ms', env: 'MCP_PROXY_STDIN_CLOSE_GRACE_MS', defaultValue: 2000, parse: ms(60_000) },
-  { key: 'killTimeoutMs', flag: 'kill-timeout-ms', env: 'MCP_PROXY_KILL_TIMEOUT_MS', defaultValue: 5000, parse: ms(60_000) },
+  { key: 'killTimeoutMs', flag: 'kill-timeout-ms', env: 'MCP_PROXY_KILL_TIMEOUT_MS', defaultValue: 5000, parse: within(GOVERNOR_BOUNDS.killTimeoutMs) },
   { key: 'executableSha256', flag: 'executable-sha256', env: 'MCP_PROXY_EXECUTABLE_SHA256', defaultValue: undefined, parse: parseSha256 },
   // The server's own uid and gid (docs/governor.md); resolved and checked at start.
   { key: 'serverUser', flag: 'server-user', env: 'MCP_PROXY_SERVER_USER', defaultValue: undefined, parse: (s, t) => parseAccountName(s, t, 'user') },
@@ -89,6 +94,8 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'reportQueueLimit', flag: 'report-queue-limit', env: 'MCP_PROXY_REPORT_QUEUE_LIMIT', defaultValue: 4096, parse: (s, t) => parseInteger(s, t, 1, 1_000_000) },
   { key: 'reportOnOverflow', flag: 'report-on-overflow', env: 'MCP_PROXY_REPORT_ON_OVERFLOW', defaultValue: 'block', parse: (s, t) => parseChoice(s, t, ['block', 'drop'] as const) },
   { key: 'reportArguments', flag: 'report-arguments', env: 'MCP_PROXY_REPORT_ARGUMENTS', defaultValue: 'digest', parse: (s, t) => parseChoice(s, t, ['digest', 'redacted'] as const) },
+  { key: 'reportCheckpointEvery', flag: 'report-checkpoint-every', env: 'MCP_PROXY_REPORT_CHECKPOINT_EVERY', defaultValue: 1000, parse: (s, t) => parseInteger(s, t, 1, 1_000_000) },
+  { key: 'reportCheckpointIntervalMs', flag: 'report-checkpoint-interval-ms', env: 'MCP_PROXY_REPORT_CHECKPOINT_INTERVAL_MS', defaultValue: 1000, parse: (s, t) => parseInteger(s, t, 0, 3_600_000) },
   { key: 'reportSigningKey', flag: 'report-signing-key', env: 'MCP_PROXY_REPORT_SIGNING_KEY', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'recordFile', flag: 'record', env: 'MCP_PROXY_RECORD', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'recordArguments', flag: 'record-arguments', env: 'MCP_PROXY_RECORD_ARGUMENTS', defaultValue: 'redacted', parse: (s, t) => parseChoice(s, t, ['digest', 'redacted'] as const) },

@@ -37,7 +37,7 @@ Policy:
   --mode <observe|enforce>          overrides the policy's mode   env MCP_PROXY_MODE
   mcp-sidecar policy validate <file>...          check policy files (exit 0/1)
   mcp-sidecar policy test <policy> <cases.yaml>  run a policy's test cases (exit 0/1)
-  mcp-sidecar report verify <file>... [--public-key <pem>]   check an execution report file (exit 0/1)
+  mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed]   check an execution report file (exit 0/1)
 
 Execution reports and transcripts (docs/report.md):
   --report-file <path>              one report per invocation, NDJSON   env MCP_PROXY_REPORT_FILE
@@ -48,7 +48,9 @@ Execution reports and transcripts (docs/report.md):
   --report-queue-limit <n>          reports waiting for the disk, default 4096   env MCP_PROXY_REPORT_QUEUE_LIMIT
   --report-on-overflow <block|drop> default block                       env MCP_PROXY_REPORT_ON_OVERFLOW
   --report-arguments <digest|redacted>   default digest                 env MCP_PROXY_REPORT_ARGUMENTS
-  --report-signing-key <pem>        sign each report (Ed25519)          env MCP_PROXY_REPORT_SIGNING_KEY
+  --report-checkpoint-every <n>     a checkpoint every n reports, default 1000   env MCP_PROXY_REPORT_CHECKPOINT_EVERY
+  --report-checkpoint-interval-ms <ms>   signed: a checkpoint this soon after a report, default 1000 (0: none)   env MCP_PROXY_REPORT_CHECKPOINT_INTERVAL_MS
+  --report-signing-key <pem>        sign the reports' checkpoints (Ed25519)   env MCP_PROXY_REPORT_SIGNING_KEY
   --record <path>                   a transcript for replay, secrets redacted   env MCP_PROXY_RECORD
   --record-arguments <digest|redacted>   default redacted               env MCP_PROXY_RECORD_ARGUMENTS
   mcp-sidecar replay --transcript <file> --policy <candidate.yaml> [--fail-on new-denies] [--json]

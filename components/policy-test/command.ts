@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { CompiledPolicy } from '../policy/engine/index.js';
+import type { CompiledPolicy } from '../policy/index.js';
 import { parseCasesFile } from './cases.js';
 import { runPolicyCases } from './run-cases.js';
 

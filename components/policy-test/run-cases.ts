@@ -1,4 +1,4 @@
-import { evaluateFrame, type CompiledPolicy, type Evaluation } from '../policy/engine/index.js';
+import { evaluateFrame, type CompiledPolicy, type Evaluation } from '../policy/index.js';
 import type { Expectation, PolicyTestCase } from './cases.js';
 
 export interface CaseResult {

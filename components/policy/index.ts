@@ -1,15 +1,36 @@
-// The policy component's public face: the document's shape, the schema it is validated with,
-// and the loader. The engine and the rules that act on a document are in engine/ and rules/ (engine/index.ts).
-export {
-  PERMISSIVE_POLICY,
-  type PolicyDocument, type PolicyMode, type Side, type GovernorSection, type LimitsSection, type RuleBase, type ToolReply,
-  type MethodsRule, type ToolsRule, type PromptsRule, type ResourcesRule, type HideRule, type ArgumentConstraint,
-  type ArgumentsRule, type RateLimitRule, type RedactRule, type DetectorName, type RuleSpec,
-  type IdentityMatch, type RuleCondition, type IdentityField, type RateLimitDimension, type RateLimitPer,
+/**
+ * The policy component's public face. Statically, only what the frame path needs: the engine
+ * (a policy compiled into rules indexed by direction, phase and method, and the chain that runs
+ * them; see engine/types.ts for the rule contract and docs/policy.md for the rules) and the
+ * document's types. The document itself (schema, YAML loader, `policy validate`; zod and yaml),
+ * the rule kinds and the secret detectors (RE2) load on demand, through the loaders below, so the
+ * stdio passthrough loads none of them (test/e2e/lazy-loading.test.ts).
+ */
+export type {
+  PolicyDocument, PolicyMode, Side, GovernorSection, LimitsSection, RuleBase, ToolReply,
+  MethodsRule, ToolsRule, PromptsRule, ResourcesRule, HideRule, ArgumentConstraint,
+  ArgumentsRule, RateLimitRule, RedactRule, DetectorName, RuleSpec, RuleKind,
+  IdentityMatch, RuleCondition, IdentityField, RateLimitDimension, RateLimitPer,
 } from './document/document.js';
+export type { LoadedPolicy } from './document/load.js';
+export type { PolicyError } from './document/policy-error.js';
+export type { ValidateOutput } from './document/validate-command.js';
+
+export type { Direction, Phase, FrameContext, Identity, Verdict, Rule, DenyCategory } from './engine/types.js';
+export { CONTINUE } from './engine/types.js';
+export { compileGlob, compileGlobs, matchGlob, type GlobMatcher } from './engine/glob.js';
+export { compilePolicy, effectiveMode, type CompiledPolicy, type RuleFactory } from './engine/compiled-policy.js';
+export { evaluateFrame, PASS, type Decision, type DenyVerdict, type Evaluation, type FrameAction } from './engine/evaluate.js';
+
+export { buildPolicy, loadPolicyDocument, loadSecretRedactor, loadSecretScanner } from './loaders.js';
+
+// TRANSITIONAL: the document's values, still exported statically for the callers that import
+// them from here today (see the H3 report). Delete this block once they use loadPolicyDocument():
+// until then, code on the frame path imports the engine from engine/index.ts, not from here.
+export { PERMISSIVE_POLICY } from './document/document.js';
 export { policySchema, toJsonSchema, policyJsonSchemaText } from './document/schema.js';
 export { RULE_KINDS, DETECTOR_NAMES, IDENTITY_FIELDS } from './document/rule-schemas.js';
-export { loadPolicyFile, parsePolicyText, type LoadedPolicy } from './document/load.js';
-export { PolicyInvalidError, formatPolicyError, type PolicyError } from './document/policy-error.js';
+export { loadPolicyFile, parsePolicyText } from './document/load.js';
+export { PolicyInvalidError, formatPolicyError } from './document/policy-error.js';
 export { canonicalJson } from './document/canonical-json.js';
-export { runPolicyValidate, type ValidateOutput } from './document/validate-command.js';
+export { runPolicyValidate } from './document/validate-command.js';

@@ -1,4 +1,5 @@
 import { compilePolicy, type CompiledPolicy, type Rule } from '../../components/policy/engine/index.js';
+import { createLimitsRules } from '../../components/policy/rules/limits.js';
 import { PERMISSIVE_POLICY, type PolicyDocument, type PolicyMode } from '../../components/policy/document/document.js';
 
 /** A compiled policy made of hand-written rules (the engine and pump tested without rule kinds). */
@@ -10,5 +11,6 @@ export function policyFromRules(rules: Rule[], options: { mode?: PolicyMode; max
     limits: options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight },
   };
   const effective = rules.map((rule) => ({ ...rule, mode: options.mode === 'observe' ? 'observe' as const : rule.mode }));
-  return compilePolicy(document, 'test-digest', () => [], effective);
+  // The limits are rules like any other (limits.maxInFlight first), as the policy build compiles them.
+  return compilePolicy(document, 'test-digest', () => [], [...createLimitsRules(document.limits, { mode: document.mode }), ...effective]);
 }

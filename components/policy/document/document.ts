@@ -178,6 +178,9 @@ export type DetectorName = 'private-key' | 'aws-access-key' | 'github-token' | '
 
 export type RuleSpec = MethodsRule | ToolsRule | PromptsRule | ResourcesRule | HideRule | ArgumentsRule | RateLimitRule | RedactRule;
 
+/** The key that names a rule's kind (`tools`, `rateLimit`, …): exactly one per rule. */
+export type RuleKind = 'methods' | 'tools' | 'prompts' | 'resources' | 'hide' | 'arguments' | 'rateLimit' | 'redact';
+
 /** The policy used when no file is given: enforce mode, no rules — the proxy just proxies. */
 export const PERMISSIVE_POLICY: PolicyDocument = Object.freeze({
   apiVersion: 'mcp-sidecar/v1',

@@ -6,11 +6,14 @@
  * transform then narrows the result to the `RuleSpec` union.
  */
 import { z } from 'zod';
-import type { ArgumentConstraint, DetectorName, IdentityField, RateLimitDimension, RuleSpec } from './document.js';
+import type { ArgumentConstraint, DetectorName, IdentityField, RateLimitDimension, RuleKind, RuleSpec } from './document.js';
 import { count, expected, listNames } from './describe.js';
-import { ALWAYS, glob, globList, isMapping, jsonPointer, presentKeys, re2Pattern, requireOne, requireSome } from './schema-parts.js';
+import { describeFound } from './describe.js';
+import { ALWAYS, glob, globList, isMapping, jsonPointer, presentKeys, re2Pattern, redactionPattern, requireOne, requireSome } from './schema-parts.js';
 
-export const RULE_KINDS = ['methods', 'tools', 'prompts', 'resources', 'hide', 'arguments', 'rateLimit', 'redact'] as const;
+export const RULE_KINDS = ['methods', 'tools', 'prompts', 'resources', 'hide', 'arguments', 'rateLimit', 'redact'] as const satisfies readonly RuleKind[];
+const _everyRuleKind: Exclude<RuleKind, (typeof RULE_KINDS)[number]> extends never ? true : never = true;
+void _everyRuleKind;
 export const DETECTOR_NAMES = ['private-key', 'aws-access-key', 'github-token', 'jwt', 'bearer-token', 'password-assignment'] as const satisfies readonly DetectorName[];
 // …and every DetectorName is listed: a name added to document.ts and not here stops the build.
 const _everyDetector: Exclude<DetectorName, (typeof DETECTOR_NAMES)[number]> extends never ? true : never = true;
@@ -50,23 +53,37 @@ const constraint = z
     }
   }, ALWAYS) satisfies z.ZodType<ArgumentConstraint>;
 
-const argumentsKind = requireSome(
-  z.strictObject({
+/** `arguments` checks something: a pointer under `properties`, `required` or `forbidden` (an empty `properties: {}` alone checks nothing). */
+const argumentsKind = z
+  .strictObject({
     tool: glob,
     properties: z.record(jsonPointer, constraint).optional(),
     required: z.array(jsonPointer).min(1).optional(),
     forbidden: z.array(jsonPointer).min(1).optional(),
     reply: toolReply,
-  }),
-  ['properties', 'required', 'forbidden'],
-).describe('Constraints on the arguments of tools/call for `tool`, by JSON pointer into `arguments` (a `*` segment: each element of an array).');
+  })
+  .superRefine((value, ctx) => {
+    if (!isMapping(value) || presentKeys(value, ['required', 'forbidden']).length > 0) return;
+    const properties = value.properties;
+    if (isMapping(properties) && Object.keys(properties).length > 0) return;
+    const found = properties === undefined ? 'none' : 'properties with no pointer';
+    ctx.addIssue({ code: 'custom', message: `expected at least one of: properties (with a pointer), required, forbidden, found ${found}`, input: value });
+  }, ALWAYS)
+  // "properties, and not an empty one": said with `not`, so that no branch lists `properties`
+  // without closing them (every object that lists properties refuses unknown keys).
+  .meta({ anyOf: [{ required: ['properties'], not: { properties: { properties: { maxProperties: 0 } } } }, { required: ['required'] }, { required: ['forbidden'] }] })
+  .describe('Constraints on the arguments of tools/call for `tool`, by JSON pointer into `arguments` (a `*` segment: each element of an array).');
 
 const RATE_LIMIT_DIMENSIONS = ['tool', 'method', ...IDENTITY_FIELDS] as const satisfies readonly RateLimitDimension[];
 const perWhat = `one of: rule, ${listNames(RATE_LIMIT_DIMENSIONS)}, or a list of ${listNames(RATE_LIMIT_DIMENSIONS)}`;
 const perError = expected(perWhat);
 /** `per: tool`, or a list such as `[tenantId, tool]`: each dimension once, tool or method (not both). */
 const per = z
-  .union([z.enum(['rule', ...RATE_LIMIT_DIMENSIONS], perError), z.array(z.enum(RATE_LIMIT_DIMENSIONS, perError), perError).min(1, perError).meta({ uniqueItems: true })], perError)
+  .union([
+    z.enum(['rule', ...RATE_LIMIT_DIMENSIONS], perError),
+    z.array(z.enum(RATE_LIMIT_DIMENSIONS, perError), perError).min(1, perError)
+      .meta({ uniqueItems: true, not: { allOf: [{ contains: { const: 'tool' } }, { contains: { const: 'method' } }] } }),
+  ], perError)
   .superRefine((value, ctx) => {
     if (!Array.isArray(value)) return;
     const repeated = value.filter((item, index) => value.indexOf(item) !== index);
@@ -103,9 +120,36 @@ const detectorsError = {
   },
 };
 
+/** A custom pattern's name is shown in the marker `[REDACTED:<name>]`: nothing that could end or fake one. */
+const PATTERN_NAME = /^[^\[\]\u0000-\u001f\u007f]{1,64}$/u;
+const patternNameError = expected('a name of 1 to 64 characters without brackets or control characters (it is shown in the marker [REDACTED:<name>])');
+const patternName = z
+  .string(patternNameError)
+  .regex(PATTERN_NAME, patternNameError)
+  .refine((name) => !(DETECTOR_NAMES as readonly string[]).includes(name), {
+    error: (issue) => `expected a name that is not a built-in detector's (${listNames(DETECTOR_NAMES)}), found ${describeFound(issue.input)}`,
+  })
+  .meta({ not: { enum: [...DETECTOR_NAMES] } });
+
+/** Pattern names are unique within a rule: each names its own marker. */
+const redactionPatterns = z
+  .array(z.strictObject({ name: patternName, pattern: redactionPattern }))
+  .min(1)
+  .superRefine((patterns: unknown, ctx) => {
+    if (!Array.isArray(patterns)) return;
+    const firstIndex = new Map<string, number>();
+    patterns.forEach((entry: unknown, index) => {
+      const name = isMapping(entry) ? entry.name : undefined;
+      if (typeof name !== 'string') return;
+      const first = firstIndex.get(name);
+      if (first === undefined) firstIndex.set(name, index);
+      else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate pattern name ${JSON.stringify(name)} (first used by patterns[${first}])`, input: name });
+    });
+  }, ALWAYS);
+
 const redact = z.strictObject({
   detectors: z.union([z.literal('all'), z.array(z.enum(DETECTOR_NAMES)).min(1, detectorsError)], detectorsError),
-  patterns: z.array(z.strictObject({ name: z.string().min(1), pattern: re2Pattern })).min(1).optional(),
+  patterns: redactionPatterns.optional(),
   in: z.array(z.enum(['tools/call', 'resources/read', 'prompts/get', 'notifications/message', 'notifications/progress'])).min(1).optional(),
 }).describe('Secrets in results and in the server\'s log and progress notifications replaced by a marker: built-in detectors, and custom RE2 patterns.');
 

@@ -7,7 +7,7 @@
  */
 import { RE2JS } from 're2js';
 import { z } from 'zod';
-import { parseByteSize } from '../../config/index.js';
+import { byteSizeExpected, FRAME_BYTES, readByteSize } from '../../values/index.js';
 import { count, describeFound, expected, expectedMessage, listNames } from './describe.js';
 
 /**
@@ -70,32 +70,49 @@ export const jsonPointer = z.string(pointerError).regex(JSON_POINTER, pointerErr
  */
 export const re2Pattern = z
   .string()
-  .superRefine((pattern, ctx) => {
-    try {
-      RE2JS.compile(pattern);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      ctx.addIssue({ code: 'custom', message: `expected a regular expression in RE2 syntax, found ${describeFound(pattern)} (${reason})`, input: pattern });
-    }
-  })
+  .superRefine((pattern, ctx) => void compileRe2(pattern, ctx))
   .meta({ description: 'A regular expression in RE2 syntax (https://github.com/google/re2/wiki/Syntax): no backreferences or lookaround.' });
 
-/** Same bounds and units as --max-frame-bytes (components/config), read by the same parseByteSize. */
-const MIN_BYTES = 1024;
-const MAX_BYTES = 1024 ** 3;
+/** The compiled pattern, or undefined with an issue saying why RE2 refuses it. */
+function compileRe2(pattern: string, ctx: z.RefinementCtx): RE2JS | undefined {
+  try {
+    return RE2JS.compile(pattern);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    ctx.addIssue({ code: 'custom', message: `expected a regular expression in RE2 syntax, found ${describeFound(pattern)} (${reason})`, input: pattern });
+    return undefined;
+  }
+}
+
+/**
+ * A pattern whose matches a redaction replaces: RE2, and never matching the empty string (a
+ * match of nothing would have nothing to replace, at every position of every string).
+ */
+export const redactionPattern = z
+  .string(expected('a non-empty regular expression in RE2 syntax'))
+  .min(1, expected('a non-empty regular expression in RE2 syntax'))
+  .superRefine((pattern, ctx) => {
+    if (pattern === '') return; // reported by min(1)
+    const compiled = compileRe2(pattern, ctx);
+    if (compiled?.testExact('')) {
+      ctx.addIssue({ code: 'custom', message: `expected a pattern that matches at least one character, found ${describeFound(pattern)}, which matches the empty string`, input: pattern });
+    }
+  })
+  .meta({ description: 'A regular expression in RE2 syntax (https://github.com/google/re2/wiki/Syntax) that does not match the empty string.' });
+
+/** Same bounds and units as --max-frame-bytes (components/values, read by config too). */
 const SIZE_TEXT = /^\s*\d+\s*([kKmMgG][iI]?[bB]|[bB])?\s*$/;
-const sizeExpected = `a size in bytes from ${MIN_BYTES} to ${MAX_BYTES} (a number, optionally with KiB, MiB or GiB)`;
+const sizeExpected = byteSizeExpected(FRAME_BYTES);
 
 const sizeError = expected(sizeExpected);
 
 export const byteSize = z
-  .union([z.int(sizeError).min(MIN_BYTES, sizeError).max(MAX_BYTES, sizeError), z.string(sizeError).regex(SIZE_TEXT, sizeError)], sizeError)
+  .union([z.int(sizeError).min(FRAME_BYTES.min, sizeError).max(FRAME_BYTES.max, sizeError), z.string(sizeError).regex(SIZE_TEXT, sizeError)], sizeError)
   .transform((value, ctx) => {
-    try {
-      return parseByteSize('size', String(value), MIN_BYTES, MAX_BYTES);
-    } catch {
-      ctx.issues.push({ code: 'custom', message: expectedMessage(sizeExpected, value), input: value });
-      return z.NEVER;
-    }
+    // A string the pattern lets through can still be out of bounds (`2GiB`): that check is the validator's.
+    const bytes = readByteSize(String(value), FRAME_BYTES);
+    if (bytes !== undefined) return bytes;
+    ctx.issues.push({ code: 'custom', message: expectedMessage(sizeExpected, value), input: value });
+    return z.NEVER;
   })
   .meta({ description: `${sizeExpected[0]!.toUpperCase()}${sizeExpected.slice(1)}: \`1048576\`, \`512KiB\`, \`1MiB\`.` });

@@ -8,13 +8,14 @@ import { z } from 'zod';
 import type { PolicyDocument } from './document.js';
 import { expected } from './describe.js';
 import { ruleList } from './rule-schemas.js';
+import { GOVERNOR_BOUNDS, type Bounds } from '../../values/index.js';
 import { byteSize, glob } from './schema-parts.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_NAME_OR_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
 const envNameError = expected('an environment variable name (letters, digits and "_", not starting with a digit)');
-/** Same bounds as the flags in components/config/settings.ts: a policy cannot ask for more than the command line may. */
-const milliseconds = (max: number) => z.int().min(0).max(max);
+/** Same bounds as the flags (components/values): a policy cannot ask for more than the command line may. */
+const within = ({ min, max }: Bounds) => z.int().min(min).max(max);
 
 const governor = z.strictObject({
   allow: z.array(z.string().min(1)).optional(),
@@ -25,11 +26,11 @@ const governor = z.strictObject({
     .optional(),
   passEnv: z.array(z.string().regex(ENV_NAME_OR_PREFIX, expected('an environment variable name, or a prefix ending in "*"'))).optional(),
   setEnv: z.record(z.string().regex(ENV_NAME, envNameError), z.string()).optional(),
-  maxRestarts: z.int().min(0).max(100).optional(),
-  restartBackoffMs: milliseconds(60_000).optional(),
-  restartBackoffMaxMs: milliseconds(600_000).optional(),
-  killTimeoutMs: milliseconds(60_000).optional(),
-  drainTimeoutMs: milliseconds(60_000).optional(),
+  maxRestarts: within(GOVERNOR_BOUNDS.maxRestarts).optional(),
+  restartBackoffMs: within(GOVERNOR_BOUNDS.restartBackoffMs).optional(),
+  restartBackoffMaxMs: within(GOVERNOR_BOUNDS.restartBackoffMaxMs).optional(),
+  killTimeoutMs: within(GOVERNOR_BOUNDS.killTimeoutMs).optional(),
+  drainTimeoutMs: within(GOVERNOR_BOUNDS.drainTimeoutMs).optional(),
 });
 
 const limits = z.strictObject({
@@ -58,7 +59,7 @@ export const policySchema = z
   })
   .meta({
     title: 'mcp-sidecar policy',
-    description: 'A policy for mcp-sidecar (apiVersion mcp-sidecar/v1). Generated from components/policy/schema.ts by `npm run schema`; do not edit by hand.',
+    description: 'A policy for mcp-sidecar (apiVersion mcp-sidecar/v1). Generated from components/policy/document/schema.ts by `npm run schema`; do not edit by hand.',
   });
 
 // The parsed document must be a PolicyDocument: if schema and document.ts drift apart, this

@@ -29,8 +29,9 @@ export function effectiveMode(global: PolicyMode, rule: PolicyMode | undefined):
 }
 
 /**
- * Compiles a validated document. `modeOverride` (--mode / MCP_PROXY_MODE) replaces the
- * document's mode. Rule factories throw on anything they cannot compile: that is a load error.
+ * Compiles a validated document: `extraRules` first (the limits section, compiled by the caller:
+ * engine/build.ts), then its rules in file order. `modeOverride` (--mode / MCP_PROXY_MODE)
+ * replaces the document's mode. Light: it loads no rule kind (the frame path imports this module).
  */
 export function compilePolicy(document: PolicyDocument, digest: string, createRules: RuleFactory, extraRules: readonly Rule[] = [], modeOverride?: PolicyMode): CompiledPolicy {
   const mode = modeOverride ?? document.mode;

@@ -92,6 +92,7 @@ class Frame implements FrameContext {
     readonly line: Buffer,
     now: number | (() => number),
     readonly identity: Identity | undefined,
+    readonly inFlight: number,
   ) {
     this.#now = now;
   }
@@ -125,15 +126,17 @@ class Frame implements FrameContext {
  * A frame no rule had anything to say about gets the shared PASS (nothing allocated for it but
  * its FrameContext). `now` is milliseconds, or the clock to read them from if a rule asks;
  * `identity` is the caller's, when known (HTTP with auth); `keepBody` hands back the parsed frame
- * (only observers need it: without one, a frame no rule acted on allocates nothing).
+ * (only observers need it: without one, a frame no rule acted on allocates nothing); `inFlight`
+ * is, for a client request, the client requests already in flight in its session, not counting
+ * this one (`limits.maxInFlight`), and 0 for any other frame.
  */
 export function evaluateFrame(
-  policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity, keepBody = false,
+  policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity, keepBody = false, inFlight = 0,
 ): Evaluation {
   const rules = policy.rulesFor(direction, phase, method);
   if (rules.length === 0) return PASS;
 
-  const frame = new Frame(direction, phase, method, line, now, identity);
+  const frame = new Frame(direction, phase, method, line, now, identity, inFlight);
   let decisions: Decision[] | undefined;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;

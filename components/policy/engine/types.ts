@@ -47,6 +47,12 @@ export interface FrameContext {
   readonly now: number;
   /** The caller's identity (HTTP with auth); undefined otherwise. */
   readonly identity?: Identity;
+  /**
+   * For a client request: the client requests already in flight in its session, not counting
+   * this one (`limits.maxInFlight` reads it). 0 for a frame that does not become one (a
+   * notification, a response, the server's own requests). Absent means 0.
+   */
+  readonly inFlight?: number;
 }
 
 export type DenyCategory = 'forbidden' | 'transient_error' | 'user_error' | 'internal_error';

@@ -20,9 +20,7 @@ import type { ArgumentConstraint, ArgumentsRule } from '../document/document.js'
 import type { FrameContext, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
 import { compileGlob } from '../engine/glob.js';
-import {
-  checkKnownKeys, checkMode, checkReply, checkRuleId, checkSection, deny, invalidParams, isRecord, readParams, RuleSpecError, type RuleContext,
-} from './common.js';
+import { deny, invalidParams, isRecord, readParams, type RuleContext } from './common.js';
 import {
   ABSENT, compilePointer, describeUnresolved, everyPointerValue, firstRefused, foldCase, hasFoldedMember, pointerValue, UNRESOLVED, type CompiledPointer,
 } from './json-pointer.js';
@@ -32,8 +30,6 @@ import { compileRe2 } from './redaction-detectors.js';
 /** Checks one value; returns what is wrong with it, or undefined. */
 type Check = (value: unknown) => string | undefined;
 
-const TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'] as const;
-const CONSTRAINT_KEYS = ['type', 'enum', 'pattern', 'maxLength', 'minimum', 'maximum', 'pathPrefix'] as const;
 
 function jsonType(value: unknown): string {
   if (value === null) return 'null';
@@ -41,7 +37,7 @@ function jsonType(value: unknown): string {
   return typeof value;
 }
 
-function hasType(value: unknown, type: (typeof TYPES)[number]): boolean {
+function hasType(value: unknown, type: NonNullable<ArgumentConstraint['type']>): boolean {
   switch (type) {
     case 'integer': return typeof value === 'number' && Number.isInteger(value);
     case 'number': return typeof value === 'number' && Number.isFinite(value);
@@ -77,32 +73,19 @@ function codePointLength(text: string, stopAfter: number): number {
   return count;
 }
 
-function compileConstraint(ruleId: string, pointer: string, constraint: unknown): Check[] {
-  const where = `arguments.properties[${JSON.stringify(pointer)}]`;
-  if (!isRecord(constraint)) throw new RuleSpecError(ruleId, `${where} must be a mapping of constraints`);
-  checkKnownKeys(ruleId, where, constraint, CONSTRAINT_KEYS);
-  const c = constraint as ArgumentConstraint;
+/** The checks of one constraint, validated by the schema (a known type, an RE2 pattern, minimum ≤ maximum…). */
+function compileConstraint(c: ArgumentConstraint): Check[] {
   const checks: Check[] = [];
-
   if (c.type !== undefined) {
     const type = c.type;
-    if (!TYPES.includes(type)) throw new RuleSpecError(ruleId, `${where}.type must be one of ${TYPES.join(', ')}`);
     checks.push((value) => (hasType(value, type) ? undefined : `must be of type ${type}, got ${jsonType(value)}`));
   }
   if (c.enum !== undefined) {
-    if (!Array.isArray(c.enum) || c.enum.length === 0) throw new RuleSpecError(ruleId, `${where}.enum must be a non-empty list`);
     const allowed = c.enum;
     checks.push((value) => (allowed.some((option) => jsonEqual(option, value)) ? undefined : `is not one of the ${allowed.length} allowed values`));
   }
   if (c.pattern !== undefined) {
-    if (typeof c.pattern !== 'string') throw new RuleSpecError(ruleId, `${where}.pattern must be a string`);
-    let re;
-    try {
-      re = compileRe2(c.pattern);
-    } catch (error) {
-      throw new RuleSpecError(ruleId, `${where}.pattern is not valid RE2 syntax: ${(error as Error).message}`);
-    }
-    const compiled = re;
+    const compiled = compileRe2(c.pattern);
     checks.push((value) => {
       if (typeof value !== 'string') return `must be a string to match the pattern, got ${jsonType(value)}`;
       return compiled.test(value) ? undefined : 'does not match the required pattern';
@@ -110,7 +93,6 @@ function compileConstraint(ruleId: string, pointer: string, constraint: unknown)
   }
   if (c.maxLength !== undefined) {
     const max = c.maxLength;
-    if (!Number.isInteger(max) || max < 0) throw new RuleSpecError(ruleId, `${where}.maxLength must be a non-negative integer`);
     checks.push((value) => {
       if (typeof value !== 'string') return `must be a string to have a length, got ${jsonType(value)}`;
       return value.length <= max || codePointLength(value, max) <= max ? undefined : `is longer than ${max} characters`;
@@ -119,7 +101,6 @@ function compileConstraint(ruleId: string, pointer: string, constraint: unknown)
   for (const bound of ['minimum', 'maximum'] as const) {
     const limit = c[bound];
     if (limit === undefined) continue;
-    if (typeof limit !== 'number' || !Number.isFinite(limit)) throw new RuleSpecError(ruleId, `${where}.${bound} must be a finite number`);
     checks.push((value) => {
       if (typeof value !== 'number') return `must be a number to compare with the ${bound}, got ${jsonType(value)}`;
       // Past 2^53 the value compared here may be a rounding of the one a server reads exactly (Python).
@@ -128,11 +109,7 @@ function compileConstraint(ruleId: string, pointer: string, constraint: unknown)
       return undefined;
     });
   }
-  if (c.minimum !== undefined && c.maximum !== undefined && c.minimum > c.maximum) {
-    throw new RuleSpecError(ruleId, `${where}: minimum ${c.minimum} is above maximum ${c.maximum}`);
-  }
   if (c.pathPrefix !== undefined) {
-    if (typeof c.pathPrefix !== 'string' || c.pathPrefix.length === 0) throw new RuleSpecError(ruleId, `${where}.pathPrefix must be a non-empty string`);
     const prefix = c.pathPrefix;
     const base = normalizePosixPath(prefix);
     checks.push((value) => {
@@ -174,21 +151,8 @@ function eachProblem(args: unknown, { pointer, compiled }: Pointer, test: (value
   return `argument ${refused.pointer} ${describe(refused.value)}`;
 }
 
-function compilePointers(ruleId: string, field: string, value: unknown): Pointer[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new RuleSpecError(ruleId, `${field} must be a list of JSON pointers`);
-  return value.map((pointer, index) => {
-    if (typeof pointer !== 'string') throw new RuleSpecError(ruleId, `${field}[${index}] must be a JSON pointer string`);
-    return { pointer, compiled: checkedPointer(ruleId, pointer) };
-  });
-}
-
-function checkedPointer(ruleId: string, pointer: string): CompiledPointer {
-  try {
-    return compilePointer(pointer);
-  } catch (error) {
-    throw new RuleSpecError(ruleId, (error as Error).message);
-  }
+function compilePointers(pointers: readonly string[] | undefined): Pointer[] {
+  return (pointers ?? []).map((pointer) => ({ pointer, compiled: compilePointer(pointer) }));
 }
 
 const ARGUMENTS_FOLDED = foldCase('arguments');
@@ -201,32 +165,23 @@ function addProblem(problems: string[] | undefined, problem: string): string[] {
 }
 
 export function createArgumentsRules(spec: ArgumentsRule, context: RuleContext): Rule[] {
-  const id = checkRuleId(spec.id);
-  const mode = checkMode(id, context);
-  const section = checkSection(id, 'arguments', spec.arguments);
-  checkKnownKeys(id, 'arguments', section, ['tool', 'properties', 'required', 'forbidden', 'reply']);
-  const tool = section['tool'];
-  if (typeof tool !== 'string' || tool.length === 0) throw new RuleSpecError(id, 'arguments.tool must be a non-empty tool-name glob');
+  const { id } = spec;
+  const { mode } = context;
+  const { tool, reply } = spec.arguments;
   const matchTool = compileGlob(tool);
-  const reply = checkReply(id, 'arguments.reply', section['reply']);
 
-  const propertiesSpec = section['properties'] ?? {};
-  if (!isRecord(propertiesSpec)) throw new RuleSpecError(id, 'arguments.properties must be a mapping of JSON pointer to constraints');
-  const properties = Object.entries(propertiesSpec).map(([pointer, constraint]) => {
-    const checks = compileConstraint(id, pointer, constraint);
+  const properties = Object.entries(spec.arguments.properties ?? {}).map(([pointer, constraint]) => {
+    const checks = compileConstraint(constraint);
     return {
       pointer,
-      compiled: checkedPointer(id, pointer),
+      compiled: compilePointer(pointer),
       checks,
       // For a `*` pointer: an element passes when it is absent or meets every check.
       accepts: (value: unknown): boolean => value === ABSENT || (value !== UNRESOLVED && firstProblem(checks, value) === undefined),
     };
   });
-  const required = compilePointers(id, 'arguments.required', section['required']);
-  const forbidden = compilePointers(id, 'arguments.forbidden', section['forbidden']);
-  if (properties.length === 0 && required.length === 0 && forbidden.length === 0) {
-    throw new RuleSpecError(id, 'arguments needs properties, required or forbidden');
-  }
+  const required = compilePointers(spec.arguments.required);
+  const forbidden = compilePointers(spec.arguments.forbidden);
 
   const refuse = (problems: readonly string[]): Verdict =>
     deny('argument_invalid', problems.join('; '), 'user_error', { reply });

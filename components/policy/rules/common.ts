@@ -1,6 +1,8 @@
-// What every rule factory shares: the compile context, spec validation that throws clear
-// errors at load time, and small readers over a frame's params. Nothing here runs per frame
-// except the readers, which are a few property reads.
+// What every rule factory shares: the compile context, and small readers over a frame's params.
+// Nothing here runs per frame except the readers, which are a few property reads. A factory
+// receives a spec the schema (document/schema.ts) has validated and only compiles it; the
+// check* helpers below remain for the redact rule's own checks (rules/redact.ts), until they too
+// are the schema's alone.
 import type { PolicyMode, ToolReply } from '../document/document.js';
 import type { DenyCategory, Verdict } from '../engine/types.js';
 import { compileGlobs, type GlobMatcher } from '../engine/glob.js';
@@ -46,35 +48,16 @@ export function checkKnownKeys(ruleId: string, where: string, value: Record<stri
   }
 }
 
-/** A list of non-empty glob strings, or undefined when absent. */
-export function checkGlobList(ruleId: string, field: string, value: unknown): readonly string[] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value)) throw new RuleSpecError(ruleId, `${field} must be a list of globs`);
-  value.forEach((item, index) => {
-    if (typeof item !== 'string' || item.length === 0) throw new RuleSpecError(ruleId, `${field}[${index}] must be a non-empty string`);
-  });
-  return value as readonly string[];
-}
-
-export function checkReply(ruleId: string, field: string, value: unknown): ToolReply {
-  if (value === undefined) return 'error';
-  if (value !== 'error' && value !== 'tool-error') throw new RuleSpecError(ruleId, `${field} must be error or tool-error, got ${JSON.stringify(value)}`);
-  return value;
-}
-
 /** allow/deny globs compiled once; `permits` is true when the text passes both. */
 export interface AllowDeny {
   readonly allow: GlobMatcher | undefined;
   readonly deny: GlobMatcher | undefined;
 }
 
-export function compileAllowDeny(ruleId: string, kind: string, section: Record<string, unknown>): AllowDeny {
-  const allow = checkGlobList(ruleId, `${kind}.allow`, section['allow']);
-  const deny = checkGlobList(ruleId, `${kind}.deny`, section['deny']);
-  if (allow === undefined && deny === undefined) throw new RuleSpecError(ruleId, `${kind} needs allow, deny or both`);
+export function compileAllowDeny(section: { readonly allow?: readonly string[]; readonly deny?: readonly string[] }): AllowDeny {
   return {
-    allow: allow === undefined ? undefined : compileGlobs(allow),
-    deny: deny === undefined ? undefined : compileGlobs(deny),
+    allow: section.allow === undefined ? undefined : compileGlobs(section.allow),
+    deny: section.deny === undefined ? undefined : compileGlobs(section.deny),
   };
 }
 

@@ -10,11 +10,10 @@
 // open question, and matches nothing. A field that is present but not a string cannot be
 // matched: the condition then resolves so that the rule applies (a `when` matches, an `unless`
 // does not), never so that a restriction is lifted.
-import type { IdentityField, RuleSpec } from '../document/document.js';
+import type { IdentityField, RuleCondition, RuleSpec } from '../document/document.js';
 import { compileGlobs, type GlobMatcher } from '../engine/glob.js';
 import type { FrameContext, Identity, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
-import { checkGlobList, checkKnownKeys, isRecord, RuleSpecError } from './common.js';
 
 const IDENTITY_FIELDS: readonly IdentityField[] = ['tenantId', 'userId', 'agentId'];
 
@@ -24,21 +23,13 @@ const IDENTITY_FIELDS: readonly IdentityField[] = ['tenantId', 'userId', 'agentI
  */
 export type IdentityPredicate = (identity: Identity | undefined) => boolean;
 
-/** Compiles `when.identity` / `unless.identity`, throwing a RuleSpecError on a malformed one. */
-export function compileCondition(ruleId: string, key: 'when' | 'unless', condition: unknown): IdentityPredicate {
-  if (!isRecord(condition)) throw new RuleSpecError(ruleId, `${key} must be a mapping`);
-  checkKnownKeys(ruleId, key, condition, ['identity']);
-  const identity = condition['identity'];
-  if (!isRecord(identity)) throw new RuleSpecError(ruleId, `${key}.identity must be a mapping`);
-  checkKnownKeys(ruleId, `${key}.identity`, identity, IDENTITY_FIELDS);
+/** Compiles `when.identity` / `unless.identity` (validated by the schema: at least one field, each with globs). */
+export function compileCondition(key: 'when' | 'unless', condition: RuleCondition): IdentityPredicate {
   const checks: Array<readonly [IdentityField, GlobMatcher]> = [];
   for (const field of IDENTITY_FIELDS) {
-    const globs = checkGlobList(ruleId, `${key}.identity.${field}`, identity[field]);
-    if (globs === undefined) continue;
-    if (globs.length === 0) throw new RuleSpecError(ruleId, `${key}.identity.${field} must name at least one glob`);
-    checks.push([field, compileGlobs(globs)]);
+    const globs = condition.identity[field];
+    if (globs !== undefined) checks.push([field, compileGlobs(globs)]);
   }
-  if (checks.length === 0) throw new RuleSpecError(ruleId, `${key}.identity needs tenantId, userId or agentId`);
   // What an unreadable field makes the condition: whatever keeps the rule applying.
   const undecided = key === 'when';
   return (caller) => {
@@ -65,8 +56,8 @@ export function compileCondition(ruleId: string, key: 'when' | 'unless', conditi
  */
 export function applyConditions(spec: RuleSpec, rules: Rule[]): Rule[] {
   if (spec.when === undefined && spec.unless === undefined) return rules;
-  const when = spec.when === undefined ? undefined : compileCondition(spec.id, 'when', spec.when);
-  const unless = spec.unless === undefined ? undefined : compileCondition(spec.id, 'unless', spec.unless);
+  const when = spec.when === undefined ? undefined : compileCondition('when', spec.when);
+  const unless = spec.unless === undefined ? undefined : compileCondition('unless', spec.unless);
   const applies = (identity: Identity | undefined): boolean => (when === undefined || when(identity)) && (unless === undefined || !unless(identity));
   return rules.map((rule) => ({
     ...rule,

@@ -11,10 +11,7 @@ import type { HideRule } from '../document/document.js';
 import type { FrameContext, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
 import { compileGlobs, type GlobMatcher } from '../engine/glob.js';
-import {
-  checkGlobList, checkKnownKeys, checkMode, checkRuleId, checkSection, deny, invalidParams, isRecord, quoteForMessage, readParams,
-  RuleSpecError, type RuleContext,
-} from './common.js';
+import { deny, invalidParams, isRecord, quoteForMessage, readParams, type RuleContext } from './common.js';
 import { normalizeUri } from './normalize.js';
 
 /** An entry field (or call param) a glob is tried against; `uri`: it must be a URI. */
@@ -52,16 +49,13 @@ function hides(match: GlobMatcher, section: string, field: Field, text: string):
 }
 
 export function createHideRules(spec: HideRule, context: RuleContext): Rule[] {
-  const id = checkRuleId(spec.id);
-  const mode = checkMode(id, context);
-  const section = checkSection(id, 'hide', spec.hide);
-  checkKnownKeys(id, 'hide', section, ['tools', 'prompts', 'resources']);
+  const { id } = spec;
+  const { mode } = context;
   const matchers: Partial<Record<'tools' | 'prompts' | 'resources', GlobMatcher>> = {};
   for (const name of ['tools', 'prompts', 'resources'] as const) {
-    const globs = checkGlobList(id, `hide.${name}`, section[name]);
-    if (globs !== undefined && globs.length > 0) matchers[name] = compileGlobs(globs);
+    const globs = spec.hide[name];
+    if (globs !== undefined) matchers[name] = compileGlobs(globs);
   }
-  if (Object.keys(matchers).length === 0) throw new RuleSpecError(id, 'hide needs at least one glob under tools, prompts or resources');
 
   const listMethods = Object.keys(LISTS).filter((method) => matchers[LISTS[method]!.section] !== undefined);
   const callMethods = Object.keys(CALLS).filter((method) => matchers[CALLS[method]!.section] !== undefined);

@@ -1,15 +1,16 @@
 // The policy's rule kinds, each compiled by its factory into Rules (what each kind does is in
-// its file's header). createRulesFromSpec dispatches on the kind key of a RuleSpec.
-import type { RuleSpec } from '../document/document.js';
+// its file's header). This module loads every kind: the proxy loads only the kinds a policy uses
+// (registry.ts); this is for code that compiles specs synchronously (tests, tools).
+import type { RuleKind, RuleSpec } from '../document/document.js';
 import type { Rule } from '../engine/types.js';
 import { createArgumentsRules } from './arguments.js';
-import { isRecord, RuleSpecError, type RuleContext } from './common.js';
-import { applyConditions } from './conditions.js';
+import type { RuleContext } from './common.js';
 import { createHideRules } from './hide.js';
 import { createMethodsRules } from './methods.js';
 import { createPromptsRules } from './prompts.js';
 import { createRateLimitRules } from './rate-limit.js';
 import { createRedactRules } from './redact.js';
+import { rulesFromSpec, type KindFactory } from './registry.js';
 import { createResourcesRules } from './resources.js';
 import { createToolsRules } from './tools.js';
 
@@ -24,10 +25,11 @@ export { createPromptsRules } from './prompts.js';
 export { createRateLimitRules, MAX_RATE_LIMIT_BUCKETS, TokenBuckets } from './rate-limit.js';
 export { createRedactRules } from './redact.js';
 export { BUILT_IN_DETECTORS, DETECTOR_NAMES, type Detector, type SecretMatch } from './redaction-detectors.js';
+export { kindOf, loadKindFactories, loadRuleFactory, type KindFactory } from './registry.js';
 export { createResourcesRules } from './resources.js';
 export { createToolsRules } from './tools.js';
 
-/** The kind keys of a RuleSpec, and the factory for each. */
+/** Every kind key of a RuleSpec, and its factory. */
 const FACTORIES = {
   methods: createMethodsRules,
   tools: createToolsRules,
@@ -37,20 +39,11 @@ const FACTORIES = {
   arguments: createArgumentsRules,
   rateLimit: createRateLimitRules,
   redact: createRedactRules,
-} as const;
+} as const satisfies Record<RuleKind, unknown>;
 
-export const RULE_KINDS = Object.freeze(Object.keys(FACTORIES) as (keyof typeof FACTORIES)[]);
+export const RULE_KINDS = Object.freeze(Object.keys(FACTORIES) as RuleKind[]);
 
-/** Compiles one rule of the policy: exactly one kind key must be present; `when` and `unless` wrap what its kind compiles to. */
+/** Compiles one validated rule: its kind's factory, wrapped in its `when` and `unless`. */
 export function createRulesFromSpec(spec: RuleSpec, context: RuleContext): Rule[] {
-  if (!isRecord(spec)) throw new RuleSpecError('?', 'a rule must be a mapping');
-  const id = typeof spec.id === 'string' ? spec.id : '?';
-  const kinds = RULE_KINDS.filter((kind) => (spec as unknown as Record<string, unknown>)[kind] !== undefined);
-  if (kinds.length !== 1) {
-    throw new RuleSpecError(id, kinds.length === 0
-      ? `a rule needs one of ${RULE_KINDS.join(', ')}`
-      : `a rule has exactly one kind, this one has ${kinds.join(' and ')}`);
-  }
-  const kind = kinds[0]!;
-  return applyConditions(spec, (FACTORIES[kind] as (spec: RuleSpec, context: RuleContext) => Rule[])(spec, context));
+  return rulesFromSpec(FACTORIES as unknown as Record<RuleKind, KindFactory>, spec, context);
 }

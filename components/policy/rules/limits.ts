@@ -1,18 +1,15 @@
-// The document's `limits` section, as rules over the frame's bytes (no parse): `maxFrameBytes`
-// by method glob and `maxDepth`, for requests and notifications in both directions (the
-// server's own requests too). `maxInFlight` is counted by the pump's in-flight ledger.
+// The document's `limits` section, as rules that read no body: `maxInFlight` over the
+// context's count of client requests in flight (client requests only, first of all the rules),
+// then `maxFrameBytes` by method glob and `maxDepth` over the frame's bytes, for requests and
+// notifications in both directions (the server's own requests too). The section arrives
+// validated by the schema (document/schema.ts): nothing here checks it again.
 import type { LimitsSection, PolicyMode } from '../document/document.js';
 import type { Direction, FrameContext, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
 import { compileGlob, type GlobMatcher } from '../engine/glob.js';
-import { checkKnownKeys, checkMode, deny, isRecord, quoteForMessage, RuleSpecError, type RuleContext } from './common.js';
+import { deny, quoteForMessage, type RuleContext } from './common.js';
 
 const DIRECTIONS: readonly Direction[] = ['client-to-server', 'server-to-client'];
-
-function checkPositiveInteger(id: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new RuleSpecError(id, 'must be a positive integer');
-  return value;
-}
 
 /**
  * The globs of `maxFrameBytes`, most specific first: exact names, then globs by length
@@ -82,23 +79,26 @@ function limitRule(id: string, mode: PolicyMode, direction: Direction, methods: 
   return { id, kind: 'limits', mode, direction, phase: 'request', methods, evaluate };
 }
 
-/** Rules for `limits.maxFrameBytes` and `limits.maxDepth`, one per direction each. */
+/**
+ * Rules for the limits section, in the order they run: `limits.maxInFlight` (client to server),
+ * then `limits.maxFrameBytes` and `limits.maxDepth`, one per direction each.
+ */
 export function createLimitsRules(limits: LimitsSection, context: RuleContext): Rule[] {
-  const mode = checkMode('limits', context);
-  if (!isRecord(limits)) throw new RuleSpecError('limits', 'limits must be a mapping');
-  checkKnownKeys('limits', 'limits', limits, ['maxFrameBytes', 'maxDepth', 'maxInFlight']);
+  const { mode } = context;
   const rules: Rule[] = [];
+
+  if (limits.maxInFlight !== undefined) {
+    // One verdict for every refusal: the limit is fixed, so the frame path allocates nothing.
+    const refusal = deny('too_many_in_flight', `${limits.maxInFlight} requests are already in flight`, 'transient_error');
+    const limit = limits.maxInFlight;
+    rules.push(limitRule('limits.maxInFlight', mode, 'client-to-server', ['*'], (frame) => ((frame.inFlight ?? 0) < limit ? CONTINUE : refusal)));
+  }
 
   if (limits.maxFrameBytes !== undefined) {
     const id = 'limits.maxFrameBytes';
-    if (!isRecord(limits.maxFrameBytes)) throw new RuleSpecError(id, 'must be a mapping of method glob to bytes');
-    const entries = Object.entries(limits.maxFrameBytes as Record<string, unknown>);
-    for (const [glob, bytes] of entries) {
-      if (glob.length === 0) throw new RuleSpecError(id, 'a method glob must not be empty');
-      if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 1) throw new RuleSpecError(id, `${JSON.stringify(glob)} must be a positive number of bytes`);
-    }
-    const table = new Map(entries as [string, number][]);
+    const entries = Object.entries(limits.maxFrameBytes);
     if (entries.length > 0) {
+      const table = new Map(entries);
       const exact = new Map<string, number>();
       const ordered: { glob: string; match: GlobMatcher; bytes: number }[] = [];
       for (const glob of orderBySpecificity(entries.map(([glob]) => glob))) {
@@ -123,7 +123,7 @@ export function createLimitsRules(limits: LimitsSection, context: RuleContext): 
 
   if (limits.maxDepth !== undefined) {
     const id = 'limits.maxDepth';
-    const maxDepth = checkPositiveInteger(id, limits.maxDepth);
+    const maxDepth = limits.maxDepth;
     const evaluate = (frame: FrameContext): Verdict => {
       const depth = jsonDepth(frame.line, maxDepth);
       if (depth <= maxDepth) return CONTINUE;
@@ -131,7 +131,5 @@ export function createLimitsRules(limits: LimitsSection, context: RuleContext): 
     };
     for (const direction of DIRECTIONS) rules.push(limitRule(id, mode, direction, ['*'], evaluate));
   }
-
-  if (limits.maxInFlight !== undefined) checkPositiveInteger('limits.maxInFlight', limits.maxInFlight);
   return rules;
 }

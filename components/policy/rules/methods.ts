@@ -4,19 +4,13 @@
 import type { MethodsRule } from '../document/document.js';
 import type { FrameContext, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
-import {
-  checkKnownKeys, checkMode, checkRuleId, checkSection, compileAllowDeny, deny, permits, quoteForMessage, RuleSpecError,
-  type RuleContext,
-} from './common.js';
+import { compileAllowDeny, deny, permits, quoteForMessage, type RuleContext } from './common.js';
 
 export function createMethodsRules(spec: MethodsRule, context: RuleContext): Rule[] {
-  const id = checkRuleId(spec.id);
-  const mode = checkMode(id, context);
-  const section = checkSection(id, 'methods', spec.methods);
-  checkKnownKeys(id, 'methods', section, ['from', 'allow', 'deny']);
-  const from = section['from'] ?? 'client';
-  if (from !== 'client' && from !== 'server') throw new RuleSpecError(id, `methods.from must be client or server, got ${JSON.stringify(from)}`);
-  const lists = compileAllowDeny(id, 'methods', section);
+  const { id } = spec;
+  const { mode } = context;
+  const from = spec.methods.from;
+  const lists = compileAllowDeny(spec.methods);
 
   return [{
     id,

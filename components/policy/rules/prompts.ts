@@ -2,17 +2,12 @@
 import type { PromptsRule } from '../document/document.js';
 import type { FrameContext, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
-import {
-  checkKnownKeys, checkMode, checkRuleId, checkSection, compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams,
-  type RuleContext,
-} from './common.js';
+import { compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams, type RuleContext } from './common.js';
 
 export function createPromptsRules(spec: PromptsRule, context: RuleContext): Rule[] {
-  const id = checkRuleId(spec.id);
-  const mode = checkMode(id, context);
-  const section = checkSection(id, 'prompts', spec.prompts);
-  checkKnownKeys(id, 'prompts', section, ['allow', 'deny']);
-  const lists = compileAllowDeny(id, 'prompts', section);
+  const { id } = spec;
+  const { mode } = context;
+  const lists = compileAllowDeny(spec.prompts);
 
   return [{
     id,

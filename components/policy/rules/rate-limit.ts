@@ -22,10 +22,7 @@ import type { IdentityField, RateLimitRule } from '../document/document.js';
 import type { FrameContext, Identity, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
 import { compileGlobs, type GlobMatcher } from '../engine/glob.js';
-import {
-  checkGlobList, checkKnownKeys, checkMode, checkRuleId, checkSection, deny, invalidParams, quoteForMessage, readParams, RuleSpecError,
-  type RuleContext,
-} from './common.js';
+import { deny, invalidParams, quoteForMessage, readParams, type RuleContext } from './common.js';
 
 export const MAX_RATE_LIMIT_BUCKETS = 10_000;
 
@@ -81,31 +78,19 @@ export class TokenBuckets {
   }
 }
 
-function checkPositive(ruleId: string, field: string, value: unknown, integer: boolean): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new RuleSpecError(ruleId, `rateLimit.${field} must be a positive ${integer ? 'integer' : 'number'}`);
-  }
-  return value;
-}
-
-const IDENTITY_FIELDS: readonly unknown[] = ['tenantId', 'userId', 'agentId'] satisfies IdentityField[];
-const PER_EXPECTED = 'tool, method, rule, tenantId, userId or agentId, or a list of identity fields (each once) with tool or method (at most one)';
+const IDENTITY_FIELDS: readonly string[] = ['tenantId', 'userId', 'agentId'] satisfies IdentityField[];
 
 /**
  * `per` as the rule uses it: what keys the bucket by request (tool, method, or `rule` for
- * nothing) and the identity fields that key it by caller, in the order written.
+ * nothing) and the identity fields that key it by caller, in the order written (the schema has
+ * checked each is named once, and tool and method not both).
  */
-function checkPer(ruleId: string, value: unknown): { per: 'tool' | 'method' | 'rule'; identityFields: readonly IdentityField[] } {
-  const invalid = () => new RuleSpecError(ruleId, `rateLimit.per must be ${PER_EXPECTED}, got ${JSON.stringify(value)}`);
-  if (value === 'rule') return { per: 'rule', identityFields: [] };
-  const words: readonly unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
-  if (words.length === 0) throw invalid();
+function readPer(value: RateLimitRule['rateLimit']['per']): { per: 'tool' | 'method' | 'rule'; identityFields: readonly IdentityField[] } {
   let per: 'tool' | 'method' | 'rule' = 'rule';
   const identityFields: IdentityField[] = [];
-  for (const word of words) {
-    if (IDENTITY_FIELDS.includes(word) && !identityFields.includes(word as IdentityField)) identityFields.push(word as IdentityField);
-    else if ((word === 'tool' || word === 'method') && per === 'rule') per = word;
-    else throw invalid();
+  for (const word of typeof value === 'string' ? [value] : value) {
+    if (IDENTITY_FIELDS.includes(word)) identityFields.push(word as IdentityField);
+    else if (word === 'tool' || word === 'method') per = word;
   }
   return { per, identityFields };
 }
@@ -133,18 +118,10 @@ function identityText(fields: readonly IdentityField[], identity: Identity | und
 }
 
 export function createRateLimitRules(spec: RateLimitRule, context: RuleContext): Rule[] {
-  const id = checkRuleId(spec.id);
-  const mode = checkMode(id, context);
-  const section = checkSection(id, 'rateLimit', spec.rateLimit);
-  checkKnownKeys(id, 'rateLimit', section, ['tools', 'methods', 'per', 'capacity', 'refillPerSecond']);
-  const tools = checkGlobList(id, 'rateLimit.tools', section['tools']);
-  const methodGlobs = checkGlobList(id, 'rateLimit.methods', section['methods']);
-  if ((tools === undefined || tools.length === 0) && (methodGlobs === undefined || methodGlobs.length === 0)) {
-    throw new RuleSpecError(id, 'rateLimit needs tools, methods or both');
-  }
-  const { per, identityFields } = checkPer(id, section['per'] ?? 'tool');
-  const capacity = checkPositive(id, 'capacity', section['capacity'], true);
-  const refillPerSecond = checkPositive(id, 'refillPerSecond', section['refillPerSecond'], false);
+  const { id } = spec;
+  const { mode } = context;
+  const { tools, methods: methodGlobs, capacity, refillPerSecond } = spec.rateLimit;
+  const { per, identityFields } = readPer(spec.rateLimit.per);
 
   const matchTool: GlobMatcher | undefined = tools !== undefined && tools.length > 0 ? compileGlobs(tools) : undefined;
   const matchMethod: GlobMatcher | undefined = methodGlobs !== undefined && methodGlobs.length > 0 ? compileGlobs(methodGlobs) : undefined;

@@ -5,18 +5,13 @@
 import type { ResourcesRule } from '../document/document.js';
 import type { FrameContext, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
-import {
-  checkKnownKeys, checkMode, checkRuleId, checkSection, compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams,
-  type RuleContext,
-} from './common.js';
+import { compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams, type RuleContext } from './common.js';
 import { normalizeUri } from './normalize.js';
 
 export function createResourcesRules(spec: ResourcesRule, context: RuleContext): Rule[] {
-  const id = checkRuleId(spec.id);
-  const mode = checkMode(id, context);
-  const section = checkSection(id, 'resources', spec.resources);
-  checkKnownKeys(id, 'resources', section, ['allow', 'deny']);
-  const lists = compileAllowDeny(id, 'resources', section);
+  const { id } = spec;
+  const { mode } = context;
+  const lists = compileAllowDeny(spec.resources);
 
   return [{
     id,

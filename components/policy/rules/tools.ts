@@ -2,18 +2,13 @@
 import type { ToolsRule } from '../document/document.js';
 import type { FrameContext, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
-import {
-  checkKnownKeys, checkMode, checkReply, checkRuleId, checkSection, compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams,
-  type RuleContext,
-} from './common.js';
+import { compileAllowDeny, deny, invalidParams, permits, quoteForMessage, readParams, type RuleContext } from './common.js';
 
 export function createToolsRules(spec: ToolsRule, context: RuleContext): Rule[] {
-  const id = checkRuleId(spec.id);
-  const mode = checkMode(id, context);
-  const section = checkSection(id, 'tools', spec.tools);
-  checkKnownKeys(id, 'tools', section, ['allow', 'deny', 'reply']);
-  const reply = checkReply(id, 'tools.reply', section['reply']);
-  const lists = compileAllowDeny(id, 'tools', section);
+  const { id } = spec;
+  const { mode } = context;
+  const reply = spec.tools.reply;
+  const lists = compileAllowDeny(spec.tools);
 
   return [{
     id,

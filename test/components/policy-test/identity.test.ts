@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Writable } from 'node:stream';
-import { buildPolicy } from '../../../components/policy/engine/index.js';
-import { loadPolicyFile } from '../../../components/policy/index.js';
+import { buildPolicy } from '../../../components/policy/index.js';
+import { loadPolicyFile } from '../../../components/policy/document/index.js';
 import { parseCasesFile, runPolicyTestCommand } from '../../../components/policy-test/index.js';
 
 function capture(): { stream: Writable; text: () => string } {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson } from '../../../components/policy/index.js';
+import { canonicalJson } from '../../../components/policy/document/index.js';
 
 describe('canonicalJson', () => {
   it('should sort object keys and write no whitespace', () => {

@@ -2,7 +2,7 @@
 // identity field or a list. Validation messages, normalization, and the published JSON Schema.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePolicyText, PolicyInvalidError, toJsonSchema } from '../../../components/policy/index.js';
+import { parsePolicyText, PolicyInvalidError, toJsonSchema } from '../../../components/policy/document/index.js';
 
 const policy = (...rules: string[]): string => ['apiVersion: mcp-sidecar/v1', 'kind: Policy', 'metadata: { name: p, revision: 1 }', 'rules:', ...rules, ''].join('\n');
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RE2JS } from 're2js';
 import { isSidecarError } from '../../../components/errors/index.js';
-import { canonicalJson, loadPolicyFile, parsePolicyText, PolicyInvalidError, type PolicyDocument } from '../../../components/policy/index.js';
+import { canonicalJson, loadPolicyFile, parsePolicyText, PolicyInvalidError, type PolicyDocument } from '../../../components/policy/document/index.js';
 
 const HEAD = ['apiVersion: mcp-sidecar/v1', 'kind: Policy', 'metadata: { name: p, revision: 1 }'];
 const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { policyJsonSchemaText, policySchema, RULE_KINDS, toJsonSchema } from '../../../components/policy/index.js';
+import { policyJsonSchemaText, policySchema, RULE_KINDS, toJsonSchema } from '../../../components/policy/document/index.js';
 
 const ROOT = new URL('../../../', import.meta.url);
 type JsonSchema = Record<string, unknown>;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runPolicyValidate } from '../../../components/policy/index.js';
+import { runPolicyValidate } from '../../../components/policy/document/index.js';
 
 async function run(files: string[], compile?: Parameters<typeof runPolicyValidate>[2]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compilePolicy, evaluateFrame, PASS, type Rule, type Verdict } from '../../../../components/policy/engine/index.js';
+import { compilePolicy, evaluateFrame, PASS, type Rule, type Verdict } from '../../../../components/policy/index.js';
 import { PERMISSIVE_POLICY, type PolicyDocument, type PolicyMode, type RuleSpec } from '../../../../components/policy/document/document.js';
 
 // Rules made to order: each spec's `id` says what its rule does, so the engine is tested alone.

@@ -3,9 +3,10 @@
 // is forwarded as it came, and the decision is recorded as a would-deny with the same reason).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateFrame, type Direction, type Identity, type Phase } from '../../../../components/policy/engine/index.js';
-import { buildPolicy } from '../../../../components/policy/engine/build.js';
-import { parsePolicyText } from '../../../../components/policy/index.js';
+import { evaluateFrame, type Direction, type Identity, type Phase } from '../../../../components/policy/index.js';
+import { compileLoadedPolicy } from '../../../../components/policy/engine/build.js';
+import { createRulesFromSpec } from '../../../../components/policy/rules/index.js';
+import { parsePolicyText } from '../../../../components/policy/document/index.js';
 import type { PolicyMode } from '../../../../components/policy/document/document.js';
 
 const POLICY = `apiVersion: mcp-sidecar/v1
@@ -36,6 +37,7 @@ rules:
     methods: { deny: ["debug/*"] }
 `;
 
+const buildPolicy = (loaded: Parameters<typeof compileLoadedPolicy>[0], mode?: PolicyMode) => compileLoadedPolicy(loaded, createRulesFromSpec, mode);
 const policies = new Map<PolicyMode, ReturnType<typeof buildPolicy>>();
 const policyIn = (mode: PolicyMode) => {
   let policy = policies.get(mode);

@@ -5,6 +5,7 @@ import type { Verdict } from '../../../../components/policy/engine/types.js';
 import { createArgumentsRules } from '../../../../components/policy/rules/arguments.js';
 import { normalizePosixPath } from '../../../../components/policy/rules/normalize.js';
 import { frameContext, toolCall } from '../../../helpers/frame-context.js';
+import { assertRejected, policyWithRule } from '../rejections.js';
 
 function ruleOf(args: Partial<ArgumentsRule['arguments']>) {
   const [rule, ...rest] = createArgumentsRules({ id: 'args', arguments: { tool: '*', reply: 'tool-error', ...args } }, { mode: 'enforce' });
@@ -269,23 +270,24 @@ describe('arguments rule', () => {
     assert.deepEqual(check({ properties: { '/s': { pattern: '(a+)+$' } } }, { s: 'a'.repeat(50_000) }), { effect: 'continue' });
   });
 
-  const invalid: Array<[string, Partial<ArgumentsRule['arguments']>, RegExp]> = [
-    ['a pattern RE2 does not support (backreference)', { properties: { '/s': { pattern: '(a)\\1' } } }, /pattern is not valid RE2 syntax/],
-    ['a lookahead', { properties: { '/s': { pattern: '(?=a)' } } }, /pattern is not valid RE2 syntax/],
-    ['a bad pointer', { properties: { s: { type: 'string' } } }, /must be empty or start with/],
-    ['a bad required pointer', { required: ['/a~9'] }, /"~" not followed by 0 or 1/],
-    ['an unknown type', { properties: { '/s': { type: 'text' as never } } }, /type must be one of/],
-    ['an unknown constraint', { properties: { '/s': { maxlength: 3 } as never } }, /unknown key "maxlength"/],
-    ['minimum above maximum', { properties: { '/s': { minimum: 5, maximum: 1 } } }, /minimum 5 is above maximum 1/],
-    ['a negative maxLength', { properties: { '/s': { maxLength: -1 } } }, /maxLength must be a non-negative integer/],
-    ['an empty enum', { properties: { '/s': { enum: [] } } }, /enum must be a non-empty list/],
-    ['nothing to check', {}, /needs properties, required or forbidden/],
-    ['no tool', { tool: '', required: ['/a'] }, /arguments.tool must be a non-empty/],
-    ['a bad reply', { reply: 'silent' as never, required: ['/a'] }, /arguments.reply must be error or tool-error/],
+  // Refused by the schema, at load, with the field's path (the factory compiles validated specs).
+  const at = (field: string): string => `rules[0].arguments${field}`;
+  const invalid: Array<[string, Record<string, unknown>, string, RegExp]> = [
+    ['a pattern RE2 does not support (backreference)', { properties: { '/s': { pattern: '(a)\\1' } } }, at('.properties["/s"].pattern'), /^expected a regular expression in RE2 syntax, found .*invalid escape/],
+    ['a lookahead', { properties: { '/s': { pattern: '(?=a)' } } }, at('.properties["/s"].pattern'), /^expected a regular expression in RE2 syntax, found "\(\?=a\)"/],
+    ['a bad pointer', { properties: { s: { type: 'string' } } }, at('.properties.s'), /^expected a JSON pointer .*, found "s"$/],
+    ['a bad required pointer', { required: ['/a~9'] }, at('.required[0]'), /^expected a JSON pointer .*, found "\/a~9"$/],
+    ['an unknown type', { properties: { '/s': { type: 'text' } } }, at('.properties["/s"].type'), /^expected one of: "string", "number", "integer", "boolean", "object", "array", "null", found "text"$/],
+    ['an unknown constraint', { properties: { '/s': { maxlength: 3 } } }, at('.properties["/s"].maxlength'), /^unknown key "maxlength"/],
+    ['minimum above maximum', { properties: { '/s': { minimum: 5, maximum: 1 } } }, at('.properties["/s"].maximum'), /^expected a maximum ≥ minimum \(5\), found the number 1$/],
+    ['a negative maxLength', { properties: { '/s': { maxLength: -1 } } }, at('.properties["/s"].maxLength'), /^expected a whole number ≥ 0, found the number -1$/],
+    ['an empty enum', { properties: { '/s': { enum: [] } } }, at('.properties["/s"].enum'), /^expected a non-empty list, found an empty list$/],
+    ['nothing to check', {}, at(''), /^expected at least one of: properties \(with a pointer\), required, forbidden, found none$/],
+    ['an empty properties and nothing else to check', { properties: {} }, at(''), /^expected at least one of: properties \(with a pointer\), required, forbidden, found properties with no pointer$/],
+    ['no tool', { tool: '', required: ['/a'] }, at('.tool'), /^expected a non-empty string, found ""$/],
+    ['a bad reply', { reply: 'silent', required: ['/a'] }, at('.reply'), /^expected one of: "error", "tool-error", found "silent"$/],
   ];
-  for (const [label, args, message] of invalid) {
-    it(`throws on ${label}`, () => {
-      assert.throws(() => createArgumentsRules({ id: 'bad', arguments: { tool: '*', reply: 'error', ...args } }, { mode: 'enforce' }), message);
-    });
+  for (const [label, args, path, message] of invalid) {
+    it(`refuses ${label} at load`, () => assertRejected(policyWithRule({ id: 'bad', arguments: { tool: '*', ...args } }), path, message));
   }
 });

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RuleSpec } from '../../../../components/policy/document/document.js';
-import { parsePolicyText } from '../../../../components/policy/index.js';
-import { evaluateFrame, type Identity } from '../../../../components/policy/engine/index.js';
-import { buildPolicy } from '../../../../components/policy/engine/build.js';
+import { parsePolicyText } from '../../../../components/policy/document/index.js';
+import { evaluateFrame, type Identity } from '../../../../components/policy/index.js';
+import { compileLoadedPolicy } from '../../../../components/policy/engine/build.js';
 import { applyConditions, compileCondition, createRulesFromSpec } from '../../../../components/policy/rules/index.js';
 import { frameContext, resultOf, toolCall } from '../../../helpers/frame-context.js';
+import { assertRejected, policyWithRule } from '../rejections.js';
+
+const buildPolicy = (loaded: Parameters<typeof compileLoadedPolicy>[0]) => compileLoadedPolicy(loaded, createRulesFromSpec);
 
 const withIdentity = (message: unknown, identity: Identity | undefined, options: Parameters<typeof frameContext>[1] = {}) =>
   Object.assign(frameContext(message, options), { identity });
@@ -72,7 +75,7 @@ describe('when / unless (identity conditions)', () => {
   });
 
   it('matches globs case-sensitively over the whole value', () => {
-    const match = compileCondition('r', 'when', { identity: { tenantId: ['acme'] } });
+    const match = compileCondition('when', { identity: { tenantId: ['acme'] } });
     assert.equal(match({ tenantId: 'acme' }), true);
     assert.equal(match({ tenantId: 'ACME' }), false);
     assert.equal(match({ tenantId: 'acme-eu' }), false);
@@ -100,19 +103,18 @@ describe('when / unless (identity conditions)', () => {
     assert.equal(callRule.evaluate(withIdentity(toolCall('admin_reset'), GLOBEX_BOB)).effect, 'continue');
   });
 
-  const invalid: Array<[string, unknown, RegExp]> = [
-    ['a condition that is not a mapping', 'acme', /when must be a mapping/],
-    ['a condition without identity', {}, /when.identity must be a mapping/],
-    ['an unknown condition key', { identity: { tenantId: ['a'] }, method: ['x'] }, /when has an unknown key "method"/],
-    ['an unknown identity field', { identity: { tenant: ['a'] } }, /when.identity has an unknown key "tenant"/],
-    ['no field', { identity: {} }, /when.identity needs tenantId, userId or agentId/],
-    ['an empty glob list', { identity: { userId: [] } }, /when.identity.userId must name at least one glob/],
-    ['an empty glob', { identity: { userId: [''] } }, /when.identity.userId\[0\] must be a non-empty string/],
+  // Refused by the schema, at load, with the field's path (compileCondition compiles validated conditions).
+  const invalid: Array<[string, unknown, string, RegExp]> = [
+    ['a condition that is not a mapping', 'acme', 'rules[0].when', /^expected a mapping, found "acme"$/],
+    ['a condition without identity', {}, 'rules[0].when.identity', /^required key is missing \(expected a mapping\)$/],
+    ['an unknown condition key', { identity: { tenantId: ['a'] }, method: ['x'] }, 'rules[0].when.method', /^unknown key "method"/],
+    ['an unknown identity field', { identity: { tenant: ['a'] } }, 'rules[0].when.identity.tenant', /^unknown key "tenant"/],
+    ['no field', { identity: {} }, 'rules[0].when.identity', /^expected at least one of: tenantId, userId, agentId, found none$/],
+    ['an empty glob list', { identity: { userId: [] } }, 'rules[0].when.identity.userId', /^expected a non-empty list, found an empty list$/],
+    ['an empty glob', { identity: { userId: [''] } }, 'rules[0].when.identity.userId[0]', /^expected a non-empty string, found ""$/],
   ];
-  for (const [label, when, message] of invalid) {
-    it(`throws on ${label}`, () => {
-      assert.throws(() => createRulesFromSpec(denyWrites({ when } as never), { mode: 'enforce' }), message);
-    });
+  for (const [label, when, path, message] of invalid) {
+    it(`refuses ${label} at load`, () => assertRejected(policyWithRule({ ...denyWrites({}), when }), path, message));
   }
 });
 

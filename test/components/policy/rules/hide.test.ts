@@ -6,6 +6,7 @@ import type { Rule } from '../../../../components/policy/engine/types.js';
 import { createHideRules } from '../../../../components/policy/rules/hide.js';
 import { frameContext, resultOf, toolCall } from '../../../helpers/frame-context.js';
 import { ROOT } from '../../../helpers/paths.js';
+import { assertRejected, policyWithRule } from '../rejections.js';
 
 /** tools/list, prompts/list, resources/list, resources/templates/list results of @modelcontextprotocol/server-everything 2026.8.31. */
 function fixture(name: string): Record<string, unknown> {
@@ -153,9 +154,9 @@ describe('hide rule', () => {
     assert.equal(verdict.reason, 'hidden');
   });
 
-  it('throws with nothing to hide', () => {
-    assert.throws(() => createHideRules({ id: 'h', hide: {} }, { mode: 'enforce' }), /hide needs at least one glob/);
-    assert.throws(() => createHideRules({ id: 'h', hide: { tools: [] } }, { mode: 'enforce' }), /hide needs at least one glob/);
-    assert.throws(() => createHideRules({ id: 'h', hide: { tool: ['x'] } } as never, { mode: 'enforce' }), /unknown key "tool"/);
+  it('refuses, at load, a hide with nothing to hide', () => {
+    assertRejected(policyWithRule({ id: 'h', hide: {} }), 'rules[0].hide', /^expected at least one of: tools, prompts, resources, found none$/);
+    assertRejected(policyWithRule({ id: 'h', hide: { tools: [] } }), 'rules[0].hide.tools', /^expected a non-empty list, found an empty list$/);
+    assertRejected(policyWithRule({ id: 'h', hide: { tool: ['x'] } }), 'rules[0].hide.tool', /^unknown key "tool" \(expected one of: tools, prompts, resources\)$/);
   });
 });

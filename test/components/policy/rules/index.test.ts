@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RuleSpec } from '../../../../components/policy/document/document.js';
 import { createRulesFromSpec, RULE_KINDS } from '../../../../components/policy/rules/index.js';
+import { assertRejected, policyWithRule } from '../rejections.js';
 
 describe('createRulesFromSpec', () => {
   // The example policy of components/policy/document.ts.
@@ -32,11 +33,8 @@ describe('createRulesFromSpec', () => {
     assert.deepEqual([...RULE_KINDS].sort(), specs.map(([, kind]) => kind).sort());
   });
 
-  it('throws on a rule with no kind or two kinds', () => {
-    assert.throws(() => createRulesFromSpec({ id: 'empty' } as never, { mode: 'enforce' }), /rule "empty": a rule needs one of methods, tools/);
-    assert.throws(
-      () => createRulesFromSpec({ id: 'two', tools: { allow: ['*'], reply: 'error' }, prompts: { allow: ['*'] } } as never, { mode: 'enforce' }),
-      /rule "two": a rule has exactly one kind, this one has tools and prompts/,
-    );
+  it('refuses, at load, a rule with no kind or two kinds', () => {
+    assertRejected(policyWithRule({ id: 'empty' }), 'rules[0]', /^expected exactly one rule kind \(one of: methods, tools, prompts, resources, hide, arguments, rateLimit, redact\), found none$/);
+    assertRejected(policyWithRule({ id: 'two', tools: { allow: ['*'], reply: 'error' }, prompts: { allow: ['*'] } }), 'rules[0]', /^expected exactly one rule kind \(.*\), found 2 kinds: tools, prompts$/);
   });
 });

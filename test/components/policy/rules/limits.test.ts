@@ -3,6 +3,11 @@ import { describe, it } from 'node:test';
 import type { Rule } from '../../../../components/policy/engine/types.js';
 import { createLimitsRules, jsonDepth, orderBySpecificity } from '../../../../components/policy/rules/limits.js';
 import { frameContext, toolCall } from '../../../helpers/frame-context.js';
+import { evaluateFrame } from '../../../../components/policy/engine/evaluate.js';
+import { compileLoadedPolicy } from '../../../../components/policy/engine/build.js';
+import { parsePolicyText } from '../../../../components/policy/document/index.js';
+import { createRulesFromSpec } from '../../../../components/policy/rules/index.js';
+import { assertRejected, policyText } from '../rejections.js';
 
 const nested = (depth: number): unknown => {
   let value: unknown = 1;
@@ -44,10 +49,11 @@ describe('limits rules', () => {
   const rules = createLimitsRules({ maxFrameBytes: { '*': 1000, 'tools/*': 300, 'tools/call': 500, 'tools/li*': 100 }, maxDepth: 5, maxInFlight: 8 }, { mode: 'enforce' });
   const byId = (id: string, direction: string): Rule => rules.find((rule) => rule.id === id && rule.direction === direction)!;
 
-  it('makes one maxFrameBytes and one maxDepth rule per direction, request phase, kind limits', () => {
+  it('makes a maxInFlight rule (client to server, first), and one maxFrameBytes and one maxDepth rule per direction, request phase, kind limits', () => {
     assert.deepEqual(
       rules.map((rule) => [rule.id, rule.kind, rule.mode, rule.direction, rule.phase]),
       [
+        ['limits.maxInFlight', 'limits', 'enforce', 'client-to-server', 'request'],
         ['limits.maxFrameBytes', 'limits', 'enforce', 'client-to-server', 'request'],
         ['limits.maxFrameBytes', 'limits', 'enforce', 'server-to-client', 'request'],
         ['limits.maxDepth', 'limits', 'enforce', 'client-to-server', 'request'],
@@ -57,7 +63,9 @@ describe('limits rules', () => {
     assert.deepEqual(byId('limits.maxFrameBytes', 'client-to-server').methods, ['*', 'tools/*', 'tools/call', 'tools/li*']);
     assert.deepEqual(byId('limits.maxDepth', 'server-to-client').methods, ['*']);
     assert.deepEqual(createLimitsRules({}, { mode: 'observe' }), []);
-    assert.deepEqual(createLimitsRules({ maxInFlight: 3 }, { mode: 'observe' }), []);
+    assert.deepEqual(createLimitsRules({ maxInFlight: 3 }, { mode: 'observe' }).map((rule) => [rule.id, rule.mode, rule.direction, rule.phase, rule.methods]), [
+      ['limits.maxInFlight', 'observe', 'client-to-server', 'request', ['*']],
+    ]);
   });
 
   /** A frame of exactly `bytes` bytes (line included) for `method`. */
@@ -125,13 +133,80 @@ describe('limits rules', () => {
     });
   }
 
-  const invalid: Array<[string, unknown, RegExp]> = [
-    ['a zero maxDepth', { maxDepth: 0 }, /limits.maxDepth.*positive integer/],
-    ['a fractional maxInFlight', { maxInFlight: 1.5 }, /limits.maxInFlight.*positive integer/],
-    ['a bad byte count', { maxFrameBytes: { '*': '1MiB' } }, /"\*" must be a positive number of bytes/],
-    ['an unknown key', { maxFrames: 1 }, /unknown key "maxFrames"/],
+  // Refused by the schema, at load, with the field's path (the factory compiles a validated section).
+  const invalid: Array<[string, unknown, string, RegExp]> = [
+    ['a zero maxDepth', { maxDepth: 0 }, 'limits.maxDepth', /^expected a whole number ≥ 1, found the number 0$/],
+    ['a fractional maxInFlight', { maxInFlight: 1.5 }, 'limits.maxInFlight', /^expected a whole number, found the number 1.5$/],
+    ['a bad byte count', { maxFrameBytes: { '*': '1MiB!' } }, 'limits.maxFrameBytes["*"]', /^expected a size in bytes from 1024 to 1073741824 .*, found "1MiB!"$/],
+    ['a byte count below the bound', { maxFrameBytes: { '*': 10 } }, 'limits.maxFrameBytes["*"]', /^expected a size in bytes from 1024 to 1073741824 .*, found the number 10$/],
+    ['a byte count with a unit above the bound', { maxFrameBytes: { '*': '2GiB' } }, 'limits.maxFrameBytes["*"]', /^expected a size in bytes from 1024 to 1073741824 .*, found "2GiB"$/],
+    ['an unknown key', { maxFrames: 1 }, 'limits.maxFrames', /^unknown key "maxFrames"/],
   ];
-  for (const [label, limits, message] of invalid) {
-    it(`throws on ${label}`, () => assert.throws(() => createLimitsRules(limits as never, { mode: 'enforce' }), message));
+  for (const [label, limits, path, message] of invalid) {
+    it(`refuses ${label} at load`, () => assertRejected(policyText({ limits }), path, message));
   }
+});
+
+describe('limits.maxInFlight: a rule over the context\'s count of client requests in flight', () => {
+  const [rule] = createLimitsRules({ maxInFlight: 2 }, { mode: 'enforce' });
+  const request = (inFlight: number | undefined) => Object.assign(frameContext({ jsonrpc: '2.0', id: 9, method: 'tools/list' }), inFlight === undefined ? {} : { inFlight });
+
+  it('passes a request while fewer than the limit are in flight (absent counts as none)', () => {
+    assert.equal(rule!.evaluate(request(undefined)).effect, 'continue');
+    assert.equal(rule!.evaluate(request(0)).effect, 'continue');
+    assert.equal(rule!.evaluate(request(1)).effect, 'continue');
+  });
+
+  it('denies, as a transient error, a request that would be one too many', () => {
+    for (const inFlight of [2, 3]) {
+      assert.deepEqual(rule!.evaluate(request(inFlight)), {
+        effect: 'deny', reason: 'too_many_in_flight', message: '2 requests are already in flight', category: 'transient_error',
+      });
+    }
+  });
+
+  // Client requests of every method, and nothing else: the engine only calls the rule for them.
+  const policyOf = (mode: 'enforce' | 'observe', rules = '') => compileLoadedPolicy(parsePolicyText(`apiVersion: mcp-sidecar/v1
+kind: Policy
+metadata: { name: in-flight, revision: 1 }
+mode: ${mode}
+limits: { maxInFlight: 1, maxDepth: 1 }
+rules:
+  - id: no-tools
+    tools: { deny: ["*"] }
+${rules}`, 'in-flight.yaml'), createRulesFromSpec);
+  const call = Buffer.from(`${JSON.stringify(toolCall('echo', { nested: { deep: 1 } }))}\n`);
+
+  it('runs first and stops the chain in enforce: no other rule is asked', () => {
+    const evaluation = evaluateFrame(policyOf('enforce'), 'client-to-server', 'request', 'tools/call', call, 0, undefined, false, 1);
+    assert.deepEqual(evaluation.action, {
+      kind: 'deny', ruleId: 'limits.maxInFlight',
+      verdict: { effect: 'deny', reason: 'too_many_in_flight', message: '1 requests are already in flight', category: 'transient_error' },
+    });
+    assert.deepEqual(evaluation.decisions.map((d) => [d.ruleId, d.kind, d.effect, d.enforced, d.reason]), [['limits.maxInFlight', 'limits', 'deny', true, 'too_many_in_flight']]);
+  });
+
+  it('is recorded first, with the other rules\' would-denies, in observe', () => {
+    const evaluation = evaluateFrame(policyOf('observe'), 'client-to-server', 'request', 'tools/call', call, 0, undefined, false, 1);
+    assert.deepEqual(evaluation.action, { kind: 'forward' });
+    assert.deepEqual(evaluation.decisions.map((d) => [d.ruleId, d.effect, d.enforced, d.reason]), [
+      ['limits.maxInFlight', 'deny', false, 'too_many_in_flight'],
+      ['limits.maxDepth', 'deny', false, 'nesting_too_deep'],
+      ['no-tools', 'deny', false, 'tool_not_allowed'],
+    ]);
+  });
+
+  it('passes a request under the limit on to the other rules', () => {
+    const evaluation = evaluateFrame(policyOf('enforce'), 'client-to-server', 'request', 'tools/call', call, 0, undefined, false, 0);
+    assert.equal(evaluation.action.kind === 'deny' && evaluation.action.ruleId, 'limits.maxDepth');
+  });
+
+  it('never limits what the server sends (its requests, responses) nor frames evaluated without a count', () => {
+    const policy = policyOf('enforce');
+    const ping = Buffer.from('{"jsonrpc":"2.0","id":1,"method":"ping"}\n');
+    assert.equal(evaluateFrame(policy, 'server-to-client', 'request', 'ping', ping, 0, undefined, false, 5).action.kind, 'forward');
+    assert.equal(evaluateFrame(policy, 'server-to-client', 'response', 'ping', Buffer.from('{"jsonrpc":"2.0","id":1,"result":{}}\n'), 0, undefined, false, 5).action.kind, 'forward');
+    assert.equal(evaluateFrame(policy, 'client-to-server', 'request', 'ping', ping, 0).action.kind, 'forward');
+    assert.equal(evaluateFrame(policy, 'client-to-server', 'request', 'ping', ping, 0, undefined, false, 1).action.kind, 'deny');
+  });
 });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { PromptsRule } from '../../../../components/policy/document/document.js';
 import { createPromptsRules } from '../../../../components/policy/rules/prompts.js';
 import { frameContext } from '../../../helpers/frame-context.js';
+import { assertRejected, policyWithRule } from '../rejections.js';
 
 const getPrompt = (name: unknown): Record<string, unknown> => ({ jsonrpc: '2.0', id: 7, method: 'prompts/get', params: { name, arguments: {} } });
 
@@ -32,7 +33,7 @@ describe('prompts rule', () => {
     });
   }
 
-  it('throws without allow or deny', () => {
-    assert.throws(() => createPromptsRules({ id: 'p', prompts: {} }, { mode: 'enforce' }), /rule "p": prompts needs allow, deny or both/);
+  it('refuses, at load, a prompts rule without allow or deny', () => {
+    assertRejected(policyWithRule({ id: 'p', prompts: {} }), 'rules[0].prompts', /^expected at least one of: allow, deny, found none$/);
   });
 });

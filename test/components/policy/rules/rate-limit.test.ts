@@ -4,6 +4,8 @@ import type { RateLimitRule } from '../../../../components/policy/document/docum
 import type { Identity, Rule, Verdict } from '../../../../components/policy/engine/types.js';
 import { createRateLimitRules, MAX_RATE_LIMIT_BUCKETS, TokenBuckets } from '../../../../components/policy/rules/rate-limit.js';
 import { frameContext, toolCall } from '../../../helpers/frame-context.js';
+import { parsePolicyText } from '../../../../components/policy/document/index.js';
+import { assertRejected, policyWithRule } from '../rejections.js';
 
 function ruleOf(rateLimit: RateLimitRule['rateLimit']): Rule {
   const rules = createRateLimitRules({ id: 'rate', rateLimit }, { mode: 'enforce' });
@@ -52,7 +54,8 @@ describe('rate-limit rule', () => {
   });
 
   it('defaults per to tool, as the schema does', () => {
-    const rule = ruleOf({ tools: ['*'], capacity: 1, refillPerSecond: 1 } as unknown as RateLimitRule['rateLimit']);
+    const { document } = parsePolicyText(policyWithRule({ id: 'rate', rateLimit: { tools: ['*'], capacity: 1, refillPerSecond: 1 } }), 'rate.yaml');
+    const rule = ruleOf((document.rules[0] as RateLimitRule).rateLimit);
     assert.equal(call(rule, 'a', 0).effect, 'continue');
     assert.equal(call(rule, 'b', 0).effect, 'continue');
     assert.equal(call(rule, 'a', 0).effect, 'deny');
@@ -141,17 +144,16 @@ describe('rate-limit rule', () => {
     for (let i = 0; i < MAX_RATE_LIMIT_BUCKETS * 2; i++) assert.equal(call(rule, `t${i}`, 0).effect, 'continue');
   });
 
-  const invalid: Array<[string, unknown, RegExp]> = [
-    ['no tools or methods', { per: 'rule', capacity: 1, refillPerSecond: 1 }, /needs tools, methods or both/],
-    ['a bad per', { tools: ['*'], per: 'user', capacity: 1, refillPerSecond: 1 }, /per must be tool, method, rule, tenantId, userId or agentId/],
-    ['a zero capacity', { tools: ['*'], per: 'rule', capacity: 0, refillPerSecond: 1 }, /capacity must be a positive integer/],
-    ['a fractional capacity', { tools: ['*'], per: 'rule', capacity: 1.5, refillPerSecond: 1 }, /capacity must be a positive integer/],
-    ['a zero refill', { tools: ['*'], per: 'rule', capacity: 1, refillPerSecond: 0 }, /refillPerSecond must be a positive number/],
+  // Refused by the schema, at load, with the field's path (the factory compiles validated specs).
+  const invalid: Array<[string, unknown, string, RegExp]> = [
+    ['no tools or methods', { per: 'rule', capacity: 1, refillPerSecond: 1 }, 'rules[0].rateLimit', /^expected exactly one of: tools, methods, found none$/],
+    ['a bad per', { tools: ['*'], per: 'user', capacity: 1, refillPerSecond: 1 }, 'rules[0].rateLimit.per', /^expected one of: rule, tool, method, tenantId, userId, agentId, or a list of .*, found "user"$/],
+    ['a zero capacity', { tools: ['*'], per: 'rule', capacity: 0, refillPerSecond: 1 }, 'rules[0].rateLimit.capacity', /^expected a whole number ≥ 1, found the number 0$/],
+    ['a fractional capacity', { tools: ['*'], per: 'rule', capacity: 1.5, refillPerSecond: 1 }, 'rules[0].rateLimit.capacity', /^expected a whole number, found the number 1.5$/],
+    ['a zero refill', { tools: ['*'], per: 'rule', capacity: 1, refillPerSecond: 0 }, 'rules[0].rateLimit.refillPerSecond', /^expected a number > 0, found the number 0$/],
   ];
-  for (const [label, rateLimit, message] of invalid) {
-    it(`throws on ${label}`, () => {
-      assert.throws(() => createRateLimitRules({ id: 'bad', rateLimit } as unknown as RateLimitRule, { mode: 'enforce' }), message);
-    });
+  for (const [label, rateLimit, path, message] of invalid) {
+    it(`refuses ${label} at load`, () => assertRejected(policyWithRule({ id: 'bad', rateLimit }), path, message));
   }
 });
 
@@ -205,19 +207,17 @@ describe('rate-limit rule keyed on identity', () => {
     for (let i = 0; i < MAX_RATE_LIMIT_BUCKETS + 10; i++) assert.equal(callAs(rule, 'a', { userId: `u${i}` }).effect, 'continue');
   });
 
-  const invalid: Array<[string, unknown]> = [
-    ['an empty list', []],
-    ['rule in a list', ['rule']],
-    ['tool and method', ['tool', 'method']],
-    ['a field twice', ['tenantId', 'tenantId']],
-    ['an unknown field', ['tenant']],
+  const perExpected = /^expected one of: rule, tool, method, tenantId, userId, agentId, or a list of tool, method, tenantId, userId, agentId, found /;
+  const invalid: Array<[string, unknown, RegExp]> = [
+    ['an empty list', [], perExpected],
+    ['rule in a list', ['rule'], perExpected],
+    ['tool and method', ['tool', 'method'], /^expected tool or method, not both/],
+    ['a field twice', ['tenantId', 'tenantId'], /^expected each of .* at most once, found tenantId more than once$/],
+    ['an unknown field', ['tenant'], perExpected],
   ];
-  for (const [label, per] of invalid) {
-    it(`throws on per with ${label}`, () => {
-      assert.throws(
-        () => createRateLimitRules({ id: 'bad', rateLimit: { tools: ['*'], per, capacity: 1, refillPerSecond: 1 } } as unknown as RateLimitRule, { mode: 'enforce' }),
-        /rateLimit.per must be tool, method, rule, tenantId, userId or agentId, or a list/,
-      );
+  for (const [label, per, message] of invalid) {
+    it(`refuses, at load, per with ${label}`, () => {
+      assertRejected(policyWithRule({ id: 'bad', rateLimit: { tools: ['*'], per, capacity: 1, refillPerSecond: 1 } }), 'rules[0].rateLimit.per', message);
     });
   }
 });

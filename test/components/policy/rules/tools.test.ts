@@ -4,6 +4,7 @@ import type { ToolsRule } from '../../../../components/policy/document/document.
 import type { Verdict } from '../../../../components/policy/engine/types.js';
 import { createToolsRules } from '../../../../components/policy/rules/tools.js';
 import { frameContext, toolCall } from '../../../helpers/frame-context.js';
+import { assertRejected, policyWithRule } from '../rejections.js';
 
 function evaluate(spec: ToolsRule['tools'], message: unknown): Verdict {
   const [rule] = createToolsRules({ id: 'tools-rule', tools: spec }, { mode: 'enforce' });
@@ -48,14 +49,13 @@ describe('tools rule', () => {
     assert.match(verdict.message, /^tool "x+…" is not allowed$/);
   });
 
-  const invalid: Array<[string, unknown, RegExp]> = [
-    ['no allow or deny', { reply: 'error' }, /needs allow, deny or both/],
-    ['a bad reply', { allow: ['*'], reply: 'json' }, /tools.reply must be error or tool-error/],
-    ['a non-string glob', { allow: [1], reply: 'error' }, /tools.allow\[0\]/],
+  // Refused by the schema, at load, with the field's path (the factory compiles validated specs).
+  const invalid: Array<[string, unknown, string, RegExp]> = [
+    ['no allow or deny', { reply: 'error' }, 'rules[0].tools', /^expected at least one of: allow, deny, found none$/],
+    ['a bad reply', { allow: ['*'], reply: 'json' }, 'rules[0].tools.reply', /^expected one of: "error", "tool-error", found "json"$/],
+    ['a non-string glob', { allow: [1], reply: 'error' }, 'rules[0].tools.allow[0]', /^expected a string, found the number 1$/],
   ];
-  for (const [label, tools, message] of invalid) {
-    it(`throws on ${label}`, () => {
-      assert.throws(() => createToolsRules({ id: 'bad', tools } as unknown as ToolsRule, { mode: 'enforce' }), message);
-    });
+  for (const [label, tools, path, message] of invalid) {
+    it(`refuses ${label} at load`, () => assertRejected(policyWithRule({ id: 'bad', tools }), path, message));
   }
 });
