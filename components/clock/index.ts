@@ -1,5 +1,6 @@
-// Time, injected: the governor's backoff and stability timers run on this, so tests (and
-// replays) can drive them exactly instead of waiting.
+// Time, injected: every timer of the proxy (restart backoff and stability, the stop sequence,
+// the pump's drain, HTTP idle and linger, the policy reload debounce) runs on one Clock, so
+// tests (and replays) drive them exactly instead of waiting.
 export interface Clock {
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;

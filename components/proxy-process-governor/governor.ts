@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
-import { idKey, parseFrameBody, readEnvelope, type Envelope } from '../framing/index.js';
+import { readEnvelope } from '../framing/index.js';
 import { createNdjsonChannel, type FrameChannel, type FrameChannelHandlers } from '../transport/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { systemClock, type Clock } from '../clock/index.js';
@@ -8,11 +7,12 @@ import type { ExecutablePin, PinRefusal } from './executable-pin.js';
 import type { ServerAccount } from './server-user.js';
 import { relayServerStderr, StderrTail } from './stderr-tail.js';
 import { RestartQueue } from './restart-queue.js';
-import { stopUpstream, type StopOutcome, type StopTimeouts } from './stop.js';
+import { settlesWithin, stopUpstream, type StopOutcome, type StopTimeouts } from './stop.js';
 import { spawnUpstream, type Upstream, type UpstreamExit } from './upstream.js';
 
 /**
  * starting → ready → (exit) → backoff → starting | recovering → ready …, or → fatal.
+ * `recovering`: a new server is being prepared (onServerStart asked to hold the frames).
  * stopping → stopped once the proxy asks it to stop. See docs/governor.md.
  */
 export type GovernorState = 'starting' | 'ready' | 'backoff' | 'recovering' | 'stopping' | 'stopped' | 'fatal';
@@ -47,6 +47,19 @@ export type GovernorEvent =
   | { readonly event: 'refused'; readonly generation: number; readonly reason: PinRefusal['reason'] }
   | { readonly event: 'fatal'; readonly generation: number; readonly exitCode: 69 | 70 | 78; readonly reason: string };
 
+/** A server just started, before any frame held for it is released: what `onServerStart` is given. */
+export interface StartedServer {
+  /** Runs started so far, minus one: 0 for the first. */
+  readonly generation: number;
+  /** Writes a frame to this server now, ahead of every held frame. */
+  send(line: Buffer): void;
+  /**
+   * Ends the preparation `onServerStart` asked for: the server is ready and the held frames go to
+   * it. False (and nothing done) when it no longer can: this server exited, or the proxy is stopping.
+   */
+  release(): boolean;
+}
+
 export interface GovernorOptions {
   /** The absolute path to spawn, and the argv the child sees (argv[0] as the user wrote it). */
   readonly executable: string;
@@ -65,6 +78,12 @@ export interface GovernorOptions {
   readonly onEvent?: (event: GovernorEvent) => void;
   /** Asked when the child exits unbidden: false once the client is gone, so nothing restarts. */
   readonly shouldRestart?: () => boolean;
+  /**
+   * Each server as it starts (session recovery uses it). Returning true holds the client's
+   * frames (state `recovering`) until `release()`; false releases them at once.
+   */
+  readonly onServerStart?: (server: StartedServer) => boolean;
+  /** Every timer of the governor (backoff, stability, the restart queue, the stop sequence, the stdout settle wait). */
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly spawn?: typeof spawnUpstream;
@@ -89,22 +108,10 @@ interface Run {
 
 const STDOUT_SETTLE_MS = 500;
 const STDERR_TAIL_LINES = 50;
-const INITIALIZED = Buffer.from('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
-const LIST_KINDS = ['tools', 'prompts', 'resources'] as const;
 
 function describeExit(exit: UpstreamExit): string {
   if (exit.spawnError) return exit.spawnError.message;
   return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
-}
-
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    void promise.then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 export function createGovernor(options: GovernorOptions): Governor {
@@ -123,15 +130,11 @@ export function createGovernor(options: GovernorOptions): Governor {
   let congested = false;
   let backoffTimer: unknown;
   let stableTimer: unknown;
-  // Session recovery: the client's initialize request, and what the server declared.
-  let cachedInitialize: Buffer | undefined;
-  let awaitedInitializeId: string | undefined;
-  let listChanged: Array<(typeof LIST_KINDS)[number]> = [];
-  let recoveryId: string | undefined;
 
-  const answerClient = (id: string, code: ErrorCode, detail: string): void => handlers.onFrame(encodeErrorResponse(id, code, detail));
+  // What the queue gives up on is answered by the router, as every answer the proxy writes itself.
   const queue = new RestartQueue({
-    limit: restart.queueLimit, maxBytes: 2 * options.maxFrameBytes, timeoutMs: restart.queueTimeoutMs, clock, logger, answer: answerClient,
+    limit: restart.queueLimit, maxBytes: 2 * options.maxFrameBytes, timeoutMs: restart.queueTimeoutMs, clock, logger,
+    answer: (request, code, detail) => handlers.onLocalReply!(request, code, detail),
   });
 
   function launch(): void {
@@ -165,52 +168,30 @@ export function createGovernor(options: GovernorOptions): Governor {
     if (paused) channel.pause();
     void upstream.exited.then((exit) => onExit(run, exit));
 
-    if (cachedInitialize !== undefined) {
-      // Legacy eras: the new server must see the client's handshake before anything else.
-      state = 'recovering';
-      recoveryId = JSON.stringify(`mcp-sidecar:recovery:${generation}`);
-      const request = parseFrameBody(cachedInitialize) as Record<string, unknown>;
-      channel.send(Buffer.from(`${JSON.stringify({ ...request, id: JSON.parse(recoveryId) })}\n`));
-    } else {
-      state = 'starting';
-      queue.release((line) => current!.channel.send(line));
-    }
+    state = 'starting';
+    const hold = options.onServerStart?.({ generation, send: (line) => channel.send(line), release: () => release(run) }) === true;
+    if (hold) state = 'recovering';
+    else queue.release((line) => channel.send(line));
+  }
+
+  // The end of a new server's preparation: it is ready, and what waited goes to it, in order.
+  function release(run: Run): boolean {
+    if (run !== current || state !== 'recovering') return false;
+    becomeReady();
+    queue.release((line) => run.channel.send(line));
+    return true;
   }
 
   function onServerFrame(run: Run, line: Buffer): void {
     if (run !== current) return;
-    if (state !== 'ready' || awaitedInitializeId !== undefined) {
-      const envelope = readEnvelope(line);
-      if (envelope.kind === 'response' || envelope.kind === 'error') {
-        if (recoveryId !== undefined && envelope.id === recoveryId) return completeRecovery(run, envelope);
-        if (awaitedInitializeId !== undefined && envelope.id !== undefined && idKey(envelope.id) === awaitedInitializeId) {
-          awaitedInitializeId = undefined;
-          learnCapabilities(line);
-        }
-        if (state === 'starting') becomeReady();
-      }
+    if (state === 'starting') {
+      // The first answer of a new server makes it ready; its envelope goes on, read once.
+      const read = readEnvelope(line);
+      if (read.kind === 'invalid') return handlers.onFrame(line);
+      if (read.kind === 'response' || read.kind === 'error') becomeReady();
+      return handlers.onFrame(line, read);
     }
     handlers.onFrame(line);
-  }
-
-  function learnCapabilities(initializeResponse: Buffer): void {
-    try {
-      const capabilities = (parseFrameBody(initializeResponse) as { result?: { capabilities?: Record<string, { listChanged?: boolean }> } }).result?.capabilities ?? {};
-      listChanged = LIST_KINDS.filter((kind) => capabilities[kind]?.listChanged === true);
-    } catch {
-      listChanged = [];
-    }
-  }
-
-  function completeRecovery(run: Run, envelope: Envelope): void {
-    recoveryId = undefined;
-    if (envelope.kind === 'error') logger.warn({ generation }, 'the restarted server answered the replayed initialize with an error');
-    run.channel.send(INITIALIZED);
-    becomeReady();
-    queue.release((line) => run.channel.send(line));
-    // What the client listed may have changed with the new process: tell it to list again.
-    for (const kind of listChanged) handlers.onFrame(Buffer.from(`{"jsonrpc":"2.0","method":"notifications/${kind}/list_changed"}\n`));
-    logger.info({ generation }, 'session recovered: the client\'s initialize was replayed to the new server');
   }
 
   function becomeReady(): void {
@@ -228,12 +209,11 @@ export function createGovernor(options: GovernorOptions): Governor {
     if (state === 'stopping' || state === 'stopped') return;
     state = 'backoff'; // from here on, client frames wait for the next server
     // Responses it wrote just before exiting are still in the pipe: deliver them first.
-    await within(run.stdoutEnded, STDOUT_SETTLE_MS);
+    await settlesWithin(clock, run.stdoutEnded, STDOUT_SETTLE_MS);
     if (state !== 'backoff') return; // stop() came meanwhile
     run.channel.close();
     run.upstream.signalGroup('SIGKILL'); // whatever it left in its group
     current = undefined;
-    recoveryId = undefined;
     if (congested) {
       congested = false;
       handlers.onDrained();
@@ -310,14 +290,12 @@ export function createGovernor(options: GovernorOptions): Governor {
 
   const channel: FrameChannel = {
     start(h) {
+      // A request the restart queue gives up on must be answered: only the router can.
+      if (h.onLocalReply === undefined) throw new Error('the governor\'s channel needs a router that answers requests (onLocalReply)');
       handlers = h;
       launch();
     },
     send(line, envelope) {
-      if (envelope?.kind === 'request' && envelope.method === 'initialize') {
-        cachedInitialize = Buffer.from(line);
-        awaitedInitializeId = idKey(envelope.id!);
-      }
       if (state === 'ready' || state === 'starting') current!.channel.send(line);
       else if (state === 'backoff' || state === 'recovering') queue.hold(line, envelope);
       // stopping, stopped, fatal: the runtime refuses requests itself; nothing to deliver to.
@@ -353,8 +331,8 @@ export function createGovernor(options: GovernorOptions): Governor {
       const run = current;
       let outcome: StopOutcome = { step: 'already-exited', descendantsSignalled: 0, survivors: 0 };
       if (run !== undefined) {
-        outcome = await stopUpstream(run.upstream, options.stop, hurry);
-        await within(run.stdoutEnded, STDOUT_SETTLE_MS);
+        outcome = await stopUpstream(run.upstream, options.stop, hurry, clock);
+        await settlesWithin(clock, run.stdoutEnded, STDOUT_SETTLE_MS);
         const exit = await Promise.race([run.upstream.exited, Promise.resolve(undefined)]);
         options.onEvent?.({
           event: 'exit', generation, pid: run.upstream.pid, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, reason: `stopped by the proxy (${outcome.step})`,

@@ -1,6 +1,8 @@
 /**
- * The process governor: starts the MCP server (no shell, own process group) and stops it
- * with the MCP stdio shutdown sequence. Callers MUST stop every upstream they spawn.
+ * The process governor: starts the MCP server (no shell, own process group), restarts it with
+ * backoff while holding the client's frames, and stops it with the MCP stdio shutdown sequence.
+ * It knows framing, not MCP (session recovery hooks in through `onServerStart`). Callers MUST
+ * stop every upstream they spawn.
  */
 export { parseCommandLine } from './command-line.js';
 export { spawnUpstream, type Upstream, type UpstreamExit, type SpawnUpstreamOptions } from './upstream.js';
@@ -12,7 +14,7 @@ export { pinExecutable, fileAccess, type ExecutablePin, type FileIdentity, type 
 export { backoffDelayMs, DEFAULT_BACKOFF_JITTER, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './backoff.js';
 export { snapshotDescendants, isStillRunning, type ProcessEntry } from './process-tree.js';
 export { systemClock, type Clock } from '../clock/index.js';
-export { createGovernor, type Governor, type GovernorEvent, type GovernorFatal, type GovernorOptions, type GovernorState, type RestartPolicy } from './governor.js';
+export { createGovernor, type Governor, type GovernorEvent, type GovernorFatal, type GovernorOptions, type GovernorState, type RestartPolicy, type StartedServer } from './governor.js';
 export {
   prepareServerAccount, resolveServerAccount, checkMaySwitch, checkSecretsUnreadable, effectiveCapabilities, parsePasswd, parseGroup, systemAccounts,
   type ServerAccount, type ServerAccountSettings, type AccountSystem, type ProxySecretFile,

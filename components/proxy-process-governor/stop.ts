@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock/index.js';
 import { isStillRunning, mergeSnapshots, signalSnapshot, snapshotDescendants, type ProcessEntry } from './process-tree.js';
 import type { Upstream } from './upstream.js';
 
@@ -20,26 +21,26 @@ export interface StopOutcome {
 const POLL_MS = 25;
 const CONFIRM_MS = 1000;
 
-/** True if `promise` settles within `ms`; false on timeout, or as soon as `cut` resolves. */
-function within(promise: Promise<unknown>, ms: number, cut?: Promise<unknown>): Promise<boolean> {
+/** True if `promise` settles within `ms` on `clock`; false on timeout, or as soon as `cut` resolves. */
+export function settlesWithin(clock: Clock, promise: Promise<unknown>, ms: number, cut?: Promise<unknown>): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
+    const timer = clock.setTimeout(() => resolve(false), ms);
     void promise.then(() => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       resolve(true);
     });
     void cut?.then(() => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       resolve(false);
     });
   });
 }
 
-async function whileAnyRunning(tree: readonly ProcessEntry[], ms: number): Promise<ProcessEntry[]> {
-  const deadline = Date.now() + ms;
+async function whileAnyRunning(clock: Clock, tree: readonly ProcessEntry[], ms: number): Promise<ProcessEntry[]> {
+  const deadline = clock.now() + ms;
   let running = tree.filter(isStillRunning);
-  while (running.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  while (running.length > 0 && clock.now() < deadline) {
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, POLL_MS));
     running = running.filter(isStillRunning);
   }
   return running;
@@ -50,9 +51,9 @@ async function whileAnyRunning(tree: readonly ProcessEntry[], ms: number): Promi
  * SIGTERM, wait, SIGKILL. Each signal goes to the child's process group and to every
  * descendant in a snapshot of the process table (which also finds those that left the group).
  * Descendants that outlive the child get the same SIGTERM → SIGKILL. Resolves when the tree is
- * gone, or reports the survivors.
+ * gone, or reports the survivors. Every wait runs on `clock` (the proxy's one clock).
  */
-export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts, hurry?: Promise<unknown>): Promise<StopOutcome> {
+export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts, hurry?: Promise<unknown>, clock: Clock = systemClock): Promise<StopOutcome> {
   const rootPid = upstream.pid;
   let tree = rootPid !== undefined && !upstream.hasExited ? snapshotDescendants(rootPid) : [];
   const refresh = (): void => {
@@ -71,11 +72,11 @@ export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts, h
     refresh();
     upstream.stdin.end();
     // `hurry` (a second stop request) cuts the grace short: SIGTERM at once.
-    if (!(await within(upstream.exited, timeouts.stdinCloseGraceMs, hurry))) {
+    if (!(await settlesWithin(clock, upstream.exited, timeouts.stdinCloseGraceMs, hurry))) {
       step = 'sigterm';
       terminated = true;
       signalAll('SIGTERM');
-      if (!(await within(upstream.exited, timeouts.killTimeoutMs))) {
+      if (!(await settlesWithin(clock, upstream.exited, timeouts.killTimeoutMs))) {
         step = 'sigkill';
         signalAll('SIGKILL');
         await upstream.exited;
@@ -89,12 +90,12 @@ export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts, h
   const descendantsSignalled = leftovers.length;
   if (leftovers.length > 0 && !terminated) {
     signalSnapshot(leftovers, 'SIGTERM');
-    leftovers = await whileAnyRunning(leftovers, timeouts.killTimeoutMs);
+    leftovers = await whileAnyRunning(clock, leftovers, timeouts.killTimeoutMs);
   }
   if (leftovers.length > 0) {
     upstream.signalGroup('SIGKILL');
     signalSnapshot(leftovers, 'SIGKILL');
-    leftovers = await whileAnyRunning(leftovers, CONFIRM_MS);
+    leftovers = await whileAnyRunning(clock, leftovers, CONFIRM_MS);
   }
   return { step, descendantsSignalled, survivors: leftovers.length };
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../logging/index.js';
 import type { Identity } from '../policy/engine/index.js';
 import { childEnvironment, createGovernor, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type ServerAccount, type spawnUpstream } from '../proxy-process-governor/index.js';
 import { combineObservers, createPump, type DecisionEvent, type Pump, type PumpObserver } from '../pump/index.js';
+import { createSessionRecovery } from '../session-recovery/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 import type { ReloadablePolicy } from './policy-holder.js';
@@ -27,7 +28,8 @@ export interface SessionContext {
   /** Lifecycle events of every session's server (reports, metrics). */
   readonly onGovernorEvent?: (event: GovernorEvent) => void;
   readonly env: NodeJS.ProcessEnv;
-  readonly clock?: Clock;
+  /** The one clock every timer of the session runs on (governor, stop sequence, pump). */
+  readonly clock: Clock;
   readonly random?: () => number;
   readonly spawn?: typeof spawnUpstream;
 }
@@ -53,6 +55,8 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
   const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));
   let clientGone = false;
 
+  // The governor keeps a server running; the session it serves is carried across its restarts here.
+  const recovery = createSessionRecovery({ logger });
   const governor = createGovernor({
     executable: context.executable,
     argv: config.argv,
@@ -67,13 +71,14 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     onEvent: context.onGovernorEvent,
     // Once the client is gone there is nobody to serve: a server that exits then stays down.
     shouldRestart: () => finishing === undefined,
+    onServerStart: recovery.onServerStart,
     clock: context.clock,
     random: context.random,
     spawn: context.spawn,
   });
   const pump = createPump({
     client,
-    server: governor.channel,
+    server: recovery.wrap(governor.channel),
     logger,
     events: {
       onClientEnd: () => void stop('the client closed its input'),
@@ -85,7 +90,7 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
       onDecisions: (event) => logDecisions(logger, event),
     },
     policy,
-    now: context.clock ? () => context.clock!.now() : undefined,
+    clock: context.clock,
     observer: combineObservers(context.observers(identity, () => governor)),
     identity,
   });

@@ -3,7 +3,7 @@ import type { SidecarConfig } from '../config/index.js';
 import { SidecarError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import {
-  checkLaunch, prepareServerAccount, type AccountSystem, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type ProxySecretFile, type ServerAccount, type spawnUpstream,
+  checkLaunch, prepareServerAccount, systemClock, type AccountSystem, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type ProxySecretFile, type ServerAccount, type spawnUpstream,
 } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
 import { createNdjsonChannel } from '../transport/index.js';
@@ -24,6 +24,7 @@ export interface SidecarDeps {
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
   readonly spawn?: typeof spawnUpstream;
+  /** Every timer of the proxy runs on this one clock (tests drive it). Default: the system's. */
   readonly clock?: Clock;
   readonly random?: () => number;
   /** The version /version reports. */
@@ -89,18 +90,19 @@ function admitAccount(config: SidecarConfig, deps: SidecarDeps, logger: Logger, 
 // engine, reports, HTTP, metrics) is loaded only when configured.
 export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: SidecarDeps = {}): Promise<SidecarHandle> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const clock = deps.clock ?? systemClock;
   const closers: Array<() => unknown> = [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close();
   };
   try {
     // Without a policy file the engine is never loaded: frames pass untouched, at no cost.
-    const policy = config.policy === undefined ? undefined : await (await import('./policy-holder.js')).createPolicyHolder(config.policy, config.modeOverride, logger);
+    const policy = config.policy === undefined ? undefined : await (await import('./policy-holder.js')).createPolicyHolder(config.policy, config.modeOverride, logger, clock);
     if (policy !== undefined) closers.push(() => policy.close());
     // Reports and the transcript open before anything starts: a refusal is reported too.
     const reporting = config.reports === undefined && config.record === undefined
       ? undefined
-      : await (await import('./reporting.js')).openReporting(config, { policy: () => policy?.current, logger });
+      : await (await import('./reporting.js')).openReporting(config, { policy: () => policy?.current, logger, clock });
     if (reporting !== undefined) closers.push(() => reporting.close());
     const { executable, pin: executablePin, account: serverAccount } = admit(config, deps, logger, reporting);
 
@@ -126,7 +128,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       observers: (identity, governor) => observers.flatMap((make) => make(identity, governor)),
       onGovernorEvent: eventSinks.length === 0 ? undefined : (event) => eventSinks.forEach((sink) => sink(event)),
       env: deps.env ?? process.env,
-      clock: deps.clock,
+      clock,
       random: deps.random,
       spawn: deps.spawn,
     };

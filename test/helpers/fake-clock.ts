@@ -1,4 +1,4 @@
-import type { Clock } from '../../components/proxy-process-governor/index.js';
+import type { Clock } from '../../components/clock/index.js';
 
 interface Timer {
   readonly due: number;

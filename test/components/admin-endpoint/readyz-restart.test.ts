@@ -5,6 +5,7 @@ import { startAdminEndpoint, upstreamReadiness } from '../../../components/admin
 import { readEnvelope } from '../../../components/framing/index.js';
 import { createMetrics } from '../../../components/metrics/index.js';
 import { createGovernor } from '../../../components/proxy-process-governor/index.js';
+import { createSessionRecovery } from '../../../components/session-recovery/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { waitFor } from '../../helpers/processes.js';
@@ -20,6 +21,8 @@ describe('admin endpoint over a restarting server', () => {
     const clock = new FakeClock();
     const logs = captureLogs('info');
     const frames: Array<Record<string, unknown>> = [];
+    // Wired as the runtime wires it: the session is carried across the restart by session recovery.
+    const recovery = createSessionRecovery({ logger: logs.logger });
     const governor = createGovernor({
       executable: process.execPath,
       argv: ['node', FIXTURE],
@@ -29,8 +32,10 @@ describe('admin endpoint over a restarting server', () => {
       stop: { stdinCloseGraceMs: 500, killTimeoutMs: 500 },
       logger: logs.logger,
       onFatal: () => {},
+      onServerStart: recovery.onServerStart,
       clock,
     });
+    const channel = recovery.wrap(governor.channel);
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.trackUpstream(governor);
     const endpoint = await startAdminEndpoint({
@@ -43,12 +48,12 @@ describe('admin endpoint over a restarting server', () => {
     };
     const send = (message: object): void => {
       const line = Buffer.from(`${JSON.stringify(message)}\n`);
-      governor.channel.send(line, readEnvelope(line) as never);
+      channel.send(line, readEnvelope(line) as never);
     };
     try {
-      governor.channel.start({
+      channel.start({
         onFrame: (line) => frames.push(JSON.parse(line.toString())),
-        onOversized: () => {}, onEnd: () => {}, onWriteError: () => {}, onCongested: () => {}, onDrained: () => {}, onReset: () => {},
+        onOversized: () => {}, onEnd: () => {}, onWriteError: () => {}, onCongested: () => {}, onDrained: () => {}, onReset: () => {}, onLocalReply: () => {},
       });
       send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
       await waitFor(() => governor.state === 'ready', 5000, 'the server to answer initialize');

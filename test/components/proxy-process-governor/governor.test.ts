@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { encodeErrorResponse, type ErrorCode } from '../../../components/errors/index.js';
 import { readEnvelope } from '../../../components/framing/index.js';
+import { createSessionRecovery } from '../../../components/session-recovery/index.js';
+import type { FrameChannel, LocalReplyTarget } from '../../../components/transport/index.js';
 import { createGovernor, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type PinRefusal, type RestartPolicy } from '../../../components/proxy-process-governor/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
@@ -14,13 +17,19 @@ const POLICY: RestartPolicy = {
   maxRestarts: 3, backoffBaseMs: 100, backoffMaxMs: 30_000, backoffJitter: 0.1, stableAfterMs: 60_000, queueLimit: 4, queueTimeoutMs: 5_000,
 };
 
-// Drives a governor's channel directly, as the pump would: frames in, frames out.
-function harness(env: Record<string, string>, options: { clock?: FakeClock; restart?: Partial<RestartPolicy>; pin?: ExecutablePin } = {}) {
+// Drives a governor's channel directly, as the pump would: frames in, frames out. `frames` is
+// what the client sees: the server's frames and the router's answers to what the governor gave
+// up on (encoded as the pump's localReply encodes them); `serverFrames` and `localReplies` apart.
+// With `recovery`, the channel is seen through session recovery, as the runtime wires it.
+function harness(env: Record<string, string>, options: { clock?: FakeClock; restart?: Partial<RestartPolicy>; pin?: ExecutablePin; recovery?: boolean } = {}) {
   const frames: Array<Record<string, any>> = [];
+  const serverFrames: Array<Record<string, any>> = [];
+  const localReplies: Array<{ request: LocalReplyTarget; code: ErrorCode; detail: string }> = [];
   const resets: Array<{ reason: string; waiting: ReadonlySet<string> }> = [];
   const fatals: GovernorFatal[] = [];
   const events: GovernorEvent[] = [];
   const logs = captureLogs('info');
+  const recovery = options.recovery === true ? createSessionRecovery({ logger: logs.logger }) : undefined;
   const governor: Governor = createGovernor({
     executable: process.execPath,
     argv: ['node', FIXTURE],
@@ -34,9 +43,19 @@ function harness(env: Record<string, string>, options: { clock?: FakeClock; rest
     pin: options.pin,
     clock: options.clock,
     random: () => 0.5, // no jitter: exact delays
+    onServerStart: recovery?.onServerStart,
   });
-  governor.channel.start({
-    onFrame: (line) => frames.push(JSON.parse(line.toString())),
+  const channel: FrameChannel = recovery === undefined ? governor.channel : recovery.wrap(governor.channel);
+  channel.start({
+    onFrame: (line) => {
+      const frame = JSON.parse(line.toString());
+      serverFrames.push(frame);
+      frames.push(frame);
+    },
+    onLocalReply: (request, code, detail) => {
+      localReplies.push({ request, code, detail });
+      frames.push(JSON.parse(encodeErrorResponse(request.id, code, detail).toString()));
+    },
     onOversized: () => {},
     onEnd: () => {},
     onWriteError: () => {},
@@ -44,15 +63,17 @@ function harness(env: Record<string, string>, options: { clock?: FakeClock; rest
     onDrained: () => {},
     onReset: (reason, waiting) => resets.push({ reason, waiting }),
   });
-  const send = (message: object): void => {
-    const line = Buffer.from(`${JSON.stringify(message)}\n`);
-    governor.channel.send(line, readEnvelope(line) as never);
+  const send = (message: object | string): void => {
+    const line = Buffer.from(`${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
+    channel.send(line, readEnvelope(line) as never);
   };
   const frameWithId = async (id: unknown): Promise<Record<string, any>> => {
     await waitFor(() => frames.some((f) => f.id === id), 5000, `a frame with id ${JSON.stringify(id)}`);
     return frames.find((f) => f.id === id)!;
   };
-  return { governor, frames, resets, fatals, events, logs, send, frameWithId };
+  // The restart is scheduled (its backoff timer set) once the `restart` event is out.
+  const restarted = (times: number): Promise<void> => waitFor(() => events.filter((e) => e.event === 'restart').length >= times, 5000, `restart ${times}`);
+  return { governor, frames, serverFrames, localReplies, resets, fatals, events, logs, send, frameWithId, restarted };
 }
 
 const INITIALIZE = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { sampling: {} }, clientInfo: { name: 't', version: '1' } } };
@@ -82,7 +103,7 @@ describe('governor', () => {
     const h = track(harness({ EXIT_AT_START: '1' }, { clock }));
     const delays: number[] = [];
     for (let attempt = 0; attempt < 3; attempt++) {
-      await waitFor(() => clock.pending().length > 0, 5000, 'a backoff timer');
+      await h.restarted(attempt + 1); // the backoff timer is set
       const [timer] = clock.pending();
       delays.push(timer!.ms);
       assert.equal(h.governor.state, 'backoff');
@@ -115,7 +136,7 @@ describe('governor', () => {
   it('should recover a crashed session: in-flight call fails retryably, the next one is served after a replayed initialize', async () => {
     const dir = tempDir('governor');
     const record = join(dir, 'received.log');
-    const h = track(harness({ CRASH_ON_CALL: '2', STATE_FILE: join(dir, 'calls'), RECORD_FILE: record, LIST_CHANGED: '1' }, { restart: { backoffBaseMs: 10 } }));
+    const h = track(harness({ CRASH_ON_CALL: '2', STATE_FILE: join(dir, 'calls'), RECORD_FILE: record, LIST_CHANGED: '1' }, { restart: { backoffBaseMs: 10 }, recovery: true }));
     h.send(INITIALIZE);
     await h.frameWithId(0);
     h.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
@@ -167,6 +188,25 @@ describe('governor', () => {
     assert.match(reply.error.message, /did not come back within 1000 ms/);
   });
 
+  it('should hand the requests it gives up on to the router (onLocalReply) with their id, key and method, never as server frames', async () => {
+    const clock = new FakeClock();
+    const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(tempDir('governor'), 'calls') }, { clock, restart: { backoffBaseMs: 20_000, queueTimeoutMs: 1_000, queueLimit: 1 } }));
+    h.send(call(1));
+    await waitFor(() => h.governor.state === 'backoff' && h.resets.length === 1, 5000, 'the crash');
+    const serverFramesBefore = h.serverFrames.length;
+    h.send('{"jsonrpc":"2.0","id":2.0,"method":"tools/call","params":{"name":"x","arguments":{}}}'); // held; its id as written is not its key
+    h.send({ jsonrpc: '2.0', id: 'full', method: 'prompts/get', params: { name: 'p' } }); // over the limit of 1
+    // Each target carries the request's own bytes (for a report when the router never saw it).
+    const lineOf = (text: string): Buffer => Buffer.from(`${text}\n`);
+    assert.deepEqual(h.localReplies, [
+      { request: { id: '"full"', key: '"full"', method: 'prompts/get', line: lineOf('{"jsonrpc":"2.0","id":"full","method":"prompts/get","params":{"name":"p"}}') }, code: 'SIDECAR_ERR_UPSTREAM_RESTARTING', detail: 'too many requests are waiting for it' },
+    ]);
+    clock.advance(1_000);
+    assert.deepEqual(h.localReplies[1], { request: { id: '2.0', key: '2', method: 'tools/call', line: lineOf('{"jsonrpc":"2.0","id":2.0,"method":"tools/call","params":{"name":"x","arguments":{}}}') }, code: 'SIDECAR_ERR_UPSTREAM_RESTARTING', detail: 'it did not come back within 1000 ms' });
+    assert.equal(h.localReplies.length, 2);
+    assert.equal(h.serverFrames.length, serverFramesBefore, 'nothing was made to look like a server frame');
+  });
+
   it('should reset the failure count after a run stays ready for stableAfterMs', async () => {
     const clock = new FakeClock();
     const dir = tempDir('governor');
@@ -209,7 +249,7 @@ describe('governor with a pinned executable', () => {
     const pin = scriptedPin([undefined, MISMATCH]);
     const h = track(harness({ CRASH_ON_CALL: '1', STATE_FILE: join(tempDir('governor'), 'calls') }, { clock, pin }));
     h.send(call(1));
-    await waitFor(() => clock.pending().length > 0, 5000, 'the backoff after the crash');
+    await h.restarted(1); // the backoff after the crash
     assert.equal(pin.checks, 1, 'checked before the first spawn');
     h.send(call(2)); // held for the new server
     clock.advance(clock.pending()[0]!.ms);

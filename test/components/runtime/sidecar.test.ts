@@ -4,7 +4,9 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { loadConfig, type SidecarConfig } from '../../../components/config/index.js';
 import { EXIT_CODES, startSidecar } from '../../../components/runtime/index.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
+import { waitFor } from '../../helpers/processes.js';
 
 const DEMO_SERVER = 'node demo/mcp-middleware-platform/simple-mcp-server.js';
 
@@ -15,11 +17,11 @@ function configFor(argv: string[], overrides: Partial<SidecarConfig> = {}): Side
 }
 
 // The whole runtime in-process: the client side is a pair of in-memory streams.
-async function runInMemory(config: SidecarConfig) {
+async function runInMemory(config: SidecarConfig, clock?: FakeClock) {
   const input = new PassThrough();
   const output = new PassThrough();
   const logs = captureLogs('info');
-  const handle = await startSidecar(config, { input, output }, { logger: logs.logger, env: process.env });
+  const handle = await startSidecar(config, { input, output }, { logger: logs.logger, env: process.env, clock });
   const frames: Array<Record<string, any>> = [];
   let buffered = '';
   output.on('data', (chunk: Buffer) => {
@@ -120,10 +122,18 @@ describe('startSidecar', () => {
 
   it('should escalate to SIGKILL when the server ignores stdin EOF and SIGTERM', async () => {
     const stubborn = `process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)`;
-    const s = await runInMemory(configFor(['node', '-e', stubborn], { stdinCloseGraceMs: 100, killTimeoutMs: 200 }));
+    // The stop sequence's waits run on the proxy's clock: each one passes when the test says so.
+    const clock = new FakeClock();
+    const s = await runInMemory(configFor(['node', '-e', stubborn], { stdinCloseGraceMs: 100, killTimeoutMs: 200 }), clock);
     await new Promise((resolve) => setTimeout(resolve, 300)); // let it install its handler
     const pid = s.handle.governor!.upstream!.pid!;
     s.input.end();
+    const waitOf = (ms: number) => clock.pending().find((timer) => timer.ms === ms);
+    await waitFor(() => waitOf(100) !== undefined, 5000, 'the stdin-close grace');
+    clock.advance(100);
+    await waitFor(() => waitOf(200) !== undefined, 5000, 'the wait after SIGTERM');
+    assert.equal(isAlive(pid), true, 'SIGTERM is ignored');
+    clock.advance(200);
     assert.equal(await s.handle.done, EXIT_CODES.OK);
     assert.equal(s.logs.entries.find((e) => e.msg === 'proxy stopped')?.stop, 'sigkill');
     assert.equal(isAlive(pid), false);
