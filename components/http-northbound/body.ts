@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Clock } from '../clock/index.js';
 import { headerValue } from './request-checks.js';
 
 export type BodyResult =
@@ -54,22 +55,21 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
  * After an answer given before the body was read (413, 403, 415…): the rest of the body is
  * read and thrown away, so the client — still sending — can read the answer (closing a socket
  * with unread input resets it, and the reset can destroy the answer before the client reads
- * it). Bounded: past `maxBytes` more, or `maxMs`, the connection is cut.
+ * it). Bounded: past `maxBytes` more, or `maxMs` on `clock`, the connection is cut.
  */
-export function discardRest(req: IncomingMessage, maxBytes: number, maxMs: number): void {
+export function discardRest(req: IncomingMessage, maxBytes: number, maxMs: number, clock: Clock): void {
   if (req.complete) return;
   let discarded = 0;
   const cut = (): void => {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     req.socket.destroy();
   };
-  const timer = setTimeout(cut, maxMs);
-  timer.unref();
+  const timer = clock.setTimeout(cut, maxMs);
   req.on('data', (chunk: Buffer) => {
     discarded += chunk.length;
     if (discarded > maxBytes) cut();
   });
-  req.once('end', () => clearTimeout(timer));
-  req.once('close', () => clearTimeout(timer));
+  req.once('end', () => clock.clearTimeout(timer));
+  req.once('close', () => clock.clearTimeout(timer));
   req.resume();
 }

@@ -1,4 +1,3 @@
-import { readEnvelope } from '../framing/index.js';
 import type { Logger } from '../logging/index.js';
 
 export interface HeldLimit {
@@ -13,6 +12,8 @@ export class HeldMessages {
   readonly #logger: Logger;
   readonly #session: string | undefined;
   #lines: Buffer[] = [];
+  /** The method of each held line (for the warning when one is dropped: the line is not read again). */
+  #methods: Array<string | undefined> = [];
   #bytes = 0;
 
   constructor(limit: HeldLimit, logger: Logger, session: string | undefined) {
@@ -25,13 +26,15 @@ export class HeldMessages {
     return this.#lines.length;
   }
 
-  hold(line: Buffer): void {
+  hold(line: Buffer, method: string | undefined): void {
     this.#lines.push(line);
+    this.#methods.push(method);
     this.#bytes += line.length;
     while (this.#lines.length > this.#limit.messages || (this.#bytes > this.#limit.bytes && this.#lines.length > 1)) {
       const dropped = this.#lines.shift()!;
+      const method = this.#methods.shift();
       this.#bytes -= dropped.length;
-      this.#logger.warn({ session: this.#session, method: readEnvelope(dropped).method, held: this.#lines.length }, 'dropped the oldest server message held for a GET stream that has not opened');
+      this.#logger.warn({ session: this.#session, method, held: this.#lines.length }, 'dropped the oldest server message held for a GET stream that has not opened');
     }
   }
 
@@ -39,6 +42,7 @@ export class HeldMessages {
   take(): Buffer[] {
     const lines = this.#lines;
     this.#lines = [];
+    this.#methods = [];
     this.#bytes = 0;
     return lines;
   }

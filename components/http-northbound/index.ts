@@ -33,7 +33,8 @@
  * max(maxBodyBytes, 4 MiB) more or 2 s, then the connection is cut); over `maxFrameBytes` →
  * 413 (-32001); not JSON → 400 (-32700); not JSON-RPC → 400 (-32600); `initialize` in a batch
  * → 400; `Mcp-Method` ≠ the body's method → 400 (-32020; `Mcp-Name` is not compared); unknown
- * session → 404 (-32031); an id already in flight in the session → 400. GET: Accept without SSE → 406; no session id
+ * session → 404 (-32031); an id already in flight in the session → 400 (its body is the pump's
+ * answer: see Local replies). GET: Accept without SSE → 406; no session id
  * → 400; unknown → 404; a second GET stream → 409. DELETE: no session id → 400; unknown → 404.
  * Defaults: on loopback, Host must be `localhost`, `127.0.0.1` or `[::1]` with the bound port,
  * and an Origin the same loopback origin; on another address, Host must be that address (any
@@ -66,9 +67,24 @@
  * Backpressure: the session's channel reports `onCongested` while any of its HTTP responses
  * is over its high-water mark, `onDrained` when none is; `pause()` holds incoming POST bodies
  * in memory (each bounded by `maxBodyBytes`) until `resume()`.
+ * Envelopes cross the channel both ways: a POST body is read once (post-body.ts) and handed to
+ * the pump with its envelope (a renumbered body with the envelope of its new bytes, built as
+ * they are written); a frame from the pump is routed by the envelope the pump passes, and read
+ * here only when none came (envelope-reads.ts counts every read, for the tests).
+ *
+ * ## Local replies
+ * An answer to a request that never reaches the pump, once the session's pump runs, is the
+ * pump's (`onLocalReply`: encoded, counted, observed once): an id already in flight (the pump's
+ * answer comes back through `send` at once and is the 400's body) and requests still queued for
+ * the pump (paused) when the session ends (-32003, routed to their POSTs). Refusals before any
+ * session exists (400/401/403/404/405/406/413/415/503) and a backend that could not start (502)
+ * stay HTTP answers, their bodies from the one encoder (`encodeErrorResponse`); so do requests
+ * left after the backend stopped (the pump is gone) and everything when the backend has no
+ * `onLocalReply`. Every timer (idle timeout, linger, lingering close) runs on `clock`.
  * The channel never calls `onEnd` or `onWriteError` (an HTTP client's disconnection ends one
  * request, not the session) nor `onOversized` (oversized bodies are answered 413 here).
  */
 export { startHttpNorthbound } from './server.js';
-export type { HttpNorthbound, HttpNorthboundOptions, HttpSessionInfo, SessionBackend, Timers } from './types.js';
-export { KNOWN_PROTOCOL_VERSIONS } from './request-checks.js';
+export type { HttpNorthbound, HttpNorthboundOptions, HttpSessionInfo, SessionBackend } from './types.js';
+// The protocol versions are MCP facts (components/mcp); re-exported for callers of this component.
+export { KNOWN_PROTOCOL_VERSIONS } from '../mcp/index.js';

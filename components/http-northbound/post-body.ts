@@ -1,5 +1,6 @@
-import { idKeyOfValue, readEnvelope, type Envelope } from '../framing/index.js';
-import { isStatelessVersion } from './request-checks.js';
+import type { Envelope } from '../framing/index.js';
+import { CANCELLED, cancelledRequestKey, INITIALIZE, isStatelessVersion, paramsOf, PROTOCOL_VERSION_META, requestProgressToken, requestProtocolVersion } from '../mcp/index.js';
+import { readFrameEnvelope } from './envelope-reads.js';
 
 /** A request the POST carries: its id as written and by value. */
 export interface PostedRequest {
@@ -37,10 +38,9 @@ export type PostBodyResult =
   };
 
 const LF = 0x0a, CR = 0x0d, SPACE = 0x20;
+// Cheap pre-checks: without these member names in the bytes, nothing nested is needed.
 const PROGRESS_TOKEN = '"progressToken"';
-const VERSION_META = '"io.modelcontextprotocol/protocolVersion"';
-
-type Json = Record<string, any>;
+const VERSION_META = JSON.stringify(PROTOCOL_VERSION_META);
 
 // Reads a POST body (`line`: the body and its `\n`). The envelope reader checks the structure
 // without building the body; the body is parsed only when something nested is needed (a
@@ -59,7 +59,7 @@ export function readPostBody(line: Buffer): PostBodyResult {
     }
     for (let i = 0; i < end; i++) if (line[i] === LF || line[i] === CR) line[i] = SPACE;
   }
-  const envelope = readEnvelope(line);
+  const envelope = readFrameEnvelope(line);
   if (envelope.kind === 'invalid') {
     const problem = envelope.problem === 'blank' ? 'parse' : envelope.problem;
     // The id is echoed when it was read, unambiguously, before the fault.
@@ -70,9 +70,9 @@ export function readPostBody(line: Buffer): PostBodyResult {
   }
   const messages = envelope.kind === 'batch' ? envelope.members ?? [] : [envelope];
   const body = (): unknown => (parsed ??= JSON.parse(line.toString('utf8')));
-  const members = (): Json[] => {
+  const members = (): unknown[] => {
     const value = body();
-    return (Array.isArray(value) ? value : [value]) as Json[];
+    return Array.isArray(value) ? value : [value];
   };
   const mayHaveMeta = line.includes(PROGRESS_TOKEN) || line.includes(VERSION_META);
 
@@ -82,11 +82,12 @@ export function readPostBody(line: Buffer): PostBodyResult {
     try {
       const all = members();
       tokens = all.map((m) => {
-        const token = m?.params?._meta?.progressToken;
-        return typeof token === 'string' || typeof token === 'number' ? JSON.stringify(token) : undefined;
+        const token = requestProgressToken(m);
+        return token === undefined ? undefined : JSON.stringify(token);
       });
-      const version = all.find((m) => m?.params?._meta)?.params._meta['io.modelcontextprotocol/protocolVersion'];
-      statelessMeta = typeof version === 'string' && isStatelessVersion(version);
+      // The version the first request with a `_meta` names (as before: one `_meta` decides).
+      const version = requestProtocolVersion(all.find((m) => hasMeta(m)));
+      statelessMeta = version !== undefined && isStatelessVersion(version);
     } catch (error) {
       return { kind: 'invalid', problem: 'parse', detail: (error as Error).message, id: undefined };
     }
@@ -98,11 +99,10 @@ export function readPostBody(line: Buffer): PostBodyResult {
   for (const [index, message] of messages.entries()) {
     if (message.kind === 'request') {
       requests.push({ rawId: message.id!, key: message.key!, method: message.method!, progressToken: tokens?.[index] });
-      if (message.method === 'initialize' && envelope.kind === 'batch') initializeInBatch = true;
-    } else if (message.kind === 'notification' && message.method === 'notifications/cancelled') {
+      if (message.method === INITIALIZE && envelope.kind === 'batch') initializeInBatch = true;
+    } else if (message.kind === 'notification' && message.method === CANCELLED) {
       try {
-        const requestId = members()[index]?.params?.requestId;
-        const key = idKeyOfValue(requestId);
+        const key = cancelledRequestKey(members()[index]);
         if (key !== undefined) cancelledKeys = [...cancelledKeys, key];
       } catch {
         // unparseable nested value: the pump answers it as it would on stdio
@@ -114,8 +114,14 @@ export function readPostBody(line: Buffer): PostBodyResult {
     kind: 'ok',
     body: {
       line, envelope, requests, initializeInBatch, cancelledKeys, statelessMeta,
-      isInitialize: lone?.kind === 'request' && lone.method === 'initialize',
+      isInitialize: lone?.kind === 'request' && lone.method === INITIALIZE,
       method: lone?.kind === 'request' || lone?.kind === 'notification' ? lone.method : undefined,
     },
   };
+}
+
+/** Whether a message's `params` has a `_meta` object. */
+function hasMeta(message: unknown): boolean {
+  const meta = paramsOf(message)?.['_meta'];
+  return meta !== null && typeof meta === 'object';
 }

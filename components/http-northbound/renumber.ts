@@ -1,4 +1,5 @@
-import { idKey } from '../framing/index.js';
+import { idKey, type BatchMember, type Envelope } from '../framing/index.js';
+import { paramsOf, requestProgressToken } from '../mcp/index.js';
 import type { Renumbering } from './exchange.js';
 
 export interface RenumberedRequest {
@@ -8,19 +9,33 @@ export interface RenumberedRequest {
   readonly progressToken: string | undefined;
 }
 
-type Message = { id?: unknown; method?: unknown; params?: { _meta?: { progressToken?: unknown } } };
+type Message = { id?: unknown; method?: unknown };
 
 // A shared stateless backend serves callers that each number their own requests: a POST whose
 // ids (or progress tokens) clash with ones in flight has every request renumbered
 // (`"mcp-sidecar:<n>"`), and the exchange restores the client's ids in what it delivers. The
 // body is re-serialized: the one case where a client's bytes do not reach the server as sent.
-export function renumberRequests(line: Buffer, next: () => number): { line: Buffer; requests: RenumberedRequest[]; renumbering: Renumbering } {
+// `envelope` is the one read of the client's bytes; the envelope returned describes the bytes
+// returned (ids as re-serialized, batch members as views of the new line), built as they are
+// written rather than read again.
+export function renumberRequests(line: Buffer, envelope: Envelope, next: () => number): {
+  line: Buffer; envelope: Envelope; requests: RenumberedRequest[]; renumbering: Renumbering;
+} {
   const parsed = JSON.parse(line.toString('utf8')) as Message | Message[];
   const ids = new Map<string, string>();
   const tokens = new Map<string, string>();
   const requests: RenumberedRequest[] = [];
-  for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
-    if (typeof message?.method !== 'string' || message.id === undefined) continue;
+  const messages = Array.isArray(parsed) ? parsed : [parsed];
+  const described = envelope.kind === 'batch' ? envelope.members ?? [] : [envelope];
+  const rewritten: Array<{ readonly text: string; readonly envelope: Envelope }> = [];
+  for (const [index, message] of messages.entries()) {
+    const original = described[index]!;
+    if (original.kind !== 'request') {
+      // Re-serialized like the rest: its id is now written as JSON.stringify writes it (same key).
+      const id = original.id === undefined ? undefined : JSON.stringify(message.id);
+      rewritten.push({ text: JSON.stringify(message), envelope: { kind: original.kind, id, key: original.key, method: original.method } });
+      continue;
+    }
     const n = next();
     const clientRawId = JSON.stringify(message.id);
     const backendRawId = JSON.stringify(`mcp-sidecar:${n}`);
@@ -28,13 +43,27 @@ export function renumberRequests(line: Buffer, next: () => number): { line: Buff
     const key = idKey(backendRawId)!; // a string id the proxy wrote: always a key
     ids.set(key, clientRawId);
     let progressToken: string | undefined;
-    const meta = message.params?._meta;
-    if (meta !== undefined && (typeof meta.progressToken === 'string' || typeof meta.progressToken === 'number')) {
+    const clientToken = requestProgressToken(message);
+    if (clientToken !== undefined) {
       progressToken = JSON.stringify(`mcp-sidecar:progress:${n}`);
-      tokens.set(progressToken, JSON.stringify(meta.progressToken));
-      meta.progressToken = `mcp-sidecar:progress:${n}`;
+      tokens.set(progressToken, JSON.stringify(clientToken));
+      (paramsOf(message)!['_meta'] as { progressToken: unknown }).progressToken = `mcp-sidecar:progress:${n}`;
     }
     requests.push({ key, clientRawId, backendRawId, progressToken });
+    rewritten.push({ text: JSON.stringify(message), envelope: { kind: 'request', id: backendRawId, key, method: original.method } });
   }
-  return { line: Buffer.from(`${JSON.stringify(parsed)}\n`), requests, renumbering: { ids, tokens } };
+  if (envelope.kind !== 'batch') {
+    const only = rewritten[0]!;
+    return { line: Buffer.from(`${only.text}\n`), envelope: only.envelope, requests, renumbering: { ids, tokens } };
+  }
+  const renumbered = Buffer.from(`[${rewritten.map((member) => member.text).join(',')}]\n`);
+  // Each member's bytes: a view of the new line, where its text was written (1 for `[`, then text and `,`).
+  const members: BatchMember[] = [];
+  let offset = 1;
+  for (const member of rewritten) {
+    const bytes = Buffer.byteLength(member.text);
+    members.push({ ...member.envelope, bytes: renumbered.subarray(offset, offset + bytes) });
+    offset += bytes + 1;
+  }
+  return { line: renumbered, envelope: { kind: 'batch', id: undefined, key: undefined, method: undefined, members }, requests, renumbering: { ids, tokens } };
 }

@@ -22,7 +22,16 @@ export function refuse(res: ServerResponse, refusal: HttpRefusal): void {
   const body = refusal.batchIds !== undefined && refusal.batchIds.length > 0
     ? Buffer.from(`[${refusal.batchIds.map((id) => encodeErrorResponse(id, refusal.code, refusal.detail, refusal.data).toString('utf8').trimEnd()).join(',')}]`)
     : encodeErrorResponse(refusal.id ?? null, refusal.code, refusal.detail, refusal.data);
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': body.length, ...refusal.headers };
-  res.writeHead(refusal.status, headers);
+  refuseWithBody(res, refusal.status, body, refusal.headers);
+}
+
+/** Answers an HTTP request with an error status and a JSON-RPC body already encoded (the pump's local reply). */
+export function refuseWithBody(res: ServerResponse, status: number, body: Buffer, extraHeaders?: Readonly<Record<string, string>>): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': body.length, ...extraHeaders };
+  res.writeHead(status, headers);
   res.end(body);
 }

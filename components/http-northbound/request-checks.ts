@@ -1,16 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isLoopbackHost, type HttpSettings } from '../config/index.js';
 
-/** Protocol versions the `MCP-Protocol-Version` header may name; any other is answered 400. */
-export const KNOWN_PROTOCOL_VERSIONS: readonly string[] = ['2024-10-07', '2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28'];
-/** The first stateless era: no initialize, no session, the version in every request. */
-export const FIRST_STATELESS_VERSION = '2026-07-28';
-
-/** Version strings are dates, so they compare as text. */
-export function isStatelessVersion(version: string): boolean {
-  return version >= FIRST_STATELESS_VERSION;
-}
-
 /** The one value of a header (the first if repeated), or undefined. */
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];

@@ -4,13 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { SidecarError } from '../errors/index.js';
 import type { AuthResult } from '../http-auth/index.js';
 import type { Identity } from '../policy/engine/index.js';
-import { readEnvelope } from '../framing/index.js';
+import { systemClock, type Clock } from '../clock/index.js';
+import { isStatelessVersion, KNOWN_PROTOCOL_VERSIONS } from '../mcp/index.js';
 import { discardRest, readBody } from './body.js';
+import { readFrameEnvelope } from './envelope-reads.js';
 import { readPostBody, type PostBody } from './post-body.js';
 import { refuse, type HttpRefusal } from './replies.js';
-import { createOriginGuard, headerValue, isStatelessVersion, KNOWN_PROTOCOL_VERSIONS, mediaType, readAccept, type Acceptable } from './request-checks.js';
+import { createOriginGuard, headerValue, mediaType, readAccept, type Acceptable } from './request-checks.js';
 import { HttpSession } from './session.js';
-import type { HttpNorthbound, HttpNorthboundOptions, Timers } from './types.js';
+import type { HttpNorthbound, HttpNorthboundOptions } from './types.js';
 
 const ALLOW = 'GET, POST, DELETE';
 const RETRY_AFTER_SECONDS = '5';
@@ -19,10 +21,12 @@ const HELD_MESSAGES = 256;
 const LINGER_MIN_BYTES = 4 * 1024 * 1024;
 const LINGER_MS = 2000;
 
-// A pending idle timer must not keep the process alive on its own.
-const UNREF_TIMERS: Timers = {
+// The system clock, its timers unref'd: a pending idle timer or lingering close must not keep
+// the process alive on its own.
+const UNREF_CLOCK: Clock = {
+  now: systemClock.now,
   setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  clearTimeout: systemClock.clearTimeout,
 };
 
 /** Starts the Streamable HTTP listener. Rejects (SIDECAR_ERR_CONFIG_INVALID) if the address cannot be bound. */
@@ -31,7 +35,7 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
   const sessions = new Map<string, HttpSession>();
   const stateless = new Map<string, HttpSession>();
   let closing: Promise<void> | undefined;
-  const timers = options.clock ?? UNREF_TIMERS;
+  const clock = options.clock ?? UNREF_CLOCK;
   const lingerMs = settings.statelessLingerMs ?? settings.idleTimeoutMs;
 
   const server = createServer((req, res) => {
@@ -50,7 +54,7 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
   const lingerBytes = Math.max(settings.maxBodyBytes, LINGER_MIN_BYTES);
   const reject = (req: IncomingMessage, res: ServerResponse, refusal: HttpRefusal): void => {
     refuse(res, refusal);
-    discardRest(req, lingerBytes, LINGER_MS);
+    discardRest(req, lingerBytes, LINGER_MS, clock);
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -101,7 +105,7 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     }
     const bytes = read.line.length - 1;
     if (bytes > options.maxFrameBytes) {
-      const { id } = readEnvelope(read.line.subarray(0, Math.min(bytes, 4096)));
+      const { id } = readFrameEnvelope(read.line.subarray(0, Math.min(bytes, 4096)));
       return refuse(res, { status: 413, code: 'SIDECAR_ERR_FRAME_TOO_LARGE', detail: `${bytes} bytes`, id });
     }
     const parsed = readPostBody(read.line);
@@ -142,7 +146,7 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     }
     const id = randomUUID();
     const session = new HttpSession({
-      id, identity, logger, idleTimeoutMs: settings.idleTimeoutMs, timers, heldLimit,
+      id, identity, logger, idleTimeoutMs: settings.idleTimeoutMs, clock, heldLimit,
       onEnding: () => void (sessions.get(id) === session && sessions.delete(id)),
     });
     sessions.set(id, session);
@@ -165,7 +169,7 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
       const created = new HttpSession({
         // It holds no caller's session, so stopping it soon after its last use loses nothing; a
         // `server/discover` probe's backend would otherwise run for the whole idle timeout.
-        id: undefined, identity, logger, idleTimeoutMs: lingerMs, timers, heldLimit,
+        id: undefined, identity, logger, idleTimeoutMs: lingerMs, clock, heldLimit,
         onEnding: () => void (stateless.get(key) === created && stateless.delete(key)),
       });
       session = created;

@@ -1,17 +1,20 @@
 import type { ServerResponse } from 'node:http';
-import { encodeErrorResponse } from '../errors/index.js';
-import { parseFrameBody, readEnvelope, type Envelope } from '../framing/index.js';
+import type { Clock } from '../clock/index.js';
+import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
+import { parseFrameBody, withoutLineEnd, type Envelope, type EnvelopeResult } from '../framing/index.js';
 import type { Logger } from '../logging/index.js';
+import { CANCELLED, PROGRESS, progressNotificationToken } from '../mcp/index.js';
 import type { Identity } from '../policy/engine/index.js';
-import type { FrameChannel, FrameChannelHandlers } from '../transport/index.js';
+import type { FrameChannel, FrameChannelHandlers, LocalReplyTarget } from '../transport/index.js';
+import { readFrameEnvelope } from './envelope-reads.js';
 import { Exchange, SSE_HEADERS, sseEvent, type AwaitedRequest, type Renumbering } from './exchange.js';
 import { HeldMessages, type HeldLimit } from './held-messages.js';
 import type { PostBody } from './post-body.js';
-import { refuse } from './replies.js';
+import { refuse, refuseWithBody } from './replies.js';
 import type { Acceptable } from './request-checks.js';
 import { renumberRequests } from './renumber.js';
 import { StreamSet } from './stream-set.js';
-import type { HttpSessionInfo, SessionBackend, Timers } from './types.js';
+import type { HttpSessionInfo, SessionBackend } from './types.js';
 
 export interface HttpSessionOptions {
   /** The Mcp-Session-Id; undefined for a stateless backend. */
@@ -20,7 +23,7 @@ export interface HttpSessionOptions {
   readonly logger: Logger;
   /** With nothing in flight and no GET stream, the backend is stopped after this long: a session's idle timeout, a stateless backend's linger. */
   readonly idleTimeoutMs: number;
-  readonly timers: Timers;
+  readonly clock: Clock;
   /** Messages held for a GET stream that is not open yet, at most (oldest dropped first, logged). */
   readonly heldLimit: HeldLimit;
   /** The session starts to end (DELETE, idle, its server failed, shutdown): forget it. */
@@ -28,6 +31,22 @@ export interface HttpSessionOptions {
 }
 
 const MAX_GONE_REMEMBERED = 1024;
+/** The envelope of the `notifications/cancelled` this component writes (it is not read back). */
+const CANCELLED_ENVELOPE: Envelope = Object.freeze({ kind: 'notification', id: undefined, key: undefined, method: CANCELLED });
+
+/** A frame for the pump, with what was read of it (POST bodies are read before they are posted). */
+interface InboundFrame {
+  readonly line: Buffer;
+  readonly envelope: Envelope;
+  /** The requests it carries, to answer them if it never reaches the pump. */
+  readonly requests: readonly LocalReplyTarget[];
+}
+
+/** While the pump answers a local reply: the id key it answers, and its bytes once sent. */
+interface LocalReplyCapture {
+  readonly key: string;
+  line: Buffer | undefined;
+}
 
 // One backend behind HTTP: a legacy-era session (its own server) or the shared stateless
 // backend. It is the FrameChannel the pump runs against: POST bodies go in as frames; frames
@@ -48,7 +67,8 @@ export class HttpSession {
   #ending: Promise<void> | undefined;
   #channelClosed = false;
   #paused = false;
-  #inbound: Buffer[] = [];
+  #inbound: InboundFrame[] = [];
+  #capture: LocalReplyCapture | undefined;
   readonly #exchanges = new Set<Exchange>();
   readonly #byId = new Map<string, Exchange>();
   readonly #byToken = new Map<string, Exchange>();
@@ -75,8 +95,15 @@ export class HttpSession {
         // Like a stream's 'data', never inside start(): the pump starts the server side after this.
         queueMicrotask(() => this.#flushInbound());
       },
-      send: (line) => {
-        if (!this.#channelClosed) this.#route(line);
+      send: (line, envelope) => {
+        if (this.#channelClosed) return;
+        // The pump passes what it read (or wrote) of each frame; only a frame without one is read here.
+        const read = envelope ?? readFrameEnvelope(line);
+        if (this.#capture !== undefined && this.#captures(read)) {
+          this.#capture.line = line;
+          return;
+        }
+        this.#route(line, read);
       },
       pause: () => {
         this.#paused = true;
@@ -125,25 +152,23 @@ export class HttpSession {
   post(body: PostBody, res: ServerResponse, accept: Acceptable): void {
     this.#clearIdle();
     if (body.requests.length === 0) {
-      this.#deliver(body.line);
+      this.#deliver({ line: body.line, envelope: body.envelope, requests: [] });
       this.#applyCancels(body.cancelledKeys);
       res.writeHead(202).end();
       this.#checkIdle();
       return;
     }
-    let { line } = body;
+    let { line, envelope } = body;
     let requests = body.requests.map((r) => ({ key: r.key, clientRawId: r.rawId, backendRawId: r.rawId, progressToken: r.progressToken }));
     let renumbering: Renumbering | undefined;
     if (this.#collides(requests)) {
       if (!this.stateless) {
-        const key = requests.find((r) => this.#byId.has(r.key))?.clientRawId ?? requests[0]!.clientRawId;
-        const batchIds = body.envelope.kind === 'batch' ? requests.map((r) => r.clientRawId) : undefined;
-        refuse(res, { status: 400, code: 'SIDECAR_ERR_ID_IN_FLIGHT', detail: `id ${key} in this session`, id: key, batchIds });
+        this.#refuseInFlight(body, res);
         this.#checkIdle();
         return;
       }
       // Callers sharing a stateless backend each number their requests: clashing ids are renumbered.
-      ({ line, requests, renumbering } = renumberRequests(line, () => ++this.#renumbered));
+      ({ line, envelope, requests, renumbering } = renumberRequests(line, envelope, () => ++this.#renumbered));
     }
     const awaiting = new Map<string, AwaitedRequest>(requests.map((r) => [r.key, { clientRawId: r.clientRawId, backendRawId: r.backendRawId }]));
     const exchange = new Exchange({
@@ -158,8 +183,45 @@ export class HttpSession {
     }
     for (const token of exchange.progressTokens) this.#byToken.set(token, exchange);
     res.once('close', () => this.#onPostClosed(exchange));
-    this.#deliver(line);
+    this.#deliver({ line, envelope, requests: requestTargets(line, envelope) });
     this.#applyCancels(body.cancelledKeys);
+  }
+
+  // An id already in flight in this session (a legacy session: one request per id, as on stdio).
+  // The body never reaches the pump, but its refusal is an answer the proxy writes: the pump's
+  // localReply encodes, counts and observes it; it comes back through send() and is the 400's body.
+  #refuseInFlight(body: PostBody, res: ServerResponse): void {
+    const clash = body.requests.find((r) => this.#byId.has(r.key)) ?? body.requests[0]!;
+    const detail = `id ${clash.rawId} in this session`;
+    const replies = requestTargets(body.line, body.envelope).map((request) => this.#localReply(request, 'SIDECAR_ERR_ID_IN_FLIGHT', detail));
+    if (body.envelope.kind !== 'batch') return refuseWithBody(res, 400, replies[0]!);
+    refuseWithBody(res, 400, Buffer.from(`[${replies.map((reply) => withoutLineEnd(reply).toString('utf8')).join(',')}]`));
+  }
+
+  // The pump's one localReply, for a request it never received: it sends the answer back into
+  // this channel at once, where it is taken as this answer rather than routed (its id may be
+  // another request's, in flight). Without a pump that can (not started yet, a backend with no
+  // onLocalReply, a channel closed), the same answer is encoded here with the one encoder.
+  #localReply(request: LocalReplyTarget, code: ErrorCode, detail: string): Buffer {
+    const onLocalReply = this.#handlers?.onLocalReply;
+    if (onLocalReply !== undefined && !this.#channelClosed) {
+      const capture: LocalReplyCapture = { key: request.key, line: undefined };
+      this.#capture = capture;
+      try {
+        onLocalReply(request, code, detail);
+      } catch (error) {
+        this.#logger.error({ err: error, session: this.id }, 'the pump could not answer a request refused by the HTTP session; answered here');
+      } finally {
+        this.#capture = undefined;
+      }
+      if (capture.line !== undefined) return capture.line;
+    }
+    return encodeErrorResponse(request.id, code, detail);
+  }
+
+  /** Whether a frame sent during a local reply is that reply (an error for its id key). */
+  #captures(envelope: EnvelopeResult): boolean {
+    return this.#capture!.line === undefined && envelope.kind === 'error' && envelope.key === this.#capture!.key;
   }
 
   /** A GET: the stream for server messages unrelated to a POST. False if one is already open. */
@@ -179,14 +241,15 @@ export class HttpSession {
 
   // --- inbound: frames from the HTTP client to the pump ---
 
-  #deliver(line: Buffer): void {
-    if (this.#handlers === undefined || this.#paused || this.#inbound.length > 0) this.#inbound.push(line);
-    else if (!this.#channelClosed) this.#handlers.onFrame(line);
+  #deliver(frame: InboundFrame): void {
+    if (this.#handlers === undefined || this.#paused || this.#inbound.length > 0) this.#inbound.push(frame);
+    else if (!this.#channelClosed) this.#handlers.onFrame(frame.line, frame.envelope);
   }
 
   #flushInbound(): void {
     while (this.#handlers !== undefined && !this.#paused && !this.#channelClosed && this.#inbound.length > 0) {
-      this.#handlers.onFrame(this.#inbound.shift()!);
+      const frame = this.#inbound.shift()!;
+      this.#handlers.onFrame(frame.line, frame.envelope);
     }
   }
 
@@ -236,7 +299,8 @@ export class HttpSession {
       // 2026-07-28: closing a request's stream is how a client cancels it; tell the server.
       this.#logger.info({ pending: waiting.length }, 'an HTTP client closed a stateless request before its response: the request is cancelled');
       for (const request of waiting) {
-        this.#deliver(Buffer.from(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":${request.backendRawId},"reason":"the HTTP client closed the request's stream"}}\n`));
+        const line = Buffer.from(`{"jsonrpc":"2.0","method":"${CANCELLED}","params":{"requestId":${request.backendRawId},"reason":"the HTTP client closed the request's stream"}}\n`);
+        this.#deliver({ line, envelope: CANCELLED_ENVELOPE, requests: [] });
       }
     } else {
       // Legacy eras: a disconnection is not a cancellation; the response, when it comes, is dropped.
@@ -253,8 +317,7 @@ export class HttpSession {
 
   // --- outbound: frames from the pump to the HTTP client ---
 
-  #route(line: Buffer): void {
-    const envelope = readEnvelope(line);
+  #route(line: Buffer, envelope: EnvelopeResult): void {
     switch (envelope.kind) {
       case 'response':
       case 'error':
@@ -264,7 +327,7 @@ export class HttpSession {
       case 'request':
         return this.#routeUnrelated(line, true, envelope.method);
       case 'notification':
-        if (envelope.method === 'notifications/progress' && this.#routeProgress(line)) return;
+        if (envelope.method === PROGRESS && this.#routeProgress(line)) return;
         return this.#routeUnrelated(line, false, envelope.method);
       case 'invalid':
         this.#logger.warn({ session: this.id, problem: envelope.problem }, 'dropped a frame for the HTTP client that is not JSON-RPC');
@@ -313,13 +376,13 @@ export class HttpSession {
   }
 
   #routeProgress(line: Buffer): boolean {
-    let token: unknown;
+    let token: string | number | undefined;
     try {
-      token = (parseFrameBody(line) as { params?: { progressToken?: unknown } }).params?.progressToken;
+      token = progressNotificationToken(parseFrameBody(line));
     } catch {
       return false;
     }
-    if (typeof token !== 'string' && typeof token !== 'number') return false;
+    if (token === undefined) return false;
     return this.#byToken.get(JSON.stringify(token))?.deliverEvent(line) ?? false;
   }
 
@@ -333,7 +396,7 @@ export class HttpSession {
       return;
     }
     if (isRequest) this.#logger.info({ session: this.id, method }, 'a server request waits for the client to open a GET stream');
-    this.#held.hold(line);
+    this.#held.hold(line, method);
   }
 
   #endGetStream(): void {
@@ -345,7 +408,7 @@ export class HttpSession {
   // --- life: idle timeout and the end ---
 
   #clearIdle(): void {
-    if (this.#idleTimer !== undefined) this.#options.timers.clearTimeout(this.#idleTimer);
+    if (this.#idleTimer !== undefined) this.#options.clock.clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
   }
 
@@ -356,10 +419,23 @@ export class HttpSession {
     const ms = this.#options.idleTimeoutMs;
     // The reason names the setting to change: a stateless backend lingers, a session idles.
     const reason = this.stateless ? `unused for ${ms} ms (stateless linger)` : `idle for ${ms} ms`;
-    this.#idleTimer = this.#options.timers.setTimeout(() => {
+    this.#idleTimer = this.#options.clock.setTimeout(() => {
       this.#idleTimer = undefined;
       void this.#end(reason, true);
     }, ms);
+  }
+
+  // Requests still queued for the pump (paused by backpressure) when the session ends: they will
+  // never reach the server, so the pump answers them, as every answer the proxy writes itself,
+  // while it still runs; its answers are routed to their POSTs like any response.
+  #answerUndelivered(reason: string): void {
+    const onLocalReply = this.#handlers?.onLocalReply;
+    if (onLocalReply === undefined || this.#channelClosed) return;
+    const undelivered = this.#inbound;
+    this.#inbound = [];
+    for (const frame of undelivered) {
+      for (const request of frame.requests) onLocalReply(request, 'SIDECAR_ERR_UPSTREAM_EXITED', `the HTTP session ended (${reason})`);
+    }
   }
 
   #end(reason: string, stopBackend: boolean): Promise<void> {
@@ -368,6 +444,7 @@ export class HttpSession {
       this.#options.onEnding(this);
       this.#logger.info({ session: this.id, stateless: this.stateless, reason }, 'HTTP session ending');
       if (stopBackend) {
+        this.#answerUndelivered(reason);
         const backend = this.#backend ?? (await this.#opening);
         try {
           await backend?.close(reason);
@@ -375,7 +452,8 @@ export class HttpSession {
           this.#logger.error({ err: error, session: this.id }, 'stopping the HTTP session\'s server failed');
         }
       }
-      // What the backend did not answer (its stop answers what was in flight) ends here.
+      // What the backend did not answer (its stop answers what was in flight; the pump is gone
+      // now, so this is encoded here): a backend that lost requests, or one that never started.
       for (const exchange of [...this.#exchanges]) exchange.fail((rawId) => encodeErrorResponse(rawId, 'SIDECAR_ERR_UPSTREAM_EXITED', `the HTTP session ended (${reason})`));
       this.#endGetStream();
       const held = this.#held.take();
@@ -384,4 +462,11 @@ export class HttpSession {
     })();
     return this.#ending;
   }
+}
+
+/** The requests a frame carries, as the pump is asked to answer them: id, key, method and their own bytes (for the report). */
+function requestTargets(line: Buffer, envelope: Envelope): LocalReplyTarget[] {
+  if (envelope.kind === 'request') return [{ id: envelope.id!, key: envelope.key!, method: envelope.method, line }];
+  if (envelope.kind !== 'batch') return [];
+  return (envelope.members ?? []).flatMap((m) => (m.kind === 'request' ? [{ id: m.id!, key: m.key!, method: m.method, line: m.bytes }] : []));
 }

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock/index.js';
 import type { HttpSettings } from '../config/index.js';
 import type { Authenticator } from '../http-auth/index.js';
 import type { Logger } from '../logging/index.js';
@@ -37,14 +38,11 @@ export interface HttpNorthboundOptions {
    * `client.start(handlers)` (createPump does) before or when it resolves.
    */
   openSession(client: FrameChannel, info: HttpSessionInfo): Promise<SessionBackend>;
-  /** Runs the idle timeouts and the stateless linger; default: Node's timers, unref'd. */
-  readonly clock?: Timers;
-}
-
-/** The timer half of the governor's Clock: tests drive the idle timeout and the linger with a fake one. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
+  /**
+   * Runs every timer of the component: the idle timeouts, the stateless linger, the lingering
+   * close after an early answer. Default: the system clock, its timers unref'd. Tests pass a fake.
+   */
+  readonly clock?: Clock;
 }
 
 export interface HttpNorthbound {

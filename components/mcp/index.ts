@@ -9,6 +9,10 @@ export const INITIALIZE = 'initialize';
 export const INITIALIZED = 'notifications/initialized';
 export const CANCELLED = 'notifications/cancelled';
 export const PROGRESS = 'notifications/progress';
+/** What a server sends when a list it declared `listChanged` for changed: the client lists again. */
+export const LIST_CHANGED_NOTIFICATIONS = Object.freeze({
+  tools: 'notifications/tools/list_changed', prompts: 'notifications/prompts/list_changed', resources: 'notifications/resources/list_changed',
+} as const);
 
 export type TargetKind = 'tool' | 'prompt' | 'resource';
 
@@ -88,3 +92,27 @@ export const BATCH_VERSION = '2025-03-26';
 export function isStatelessVersion(version: string): boolean {
   return version >= FIRST_STATELESS_VERSION;
 }
+
+/** The protocol version a request's `params._meta` names (2026-07-28: each request carries it), else undefined. */
+export function requestProtocolVersion(body: unknown): string | undefined {
+  const meta = paramsOf(body)?.['_meta'];
+  if (meta === null || typeof meta !== 'object') return undefined;
+  const version = (meta as Record<string, unknown>)[PROTOCOL_VERSION_META];
+  return typeof version === 'string' ? version : undefined;
+}
+
+/** Every method of every MCP era, requests and notifications (metrics label these as themselves; anything else is `other`). */
+export const MCP_METHODS = Object.freeze([
+  'initialize', 'ping', 'server/discover',
+  'tools/list', 'tools/call',
+  'resources/list', 'resources/templates/list', 'resources/read', 'resources/subscribe', 'resources/unsubscribe',
+  'prompts/list', 'prompts/get',
+  'completion/complete', 'logging/setLevel',
+  'sampling/createMessage', 'elicitation/create', 'roots/list',
+  'tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel',
+  'subscriptions/listen',
+  'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/message',
+  'notifications/resources/updated', 'notifications/resources/list_changed', 'notifications/tools/list_changed',
+  'notifications/prompts/list_changed', 'notifications/roots/list_changed', 'notifications/elicitation/complete',
+  'notifications/tasks/status', 'notifications/subscriptions/acknowledged',
+] as const);

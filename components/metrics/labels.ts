@@ -1,23 +1,11 @@
+import { MCP_METHODS } from '../mcp/index.js';
 import type { InvocationOutcome } from '../pump/index.js';
 
 // Label values come from peers (a client can send any method name): each label is bounded
 // here, so a stream of invented names cannot grow the exposition without end.
 
-/** Every method of every MCP era: a label as itself. Anything else is `other`. */
-export const KNOWN_METHODS = Object.freeze([
-  'initialize', 'ping', 'server/discover',
-  'tools/list', 'tools/call',
-  'resources/list', 'resources/templates/list', 'resources/read', 'resources/subscribe', 'resources/unsubscribe',
-  'prompts/list', 'prompts/get',
-  'completion/complete', 'logging/setLevel',
-  'sampling/createMessage', 'elicitation/create', 'roots/list',
-  'tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel',
-  'subscriptions/listen',
-  'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/message',
-  'notifications/resources/updated', 'notifications/resources/list_changed', 'notifications/tools/list_changed',
-  'notifications/prompts/list_changed', 'notifications/roots/list_changed', 'notifications/elicitation/complete',
-  'notifications/tasks/status', 'notifications/subscriptions/acknowledged',
-] as const);
+/** Every method of every MCP era (an MCP fact: components/mcp): a label as itself. Anything else is `other`. */
+export const KNOWN_METHODS = MCP_METHODS;
 
 export const OTHER = 'other';
 

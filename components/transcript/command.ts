@@ -6,7 +6,7 @@
  * be read, an invalid policy or transcript.
  */
 import { isSidecarError } from '../errors/index.js';
-import { loadPolicyFile, type LoadedPolicy } from '../policy/index.js';
+import { loadPolicyDocument, type LoadedPolicy } from '../policy/index.js';
 import { TranscriptLineError } from './read.js';
 import { renderJson, renderText } from './render.js';
 import { replayTranscript, type ReplayResult } from './replay.js';
@@ -92,7 +92,7 @@ export async function runReplay(args: readonly string[], io: ReplayIo): Promise<
   const { options } = parsed;
   let result: ReplayResult;
   try {
-    const candidate: LoadedPolicy = loadPolicyFile(options.policy);
+    const candidate: LoadedPolicy = (await loadPolicyDocument()).loadPolicyFile(options.policy);
     result = await replayTranscript(options.transcript, candidate);
   } catch (error) {
     io.stderr.write(`replay: ${describeFailure(error, options.transcript)}\n`);

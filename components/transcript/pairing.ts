@@ -3,6 +3,7 @@
 // by value, as the pump compares them (`1` and `1.0`, `"a"` and `"\u0061"` are one id).
 import type { Direction } from '../policy/engine/index.js';
 import { idKey } from '../framing/index.js';
+import { cancelledRequestId, targetOf as mcpTargetOf } from '../mcp/index.js';
 import type { FrameLine } from './read.js';
 
 const OPPOSITE: Readonly<Record<Direction, Direction>> = { 'client-to-server': 'server-to-client', 'server-to-client': 'client-to-server' };
@@ -19,9 +20,8 @@ export function pairKey(frame: Pick<FrameLine, 'session' | 'direction' | 'kind' 
 
 /** The key of the request a `notifications/cancelled` from this side names, if it names one. */
 export function cancelledKey(frame: FrameLine): string | undefined {
-  const params = (frame.frame as { params?: { requestId?: unknown } } | null | undefined)?.params;
-  const requestId = params?.requestId;
-  if (typeof requestId !== 'string' && typeof requestId !== 'number') return undefined;
+  const requestId = cancelledRequestId(frame.frame);
+  if (requestId === undefined) return undefined;
   return pairKey({ session: frame.session, direction: frame.direction, kind: 'request', id: JSON.stringify(requestId) });
 }
 
@@ -31,12 +31,9 @@ export interface Target {
   readonly name: string;
 }
 
+// The methods that name a target, and where, are MCP facts (components/mcp): reports and
+// transcripts group by the same ones (`resources/subscribe` names a resource too).
 export function targetOf(method: string, body: unknown): Target {
-  const params = (body as { params?: Record<string, unknown> } | null | undefined)?.params;
-  const name = params?.['name'];
-  const uri = params?.['uri'];
-  if (method === 'tools/call' && typeof name === 'string') return { type: 'tool', name };
-  if (method === 'prompts/get' && typeof name === 'string') return { type: 'prompt', name };
-  if (method === 'resources/read' && typeof uri === 'string') return { type: 'resource', name: uri };
-  return { type: 'method', name: method };
+  const target = mcpTargetOf(method, body);
+  return target === undefined ? { type: 'method', name: method } : { type: target.kind, name: target.name };
 }

@@ -2,6 +2,7 @@
 // the candidate policy, compiled afresh for it as a restarted proxy would compile it, so rate
 // limits start full. Frames are evaluated in file order at their recorded time; a request and
 // its response make one invocation, handed on once its response is seen or the run ends.
+import { CANCELLED } from '../mcp/index.js';
 import { evaluateFrame, type CompiledPolicy, type Decision, type Rule } from '../policy/engine/index.js';
 import type { Invocation } from './compare.js';
 import { cancelledKey, pairKey, targetOf, type Target } from './pairing.js';
@@ -78,7 +79,7 @@ export class RunReplay {
     if (frame.kind === 'response') return this.#response(frame, line);
     const opened = this.#request(frame, line);
     if (frame.kind === 'notification') {
-      if (frame.direction === 'client-to-server' && frame.method === 'notifications/cancelled') this.#settle(frame.session, cancelledKey(frame));
+      if (frame.direction === 'client-to-server' && frame.method === CANCELLED) this.#settle(frame.session, cancelledKey(frame));
       return this.#finish(opened);
     }
     const key = pairKey(frame);
@@ -100,15 +101,13 @@ export class RunReplay {
     if (digested && (recorded.length < frame.decisions.length || policy.rulesFor(frame.direction, frame.phase, frame.method).some(isArgumentRule))) {
       notes.argumentsNotEvaluated += 1;
     }
-    const candidate: Decision[] = [];
     const clientRequest = frame.direction === 'client-to-server' && frame.kind === 'request';
     const key = pairKey(frame);
-    let denied = clientRequest && this.#overInFlightLimit(frame.session, candidate);
-    if (!denied) {
-      const { action, decisions } = evaluateFrame(digested ? this.#withoutArguments : policy, frame.direction, frame.phase, frame.method, frameBytes(frame), frame.at, frame.identity);
-      candidate.push(...decisions);
-      denied = action.kind === 'deny';
-    }
+    // limits.maxInFlight is a rule like the others: it reads the session's count, as the pump's ledger gives it.
+    const inFlight = clientRequest ? this.#sessionInFlight(frame.session).size : 0;
+    const { action, decisions } = evaluateFrame(digested ? this.#withoutArguments : policy, frame.direction, frame.phase, frame.method, frameBytes(frame), frame.at, frame.identity, false, inFlight);
+    const candidate: Decision[] = [...decisions];
+    const denied = action.kind === 'deny';
     // Counted only when the transcript says when it ended (its response is recorded).
     if (!denied && clientRequest && this.#context.answered.has(line)) this.#sessionInFlight(frame.session).add(key);
     return { line, frame, target: targetOf(frame.method, frame.frame), recorded, candidate, candidateDenied: denied };
@@ -131,16 +130,6 @@ export class RunReplay {
       open.candidate.push(...evaluateFrame(this.#context.policy, frame.direction, frame.phase, frame.method, frameBytes(frame), frame.at, identity).decisions);
     }
     this.#finish(open);
-  }
-
-  // As the pump does it: the ledger's size against the candidate's limit, before any rule.
-  #overInFlightLimit(session: string | undefined, candidate: Decision[]): boolean {
-    const { policy } = this.#context;
-    const limit = policy.document.limits.maxInFlight;
-    if (limit === undefined || this.#sessionInFlight(session).size < limit) return false;
-    const enforced = policy.mode === 'enforce';
-    candidate.push({ ruleId: 'limits.maxInFlight', kind: 'limits', phase: 'request', effect: 'deny', enforced, reason: 'too_many_in_flight' });
-    return enforced;
   }
 
   #sessionInFlight(session: string | undefined): Set<string> {

@@ -175,6 +175,7 @@ export async function startFakeNorthbound(settings: Partial<HttpSettings> = {}, 
     logger: logs.logger,
     openSession: (client, info) => backend.openSession(client, info),
     ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const port = northbound.address.port;
   return {

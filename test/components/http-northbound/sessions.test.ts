@@ -2,10 +2,34 @@
 // northbound's close, and backpressure from a slow HTTP client.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startFakeNorthbound } from '../../helpers/http-fake-backend.js';
+import { connect } from 'node:net';
+import type { HttpSettings } from '../../../components/config/index.js';
+import { startHttpNorthbound } from '../../../components/http-northbound/index.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { createFakeBackend, startFakeNorthbound, TEST_SETTINGS } from '../../helpers/http-fake-backend.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 import { INITIALIZE, send, start } from '../../helpers/http-raw.js';
 import { waitForValue } from '../../helpers/wait.js';
 
+
+/** A northbound over the fake backend whose timers run on `clock`. */
+async function startFakeNorthboundOn(clock: FakeClock, settings: Partial<HttpSettings>) {
+  const backend = createFakeBackend();
+  const northbound = await startHttpNorthbound({
+    settings: { ...TEST_SETTINGS, ...settings }, maxFrameBytes: 1 << 20, logger: captureLogs('debug').logger,
+    openSession: (client, info) => backend.openSession(client, info), clock,
+  });
+  const port = northbound.address.port;
+  return {
+    northbound, backend, port,
+    async initialize(): Promise<string> {
+      const response = await send(port, { body: INITIALIZE });
+      await response.done;
+      assert.equal(response.status, 200);
+      return String(response.headers['mcp-session-id']);
+    },
+  };
+}
 
 describe('http-northbound sessions', () => {
   it('should refuse a session over the cap with 503, Retry-After and a JSON-RPC error, until one ends', async () => {
@@ -38,25 +62,62 @@ describe('http-northbound sessions', () => {
   });
 
   it('should stop an idle session\'s server after the idle timeout, but not while a request or GET stream is open', async () => {
-    const h = await startFakeNorthbound({ idleTimeoutMs: 150 });
+    const clock = new FakeClock();
+    const h = await startFakeNorthboundOn(clock, { idleTimeoutMs: 150 });
+    const idleTimers = (): number => clock.pending().filter((t) => t.ms === 150).length;
     try {
       const idle = await h.initialize();
       const busy = await h.initialize();
       const streaming = await h.initialize();
       const [idleBackend, busyBackend, streamBackend] = h.backend.sessions;
-      const slow = send(h.port, { body: { jsonrpc: '2.0', id: 1, method: 'slow', params: { ms: 300 } }, headers: { 'mcp-session-id': busy } });
+      const slow = start(h.port, { body: { jsonrpc: '2.0', id: 1, method: 'never' }, headers: { 'mcp-session-id': busy } });
       const stream = await send(h.port, { headers: { 'mcp-session-id': streaming, accept: 'text/event-stream' } });
+      await waitForValue(() => busyBackend!.received.some((m) => m.id === 1), 'the busy session\'s request');
+      assert.equal(idleTimers(), 1, 'only the idle session waits for its timeout');
+      clock.advance(149);
+      assert.deepEqual(idleBackend!.closes, [], 'not before the idle timeout');
+      clock.advance(1);
       await waitForValue(() => idleBackend!.closes.length > 0, 'the idle session to end');
       assert.match(idleBackend!.closes[0]!, /^idle for 150 ms$/);
+      clock.advance(10 * 150);
       assert.deepEqual(busyBackend!.closes, [], 'a request in flight keeps the session');
-      assert.equal((await (await slow).json()).result.slow, true);
+      busyBackend!.send({ jsonrpc: '2.0', id: 1, result: { slow: true } });
+      assert.equal((await (await slow.response).json()).result.slow, true);
       assert.deepEqual(streamBackend!.closes, [], 'an open GET stream keeps the session');
       const afterIdle = await send(h.port, { body: { jsonrpc: '2.0', id: 2, method: 'echo' }, headers: { 'mcp-session-id': idle } });
       assert.equal(afterIdle.status, 404);
+      assert.equal(idleTimers(), 1, 'the busy session waits once its request is answered');
+      clock.advance(150);
       await waitForValue(() => busyBackend!.closes.length > 0, 'the busy session to end once idle');
+      assert.deepEqual(streamBackend!.closes, []);
       stream.destroy();
+      await waitForValue(() => idleTimers() === 1, 'the streaming session\'s idle timer once its stream closed');
+      clock.advance(150);
       await waitForValue(() => streamBackend!.closes.length > 0, 'the streaming session to end once its stream closed');
       assert.equal(h.northbound.sessionCount, 0);
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should cut a stalled upload after an early answer once its lingering close runs out, on the clock', async () => {
+    const clock = new FakeClock();
+    const h = await startFakeNorthboundOn(clock, { maxBodyBytes: 1024 });
+    try {
+      const socket = connect(h.port, '127.0.0.1');
+      let answer = '';
+      socket.on('data', (data) => (answer += data.toString()));
+      socket.on('error', () => {});
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      // Over the limit, then the client stalls: the 413 comes, and the rest is waited for, bounded.
+      socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n${' '.repeat(2048)}\r\n`);
+      await waitForValue(() => /^HTTP\/1\.1 413 /.test(answer) && clock.pending().some((t) => t.ms === 2000), 'the 413 and the lingering close');
+      assert.equal(socket.destroyed, false, 'the connection waits for the rest of the body');
+      clock.advance(1999);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(socket.destroyed, false, 'not before 2 s');
+      clock.advance(1);
+      await closed;
     } finally {
       await h.northbound.close('test over');
     }
