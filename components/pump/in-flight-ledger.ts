@@ -1,21 +1,13 @@
-import type { ObservedFrame } from './observer.js';
+import type { PumpRequest } from './request.js';
 
 // The requests the other side has not answered yet, keyed by id value (Envelope.key). When the
 // server dies, each gets an error instead of a hang.
 
-export interface PendingRequest {
-  /** The id as the client wrote it (JSON text), echoed byte for byte in a local reply. */
-  readonly rawId: string;
-  /** The id by value: what the answer's id must equal. */
-  readonly key: string;
-  readonly method: string;
-  /** With an observer: the request as observed, and the observer's trace. */
-  readonly observed?: ObservedFrame;
-  readonly trace?: unknown;
-}
+/** A request awaiting its answer: the pump's request object. */
+export type PendingRequest = PumpRequest;
 
 export class InFlightLedger {
-  readonly #pending = new Map<string, PendingRequest>();
+  readonly #pending = new Map<string, PumpRequest>();
 
   get size(): number {
     return this.#pending.size;
@@ -26,20 +18,20 @@ export class InFlightLedger {
   }
 
   /** Adds a request; a second one with the same key is the caller's to refuse (check `has` first). */
-  add(rawId: string, key: string, method: string, observed?: ObservedFrame, trace?: unknown): void {
-    this.#pending.set(key, observed === undefined ? { rawId, key, method } : { rawId, key, method, observed, trace });
+  add(request: PumpRequest): void {
+    this.#pending.set(request.key, request);
   }
 
   /** Removes and returns the request a response answers, if it is pending. */
-  settle(key: string): PendingRequest | undefined {
+  settle(key: string): PumpRequest | undefined {
     const entry = this.#pending.get(key);
     if (entry !== undefined) this.#pending.delete(key);
     return entry;
   }
 
   /** Removes and returns every pending request, oldest first, but those whose id key is spared. */
-  drain(spared?: ReadonlySet<string>): PendingRequest[] {
-    const taken: PendingRequest[] = [];
+  drain(spared?: ReadonlySet<string>): PumpRequest[] {
+    const taken: PumpRequest[] = [];
     for (const [key, entry] of this.#pending) {
       if (spared?.has(key)) continue;
       taken.push(entry);

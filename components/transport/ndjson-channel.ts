@@ -40,6 +40,8 @@ export interface LocalReplyTarget {
   readonly key: string;
   /** Its method, when the channel knows it (for the log and the report). */
   readonly method?: string;
+  /** The request as the client sent it, when the channel kept it (what the report of a request that never reached the ledger records). */
+  readonly line?: Buffer;
 }
 
 /**

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { systemClock } from '../../../components/clock/index.js';
 import type { Rule, Verdict } from '../../../components/policy/engine/index.js';
 import { createPump, type ObservedFrame, type PumpObserver, type RequestEnd } from '../../../components/pump/index.js';
 import { createNdjsonChannel } from '../../../components/transport/index.js';
@@ -21,7 +22,7 @@ function setup(rules: Rule[] = [], observer?: Partial<PumpObserver>) {
     logger: captureLogs().logger,
     events: { onClientEnd: () => {}, onClientGone: () => {}, onServerEnd: () => {} },
     policy: rules.length === 0 ? undefined : { current: policyFromRules(rules) },
-    now: () => clock,
+    clock: { ...systemClock, now: () => clock },
     observer: {
       onFrame: (frame) => {
         frames.push(frame);

@@ -1,0 +1,208 @@
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock/index.js';
+import type { ErrorCode } from '../errors/index.js';
+import { evaluateFrame, PASS, type CompiledPolicy, type Decision, type Direction, type Evaluation, type Identity, type Phase } from '../policy/engine/index.js';
+import type { FrameChannel } from '../transport/index.js';
+import { InFlightLedger } from './in-flight-ledger.js';
+import { countInternalError } from './internal-errors.js';
+import type { InvocationOutcome, ObservedFrame, PumpObserver } from './observer.js';
+import type { PumpRequest, RequestEnds } from './request.js';
+
+/** Counters a session keeps; logged at the end and (later) exported as metrics. */
+export interface PumpStats {
+  framesFromClient: number;
+  framesFromServer: number;
+  invalidFromClient: number;
+  invalidFromServer: number;
+  oversizedFromClient: number;
+  oversizedFromServer: number;
+  /** Answers the proxy wrote itself, to either side (a refused batch's answer counts once). */
+  answeredLocally: number;
+  /** Frames whose handling failed inside the proxy (each answered, logged once, and counted). */
+  internalErrors: number;
+  /** Frames a policy rule denied (enforced) or rewrote (enforced). */
+  deniedByPolicy: number;
+  rewrittenByPolicy: number;
+}
+
+/** Where a rule had its say: what the caller logs and (later) reports. */
+export interface DecisionEvent {
+  readonly direction: Direction;
+  readonly phase: Phase;
+  readonly method: string;
+  readonly id: string | undefined;
+  readonly decisions: readonly Decision[];
+}
+
+/** The policy in force; `current` may be swapped (hot reload) between frames. */
+export interface PolicyHolder {
+  readonly current: CompiledPolicy;
+}
+
+export interface PumpEvents {
+  /** The client's input ended (stdin EOF). */
+  onClientEnd(): void;
+  /** The client can no longer be written to. */
+  onClientGone(error: Error): void;
+  /** The server's stdout ended. */
+  onServerEnd(): void;
+  /** Policy rules acted (or would have) on a frame. */
+  onDecisions?(event: DecisionEvent): void;
+}
+
+export interface Pump {
+  readonly stats: Readonly<PumpStats>;
+  readonly pendingCount: number;
+  /** Stops forwarding client requests; each new one is answered with this error. */
+  refuseNewRequests(code: ErrorCode, detail: string): void;
+  /**
+   * Answers every pending request with this error (the server will not). `outcome` is what
+   * observers record for them (default upstream_exited): timeout after a drain ran out,
+   * client_gone when the client left.
+   */
+  failPending(code: ErrorCode, detail: string, outcome?: InvocationOutcome): void;
+  /** Resolves when no request is pending, or after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<void>;
+  /** Resolves when everything queued for the client has been written. */
+  flushClient(): Promise<void>;
+}
+
+export interface PumpOptions {
+  readonly client: FrameChannel;
+  readonly server: FrameChannel;
+  readonly logger: Logger;
+  readonly events: PumpEvents;
+  /** The policy every frame passes; none: frames pass untouched. */
+  readonly policy?: PolicyHolder;
+  /** Time for rate limits, observers and whenIdle's timeout; default the system clock. */
+  readonly clock?: Clock;
+  /** Told of every frame and of each request's end (reports, transcripts, metrics). */
+  readonly observer?: PumpObserver;
+  /** The client's identity (HTTP with auth): rules can match it. */
+  readonly identity?: Identity;
+}
+
+/** Requests awaiting an answer, per direction and session: a peer that never answers cannot grow memory without bound. */
+export const MAX_PENDING = 10_000;
+
+export type Side = 'client' | 'server';
+
+/** What every part of the pump shares: the channels, the ledgers, the counters, the policy step and observation. */
+export interface PumpContext {
+  readonly client: FrameChannel;
+  readonly server: FrameChannel;
+  readonly logger: Logger;
+  readonly stats: PumpStats;
+  readonly observer: PumpObserver | undefined;
+  readonly clock: Clock;
+  /** The client's requests to the server awaiting an answer. */
+  readonly ledger: InFlightLedger;
+  /** The server's own requests (sampling, elicitation, roots) awaiting the client. */
+  readonly serverRequests: InFlightLedger;
+  readonly ends: RequestEnds;
+  policyActive(): boolean;
+  /**
+   * The policy step: a frame no rule can act on costs one flag test and one map lookup. Its
+   * result travels with the frame (into observe, the outcome, the parsed body's reuse).
+   */
+  evaluate(direction: Direction, phase: Phase, method: string, id: string | undefined, line: Buffer, inFlight: number): Evaluation;
+  /** The frame as observers get it (only called with an observer). */
+  observe(direction: Direction, phase: Phase, kind: ObservedFrame['kind'], method: string, id: string | undefined, line: Buffer, evaluation: Evaluation, action: ObservedFrame['action'], delivered?: Buffer): ObservedFrame;
+  /** Wakes whenIdle's waiters once the ledger is empty. */
+  notifyIfIdle(): void;
+  whenIdle(timeoutMs: number): Promise<void>;
+  /** A bug found and survived (e.g. a request ended twice): counted like a fault, logged. */
+  internalFault(message: string, fields: Record<string, unknown>): void;
+}
+
+/** How a denied request ended: a rate limit or the in-flight limit is `rate_limited`, any other rule `blocked`. */
+export function denialOutcome(evaluation: Evaluation): InvocationOutcome {
+  const deciding = evaluation.decisions[evaluation.decisions.length - 1];
+  return deciding !== undefined && (deciding.kind === 'rateLimit' || deciding.reason === 'too_many_in_flight') ? 'rate_limited' : 'blocked';
+}
+
+export function createPumpContext({ client, server, logger, events, policy, clock: given, observer, identity }: PumpOptions): PumpContext {
+  const clock: Clock = given ?? systemClock;
+  const readNow = (): number => clock.now();
+  const ledger = new InFlightLedger();
+  const stats: PumpStats = {
+    framesFromClient: 0, framesFromServer: 0, invalidFromClient: 0, invalidFromServer: 0,
+    oversizedFromClient: 0, oversizedFromServer: 0, answeredLocally: 0, internalErrors: 0, deniedByPolicy: 0, rewrittenByPolicy: 0,
+  };
+  const keepBody = observer !== undefined;
+
+  const holds = { client: 0, server: 0 };
+  const hold = (side: Side): void => {
+    if (holds[side]++ === 0) (side === 'client' ? client : server).pause();
+  };
+  const release = (side: Side): void => {
+    if (--holds[side] === 0) (side === 'client' ? client : server).resume();
+  };
+  const resumeBoth = (): void => {
+    release('client');
+    release('server');
+  };
+
+  const internalFault = (message: string, fields: Record<string, unknown>): void => {
+    stats.internalErrors++;
+    countInternalError();
+    logger.error(fields, message);
+  };
+  let endedTwiceLogged = false;
+  const ends: RequestEnds = {
+    // An observer that must not lose what it records (a report sink under `block`) stops reading on both sides until it can.
+    ended(request: PumpRequest, outcome, reply, response) {
+      if (observer === undefined || request.observed === undefined) return;
+      const waiting = observer.onRequestEnd({ trace: request.trace, request: request.observed, outcome, reply, response, at: clock.now() });
+      if (waiting === undefined) return;
+      hold('client');
+      hold('server');
+      waiting.then(resumeBoth, resumeBoth);
+    },
+    // A bug, but one the peers must not pay for: throwing here would run the frame's fault
+    // boundary, which answers the request a second time. Counted every time, logged once a session.
+    endedTwice(request, outcome) {
+      stats.internalErrors++;
+      countInternalError();
+      if (endedTwiceLogged) return;
+      endedTwiceLogged = true;
+      logger.error({ method: request.method, id: request.rawId, outcome }, 'internal error: a request was ended twice; the second end was ignored');
+    },
+  };
+
+  let idleWaiters: Array<() => void> = [];
+  const notifyIfIdle = (): void => {
+    if (ledger.size > 0 || idleWaiters.length === 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const wake of waiters) wake();
+  };
+
+  return {
+    client, server, logger, stats, observer, clock, ledger, serverRequests: new InFlightLedger(), ends, notifyIfIdle, internalFault,
+    policyActive: () => policy !== undefined && !policy.current.isEmpty,
+    evaluate(direction, phase, method, id, line, inFlight) {
+      const current = policy?.current;
+      if (current === undefined || current.isEmpty) return PASS;
+      // The clock is passed, not read: only a rule that asks (a rate limit) reads it.
+      const evaluation = evaluateFrame(current, direction, phase, method, line, readNow, identity, keepBody, inFlight);
+      if (evaluation.decisions.length > 0) events.onDecisions?.({ direction, phase, method, id, decisions: evaluation.decisions });
+      if (evaluation.action.kind === 'deny') stats.deniedByPolicy++;
+      else if (evaluation.action.kind === 'replace') stats.rewrittenByPolicy++;
+      return evaluation;
+    },
+    observe(direction, phase, kind, method, id, line, evaluation, action, delivered) {
+      return { direction, phase, kind, method, id, line, decisions: evaluation.decisions, action, at: clock.now(), body: evaluation.body, delivered };
+    },
+    whenIdle(timeoutMs) {
+      if (ledger.size === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = clock.setTimeout(resolve, timeoutMs);
+        idleWaiters.push(() => {
+          clock.clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
