@@ -27,13 +27,13 @@ async function policyCommand(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
   const io = { stdout: process.stdout, stderr: process.stderr };
   if (verb === 'validate' && rest.length > 0) {
-    const [{ runPolicyValidate }, { buildPolicy }] = await Promise.all([import('./components/policy/index.js'), import('./components/policy/engine/index.js')]);
+    const { buildPolicy, loadPolicyDocument } = await import('./components/policy/index.js');
+    const { runPolicyValidate } = await loadPolicyDocument();
     return runPolicyValidate(rest, io, (loaded) => buildPolicy(loaded));
   }
   if (verb === 'test' && rest.length === 2) {
-    const [{ runPolicyTestCommand }, { loadPolicyFile }, { buildPolicy }] = await Promise.all([
-      import('./components/policy-test/index.js'), import('./components/policy/index.js'), import('./components/policy/engine/index.js'),
-    ]);
+    const [{ runPolicyTestCommand }, { buildPolicy, loadPolicyDocument }] = await Promise.all([import('./components/policy-test/index.js'), import('./components/policy/index.js')]);
+    const { loadPolicyFile } = await loadPolicyDocument();
     return runPolicyTestCommand(rest[0]!, rest[1]!, io, (path) => buildPolicy(loadPolicyFile(path)));
   }
   process.stderr.write('usage: mcp-sidecar policy validate <policy.yaml>...\n       mcp-sidecar policy test <policy.yaml> <cases.yaml>\n');

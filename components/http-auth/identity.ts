@@ -3,7 +3,7 @@
 // top-level name (`https://example.com/tenant` is one name, dots and all). A claim that is
 // absent, empty or not a string gives nothing: the identity lacks that field.
 import type { IdentityClaims } from '../config/index.js';
-import type { Identity } from '../policy/engine/index.js';
+import type { Identity } from '../policy/index.js';
 
 const FIELDS = ['tenantId', 'userId', 'agentId'] as const;
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Identity } from '../policy/engine/index.js';
+import type { Identity } from '../policy/index.js';
 
 /** What authentication says of one HTTP request. */
 export type AuthResult =

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SidecarError } from '../errors/index.js';
 import type { AuthResult } from '../http-auth/index.js';
-import type { Identity } from '../policy/engine/index.js';
+import type { Identity } from '../policy/index.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import { isStatelessVersion, KNOWN_PROTOCOL_VERSIONS } from '../mcp/index.js';
 import { discardRest, readBody } from './body.js';

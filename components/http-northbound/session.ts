@@ -4,7 +4,7 @@ import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
 import { parseFrameBody, withoutLineEnd, type Envelope, type EnvelopeResult } from '../framing/index.js';
 import type { Logger } from '../logging/index.js';
 import { CANCELLED, PROGRESS, progressNotificationToken } from '../mcp/index.js';
-import type { Identity } from '../policy/engine/index.js';
+import type { Identity } from '../policy/index.js';
 import type { FrameChannel, FrameChannelHandlers, LocalReplyTarget } from '../transport/index.js';
 import { readFrameEnvelope } from './envelope-reads.js';
 import { Exchange, SSE_HEADERS, sseEvent, type AwaitedRequest, type Renumbering } from './exchange.js';

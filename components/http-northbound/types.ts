@@ -2,7 +2,7 @@ import type { Clock } from '../clock/index.js';
 import type { HttpSettings } from '../config/index.js';
 import type { Authenticator } from '../http-auth/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Identity } from '../policy/engine/index.js';
+import type { Identity } from '../policy/index.js';
 import type { FrameChannel } from '../transport/index.js';
 
 /** Who a backend serves. */

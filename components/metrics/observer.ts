@@ -1,4 +1,4 @@
-import type { Decision } from '../policy/engine/index.js';
+import type { Decision } from '../policy/index.js';
 import type { ObservedFrame, PumpObserver, RequestEnd } from '../pump/index.js';
 import { MAX_RULE_LABELS, METHOD_LABELS, methodIndex, OTHER, OUTCOME_LABELS, outcomeIndex } from './labels.js';
 

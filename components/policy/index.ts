@@ -23,14 +23,3 @@ export { compilePolicy, effectiveMode, type CompiledPolicy, type RuleFactory } f
 export { evaluateFrame, PASS, type Decision, type DenyVerdict, type Evaluation, type FrameAction } from './engine/evaluate.js';
 
 export { buildPolicy, loadPolicyDocument, loadSecretRedactor, loadSecretScanner } from './loaders.js';
-
-// TRANSITIONAL: the document's values, still exported statically for the callers that import
-// them from here today (see the H3 report). Delete this block once they use loadPolicyDocument():
-// until then, code on the frame path imports the engine from engine/index.ts, not from here.
-export { PERMISSIVE_POLICY } from './document/document.js';
-export { policySchema, toJsonSchema, policyJsonSchemaText } from './document/schema.js';
-export { RULE_KINDS, DETECTOR_NAMES, IDENTITY_FIELDS } from './document/rule-schemas.js';
-export { loadPolicyFile, parsePolicyText } from './document/load.js';
-export { PolicyInvalidError, formatPolicyError } from './document/policy-error.js';
-export { canonicalJson } from './document/canonical-json.js';
-export { runPolicyValidate } from './document/validate-command.js';

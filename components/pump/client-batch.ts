@@ -1,5 +1,5 @@
 import type { BatchMember, Envelope } from '../framing/index.js';
-import { PASS, type Evaluation } from '../policy/engine/index.js';
+import { PASS, type Evaluation } from '../policy/index.js';
 import { BatchSink } from './batch-sink.js';
 import { denialOutcome, MAX_PENDING, type PumpContext } from './context.js';
 import type { FaultBoundary } from './fault-boundary.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import { evaluateFrame, PASS, type CompiledPolicy, type Decision, type Direction, type Evaluation, type Identity, type Phase } from '../policy/engine/index.js';
+import { evaluateFrame, PASS, type CompiledPolicy, type Decision, type Direction, type Evaluation, type Identity, type Phase } from '../policy/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { InFlightLedger } from './in-flight-ledger.js';
 import { countInternalError } from './internal-errors.js';

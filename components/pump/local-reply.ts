@@ -1,10 +1,10 @@
 import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
 import type { Envelope, EnvelopeProblem } from '../framing/index.js';
-import type { FrameAction } from '../policy/engine/index.js';
+import type { FrameAction } from '../policy/index.js';
 import type { BatchSink, FrameSink } from './batch-sink.js';
 import type { PumpContext, Side } from './context.js';
 import type { InvocationOutcome } from './observer.js';
-import type { Direction, Evaluation } from '../policy/engine/index.js';
+import type { Direction, Evaluation } from '../policy/index.js';
 import { encodeDenial } from './policy-replies.js';
 import { PumpRequest } from './request.js';
 

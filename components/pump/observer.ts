@@ -3,7 +3,7 @@
  * once, as received (and as delivered, when a rule rewrote it), with what the policy said; and,
  * for each request, how it ended. Without an observer the pump does none of this work.
  */
-import type { Decision, Direction, Phase } from '../policy/engine/index.js';
+import type { Decision, Direction, Phase } from '../policy/index.js';
 
 /** How a request ended (the execution report's `outcome`). */
 export type InvocationOutcome =

@@ -1,5 +1,5 @@
 import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
-import type { DenyCategory, DenyVerdict } from '../policy/engine/index.js';
+import type { DenyCategory, DenyVerdict } from '../policy/index.js';
 
 const CODE_FOR_CATEGORY: Record<DenyCategory, ErrorCode> = {
   forbidden: 'SIDECAR_ERR_POLICY_DENIED',

@@ -1,7 +1,7 @@
 import { parseFrameBody, readEnvelope, type Envelope, type EnvelopeProblem, type EnvelopeResult } from '../framing/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { CANCELLED, cancelledRequestKey } from '../mcp/index.js';
-import { PASS, type Evaluation } from '../policy/engine/index.js';
+import { PASS, type Evaluation } from '../policy/index.js';
 import type { LocalReplyTarget } from '../transport/index.js';
 import { BatchSink } from './batch-sink.js';
 import { CancelledRequests } from './cancelled-requests.js';

@@ -1,4 +1,4 @@
-import type { Direction } from '../policy/engine/index.js';
+import type { Direction } from '../policy/index.js';
 import type { InvocationOutcome, ObservedFrame } from './observer.js';
 
 /** Where a request's end goes: the observer (once), and what a second end is (a bug). */

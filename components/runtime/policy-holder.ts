@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { systemClock, type Clock } from '../clock/index.js';
 import type { Logger } from '../logging/index.js';
-import { buildPolicy, type CompiledPolicy } from '../policy/engine/index.js';
+import { buildPolicy, type CompiledPolicy } from '../policy/index.js';
 import { loadPolicyDocument, type LoadedPolicy, type PolicyMode } from '../policy/index.js';
 import type { PolicyHolder } from '../pump/index.js';
 

@@ -5,7 +5,7 @@
  */
 import type { SidecarConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Identity } from '../policy/engine/index.js';
+import type { Identity } from '../policy/index.js';
 import { childEnvironment, createGovernor, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type ServerAccount, type spawnUpstream } from '../proxy-process-governor/index.js';
 import { combineObservers, createPump, type DecisionEvent, type Pump, type PumpObserver } from '../pump/index.js';
 import { createSessionRecovery } from '../session-recovery/index.js';

@@ -5,7 +5,7 @@
 // An unchanged one whose enforcement changes is also `nowEnforced` (the recording had only
 // would-haves, the candidate enforces) or `noLongerEnforced`: that is what turning an observed
 // rule on or off does, and a reviewer must see it.
-import type { Decision } from '../policy/engine/index.js';
+import type { Decision } from '../policy/index.js';
 import type { Target } from './pairing.js';
 
 export const CATEGORIES = ['deny', 'rate_limited', 'redact', 'rewrite'] as const;

@@ -1,7 +1,7 @@
 // What ties the frames of one invocation together in a transcript: a response answers the
 // request with the same id that travelled the other way, in the same session. Ids are compared
 // by value, as the pump compares them (`1` and `1.0`, `"a"` and `"\u0061"` are one id).
-import type { Direction } from '../policy/engine/index.js';
+import type { Direction } from '../policy/index.js';
 import { idKey } from '../framing/index.js';
 import { cancelledRequestId, targetOf as mcpTargetOf } from '../mcp/index.js';
 import type { FrameLine } from './read.js';

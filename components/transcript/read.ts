@@ -3,7 +3,7 @@
 // error naming its line number; the one exception is the file's last line when it has no
 // newline and is not JSON: a proxy killed mid-write left it (a torn line), and it is skipped.
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { Decision, Direction, Identity, Phase } from '../policy/engine/index.js';
+import type { Decision, Direction, Identity, Phase } from '../policy/index.js';
 import { TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, type ArgumentsMode, type RecordedPolicy } from './types.js';
 
 export interface RawLine {

@@ -1,7 +1,7 @@
 // The lines a transcript is made of (docs/replay.md): a header when recording starts, one line
 // per frame, and the occasional policy reload or gap. Keys are written in a fixed order, the
 // frame body last (it is the long part), so a person can read the file with `less`.
-import type { Decision, Identity } from '../policy/engine/index.js';
+import type { Decision, Identity } from '../policy/index.js';
 import { argumentsDigest } from '../execution-report/index.js';
 import { markersToPlaceholders, placeholderFor } from './placeholders.js';
 import { TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, type ArgumentsMode, type RecordedPolicy, type TranscriptFrame } from './types.js';

@@ -2,7 +2,7 @@
 // checks every line and finds which requests have a recorded response (the in-flight limit
 // counts a request only while the transcript shows it open); the second evaluates every frame
 // under the candidate and compares with what was recorded. No child, no network, no clock.
-import { buildPolicy } from '../policy/engine/index.js';
+import { buildPolicy } from '../policy/index.js';
 import type { LoadedPolicy } from '../policy/index.js';
 import { Tally, type DifferenceGroup, type Summary } from './compare.js';
 import { pairKey } from './pairing.js';

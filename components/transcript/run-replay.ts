@@ -3,7 +3,7 @@
 // limits start full. Frames are evaluated in file order at their recorded time; a request and
 // its response make one invocation, handed on once its response is seen or the run ends.
 import { CANCELLED } from '../mcp/index.js';
-import { evaluateFrame, type CompiledPolicy, type Decision, type Rule } from '../policy/engine/index.js';
+import { evaluateFrame, type CompiledPolicy, type Decision, type Rule } from '../policy/index.js';
 import type { Invocation } from './compare.js';
 import { cancelledKey, pairKey, targetOf, type Target } from './pairing.js';
 import type { FrameLine } from './read.js';

@@ -2,7 +2,7 @@
  * The transcript contract: what the proxy hands the writer for every frame it judged, and what
  * the writer promises in return. The file format itself is in docs/replay.md and record-line.ts.
  */
-import type { Identity } from '../policy/engine/index.js';
+import type { Identity } from '../policy/index.js';
 import type { ObservedFrame } from '../pump/index.js';
 
 /** The name and version a transcript's header carries; a reader refuses any other. */

@@ -6,7 +6,7 @@
 // says how many, so a replay knows the transcript is incomplete. Write failures are logged
 // once per burst and counted; they never reach the proxy.
 import { close, fstatSync, ftruncate, write } from 'node:fs';
-import { loadSecretRedactor } from '../policy/engine/index.js';
+import { loadSecretRedactor } from '../policy/index.js';
 import { frameLine, gapLine, headerLine, policyLine, type RedactSecrets } from './record-line.js';
 import { openTranscriptFile } from './transcript-file.js';
 import type { RecordedPolicy, TranscriptFrame, TranscriptOptions, TranscriptStats, TranscriptWriter } from './types.js';

@@ -7,7 +7,7 @@
 // A failure is replayed alone and shrunk to a minimal frame.
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import type { CompiledPolicy, Direction } from '../../components/policy/engine/index.js';
+import type { CompiledPolicy, Direction } from '../../components/policy/index.js';
 import type { PumpObserver } from '../../components/pump/index.js';
 import { clientFrame, IdSource, Rng, serverFrame, DEFAULT_MIX, type FrameMix } from './frame-gen.js';
 import { PumpHarness } from './pump-harness.js';

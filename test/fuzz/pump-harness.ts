@@ -4,7 +4,7 @@
 // moves.
 import { PassThrough, Writable } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
-import { buildPolicy, CONTINUE, type CompiledPolicy, type Direction, type FrameContext, type Rule } from '../../components/policy/engine/index.js';
+import { buildPolicy, CONTINUE, type CompiledPolicy, type Direction, type FrameContext, type Rule } from '../../components/policy/index.js';
 import { createLogger, type Logger } from '../../components/logging/index.js';
 import { loadPolicyFile, type PolicyMode } from '../../components/policy/document/index.js';
 import { createPump, type Pump, type PumpObserver } from '../../components/pump/index.js';

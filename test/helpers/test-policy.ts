@@ -1,4 +1,4 @@
-import { compilePolicy, type CompiledPolicy, type Rule } from '../../components/policy/engine/index.js';
+import { compilePolicy, type CompiledPolicy, type Rule } from '../../components/policy/index.js';
 import { createLimitsRules } from '../../components/policy/rules/limits.js';
 import { PERMISSIVE_POLICY, type PolicyDocument, type PolicyMode } from '../../components/policy/document/document.js';
 

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig, type SidecarConfig } from '../../components/config/index.js';
-import { buildPolicy } from '../../components/policy/engine/index.js';
+import { buildPolicy } from '../../components/policy/index.js';
 import { checkLaunch } from '../../components/proxy-process-governor/index.js';
 import { EXIT_CODES } from '../../components/runtime/index.js';
 import { environment, execForm, last, parseDockerfile, splitWords } from './dockerfile.js';

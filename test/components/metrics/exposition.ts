@@ -1,4 +1,4 @@
-import type { Decision } from '../../../components/policy/engine/index.js';
+import type { Decision } from '../../../components/policy/index.js';
 import type { ObservedFrame, RequestEnd } from '../../../components/pump/index.js';
 
 /** A frame as the pump reports it, with these fields changed. */

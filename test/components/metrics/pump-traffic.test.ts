@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { createMetrics } from '../../../components/metrics/index.js';
-import { CONTINUE, type Rule } from '../../../components/policy/engine/index.js';
+import { CONTINUE, type Rule } from '../../../components/policy/index.js';
 import { combineObservers, createPump } from '../../../components/pump/index.js';
 import { createNdjsonChannel } from '../../../components/transport/index.js';
 import { captureLogs } from '../../helpers/log-capture.js';

@@ -3,7 +3,7 @@
 // of the ledger what the batch had admitted, and ends each request once; the session goes on.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Rule } from '../../../components/policy/engine/index.js';
+import type { Rule } from '../../../components/policy/index.js';
 import { createPump, type ObservedFrame, type RequestEnd } from '../../../components/pump/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';

@@ -3,7 +3,7 @@
 // channel can route by; a request ends exactly once; a batch member is judged as a lone frame.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Rule, Verdict } from '../../../components/policy/engine/index.js';
+import type { Rule, Verdict } from '../../../components/policy/index.js';
 import { createPump, MAX_PENDING, PumpRequest, type InvocationOutcome, type ObservedFrame, type RequestEnd, type RequestEnds } from '../../../components/pump/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { systemClock } from '../../../components/clock/index.js';
-import type { Rule, Verdict } from '../../../components/policy/engine/index.js';
+import type { Rule, Verdict } from '../../../components/policy/index.js';
 import { createPump, type ObservedFrame, type PumpObserver, type RequestEnd } from '../../../components/pump/index.js';
 import { createNdjsonChannel } from '../../../components/transport/index.js';
 import { captureLogs } from '../../helpers/log-capture.js';

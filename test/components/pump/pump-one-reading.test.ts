@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import type { Rule } from '../../../components/policy/engine/index.js';
+import type { Rule } from '../../../components/policy/index.js';
 import { createPump, internalErrorCount, MAX_PENDING, type PumpObserver } from '../../../components/pump/index.js';
 import { createNdjsonChannel } from '../../../components/transport/index.js';
 import { captureLogs } from '../../helpers/log-capture.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import type { Rule, Verdict } from '../../../components/policy/engine/index.js';
+import type { Rule, Verdict } from '../../../components/policy/index.js';
 import { createPump, type DecisionEvent } from '../../../components/pump/index.js';
 import { createNdjsonChannel } from '../../../components/transport/index.js';
 import { captureLogs } from '../../helpers/log-capture.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { evaluateFrame, loadSecretRedactor } from '../../../components/policy/engine/index.js';
+import { evaluateFrame, loadSecretRedactor } from '../../../components/policy/index.js';
 import { DETECTOR_NAMES, type DetectorName } from '../../../components/policy/document/index.js';
 import { SECRET_PLACEHOLDERS } from '../../../components/transcript/index.js';
 import { markersToPlaceholders } from '../../../components/transcript/placeholders.js';

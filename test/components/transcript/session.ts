@@ -4,7 +4,7 @@
 // as rewritten) and handed to a transcript writer.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildPolicy, evaluateFrame, PASS, type CompiledPolicy, type Direction, type Identity } from '../../../components/policy/engine/index.js';
+import { buildPolicy, evaluateFrame, PASS, type CompiledPolicy, type Direction, type Identity } from '../../../components/policy/index.js';
 import { parsePolicyText } from '../../../components/policy/document/index.js';
 import { openTranscript, runReplay, type ArgumentsMode, type TranscriptWriter } from '../../../components/transcript/index.js';
 import { tempDir as makeTempDir } from '../../helpers/temp-dir.js';

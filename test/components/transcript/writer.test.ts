@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { argumentsDigest } from '../../../components/execution-report/index.js';
-import { loadSecretRedactor, type Decision } from '../../../components/policy/engine/index.js';
+import { loadSecretRedactor, type Decision } from '../../../components/policy/index.js';
 import { openTranscript, TRANSCRIPT_FORMAT, type TranscriptFrame } from '../../../components/transcript/index.js';
 import { call, compile, policyYaml, quiet, recordSession, replay, tempDir, textResult, type Step } from './session.js';
 import { sidecarErrorMessage } from '../../helpers/sidecar-error.js';
