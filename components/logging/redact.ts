@@ -16,7 +16,7 @@ const HINT = /-----BEGIN |AKIA|ASIA|gh[pousr]_|github_pat_|eyJ|bearer|pass|pwd|s
 const HINTS = new RegExp(HINT.source, 'gi');
 
 /** What stands for the rest of a text cut because a secret may start there (no hint in it: it may be redacted again). */
-export const WITHHELD = '[…withheld until the redactor is loaded]';
+export const WITHHELD = '[\u2026withheld until the redactor is loaded]'; // ASCII source: a module's text is kept one byte a character
 
 let redactSecrets: RedactSecrets | undefined;
 let loading: Promise<void> | undefined;
@@ -80,7 +80,7 @@ export function redactLogRecord(record: Record<string, unknown>): Record<string,
     const value = record[field];
     let redacted: unknown = value;
     if (typeof value === 'string') {
-      redacted = redactForLog(field === 'detail' ? value.replace(PARSE_QUOTE, '"…"') : value);
+      redacted = redactForLog(field === 'detail' ? value.replace(PARSE_QUOTE, '"\u2026"') : value);
     } else if (Array.isArray(value) && value.some((item) => typeof item === 'string')) {
       const items = value.map((item) => (typeof item === 'string' ? redactForLog(item) : item));
       if (items.some((item, i) => item !== value[i])) redacted = items;

@@ -173,7 +173,7 @@ const jwt: Detector = {
 };
 
 // `bearer` in any ASCII case. A regular expression rather than a loop over the characters: the
-// engine's native scan is ~15× faster on long texts. Without the `u` flag, `i` folds no
+// engine's native scan is ~15x faster on long texts. Without the `u` flag, `i` folds no
 // character outside ASCII onto these letters, so this is exactly ASCII case-insensitivity.
 const BEARER = /bearer/gi;
 
@@ -220,7 +220,7 @@ const SECRET_KEYS = [
 ];
 const IDENT_LOOKBACK = 64;
 
-/** True for a key name whose value is a secret (`password`, `DB_PASSWORD`, `api_key`, `x-api-key`, …). */
+/** True for a key name whose value is a secret (`password`, `DB_PASSWORD`, `api_key`, `x-api-key`, ...). */
 export function isSecretKey(identifier: string): boolean {
   const lower = identifier.toLowerCase();
   for (const key of SECRET_KEYS) {
@@ -241,7 +241,7 @@ function unquotedValueEnd(text: string, from: number): number {
   return i;
 }
 
-/** `password=…`, `secret: …`, `"api_key": "…"`, `token=…`: the value is redacted, the key kept. */
+/** `password=...`, `secret: ...`, `"api_key": "..."`, `token=...`: the value is redacted, the key kept. */
 const passwordAssignment: Detector = {
   name: 'password-assignment',
   find(text, out) {

@@ -3,8 +3,8 @@
 // `bearer` in any case, and `=` or `:` for a password assignment). When the line is valid JSON
 // and no string value in it could hold an anchor, no detector can find anything in any text the
 // rule would scan, and the rule continues without parsing the frame. Anything else (an anchor, a
-// string that ends in the first letters of one and is followed by another string — a secret may
-// be split across items —, a key with escapes, deep nesting, a custom pattern, invalid JSON) is
+// string that ends in the first letters of one and is followed by another string - a secret may
+// be split across items -, a key with escapes, deep nesting, a custom pattern, invalid JSON) is
 // "don't know": the rule parses and scans as always. So the answer is the same either way; only
 // the work differs.
 //
@@ -15,7 +15,7 @@
 //
 // Why the bytes can stand for the text: a string without backslashes decodes to its bytes
 // (UTF-8), and an ASCII anchor occurs in the decoded text exactly where its bytes occur in the
-// line (bytes of multi-byte characters, and of invalid sequences, are all ≥ 0x80). Strings with
+// line (bytes of multi-byte characters, and of invalid sequences, are all >= 0x80). Strings with
 // escapes are decoded (JSON.parse of the string alone) and checked as text. Keys are never
 // scanned by the rule, so they are not checked. The validation is JSON.parse's grammar exactly,
 // or stricter (a "don't know"): whitespace is space, tab, CR, LF; no control character in a
@@ -74,6 +74,148 @@ interface Needle {
 
 const KEY_BYTES = [0x5f /* _ */, 0x2d /* - */];
 
+// The long-string search: one SIMD pass (WebAssembly) over a string's bytes that stops at the
+// first place an anchor may start, or at a stop byte (a control character, a quote, a
+// backslash): ~0.25 ms a MiB, where a regular expression over the text takes ~1 ms, and more
+// with every any-case needle. A filter after the Teddy algorithm: each needle's first three
+// bytes (both cases of an any-case letter; any byte past a shorter needle's end) are recorded
+// in nibble tables, a bit per bucket of needles; a position whose three bytes have a bucket in
+// common is a candidate, and #anchorAt decides. The tables over-approximate (the nibbles of the
+// needles of one bucket combine), never under-: a needle at p always makes p a candidate. The
+// module is compiled on the first long string. Its source (built with wat2wasm, then base64):
+//
+// ;; The redact rule's search for where a secret may start (redaction-prefilter.ts): a Teddy filter.
+// ;; The 96 bytes at $t are three pairs of 16-byte tables, one pair per position k = 0, 1, 2: by low
+// ;; nibble, then by high nibble, a bit per bucket of needles. A position p is a candidate when some
+// ;; bit is set in lo_k[b(p+k) & 15] & hi_k[b(p+k) >> 4] for all three k (i8x16.swizzle looks the
+// ;; nibbles up, 16 positions at a time).
+// ;; scan($t, $i, $end): the first index in [$i, $end) that is a candidate or a stop byte (a control
+// ;; character, a quote or a backslash: `(v ^ 2) < 0x21` is 0x00-0x1F and the quote), or $end.
+// ;; find($t, $i, $end): the first candidate, or $end.
+// ;; Both read up to 18 bytes past the last block: the caller leaves them readable (and zeroed).
+// (module
+//   (memory (export "memory") 1)
+//   (func (export "scan") (param $t i32) (param $i i32) (param $end i32) (result i32)
+//     (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128) (local $lo2 v128) (local $hi2 v128)
+//     (local $low v128) (local $ctl v128) (local $two v128) (local $bs v128) (local $zero v128)
+//     (local $v v128) (local $m v128) (local $stop v128) (local $bits i32) (local $p i32)
+//     (local.set $lo0 (v128.load (local.get $t)))
+//     (local.set $hi0 (v128.load offset=16 (local.get $t)))
+//     (local.set $lo1 (v128.load offset=32 (local.get $t)))
+//     (local.set $hi1 (v128.load offset=48 (local.get $t)))
+//     (local.set $lo2 (v128.load offset=64 (local.get $t)))
+//     (local.set $hi2 (v128.load offset=80 (local.get $t)))
+//     (local.set $low (i8x16.splat (i32.const 0x0f)))
+//     (local.set $ctl (i8x16.splat (i32.const 0x21)))
+//     (local.set $two (i8x16.splat (i32.const 0x02)))
+//     (local.set $bs (i8x16.splat (i32.const 0x5c)))
+//     (block $done
+//       (loop $blocks
+//         (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+//         (local.set $v (v128.load (local.get $i)))
+//         (local.set $m (v128.and
+//           (i8x16.swizzle (local.get $lo0) (v128.and (local.get $v) (local.get $low)))
+//           (i8x16.swizzle (local.get $hi0) (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $low)))))
+//         (local.set $stop (v128.or (i8x16.lt_u (v128.xor (local.get $v) (local.get $two)) (local.get $ctl)) (i8x16.eq (local.get $v) (local.get $bs))))
+//         (local.set $v (v128.load offset=1 (local.get $i)))
+//         (local.set $m (v128.and (local.get $m) (v128.and
+//           (i8x16.swizzle (local.get $lo1) (v128.and (local.get $v) (local.get $low)))
+//           (i8x16.swizzle (local.get $hi1) (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $low))))))
+//         (local.set $v (v128.load offset=2 (local.get $i)))
+//         (local.set $m (v128.and (local.get $m) (v128.and
+//           (i8x16.swizzle (local.get $lo2) (v128.and (local.get $v) (local.get $low)))
+//           (i8x16.swizzle (local.get $hi2) (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $low))))))
+//         (local.set $bits (i32.or (i8x16.bitmask (local.get $stop)) (i32.xor (i8x16.bitmask (i8x16.eq (local.get $m) (local.get $zero))) (i32.const 0xffff))))
+//         (if (i32.ne (local.get $bits) (i32.const 0))
+//           (then
+//             (local.set $p (i32.add (local.get $i) (i32.ctz (local.get $bits))))
+//             (return (select (local.get $p) (local.get $end) (i32.lt_u (local.get $p) (local.get $end))))))
+//         (local.set $i (i32.add (local.get $i) (i32.const 16)))
+//         (br $blocks)))
+//     (local.get $end))
+//   (func (export "find") (param $t i32) (param $i i32) (param $end i32) (result i32)
+//     (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128) (local $lo2 v128) (local $hi2 v128)
+//     (local $low v128) (local $zero v128)
+//     (local $v v128) (local $m v128) (local $bits i32) (local $p i32)
+//     (local.set $lo0 (v128.load (local.get $t)))
+//     (local.set $hi0 (v128.load offset=16 (local.get $t)))
+//     (local.set $lo1 (v128.load offset=32 (local.get $t)))
+//     (local.set $hi1 (v128.load offset=48 (local.get $t)))
+//     (local.set $lo2 (v128.load offset=64 (local.get $t)))
+//     (local.set $hi2 (v128.load offset=80 (local.get $t)))
+//     (local.set $low (i8x16.splat (i32.const 0x0f)))
+//     (block $done
+//       (loop $blocks
+//         (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+//         (local.set $v (v128.load (local.get $i)))
+//         (local.set $m (v128.and
+//           (i8x16.swizzle (local.get $lo0) (v128.and (local.get $v) (local.get $low)))
+//           (i8x16.swizzle (local.get $hi0) (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $low)))))
+//         (local.set $v (v128.load offset=1 (local.get $i)))
+//         (local.set $m (v128.and (local.get $m) (v128.and
+//           (i8x16.swizzle (local.get $lo1) (v128.and (local.get $v) (local.get $low)))
+//           (i8x16.swizzle (local.get $hi1) (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $low))))))
+//         (local.set $v (v128.load offset=2 (local.get $i)))
+//         (local.set $m (v128.and (local.get $m) (v128.and
+//           (i8x16.swizzle (local.get $lo2) (v128.and (local.get $v) (local.get $low)))
+//           (i8x16.swizzle (local.get $hi2) (v128.and (i16x8.shr_u (local.get $v) (i32.const 4)) (local.get $low))))))
+//         (local.set $bits (i32.xor (i8x16.bitmask (i8x16.eq (local.get $m) (local.get $zero))) (i32.const 0xffff)))
+//         (if (i32.ne (local.get $bits) (i32.const 0))
+//           (then
+//             (local.set $p (i32.add (local.get $i) (i32.ctz (local.get $bits))))
+//             (return (select (local.get $p) (local.get $end) (i32.lt_u (local.get $p) (local.get $end))))))
+//         (local.set $i (i32.add (local.get $i) (i32.const 16)))
+//         (br $blocks)))
+//     (local.get $end)))
+const ANCHOR_SCAN_WASM = 'AGFzbQEAAAABCAFgA39/fwF/AwMCAAAFAwEAAQcYAwZtZW1vcnkCAARzY2FuAAAEZmluZAABCpsEAqECAg57An8gAP0ABAAhAyAA/QAEECEEIAD9AAQgIQUgAP0ABDAhBiAA/QAEQCEHIAD9AARQIQhBD/0PIQlBIf0PIQpBAv0PIQtB3AD9DyEMAkADQCABIAJPDQEgAf0ABAAhDiADIA4gCf1O/Q4gBCAOQQT9jQEgCf1O/Q79TiEPIA4gC/1RIAr9JiAOIAz9I/1QIRAgAf0ABAEhDiAPIAUgDiAJ/U79DiAGIA5BBP2NASAJ/U79Dv1O/U4hDyAB/QAEAiEOIA8gByAOIAn9Tv0OIAggDkEE/Y0BIAn9Tv0O/U79TiEPIBD9ZCAPIA39I/1kQf//A3NyIREgEUEARwRAIAEgEWhqIRIgEiACIBIgAkkbDwsgAUEQaiEBDAALCyACC/UBAgp7An8gAP0ABAAhAyAA/QAEECEEIAD9AAQgIQUgAP0ABDAhBiAA/QAEQCEHIAD9AARQIQhBD/0PIQkCQANAIAEgAk8NASAB/QAEACELIAMgCyAJ/U79DiAEIAtBBP2NASAJ/U79Dv1OIQwgAf0ABAEhCyAMIAUgCyAJ/U79DiAGIAtBBP2NASAJ/U79Dv1O/U4hDCAB/QAEAiELIAwgByALIAn9Tv0OIAggC0EE/Y0BIAn9Tv0O/U79TiEMIAwgCv0j/WRB//8DcyENIA1BAEcEQCABIA1oaiEOIA4gAiAOIAJJGw8LIAFBEGohAQwACwsgAgs=';
+/** Strings in the last this many bytes of a frame take the byte loops and native searches below: a small frame never compiles the module. */
+const SIMD_MIN_BYTES = 2048;
+/** Where the tables are (3 positions x low and high nibble x 16 bytes), and where a window of the bytes starts. */
+const TABLES_AT = 0;
+const TABLES_BYTES = 96;
+const WINDOW_AT = 128;
+const WINDOW_BYTES = 256 * 1024;
+/** Bytes after a window the scan may read (a block of 16 and the two bytes after it); zeroed. */
+const WINDOW_SLACK = 32;
+
+interface AnchorScanner {
+  /** The first candidate or stop byte in [from, end), or end. */
+  readonly scan: (tables: number, from: number, end: number) => number;
+  /** The first candidate in [from, end), or end. */
+  readonly find: (tables: number, from: number, end: number) => number;
+  /** The module's memory as a Buffer (copies into it allocate nothing). */
+  readonly memory: Buffer;
+}
+
+// The few WebAssembly names used here (TypeScript's lib for Node has no WebAssembly types).
+interface Wasm {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: { memory: { grow(pages: number): number; buffer: ArrayBuffer }; scan: AnchorScanner['scan']; find: AnchorScanner['find'] } };
+}
+
+let scanner: AnchorScanner | null | undefined;
+/** The tables in the module's memory (of which prefilter: a policy reloaded makes new ones). */
+let tablesIn: Buffer | undefined;
+/** The bytes whose window is in the module's memory ([windowStart, windowEnd) of them), and up to where its results hold. */
+let windowOf: Buffer | undefined;
+let windowStart = 0;
+let windowLimit = 0;
+
+/** The SIMD scanner, or null where WebAssembly SIMD is not available (the regular expressions below do the same, slower). */
+function anchorScanner(): AnchorScanner | null {
+  if (scanner === undefined) {
+    try {
+      const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
+      const { exports } = new wasm.Instance(new wasm.Module(Buffer.from(ANCHOR_SCAN_WASM, 'base64')));
+      exports.memory.grow(Math.ceil((WINDOW_AT + WINDOW_BYTES + WINDOW_SLACK) / 65536) - 1);
+      scanner = { scan: exports.scan, find: exports.find, memory: Buffer.from(exports.memory.buffer) };
+    } catch {
+      scanner = null;
+    }
+  }
+  return scanner;
+}
+
 /** A scanner for one set of anchors: `clean(line)` is true only when no detector can match. */
 export class RedactionPrefilter {
   readonly #needles: readonly Needle[];
@@ -87,6 +229,8 @@ export class RedactionPrefilter {
   /** By last byte: the proper prefixes of needles that end in it (a string ending so may start a split anchor). */
   readonly #prefixesByLast: (readonly (readonly number[])[])[] = [];
   readonly #anyCasePrefixesByLast: (readonly (readonly number[])[])[] = [];
+  /** The SIMD scan's nibble tables for these needles (and `=`/`:` with separators), made on the first long string. */
+  #tables: Buffer | undefined;
 
   // Per scan: the line, and whether a string that may start a split anchor was seen.
   #b: Buffer = EMPTY;
@@ -142,6 +286,100 @@ export class RedactionPrefilter {
     this.#anyCasePrefixesByLast = anyByLast;
   }
 
+  /**
+   * The SIMD scan's tables. A bucket accepts at position k any byte whose low nibble and high
+   * nibble each occur at k in one of its needles: needles that share a bucket widen it, so
+   * needles are grouped to keep the buckets narrow (fewer candidates for #anchorAt to reject):
+   * first the needles whose first two bytes are the same (ASCII case folded), then, while there
+   * are more groups than buckets, the two whose merge widens least.
+   */
+  #buildTables(): Buffer {
+    const tables = Buffer.alloc(TABLES_BYTES);
+    // A bucket: for each position, the low nibbles (bits 0-15) and the high nibbles (bits 16-31) it accepts.
+    const ANY = 0xffffffff | 0;
+    const add = (bucket: Int32Array, position: number, c: number | undefined): void => {
+      bucket[position]! |= c === undefined ? ANY : (1 << (c & 15)) | (1 << (16 + (c >> 4))); // undefined: past the needle's end
+    };
+    // The share of uniformly random byte triples a bucket (or two merged) accepts.
+    const width = (a: Int32Array, b: Int32Array | undefined): number => {
+      let share = 1;
+      for (let position = 0; position < 3; position++) {
+        const bits = b === undefined ? a[position]! : a[position]! | b[position]!;
+        share *= bitCount(bits & 0xffff) * bitCount(bits >>> 16) / 256;
+      }
+      return share;
+    };
+    const groups = new Map<string, Int32Array>();
+    for (const needle of this.#needles) {
+      const key = needle.text.slice(0, 2).toLowerCase();
+      let bucket = groups.get(key);
+      if (bucket === undefined) groups.set(key, bucket = new Int32Array(3));
+      for (let position = 0; position < 3; position++) {
+        const c = needle.bytes[position];
+        add(bucket, position, c);
+        if (needle.anyCase && c !== undefined && c >= 0x61 && c <= 0x7a) add(bucket, position, c - 0x20);
+      }
+    }
+    const buckets = [...groups.values()];
+    const widths = buckets.map((bucket) => width(bucket, undefined));
+    const budget = this.#separators ? 7 : 8; // the separators take a bucket of their own
+    while (buckets.length > budget) {
+      let bestA = 0, bestB = 1, bestCost = Infinity;
+      for (let a = 0; a < buckets.length; a++) {
+        for (let b = a + 1; b < buckets.length; b++) {
+          const cost = width(buckets[a]!, buckets[b]!) - widths[a]! - widths[b]!;
+          if (cost < bestCost) [bestA, bestB, bestCost] = [a, b, cost];
+        }
+      }
+      for (let position = 0; position < 3; position++) buckets[bestA]![position]! |= buckets[bestB]![position]!;
+      widths[bestA] = width(buckets[bestA]!, undefined);
+      buckets.splice(bestB, 1);
+      widths.splice(bestB, 1);
+    }
+    if (this.#separators) {
+      const separators = new Int32Array(3);
+      add(separators, 0, EQUALS);
+      add(separators, 0, COLON);
+      add(separators, 1, undefined);
+      add(separators, 2, undefined);
+      buckets.push(separators);
+    }
+    buckets.forEach((bucket, n) => {
+      for (let position = 0; position < 3; position++) {
+        for (let nibble = 0; nibble < 16; nibble++) {
+          if ((bucket[position]! & (1 << nibble)) !== 0) tables[position * 32 + nibble]! |= 1 << n;
+          if ((bucket[position]! & (1 << (16 + nibble))) !== 0) tables[position * 32 + 16 + nibble]! |= 1 << n;
+        }
+      }
+    });
+    return tables;
+  }
+
+  /** Whether the SIMD scan is available here (else the slower regular-expression searches run). */
+  static get simd(): boolean {
+    return anchorScanner() !== null;
+  }
+
+  /**
+   * Whether `accept` says true of an anchor (or separator) anywhere in `bytes` (JSON structure
+   * or not), called with each one's index in order until it does; needs the SIMD scan (`simd`).
+   */
+  someAnchor(bytes: Buffer, accept: (at: number) => boolean): boolean {
+    this.#b = bytes;
+    windowOf = undefined;
+    try {
+      for (let at = 0; ;) {
+        const candidate = this.#nextCandidate(at, false);
+        if (candidate >= bytes.length) return false;
+        if (this.#anchorAt(candidate) && accept(candidate)) return true;
+        at = candidate + 1;
+      }
+    } finally {
+      this.#b = EMPTY; // keep no frame alive
+      windowOf = undefined;
+    }
+  }
+
   /** The anchors of these detectors, or undefined when any is not a built-in (a custom pattern). */
   static anchorsOf(names: readonly string[]): Anchors | undefined {
     const exact: string[] = [];
@@ -165,8 +403,10 @@ export class RedactionPrefilter {
     this.#b = line;
     this.#pendingSplit = false;
     this.#nextFresh = false;
+    windowOf = undefined;
     const clean = this.#scan(); // throws nothing: the one parse in it is caught
     this.#b = EMPTY; // keep no frame alive
+    windowOf = undefined;
     return clean;
   }
 
@@ -262,6 +502,7 @@ export class RedactionPrefilter {
       if (c < 0x20 || c === BACKSLASH) break; // invalid, or escapes: the general path below
       if (starts[c] !== 0 && this.#anchorAt(j)) return -1;
     }
+    if (b.length - i >= SIMD_MIN_BYTES && anchorScanner() !== null) return this.#scannedValue(i);
     const end = this.#stringEnd(i);
     if (end === -1) return -1;
     const from = i + 1, to = end - 1; // the bytes between the quotes
@@ -285,11 +526,67 @@ export class RedactionPrefilter {
   }
 
   /**
+   * A string value at i that did not end within its first bytes, by the SIMD scan: to its closing
+   * quote, stopping where an anchor may start; escapes take the general path. The index after
+   * it, or -1 (invalid, or it may hold a secret).
+   */
+  #scannedValue(i: number): number {
+    const b = this.#b;
+    for (let at = i + 1; ;) {
+      const p = this.#nextCandidate(at, true);
+      if (p >= b.length) return -1; // no closing quote
+      const c = b[p]!;
+      if (c === QUOTE) {
+        // No backslash before it (one would have stopped the scan): the string ends here.
+        if (p > i + 1) this.#pendingSplit = this.#endsInPrefix(p, p - i - 1);
+        return p + 1;
+      }
+      if (c === BACKSLASH) {
+        const end = this.#stringEnd(i);
+        return end === -1 || this.#escapedMayMatch(i, end) ? -1 : end;
+      }
+      if (c < 0x20 || this.#anchorAt(p)) return -1;
+      at = p + 1;
+    }
+  }
+
+  /**
+   * The first index at or after `from` where an anchor may start (or, with `stops`, where a
+   * control character, quote or backslash is); the length of the bytes if none. The bytes go
+   * through the module's memory a window at a time; the last two positions of a window that does
+   * not end the bytes are looked at again in the next one, where the two bytes after them are.
+   */
+  #nextCandidate(from: number, stops: boolean): number {
+    const s = anchorScanner()!;
+    const b = this.#b;
+    const tables = (this.#tables ??= this.#buildTables());
+    if (tablesIn !== tables) {
+      tables.copy(s.memory, TABLES_AT);
+      tablesIn = tables;
+    }
+    for (let at = from; ;) {
+      if (windowOf !== b || at < windowStart || at >= windowLimit) {
+        if (at >= b.length) return b.length;
+        windowOf = b;
+        windowStart = at;
+        const windowEnd = Math.min(b.length, at + WINDOW_BYTES);
+        b.copy(s.memory, WINDOW_AT, windowStart, windowEnd);
+        s.memory.fill(0, WINDOW_AT + windowEnd - windowStart, WINDOW_AT + windowEnd - windowStart + WINDOW_SLACK);
+        windowLimit = windowEnd === b.length ? windowEnd : windowEnd - 2;
+      }
+      const found = (stops ? s.scan : s.find)(TABLES_AT, WINDOW_AT + at - windowStart, WINDOW_AT + windowLimit - windowStart) - WINDOW_AT + windowStart;
+      if (found < windowLimit) return found;
+      if (windowLimit === b.length) return b.length;
+      at = windowLimit;
+    }
+  }
+
+  /**
    * Whether a needle occurs in the bytes [from, to), searched in pieces of CHUNK bytes decoded as
    * latin1 (overlapping by a needle's length): short-lived strings the young generation takes
    * back for nothing, where one string of the whole text (a MiB) would cost full collections.
    * latin1 maps each byte to one character, so the ASCII needles match exactly where their bytes
-   * are; bytes ≥ 0x80 become characters that no needle (nor `i` without `u`) matches.
+   * are; bytes >= 0x80 become characters that no needle (nor `i` without `u`) matches.
    */
   #chunksMayMatch(search: RegExp, from: number, to: number): boolean {
     const b = this.#b;
@@ -454,6 +751,12 @@ export class RedactionPrefilter {
     }
     return false;
   }
+}
+
+function bitCount(bits: number): number {
+  let count = 0;
+  for (let v = bits; v !== 0; v &= v - 1) count++;
+  return count;
 }
 
 function skipWhitespace(b: Buffer, i: number): number {

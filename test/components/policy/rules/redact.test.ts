@@ -469,4 +469,31 @@ describe('mayHoldSecretsInJson (what spares a report\'s arguments the redaction 
     }
     assert.ok(redacted > 100, `the generator reaches secrets (${redacted})`);
   });
+
+  // Large values take the SIMD scan over their UTF-8 (written into a buffer kept for the next text, up to 2 MiB).
+  it('says "nothing" for a 1 MiB plain text, and "maybe" for a secret or key name at its start, middle or end, or split across two strings', () => {
+    const MiB = 1024 * 1024;
+    const filler = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 '.repeat(MiB / 63 + 1).slice(0, MiB);
+    const at = (offset: number, word: string): string => `${filler.slice(0, offset)} ${word} ${filler.slice(offset + word.length + 2)}`;
+    const plain = { text: filler };
+    assert.equal(mayHoldSecretsInJson(canonicalJson(plain)), false);
+    assert.equal(redactSecrets(plain).value, plain);
+    for (const secret of [...Object.values(secrets), 'api key', 'API.KEY', 'Token', 'passwd', 'PRIVATE']) {
+      for (const offset of [0, MiB / 2, MiB - secret.length - 2, 256 * 1024 - 3, 256 * 1024 - 1]) {
+        const value = { text: at(offset, secret) };
+        assert.equal(mayHoldSecretsInJson(canonicalJson(value)), true, `${secret} at ${offset}`);
+        // The buffer the text was written into is used again: what it held before does not count.
+        assert.equal(mayHoldSecretsInJson(canonicalJson({ text: filler })), false, `after ${secret} at ${offset}`);
+      }
+    }
+    // A secret key name in a key of a large value, and a secret split across two strings of one list.
+    assert.equal(mayHoldSecretsInJson(canonicalJson({ text: filler, db_password: 1 })), true);
+    assert.equal(mayHoldSecretsInJson(canonicalJson({ parts: [`${filler} AK`, `IA${AWS.slice(4)} x`] })), true);
+    // `api` alone is no hint (api.?key is); nor is a text past the buffer's 2 MiB, nor one with characters beyond ASCII.
+    assert.equal(mayHoldSecretsInJson(canonicalJson({ text: at(MiB / 2, 'rapid apis keys') })), false);
+    assert.equal(mayHoldSecretsInJson(canonicalJson({ text: filler.repeat(3) })), false);
+    assert.equal(mayHoldSecretsInJson(canonicalJson({ text: filler.repeat(3) + AWS })), true);
+    assert.equal(mayHoldSecretsInJson(canonicalJson({ text: `${'é€😀'.repeat(100_000)} ${filler}` })), false);
+    assert.equal(mayHoldSecretsInJson(canonicalJson({ text: `${'é€😀'.repeat(100_000)} api€key ${filler}` })), true);
+  });
 });

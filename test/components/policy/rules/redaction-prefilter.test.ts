@@ -304,3 +304,103 @@ describe('redaction prefilter', () => {
     assert.equal(reads, 2);
   });
 });
+
+describe('redaction prefilter: the SIMD scan of long strings', () => {
+  const ALL: DetectorName[] = ['private-key', 'aws-access-key', 'github-token', 'jwt', 'bearer-token', 'password-assignment'];
+  const MiB = 1024 * 1024;
+  // The bench's text: plain ASCII letters, digits and spaces, no secret.
+  const plain = (length: number): string => FILLER.repeat(Math.ceil(length / FILLER.length)).slice(0, length);
+  const resultLine = (text: string): Buffer => Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text }] } })}\n`);
+
+  it('should rule out a 1 MiB plain text without parsing it', () => {
+    const prefilter = new RedactionPrefilter(RedactionPrefilter.anchorsOf(ALL)!);
+    const line = resultLine(plain(MiB));
+    assert.equal(prefilter.clean(line), true);
+    let reads = 0;
+    const rule = createRedactRules({ id: 'secrets', redact: { detectors: 'all' } }, { mode: 'enforce' })[0]!;
+    const verdict = rule.evaluate({ ...frameOf(line, 'tools/call', false), body: () => (reads++, JSON.parse(line.toString())) });
+    assert.deepEqual(verdict, { effect: 'continue' });
+    assert.equal(reads, 0);
+  });
+
+  it('should find a secret at the start, in the middle and at the end of a 1 MiB text, and across the windows the bytes are scanned in', () => {
+    const prefilter = new RedactionPrefilter(RedactionPrefilter.anchorsOf(ALL)!);
+    const rule = createRedactRules({ id: 'secrets', redact: { detectors: 'all' } }, { mode: 'enforce' })[0]!;
+    const windowBytes = 256 * 1024; // redaction-prefilter.ts: WINDOW_BYTES; a window after the first starts 2 bytes early
+    // The secret as a word of its own (the detectors want one), its first byte at `offset`.
+    const line = (offset: number, secret: string): Buffer => {
+      const filler = plain(MiB);
+      const before = offset === 0 ? '' : `${filler.slice(0, offset - 1)} `;
+      const after = offset + secret.length >= MiB ? '' : ` ${filler.slice(offset + secret.length + 1)}`;
+      return resultLine(`${before}${secret}${after}`);
+    };
+    for (const secret of SECRETS) {
+      const places = [0, MiB / 2, MiB - secret.length];
+      for (const place of places) {
+        const bytes = line(place, secret);
+        assert.equal(prefilter.clean(bytes), false, `${secret} at ${place}`);
+        const verdict = rule.evaluate(frameOf(bytes, 'tools/call', false));
+        assert.equal(verdict.effect, 'rewrite', `${secret} at ${place}`);
+        const text = ((verdict as { body: { result: { content: { text: string }[] } } }).body.result.content[0]!.text);
+        assert.equal(text.includes(secret), false, `${secret} at ${place} is still there`);
+        assert.match(text, /\[REDACTED:[a-z-]+\]/);
+      }
+      // Every place an anchor can straddle the end of the first three windows (offsets in the string's text).
+      for (let window = 1; window <= 3; window++) {
+        const edge = window * (windowBytes - 2);
+        for (let offset = edge - 14; offset <= edge + 2; offset++) {
+          assert.equal(prefilter.clean(line(offset, secret)), false, `${secret} at ${offset}`);
+        }
+      }
+    }
+  });
+
+  it('should leave a secret split across two long strings to the full scan', () => {
+    const prefilter = new RedactionPrefilter(RedactionPrefilter.anchorsOf(ALL)!);
+    const rule = createRedactRules({ id: 'secrets', redact: { detectors: 'all' } }, { mode: 'enforce' })[0]!;
+    const pad = plain(3000); // long enough for the SIMD scan (a frame's last 2 KiB take the byte loops)
+    for (const secret of SECRETS) {
+      for (let a = 1; a < Math.min(secret.length, 14); a++) {
+        const items = [`${pad} ${secret.slice(0, a)}`, `${secret.slice(a)} ${pad}`, pad];
+        const line = Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: items.map((text) => ({ type: 'text', text })) } })}\n`);
+        assert.equal(prefilter.clean(line), false, JSON.stringify(items.map((item) => item.slice(-20))));
+        assert.equal(rule.evaluate(frameOf(line, 'tools/call', false)).effect, 'rewrite', secret);
+      }
+    }
+  });
+
+  it('should find every needle its tables were built for, wherever it is (the filter never passes over one)', () => {
+    const next = seededRandom(20261207);
+    const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.=:/';
+    const word = (min: number, max: number): string => {
+      let text = '';
+      for (let k = min + Math.floor(next() * (max - min + 1)); k > 0; k--) text += letters[Math.floor(next() * letters.length)];
+      return text;
+    };
+    for (let round = 0; round < 200; round++) {
+      // 1 to 30 needles of 1 to 12 bytes (some shorter than the three positions the tables see), any case or not.
+      const count = 1 + Math.floor(next() * 30);
+      const exact: string[] = [], anyCase: string[] = [];
+      for (let n = 0; n < count; n++) (next() < 0.5 ? exact : anyCase).push(word(1, 12).replace(/[=:]/g, 'x'));
+      const separators = next() < 0.3;
+      const prefilter = new RedactionPrefilter({ exact, anyCase: anyCase.map((text) => text.toLowerCase()), separators });
+      // A text of filler with needles (in random case where any case) dropped in.
+      let text = plain(Math.floor(next() * 300));
+      for (let k = Math.floor(next() * 6); k > 0; k--) {
+        const pick = Math.floor(next() * count);
+        const needle = pick < exact.length ? exact[pick]! : [...anyCase[pick - exact.length]!].map((c) => (next() < 0.5 ? c.toUpperCase() : c.toLowerCase())).join('');
+        const at = Math.floor(next() * (text.length + 1));
+        text = text.slice(0, at) + needle + text.slice(at) + word(0, 40);
+      }
+      const expected: number[] = [];
+      const lower = text.toLowerCase();
+      for (let at = 0; at < text.length; at++) {
+        if (exact.some((needle) => text.startsWith(needle, at)) || anyCase.some((needle) => lower.startsWith(needle.toLowerCase(), at))
+          || (separators && (text[at] === '=' || text[at] === ':'))) expected.push(at);
+      }
+      const found: number[] = [];
+      prefilter.someAnchor(Buffer.from(text, 'latin1'), (at) => (found.push(at), false));
+      assert.deepEqual(found, expected, JSON.stringify({ exact, anyCase, separators, text }));
+    }
+  });
+});
