@@ -14,7 +14,13 @@ function modulesLoaded(args: string[]): string[] {
   const record = join(dir, 'loaded.txt');
   writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
 export async function load(url, context, next) { appendFileSync(${JSON.stringify(record)}, url + '\\n'); return next(url, context); }\n`);
-  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+  // The load hook sees ES modules only; what is require()d (pino, re2js's CommonJS build) is listed from require's cache at exit.
+  writeFileSync(join(dir, 'register.mjs'), `import { appendFileSync } from 'node:fs';
+import { createRequire, register } from 'node:module';
+import { pathToFileURL } from 'node:url';
+register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => appendFileSync(${JSON.stringify(record)}, Object.keys(cache).map((file) => pathToFileURL(file).href + '\\n').join('')));\n`);
   const result = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), CLI, '--proxy', 'node demo/mcp-middleware-platform/simple-mcp-server.js', '--allow', 'node demo/', '--log-level', 'warn', ...args], {
     cwd: ROOT, input: '{"jsonrpc":"2.0","id":1,"method":"ping"}\n', encoding: 'utf8',
   });
@@ -39,5 +45,16 @@ describe('lazy loading', () => {
     const loaded = heavy(modulesLoaded(['--policy', 'policies/readonly.yaml']));
     assert.ok(loaded.some((url) => url.includes('/node_modules/yaml/')), 'YAML');
     assert.ok(loaded.some((url) => url.includes('/policy/rules/')), 'rule kinds');
+  });
+
+  // RE2 is for patterns: a policy without one (readonly.yaml has none) never loads it.
+  test('with a policy, RE2 only when the policy holds a pattern', () => {
+    assert.ok(!readFileSync(join(ROOT, 'policies/readonly.yaml'), 'utf8').includes('pattern'));
+    const re2 = (urls: string[]) => urls.filter((url) => url.includes('/node_modules/re2js/'));
+    assert.deepEqual(re2(modulesLoaded(['--policy', 'policies/readonly.yaml'])), []);
+    const dir = tempDir('lazy-re2');
+    const policy = join(dir, 'patterns.yaml');
+    writeFileSync(policy, `${readFileSync(join(ROOT, 'policies/readonly.yaml'), 'utf8').trimEnd()}\n  - id: employee-ids\n    redact: { detectors: all, patterns: [{ name: employee-id, pattern: "EMP-[0-9]{6}" }] }\n`);
+    assert.ok(re2(modulesLoaded(['--policy', policy])).length > 0, 'RE2 for the pattern');
   });
 });

@@ -13,6 +13,9 @@
  * `undefined` mean the same.
  */
 export function canonicalJson(value: unknown): string {
+  // Most values (a report's arguments, JSON.parse's output) already have their keys in order:
+  // then JSON.stringify writes the same bytes, natively and as one flat string.
+  if (isCanonicalAsIs(value)) return JSON.stringify(value);
   try {
     return write(value);
   } catch (error) {
@@ -22,6 +25,45 @@ export function canonicalJson(value: unknown): string {
 }
 
 class NotJson extends Error {}
+
+/**
+ * True when JSON.stringify(value) is exactly its canonical text: only JSON values (finite
+ * numbers, no undefined in arrays, no functions, symbols or bigints), every object plain
+ * (prototype Object.prototype or null: no boxed primitive, Date or Map that JSON.stringify
+ * would write otherwise) with no toJSON, and every object's own keys in ascending UTF-16 order,
+ * which is both the order JSON.stringify writes them in and the order canonical JSON sorts
+ * them to. Numbers and strings are written by JSON.stringify in both. A false answer only
+ * costs the walk: `write` then does it (and reports what is not JSON).
+ */
+function isCanonicalAsIs(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) if (!isCanonicalAsIs(value[i])) return false;
+        return true;
+      }
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return false;
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) {
+        if (i > 0 && !(keys[i - 1]! < keys[i]!)) return false;
+        const member = (value as Record<string, unknown>)[keys[i]!];
+        if (member !== undefined && !isCanonicalAsIs(member)) return false; // undefined members: skipped by both
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
 
 // The hot walk (a report's arguments, every call): no path strings, no arrays of members.
 function write(value: unknown): string {

@@ -5,10 +5,11 @@
  * can say the same — the matching JSON Schema keywords, so docs/policy.schema.json and the
  * validator never disagree.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { z } from 'zod';
 import { byteSizeExpected, FRAME_BYTES, readByteSize } from '../../values/index.js';
 import { count, describeFound, expected, expectedMessage, listNames } from './describe.js';
+import { loadRe2 } from './re2.js';
 
 /**
  * Refinements run even when an earlier part of the same value failed (zod skips them by
@@ -65,8 +66,9 @@ export const jsonPointer = z.string(pointerError).regex(JSON_POINTER, pointerErr
 
 /**
  * A regular expression in RE2 syntax, compiled here so a bad one stops the load, with RE2's
- * own explanation. RE2 (re2js) matches in linear time, so no pattern in a policy can stall
- * the proxy on a crafted input the way a backtracking `(a+)+$` does in JavaScript's RegExp.
+ * own explanation (RE2 is loaded by the first pattern: re2.ts). RE2 (re2js) matches in linear
+ * time, so no pattern in a policy can stall the proxy on a crafted input the way a
+ * backtracking `(a+)+$` does in JavaScript's RegExp.
  */
 export const re2Pattern = z
   .string()
@@ -76,7 +78,7 @@ export const re2Pattern = z
 /** The compiled pattern, or undefined with an issue saying why RE2 refuses it. */
 function compileRe2(pattern: string, ctx: z.RefinementCtx): RE2JS | undefined {
   try {
-    return RE2JS.compile(pattern);
+    return loadRe2().compile(pattern);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     ctx.addIssue({ code: 'custom', message: `expected a regular expression in RE2 syntax, found ${describeFound(pattern)} (${reason})`, input: pattern });

@@ -1,8 +1,6 @@
 // What every rule factory shares: the compile context, and small readers over a frame's params.
 // Nothing here runs per frame except the readers, which are a few property reads. A factory
-// receives a spec the schema (document/schema.ts) has validated and only compiles it; the
-// check* helpers below remain for the redact rule's own checks (rules/redact.ts), until they too
-// are the schema's alone.
+// receives a spec the schema (document/schema.ts) has validated and only compiles it.
 import type { PolicyMode, ToolReply } from '../document/document.js';
 import type { DenyCategory, Verdict } from '../engine/types.js';
 import { compileGlobs, type GlobMatcher } from '../engine/glob.js';
@@ -13,7 +11,7 @@ export interface RuleContext {
   readonly mode: PolicyMode;
 }
 
-/** The error every factory throws for an invalid spec: names the rule and the field. */
+/** An invalid spec, named by its rule (re-exported by rules/index.ts; the schema refuses invalid specs first). */
 export class RuleSpecError extends Error {
   constructor(ruleId: string, message: string) {
     super(`rule ${JSON.stringify(ruleId)}: ${message}`);
@@ -23,29 +21,6 @@ export class RuleSpecError extends Error {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-export function checkRuleId(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0) throw new RuleSpecError(String(id), 'the rule id must be a non-empty string');
-  return id;
-}
-
-export function checkMode(ruleId: string, context: RuleContext): PolicyMode {
-  const mode = context?.mode;
-  if (mode !== 'observe' && mode !== 'enforce') throw new RuleSpecError(ruleId, `context.mode must be observe or enforce, got ${JSON.stringify(mode)}`);
-  return mode;
-}
-
-export function checkSection(ruleId: string, kind: string, value: unknown): Record<string, unknown> {
-  if (!isRecord(value)) throw new RuleSpecError(ruleId, `${kind} must be a mapping`);
-  return value;
-}
-
-/** Rejects keys a kind does not know, so a typo (`alow:`) is an error instead of a silent no-op. */
-export function checkKnownKeys(ruleId: string, where: string, value: Record<string, unknown>, known: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new RuleSpecError(ruleId, `${where} has an unknown key ${JSON.stringify(key)} (known: ${known.join(', ')})`);
-  }
 }
 
 /** allow/deny globs compiled once; `permits` is true when the text passes both. */

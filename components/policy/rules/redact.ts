@@ -30,12 +30,10 @@
 // Before parsing, the built-in detectors' anchors are looked for in the frame's bytes: a frame
 // in which none can occur (most results) continues without being parsed (redaction-prefilter.ts).
 import { useLogRedactor } from '../../logging/redact.js';
-import type { DetectorName, RedactRule } from '../document/document.js';
+import type { RedactRule } from '../document/document.js';
 import type { FrameContext, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
-import {
-  checkKnownKeys, checkMode, checkRuleId, checkSection, isRecord, RuleSpecError, type RuleContext,
-} from './common.js';
+import { isRecord, type RuleContext } from './common.js';
 import { BUILT_IN_DETECTORS, createPatternDetector, DETECTOR_NAMES, isSecretKey, type Detector, type SecretMatch } from './redaction-detectors.js';
 import { RedactionPrefilter } from './redaction-prefilter.js';
 
@@ -375,63 +373,24 @@ function redactNotification(redactor: Redactor, method: string, params: Record<s
   return redacted === undefined ? params : { ...params, message: redacted };
 }
 
-function compileDetectors(ruleId: string, section: Record<string, unknown>): Detector[] {
-  const detectors: Detector[] = [];
-  const names = section['detectors'] ?? 'all';
-  if (names === 'all') {
-    detectors.push(...DETECTOR_NAMES.map((name) => BUILT_IN_DETECTORS[name]));
-  } else if (Array.isArray(names)) {
-    for (const name of names) {
-      if (typeof name !== 'string' || !(DETECTOR_NAMES as readonly string[]).includes(name)) {
-        throw new RuleSpecError(ruleId, `redact.detectors: unknown detector ${JSON.stringify(name)} (known: all, ${DETECTOR_NAMES.join(', ')})`);
-      }
-      const detector = BUILT_IN_DETECTORS[name as DetectorName];
-      if (!detectors.includes(detector)) detectors.push(detector);
-    }
-  } else {
-    throw new RuleSpecError(ruleId, 'redact.detectors must be all or a list of detector names');
-  }
-
-  const patterns = section['patterns'] ?? [];
-  if (!Array.isArray(patterns)) throw new RuleSpecError(ruleId, 'redact.patterns must be a list of { name, pattern }');
-  const seen = new Set<string>(DETECTOR_NAMES);
-  patterns.forEach((entry, index) => {
-    const where = `redact.patterns[${index}]`;
-    if (!isRecord(entry)) throw new RuleSpecError(ruleId, `${where} must be { name, pattern }`);
-    checkKnownKeys(ruleId, where, entry, ['name', 'pattern']);
-    const { name, pattern } = entry;
-    // The name is shown in the marker `[REDACTED:<name>]`: no brackets or control characters in it.
-    if (typeof name !== 'string' || name.length === 0 || name.length > 64 || /[[\]\u0000-\u001f\u007f]/.test(name)) {
-      throw new RuleSpecError(ruleId, `${where}.name must be 1 to 64 characters without brackets or control characters (it is shown in the marker)`);
-    }
-    if (seen.has(name)) throw new RuleSpecError(ruleId, `${where}.name ${JSON.stringify(name)} is already a detector name`);
-    seen.add(name);
-    if (typeof pattern !== 'string' || pattern.length === 0) throw new RuleSpecError(ruleId, `${where}.pattern must be a non-empty string`);
-    try {
-      detectors.push(createPatternDetector(name, pattern));
-    } catch (error) {
-      throw new RuleSpecError(ruleId, `${where}.pattern is not usable RE2: ${(error as Error).message}`);
-    }
-  });
-  if (detectors.length === 0) throw new RuleSpecError(ruleId, 'redact needs at least one detector or pattern');
+/**
+ * The detectors of a spec the schema accepted (rule-schemas.ts: known names, at least one,
+ * pattern names unique and marker-safe, patterns RE2 that match no empty string): compiled
+ * only, in order, each once.
+ */
+function compileDetectors(section: RedactRule['redact']): Detector[] {
+  const names = section.detectors === 'all' ? DETECTOR_NAMES : section.detectors;
+  const detectors = [...new Set(names)].map((name) => BUILT_IN_DETECTORS[name]);
+  for (const { name, pattern } of section.patterns ?? []) detectors.push(createPatternDetector(name, pattern));
   return detectors;
 }
 
 export function createRedactRules(spec: RedactRule, context: RuleContext): Rule[] {
-  const id = checkRuleId(spec.id);
-  const mode = checkMode(id, context);
-  const section = checkSection(id, 'redact', spec.redact);
-  checkKnownKeys(id, 'redact', section, ['detectors', 'patterns', 'in']);
-  const detectors = compileDetectors(id, section);
-
-  const methodsSpec = section['in'] ?? SCANNABLE;
-  if (!Array.isArray(methodsSpec) || methodsSpec.length === 0) throw new RuleSpecError(id, `redact.in must be a non-empty list of ${SCANNABLE.join(', ')}`);
-  for (const method of methodsSpec) {
-    if (!(SCANNABLE as readonly unknown[]).includes(method)) {
-      throw new RuleSpecError(id, `redact.in: ${JSON.stringify(method)} is not one of ${SCANNABLE.join(', ')}`);
-    }
-  }
-  const methods = [...new Set(methodsSpec as string[])];
+  const { id } = spec;
+  const { mode } = context;
+  const detectors = compileDetectors(spec.redact);
+  const methodsSpec: readonly string[] = spec.redact.in ?? SCANNABLE;
+  const methods = [...new Set(methodsSpec)];
   const responseMethods = methods.filter((method) => (RESULT_METHODS as readonly string[]).includes(method));
   const notificationMethods = methods.filter((method) => (NOTIFICATION_METHODS as readonly string[]).includes(method));
   // With built-in detectors only, a frame whose bytes hold nothing any of them could match is

@@ -3,7 +3,8 @@
 // case-insensitive `bearer`), checks a bounded amount of text around it, and resumes after what
 // it matched, so a scan is linear in the text and a 1 MiB result costs a few milliseconds.
 // Custom patterns are RE2 (re2js): linear time too, whatever the pattern.
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { loadRe2 } from '../document/re2.js';
 import type { DetectorName } from '../document/document.js';
 
 /** A half-open range [start, end) of UTF-16 code units in the scanned text. */
@@ -20,9 +21,9 @@ export interface Detector {
   find(text: string, out: SecretMatch[]): void;
 }
 
-/** Compiles an RE2 pattern (re2js), throwing its syntax error. */
+/** Compiles an RE2 pattern (re2js, loaded on the first: document/re2.ts), throwing its syntax error. */
 export function compileRe2(pattern: string): RE2JS {
-  return RE2JS.compile(pattern);
+  return loadRe2().compile(pattern);
 }
 
 // Character classes, as bit flags over ASCII.

@@ -8,6 +8,7 @@ import { BUILT_IN_DETECTORS, type SecretMatch } from '../../../../components/pol
 import { evaluateFrame } from '../../../../components/policy/engine/evaluate.js';
 import { frameContext, resultOf } from '../../../helpers/frame-context.js';
 import { policyFromRules } from '../../../helpers/test-policy.js';
+import { assertRejected, policyWithRule } from '../rejections.js';
 
 // Test secrets, assembled at run time so this file does not itself look like a leak.
 const AWS = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
@@ -188,7 +189,7 @@ describe('redact rule', () => {
   });
 
   it('redacts with a custom RE2 pattern, named in the marker', () => {
-    const custom = ruleOf({ detectors: [], patterns: [{ name: 'employee-id', pattern: 'EMP-[0-9]{6}' }, { name: 'Case Number', pattern: 'CASE#[0-9]+' }] });
+    const custom = ruleOf({ detectors: ['private-key'], patterns: [{ name: 'employee-id', pattern: 'EMP-[0-9]{6}' }, { name: 'Case Number', pattern: 'CASE#[0-9]+' }] });
     assert.deepEqual(redactTexts(custom, 'see CASE#42').out, ['see [REDACTED:Case Number]']);
     const { verdict, out } = redactTexts(custom, 'ids: EMP-123456, EMP-654321 and EMP-12');
     assert.ok(verdict.effect === 'rewrite');
@@ -382,22 +383,26 @@ describe('redact rule', () => {
     assert.deepEqual(rule.evaluate(frameContext([1, 2], { method: 'tools/call' })), { effect: 'continue' });
   });
 
-  const invalid: Array<[string, unknown, RegExp]> = [
-    ['an unknown detector', { detectors: ['ssn'] }, /unknown detector "ssn"/],
-    ['detectors not a list', { detectors: 'some' }, /detectors must be all or a list/],
-    ['an invalid RE2 pattern', { detectors: [], patterns: [{ name: 'x', pattern: '(a' }] }, /patterns\[0\].pattern is not usable RE2/],
-    ['a lookahead', { detectors: [], patterns: [{ name: 'x', pattern: 'a(?=b)' }] }, /not usable RE2/],
-    ['a pattern matching the empty string', { detectors: [], patterns: [{ name: 'x', pattern: 'a*' }] }, /matches the empty string/],
-    ['a marker-breaking name', { detectors: [], patterns: [{ name: 'x]', pattern: 'a' }] }, /name must be 1 to 64 characters without brackets/],
-    ['a name with a newline', { detectors: [], patterns: [{ name: 'a\nb', pattern: 'a' }] }, /name must be 1 to 64 characters without brackets/],
-    ['a name taken by a detector', { detectors: [], patterns: [{ name: 'jwt', pattern: 'a' }] }, /already a detector name/],
-    ['nothing to detect', { detectors: [] }, /needs at least one detector or pattern/],
-    ['a method that cannot be scanned', { detectors: 'all', in: ['tools/list'] }, /"tools\/list" is not one of tools\/call, resources\/read, prompts\/get, notifications\/message, notifications\/progress/],
+  // Refused by the schema, at load, with the field's path (the factory compiles validated specs).
+  const DETECTORS_EXPECTED = 'expected "all" or a non-empty list of detectors (private-key, aws-access-key, github-token, jwt, bearer-token, password-assignment)';
+  const NAME_EXPECTED = 'expected a name of 1 to 64 characters without brackets or control characters (it is shown in the marker [REDACTED:<name>])';
+  const invalid: Array<[string, unknown, string, string]> = [
+    ['an unknown detector', { detectors: ['ssn'] }, 'rules[0].redact.detectors', `${DETECTORS_EXPECTED}, found 1 unknown detector: "ssn"`],
+    ['detectors not a list', { detectors: 'some' }, 'rules[0].redact.detectors', `${DETECTORS_EXPECTED}, found "some"`],
+    ['an invalid RE2 pattern', { detectors: 'all', patterns: [{ name: 'x', pattern: '(a' }] }, 'rules[0].redact.patterns[0].pattern', 'expected a regular expression in RE2 syntax, found "(a" (error parsing regexp: missing closing ): `(a`)'],
+    ['a lookahead', { detectors: 'all', patterns: [{ name: 'x', pattern: 'a(?=b)' }] }, 'rules[0].redact.patterns[0].pattern', 'expected a regular expression in RE2 syntax, found "a(?=b)" (error parsing regexp: invalid or unsupported Perl syntax: `(?=`)'],
+    ['a pattern matching the empty string', { detectors: 'all', patterns: [{ name: 'x', pattern: 'a*' }] }, 'rules[0].redact.patterns[0].pattern', 'expected a pattern that matches at least one character, found "a*", which matches the empty string'],
+    ['a marker-breaking name', { detectors: 'all', patterns: [{ name: 'x]', pattern: 'a' }] }, 'rules[0].redact.patterns[0].name', `${NAME_EXPECTED}, found "x]"`],
+    ['a name with a newline', { detectors: 'all', patterns: [{ name: 'a\nb', pattern: 'a' }] }, 'rules[0].redact.patterns[0].name', `${NAME_EXPECTED}, found "a\\nb"`],
+    ['a name taken by a detector', { detectors: 'all', patterns: [{ name: 'jwt', pattern: 'a' }] }, 'rules[0].redact.patterns[0].name', 'expected a name that is not a built-in detector\'s (private-key, aws-access-key, github-token, jwt, bearer-token, password-assignment), found "jwt"'],
+    ['nothing to detect', { detectors: [] }, 'rules[0].redact.detectors', `${DETECTORS_EXPECTED}, found an empty list`],
+    ['a method that cannot be scanned', { detectors: 'all', in: ['tools/list'] }, 'rules[0].redact.in[0]', 'expected one of: "tools/call", "resources/read", "prompts/get", "notifications/message", "notifications/progress", found "tools/list"'],
+    ['no method to scan', { detectors: 'all', in: [] }, 'rules[0].redact.in', 'expected a non-empty list, found an empty list'],
+    ['a key redact does not know', { detectors: 'all', scan: 'all' }, 'rules[0].redact.scan', 'unknown key "scan" (expected one of: detectors, patterns, in)'],
   ];
-  for (const [label, redact, message] of invalid) {
-    it(`throws on ${label}`, () => {
-      assert.throws(() => createRedactRules({ id: 'bad', redact } as unknown as RedactRule, { mode: 'enforce' }), message);
-    });
+  const exactly = (text: string): RegExp => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  for (const [label, redact, path, message] of invalid) {
+    it(`refuses ${label} at load`, () => assertRejected(policyWithRule({ id: 'bad', redact }), path, exactly(message)));
   }
 });
 

@@ -299,7 +299,7 @@ describe('redaction prefilter', () => {
     const rule = createRedactRules({ id: 'secrets', redact: { detectors: 'all' } }, { mode: 'enforce' })[0]!;
     assert.equal(rule.evaluate(frame(true)).effect, 'rewrite');
     assert.equal(reads, 1);
-    const custom = createRedactRules({ id: 'custom', redact: { detectors: [], patterns: [{ name: 'c', pattern: 'AKIA' }] } }, { mode: 'enforce' })[0]!;
+    const custom = createRedactRules({ id: 'custom', redact: { detectors: ['private-key'], patterns: [{ name: 'c', pattern: 'AKIA' }] } }, { mode: 'enforce' })[0]!;
     assert.equal(custom.evaluate(frame(false)).effect, 'rewrite');
     assert.equal(reads, 2);
   });
