@@ -111,9 +111,13 @@ describe('--server-user', { skip }, () => {
 
     proxy.endInput();
     assert.deepEqual(await proxy.waitForExit(), { code: 0, signal: null });
-    const lifecycle = readFileSync(join(reportsDir, 'reports.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line)).filter((r) => r.kind === 'lifecycle');
-    assert.deepEqual(lifecycle.map((r) => r.event), ['spawn', 'exit'], 'reports are written and signed as ever');
-    assert.ok(lifecycle.every((r) => typeof r.signature?.value === 'string'), 'signed with the key the server could not read');
+    const lines = readFileSync(join(reportsDir, 'reports.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const lifecycle = lines.filter((r) => r.kind === 'lifecycle');
+    assert.deepEqual(lifecycle.map((r) => r.event), ['spawn', 'exit'], 'reports are written as ever');
+    // Signatures live on checkpoints, each covering every line before it: the file ends with a signed closing one.
+    const last = lines[lines.length - 1];
+    assert.deepEqual([last.kind, last.reason], ['checkpoint', 'close']);
+    assert.equal(typeof last.signature?.value, 'string', 'signed with the key the server could not read');
   });
 
   const run = (args: readonly string[], options: { uid?: number; gid?: number } = {}) =>
@@ -133,7 +137,8 @@ describe('--server-user', { skip }, () => {
     assert.ok(result.stderr.includes(`hint: chmod 0400 ${readableKey}`), result.stderr);
     assert.doesNotMatch(result.stderr, /started the MCP server/);
     const refused = readFileSync(join(reportsDir, 'refused.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    assert.deepEqual(refused.map((r) => [r.event, r.detail.reason]), [['refused', 'server_user']]);
+    assert.deepEqual(refused.filter((r) => r.kind === 'lifecycle').map((r) => [r.event, r.detail.reason]), [['refused', 'server_user']]);
+    assert.deepEqual(refused.map((r) => r.kind === 'checkpoint' ? `checkpoint:${r.reason}` : r.kind), ['lifecycle', 'checkpoint:close'], 'the refusal, then the closing checkpoint');
   });
 
   test('a proxy that may not switch users refuses, and never runs the server as itself', () => {
