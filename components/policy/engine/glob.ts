@@ -7,9 +7,8 @@ export type GlobMatcher = (text: string) => boolean;
 
 export function compileGlob(pattern: string): GlobMatcher {
   if (pattern === '*') return () => true;
-  if (!pattern.includes('*') && !pattern.includes('?')) return (text) => text === pattern;
-  const lastStar = pattern.lastIndexOf('*');
-  if (lastStar === pattern.length - 1 && pattern.indexOf('*') === lastStar && !pattern.includes('?')) {
+  if (!hasWildcard(pattern)) return (text) => text === pattern;
+  if (isPrefixGlob(pattern)) {
     const prefix = pattern.slice(0, -1);
     return (text) => text.startsWith(prefix);
   }
@@ -17,16 +16,38 @@ export function compileGlob(pattern: string): GlobMatcher {
 }
 
 /**
- * Compiles several globs into one matcher that is true when any of them matches. Names without
- * wildcards (most of an allowlist) are one Set lookup; the globs with wildcards are tried after.
+ * Compiles several globs into one matcher that is true when any of them matches, without a
+ * closure or an allocation per call (it runs on every frame): names without wildcards (most of
+ * an allowlist) are one Set lookup, `prefix*` globs a startsWith each, the other globs the
+ * wildcard match. A `*` among them matches everything.
  */
 export function compileGlobs(patterns: readonly string[]): GlobMatcher {
   if (patterns.length === 1) return compileGlob(patterns[0]!);
-  const exact = new Set(patterns.filter((pattern) => !pattern.includes('*') && !pattern.includes('?')));
-  const wild = patterns.filter((pattern) => !exact.has(pattern)).map(compileGlob);
-  if (exact.size === 0) return (text) => wild.some((match) => match(text));
-  if (wild.length === 0) return (text) => exact.has(text);
-  return (text) => exact.has(text) || wild.some((match) => match(text));
+  if (patterns.includes('*')) return () => true;
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  const wild: string[] = [];
+  for (const pattern of patterns) {
+    if (!hasWildcard(pattern)) exact.add(pattern);
+    else if (isPrefixGlob(pattern)) prefixes.push(pattern.slice(0, -1));
+    else wild.push(pattern);
+  }
+  if (prefixes.length === 0 && wild.length === 0) return (text) => exact.has(text);
+  return (text) => {
+    if (exact.has(text)) return true;
+    for (let i = 0; i < prefixes.length; i++) if (text.startsWith(prefixes[i]!)) return true;
+    for (let i = 0; i < wild.length; i++) if (matchGlob(wild[i]!, text)) return true;
+    return false;
+  };
+}
+
+function hasWildcard(pattern: string): boolean {
+  return pattern.includes('*') || pattern.includes('?');
+}
+
+/** `prefix*`: one `*`, at the end, and no `?`. */
+function isPrefixGlob(pattern: string): boolean {
+  return pattern.indexOf('*') === pattern.length - 1 && !pattern.includes('?');
 }
 
 export function matchGlob(pattern: string, text: string): boolean {
