@@ -33,6 +33,11 @@ const TARGETS: ReadonlyMap<string, TargetField> = new Map<string, TargetField>([
 /** The methods that name a target, in a fixed order (docs, schemas). */
 export const TARGET_METHODS: readonly string[] = Object.freeze([...TARGETS.keys()]);
 
+/** The methods that name a target of this kind (a resource: read, subscribe, unsubscribe). */
+export function methodsTargeting(kind: TargetKind): readonly string[] {
+  return TARGET_METHODS.filter((method) => TARGETS.get(method)!.kind === kind);
+}
+
 /** The target field of a method, or undefined when the method names no single target. */
 export function targetFieldOf(method: string): TargetField | undefined {
   return TARGETS.get(method);

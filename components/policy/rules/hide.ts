@@ -13,6 +13,7 @@ import { CONTINUE } from '../engine/types.js';
 import { compileGlobs, type GlobMatcher } from '../engine/glob.js';
 import { deny, invalidParams, isRecord, quoteForMessage, readParams, type RuleContext } from './common.js';
 import { normalizeUri } from './normalize.js';
+import { TARGET_METHODS, targetFieldOf, type TargetKind } from '../../mcp/index.js';
 
 /** An entry field (or call param) a glob is tried against; `uri`: it must be a URI. */
 interface Field {
@@ -28,12 +29,17 @@ const LISTS: Readonly<Record<string, { readonly section: 'tools' | 'prompts' | '
   'resources/templates/list': { section: 'resources', key: 'resourceTemplates', fields: [{ name: 'uriTemplate', uri: true }, { name: 'name', uri: false }] },
 };
 
-/** The request that reaches each kind of entry, and the param that names it. */
-const CALLS: Readonly<Record<string, { readonly section: 'tools' | 'prompts' | 'resources'; readonly param: Field; readonly noun: string }>> = {
-  'tools/call': { section: 'tools', param: { name: 'name', uri: false }, noun: 'tool' },
-  'prompts/get': { section: 'prompts', param: { name: 'name', uri: false }, noun: 'prompt' },
-  'resources/read': { section: 'resources', param: { name: 'uri', uri: true }, noun: 'resource' },
-};
+/**
+ * The requests that reach each kind of entry, and the param that names it: every method that
+ * names a target (components/mcp), so a hidden resource can be neither read nor subscribed to.
+ */
+const SECTIONS: Readonly<Record<TargetKind, 'tools' | 'prompts' | 'resources'>> = { tool: 'tools', prompt: 'prompts', resource: 'resources' };
+const CALLS: Readonly<Record<string, { readonly section: 'tools' | 'prompts' | 'resources'; readonly param: Field; readonly noun: string }>> = Object.fromEntries(
+  TARGET_METHODS.map((method) => {
+    const { kind, field } = targetFieldOf(method)!;
+    return [method, { section: SECTIONS[kind], param: { name: field, uri: field === 'uri' }, noun: kind }];
+  }),
+);
 
 /**
  * Whether the globs hide this text: as written, or (for resources) normalized. Undefined when it

@@ -34,7 +34,7 @@ describe('hide rule', () => {
 
   it('compiles to a request rule and a response rule over the lists and calls it hides', () => {
     assert.deepEqual([response.direction, response.methods], ['server-to-client', ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']]);
-    assert.deepEqual([request.direction, request.methods], ['client-to-server', ['tools/call', 'prompts/get', 'resources/read']]);
+    assert.deepEqual([request.direction, request.methods], ['client-to-server', ['tools/call', 'prompts/get', 'resources/read', 'resources/subscribe', 'resources/unsubscribe']]);
     const toolsOnly = rulesOf({ tools: ['x'] });
     assert.deepEqual(toolsOnly.response.methods, ['tools/list']);
     assert.deepEqual(toolsOnly.request.methods, ['tools/call']);
@@ -119,6 +119,11 @@ describe('hide rule', () => {
     ['a hidden resource', { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'demo://resource/static/document/how-it-works.md' } }, 'hidden'],
     ['a hidden resource reached through ..', { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'demo://resource/static/x/../document/how-it-works.md' } }, 'hidden'],
     ['a shown resource', { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'demo://resource/static/document/features.md' } }, undefined],
+    // A hidden resource cannot be watched either: subscribe and unsubscribe name it as read does.
+    ['a subscription to a hidden resource', { jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'demo://resource/static/document/how-it-works.md' } }, 'hidden'],
+    ['a subscription to a hidden resource reached through ..', { jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'demo://resource/static/x/../document/how-it-works.md' } }, 'hidden'],
+    ['a subscription to a shown resource', { jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'demo://resource/static/document/features.md' } }, undefined],
+    ['an unsubscription from a hidden resource', { jsonrpc: '2.0', id: 1, method: 'resources/unsubscribe', params: { uri: 'demo://resource/static/document/how-it-works.md' } }, 'hidden'],
   ];
   for (const [label, message, reason] of calls) {
     it(`${reason ? 'denies' : 'passes'} ${label}`, () => {

@@ -5,7 +5,8 @@ import { createResourcesRules } from '../../../../components/policy/rules/resour
 import { normalizeUri } from '../../../../components/policy/rules/normalize.js';
 import { frameContext } from '../../../helpers/frame-context.js';
 
-const read = (uri: unknown): Record<string, unknown> => ({ jsonrpc: '2.0', id: 3, method: 'resources/read', params: { uri } });
+const request = (method: string) => (uri: unknown): Record<string, unknown> => ({ jsonrpc: '2.0', id: 3, method, params: { uri } });
+const read = request('resources/read');
 
 describe('normalizeUri', () => {
   const table: Array<[string, string | undefined]> = [
@@ -44,8 +45,8 @@ describe('resources rule', () => {
   const workspace: ResourcesRule = { id: 'r', resources: { allow: ['file:///workspace/*'], deny: ['file:///workspace/.git/*'] } };
   const [rule] = createResourcesRules(workspace, { mode: 'enforce' });
 
-  it('is one request rule on resources/read', () => {
-    assert.deepEqual([rule!.kind, rule!.direction, rule!.phase, rule!.methods], ['resources', 'client-to-server', 'request', ['resources/read']]);
+  it('is one request rule on every method that names a resource (read, subscribe, unsubscribe)', () => {
+    assert.deepEqual([rule!.kind, rule!.direction, rule!.phase, rule!.methods], ['resources', 'client-to-server', 'request', ['resources/read', 'resources/subscribe', 'resources/unsubscribe']]);
   });
 
   const table: Array<[unknown, string | undefined, string | undefined]> = [
@@ -62,14 +63,18 @@ describe('resources rule', () => {
     [42, 'invalid_params', 'user_error'],
     [undefined, 'invalid_params', 'user_error'],
   ];
-  for (const [uri, reason, category] of table) {
-    it(`${reason ? `denies (${reason})` : 'passes'} ${JSON.stringify(uri)}`, () => {
-      const verdict = rule!.evaluate(frameContext(read(uri)));
-      if (reason === undefined) return assert.deepEqual(verdict, { effect: 'continue' });
-      assert.ok(verdict.effect === 'deny', JSON.stringify(verdict));
-      assert.equal(verdict.reason, reason);
-      assert.equal(verdict.category, category);
-    });
+  // A subscription watches what a read would see: the same URI gets the same verdict.
+  for (const method of ['resources/read', 'resources/subscribe']) {
+    for (const [uri, reason, category] of table) {
+      it(`${method}: ${reason ? `denies (${reason})` : 'passes'} ${JSON.stringify(uri)}`, () => {
+        const verdict = rule!.evaluate(frameContext(request(method)(uri)));
+        if (reason === undefined) return assert.deepEqual(verdict, { effect: 'continue' });
+        assert.ok(verdict.effect === 'deny', JSON.stringify(verdict));
+        assert.equal(verdict.reason, reason);
+        assert.equal(verdict.category, category);
+        if (reason === 'invalid_params') assert.equal(verdict.message, `${method} needs params.uri, a string`);
+      });
+    }
   }
 
   it('with deny only, an unparsable URI is denied too: as written it says nothing of where the server goes', () => {
