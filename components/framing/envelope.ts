@@ -30,6 +30,12 @@ export interface Envelope {
   readonly method: string | undefined;
   /** For a batch: its members, each with its own bytes (a view of the frame's). */
   readonly members?: readonly BatchMember[];
+  /**
+   * How deep the frame nests containers (the message object is 1, a batch's members 2), read in
+   * the same pass: the policy's `limits.maxDepth` compares it instead of scanning the bytes again.
+   * Absent on an envelope built elsewhere (a local reply's, a batch member's).
+   */
+  readonly depth?: number;
 }
 
 export interface BatchMember extends Envelope {
@@ -463,6 +469,7 @@ function scanValue(b: Buffer, i: number, depth: number, names?: KnownNames, fold
   for (;;) {
     // A container opens at i (c is `{` or `[`).
     if (depth + open >= MAX_NESTING) throw new Malformed(`nesting deeper than ${MAX_NESTING}`);
+    if (depth + open >= deepest) deepest = depth + open + 1;
     if (open === closers.length) growContainers();
     const isObject = c === OPEN_BRACE;
     closers[open] = isObject ? CLOSE_BRACE : CLOSE_BRACKET;
@@ -649,6 +656,8 @@ let foundMethod: string | undefined;
 let messageEnd = 0;
 /** Containers around a message's members: 1, or 2 inside a batch. */
 let messageDepth = 1;
+/** The deepest nesting of containers seen in the frame (the message object is 1): Envelope.depth. */
+let deepest = 0;
 
 /** Whether `"jsonrpc":"2.0",` stands at `i` (unrolled: one compare a byte, no loop over a table). */
 function jsonrpcMemberAt(b: Buffer, i: number): boolean {
@@ -688,6 +697,7 @@ const KEY_QUOTED_LENGTH = new Int32Array([0, 4, 8, 8, 7, 8, 9]);
 
 /** Scans one JSON-RPC message object at `i`; returns its kind and the index after it. */
 function scanMessage(b: Buffer, i: number): Exclude<FrameKind, 'batch'> {
+  if (messageDepth > deepest) deepest = messageDepth;
   foundId = undefined;
   foundKey = undefined;
   foundMethod = undefined;
@@ -819,6 +829,7 @@ export function readEnvelope(b: Buffer): EnvelopeResult {
   unseenBytes = false;
   usedLongScan = false;
   foundId = foundKey = foundMethod = undefined;
+  deepest = 0;
   try {
     let i = skipWhitespace(b, 0);
     if (i === end) return { kind: 'invalid', problem: 'blank', detail: 'blank line', id: undefined };
@@ -830,7 +841,7 @@ export function readEnvelope(b: Buffer): EnvelopeResult {
     }
     const kind = scanMessage(b, i);
     if (skipWhitespace(b, messageEnd) !== end) throw new Malformed('unexpected data after the object');
-    return checkUtf8(b, { kind, id: foundId, key: foundKey, method: foundMethod });
+    return checkUtf8(b, { kind, id: foundId, key: foundKey, method: foundMethod, depth: deepest });
   } catch (error) {
     return checkUtf8(b, problemOf(error, foundId, foundKey, foundMethod));
   }
@@ -895,7 +906,7 @@ function readBatch(b: Buffer, i: number): EnvelopeResult {
       throw new Malformed(`expected ',' or ']', found '${String.fromCharCode(b[i]!)}'`);
     }
     if (skipWhitespace(b, i + 1) !== end) throw new Malformed('unexpected data after the batch');
-    return { kind: 'batch', id: undefined, key: undefined, method: undefined, members };
+    return { kind: 'batch', id: undefined, key: undefined, method: undefined, members, depth: deepest };
   } catch (error) {
     const responses = members.flatMap((m) => ((m.kind === 'response' || m.kind === 'error') && m.key !== undefined ? [m.key] : []));
     idsAfterFault(b, members.length, requests, responses);

@@ -52,9 +52,11 @@ export function renumberRequests(line: Buffer, envelope: Envelope, next: () => n
     requests.push({ key, clientRawId, backendRawId, progressToken });
     rewritten.push({ text: JSON.stringify(message), envelope: { kind: 'request', id: backendRawId, key, method: original.method } });
   }
+  // Only ids and progress tokens change: the nesting the reader measured (Envelope.depth) stays.
+  const depth = envelope.depth === undefined ? {} : { depth: envelope.depth };
   if (envelope.kind !== 'batch') {
     const only = rewritten[0]!;
-    return { line: Buffer.from(`${only.text}\n`), envelope: only.envelope, requests, renumbering: { ids, tokens } };
+    return { line: Buffer.from(`${only.text}\n`), envelope: { ...only.envelope, ...depth }, requests, renumbering: { ids, tokens } };
   }
   const renumbered = Buffer.from(`[${rewritten.map((member) => member.text).join(',')}]\n`);
   // Each member's bytes: a view of the new line, where its text was written (1 for `[`, then text and `,`).
@@ -65,5 +67,5 @@ export function renumberRequests(line: Buffer, envelope: Envelope, next: () => n
     members.push({ ...member.envelope, bytes: renumbered.subarray(offset, offset + bytes) });
     offset += bytes + 1;
   }
-  return { line: renumbered, envelope: { kind: 'batch', id: undefined, key: undefined, method: undefined, members }, requests, renumbering: { ids, tokens } };
+  return { line: renumbered, envelope: { kind: 'batch', id: undefined, key: undefined, method: undefined, members, ...depth }, requests, renumbering: { ids, tokens } };
 }

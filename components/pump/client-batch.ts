@@ -83,7 +83,7 @@ export function createClientBatchRoute(ctx: PumpContext, localReply: LocalReply,
         evaluations.push(PASS);
         continue;
       }
-      const evaluation = ctx.evaluate('client-to-server', 'request', member.method!, member.id, member.bytes, member.kind === 'request' ? ledger.size + requestsBefore++ : 0);
+      const evaluation = ctx.evaluate('client-to-server', 'request', member.method!, member.id, member.bytes, member.kind === 'request' ? ledger.size + requestsBefore++ : 0, undefined);
       evaluations.push(evaluation);
       const action = evaluation.action;
       if (action.kind === 'forward') continue;

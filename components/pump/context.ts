@@ -105,7 +105,8 @@ export interface PumpContext {
    * The policy step: a frame no rule can act on costs one flag test and one map lookup. Its
    * result travels with the frame (into observe, the outcome, the parsed body's reuse).
    */
-  evaluate(direction: Direction, phase: Phase, method: string, id: string | undefined, line: Buffer, inFlight: number): Evaluation;
+  /** `depth`: the envelope's, when the frame's own envelope was read (not a batch member's). */
+  evaluate(direction: Direction, phase: Phase, method: string, id: string | undefined, line: Buffer, inFlight: number, depth: number | undefined): Evaluation;
   /** The frame as observers get it (only called with an observer). */
   observe(direction: Direction, phase: Phase, kind: ObservedFrame['kind'], method: string, id: string | undefined, line: Buffer, evaluation: Evaluation, action: ObservedFrame['action'], delivered?: Buffer): ObservedFrame;
   /** Wakes whenIdle's waiters once the ledger is empty. */
@@ -181,11 +182,11 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
   return {
     client, server, logger, stats, observer, clock, ledger, serverRequests: new InFlightLedger(), ends, notifyIfIdle, internalFault,
     policyActive: () => policy !== undefined && !policy.current.isEmpty,
-    evaluate(direction, phase, method, id, line, inFlight) {
+    evaluate(direction, phase, method, id, line, inFlight, depth) {
       const current = policy?.current;
       if (current === undefined || current.isEmpty) return PASS;
       // The clock is passed, not read: only a rule that asks (a rate limit) reads it.
-      const evaluation = evaluateFrame(current, direction, phase, method, line, readNow, identity, keepBody, inFlight);
+      const evaluation = evaluateFrame(current, direction, phase, method, line, readNow, identity, keepBody, inFlight, depth);
       if (evaluation.decisions.length > 0) events.onDecisions?.({ direction, phase, method, id, decisions: evaluation.decisions });
       if (evaluation.action.kind === 'deny') stats.deniedByPolicy++;
       else if (evaluation.action.kind === 'replace') stats.rewrittenByPolicy++;

@@ -92,7 +92,7 @@ export function createPump(options: PumpOptions): Pump {
   const passClientRequest = (request: Envelope, line: Buffer): void => {
     const refused = refusalOf(request, ledger.size);
     if (refused !== undefined) return void localReply('client', refusedRequest(ctx, 'client-to-server', request, line, PASS), refused.answer, refused.outcome);
-    const evaluation = ctx.evaluate('client-to-server', 'request', request.method!, request.id, line, ledger.size);
+    const evaluation = ctx.evaluate('client-to-server', 'request', request.method!, request.id, line, ledger.size, request.depth);
     const action = evaluation.action;
     if (action.kind === 'deny') return void localReply('client', refusedRequest(ctx, 'client-to-server', request, line, evaluation), action, denialOutcome(evaluation));
     admitClientRequest(request, line, evaluation);
@@ -100,7 +100,7 @@ export function createPump(options: PumpOptions): Pump {
   };
 
   const passClientNotification = (notification: Envelope, line: Buffer): void => {
-    const evaluation = ctx.evaluate('client-to-server', 'request', notification.method!, undefined, line, 0);
+    const evaluation = ctx.evaluate('client-to-server', 'request', notification.method!, undefined, line, 0, notification.depth);
     admitClientNotification(notification, line, evaluation);
     if (evaluation.action.kind === 'deny') return; // nobody to answer: dropped, and recorded
     server.send(evaluation.action.kind === 'replace' ? evaluation.action.line : line, notification);

@@ -49,7 +49,7 @@ export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, fau
     }
     const late = request.ended;
     try {
-      const evaluation = ctx.evaluate('server-to-client', 'response', request.method, response.id, line, 0);
+      const evaluation = ctx.evaluate('server-to-client', 'response', request.method, response.id, line, 0, response.depth);
       const action = evaluation.action;
       const observed = observer === undefined ? undefined : ctx.observe('server-to-client', 'response', 'response', request.method, response.id, line, evaluation, action.kind, action.kind === 'replace' ? action.line : undefined);
       if (observed !== undefined) observer!.onFrame(observed);
@@ -84,7 +84,7 @@ export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, fau
       localReply('server', message as { id: string; key: string }, { code: 'SIDECAR_ERR_TOO_MANY_PENDING', detail: `${MAX_PENDING} requests to the client are unanswered` });
       return sink.drop();
     }
-    const evaluation = ctx.evaluate('server-to-client', 'request', method, message.id, line, 0);
+    const evaluation = ctx.evaluate('server-to-client', 'request', method, message.id, line, 0, message.depth);
     const action = evaluation.action;
     if (action.kind === 'deny') {
       // A denied server request is answered to the server and never reaches the client.

@@ -93,6 +93,7 @@ class Frame implements FrameContext {
     now: number | (() => number),
     readonly identity: Identity | undefined,
     readonly inFlight: number,
+    readonly depth: number | undefined,
   ) {
     this.#now = now;
   }
@@ -131,12 +132,12 @@ class Frame implements FrameContext {
  * this one (`limits.maxInFlight`), and 0 for any other frame.
  */
 export function evaluateFrame(
-  policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity, keepBody = false, inFlight = 0,
+  policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity, keepBody = false, inFlight = 0, depth?: number,
 ): Evaluation {
   const rules = policy.rulesFor(direction, phase, method);
   if (rules.length === 0) return PASS;
 
-  const frame = new Frame(direction, phase, method, line, now, identity, inFlight);
+  const frame = new Frame(direction, phase, method, line, now, identity, inFlight, depth);
   let decisions: Decision[] | undefined;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;

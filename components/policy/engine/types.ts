@@ -53,6 +53,11 @@ export interface FrameContext {
    * notification, a response, the server's own requests). Absent means 0.
    */
   readonly inFlight?: number;
+  /**
+   * How deep the frame nests, when the envelope reader already measured it (Envelope.depth);
+   * `limits.maxDepth` scans the bytes itself when absent.
+   */
+  readonly depth?: number | undefined;
 }
 
 export type DenyCategory = 'forbidden' | 'transient_error' | 'user_error' | 'internal_error';

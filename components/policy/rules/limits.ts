@@ -125,7 +125,8 @@ export function createLimitsRules(limits: LimitsSection, context: RuleContext): 
     const id = 'limits.maxDepth';
     const maxDepth = limits.maxDepth;
     const evaluate = (frame: FrameContext): Verdict => {
-      const depth = jsonDepth(frame.line, maxDepth);
+      // The envelope reader measured it in its one pass, when the frame came through one.
+      const depth = frame.depth ?? jsonDepth(frame.line, maxDepth);
       if (depth <= maxDepth) return CONTINUE;
       return deny('nesting_too_deep', `a ${quoteForMessage(frame.method)} frame nests deeper than ${maxDepth} levels`, 'user_error');
     };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readEnvelope } from '../../../components/framing/index.js';
+import { jsonDepth } from '../../../components/policy/rules/limits.js';
 
 // The envelope reader takes short cuts for the common frame: the envelope's member names matched
 // as bytes at the top level, and a plain integer id read once as its own key. Each frame below
@@ -47,11 +48,17 @@ const CASES: ReadonlyArray<readonly [string, unknown]> = [
   ["[{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"m\"},{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":1}]", {"kind":"batch","members":[{"kind":"request","id":"3","key":"3","method":"m","bytes":{"type":"Buffer","data":[123,34,106,115,111,110,114,112,99,34,58,34,50,46,48,34,44,34,105,100,34,58,51,44,34,109,101,116,104,111,100,34,58,34,109,34,125]}},{"kind":"response","id":"4","key":"4","bytes":{"type":"Buffer","data":[123,34,106,115,111,110,114,112,99,34,58,34,50,46,48,34,44,34,105,100,34,58,52,44,34,114,101,115,117,108,116,34,58,49,125]}}]}],
 ];
 
+// A frame read whole carries its nesting (Envelope.depth, what limits.maxDepth compares): the
+// general path measured it too, and it is what jsonDepth scans (envelope-depth.test.ts).
+function withDepth(expected: Record<string, unknown>, line: string): Record<string, unknown> {
+  return expected['kind'] === 'invalid' ? expected : { ...expected, depth: jsonDepth(Buffer.from(line)) };
+}
+
 describe('readEnvelope short cuts', () => {
   for (const [text, expected] of CASES) {
     it(`reads ${text} as the general path does`, () => {
       for (const line of [text, `${text}\n`, `${text}\r\n`]) {
-        assert.deepEqual(JSON.parse(JSON.stringify(readEnvelope(Buffer.from(line)))), expected);
+        assert.deepEqual(JSON.parse(JSON.stringify(readEnvelope(Buffer.from(line)))), withDepth(expected as Record<string, unknown>, line));
       }
     });
   }

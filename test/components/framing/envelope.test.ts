@@ -6,10 +6,10 @@ const read = (text: string): EnvelopeResult => readEnvelope(Buffer.from(`${text}
 
 describe('readEnvelope', () => {
   it('should classify requests, notifications, responses and errors', () => {
-    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'), { kind: 'request', id: '1', key: '1', method: 'tools/list' });
-    assert.deepEqual(read('{"jsonrpc":"2.0","method":"notifications/initialized"}'), { kind: 'notification', id: undefined, key: undefined, method: 'notifications/initialized' });
-    assert.deepEqual(read('{"jsonrpc":"2.0","id":"a-1","result":{}}'), { kind: 'response', id: '"a-1"', key: '"a-1"', method: undefined });
-    assert.deepEqual(read('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}'), { kind: 'error', id: 'null', key: undefined, method: undefined });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'), { kind: 'request', id: '1', key: '1', method: 'tools/list', depth: 1 });
+    assert.deepEqual(read('{"jsonrpc":"2.0","method":"notifications/initialized"}'), { kind: 'notification', id: undefined, key: undefined, method: 'notifications/initialized', depth: 1 });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":"a-1","result":{}}'), { kind: 'response', id: '"a-1"', key: '"a-1"', method: undefined, depth: 2 });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}'), { kind: 'error', id: 'null', key: undefined, method: undefined, depth: 2 });
   });
 
   it('should keep the id exactly as written, in any key order and with whitespace', () => {
@@ -20,11 +20,11 @@ describe('readEnvelope', () => {
 
   it('should ignore ids and methods inside nested values', () => {
     const envelope = read('{"jsonrpc":"2.0","result":{"id":99,"method":"evil","content":[{"text":"\\"id\\":5"}]},"id":3}');
-    assert.deepEqual(envelope, { kind: 'response', id: '3', key: '3', method: undefined });
+    assert.deepEqual(envelope, { kind: 'response', id: '3', key: '3', method: undefined, depth: 4 });
   });
 
   it('should decode an escaped key or method, so a rule sees what the server sees', () => {
-    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"\\u006dethod":"tools/\\u0063all"}'), { kind: 'request', id: '1', key: '1', method: 'tools/call' });
+    assert.deepEqual(read('{"jsonrpc":"2.0","id":1,"\\u006dethod":"tools/\\u0063all"}'), { kind: 'request', id: '1', key: '1', method: 'tools/call', depth: 1 });
   });
 
   it('should refuse duplicate keys: parsers disagree on which one wins', () => {
@@ -84,7 +84,7 @@ describe('readEnvelope', () => {
       return parse(source, reviver);
     }) as typeof JSON.parse;
     try {
-      assert.deepEqual(read(text), { kind: 'response', id: '5', key: '5', method: undefined });
+      assert.deepEqual(read(text), { kind: 'response', id: '5', key: '5', method: undefined, depth: 4 });
     } finally {
       JSON.parse = parse;
     }

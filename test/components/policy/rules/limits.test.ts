@@ -133,6 +133,14 @@ describe('limits rules', () => {
     });
   }
 
+  it('maxDepth: takes the depth the envelope reader measured when the frame carries it, and scans the bytes only without one', () => {
+    const flat = toolCall('x', {});
+    const deny = byId('limits.maxDepth', 'client-to-server').evaluate({ ...frameContext(flat), depth: 6 });
+    assert.ok(deny.effect === 'deny' && deny.reason === 'nesting_too_deep', 'the measured depth decides, not a second scan');
+    assert.deepEqual(byId('limits.maxDepth', 'client-to-server').evaluate({ ...frameContext(toolCall('x', nested(4))), depth: 5 }), { effect: 'continue' });
+    assert.deepEqual(byId('limits.maxDepth', 'client-to-server').evaluate({ ...frameContext(toolCall('x', nested(4))), depth: undefined }).effect, 'deny', 'no measured depth: the rule scans');
+  });
+
   // Refused by the schema, at load, with the field's path (the factory compiles a validated section).
   const invalid: Array<[string, unknown, string, RegExp]> = [
     ['a zero maxDepth', { maxDepth: 0 }, 'limits.maxDepth', /^expected a whole number ≥ 1, found the number 0$/],
