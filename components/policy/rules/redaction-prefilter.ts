@@ -45,8 +45,11 @@ const DETECTOR_ANCHORS: Readonly<Record<DetectorName, Anchors>> = {
 const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a, EQUALS = 0x3d;
 const OPEN_BRACE = 0x7b, CLOSE_BRACE = 0x7d, OPEN_BRACKET = 0x5b, CLOSE_BRACKET = 0x5d;
 const MAX_DEPTH = 512;
+/** The kinds of byte pairs in RedactionPrefilter's pair table (0: neither). */
+const MAY_START = 1, STOP = 2;
 const EMPTY = Buffer.alloc(0);
-// Strings up to this many bytes are checked byte by byte; longer ones with native searches.
+// Strings up to this many bytes are checked byte by byte (all strings in a line's last
+// SIMD_MIN_BYTES); longer ones with native searches.
 const SHORT_STRING = 64;
 // Long strings are searched in pieces of this many bytes (young-generation strings), overlapping
 // by one less than the longest needle.
@@ -140,8 +143,18 @@ export class RedactionPrefilter {
   readonly #overlap: number;
   /** The expressions made by #searchFor, by needle mask. */
   readonly #searches = new Map<number, RegExp>();
-  /** First bytes of the needles (both cases for anyCase), and `=`/`:` with separators. */
-  readonly #starts = new Uint8Array(256);
+  /**
+   * By the two bytes at a position (first << 8 | second): MAY_START when a needle may start
+   * there (its first two bytes, both cases for anyCase; a one-byte needle or a separator with any
+   * second byte), STOP when the first ends a short string's fast loop (a quote, a backslash, a
+   * control byte). Most bytes of a text that may start a needle (`b`, `e`, `g`...) are not followed
+   * by its second byte: one lookup rules them out where #anchorAt would try every needle.
+   */
+  readonly #pairs = new Uint8Array(65536);
+  /** By byte: MAY_START when some pair starting with it has it, STOP as in #pairs. */
+  readonly #firsts = new Uint8Array(256);
+  /** By first byte (both cases for anyCase): the needles that start with it. */
+  readonly #needlesByFirst: (readonly Needle[])[];
   /** By last byte: the proper prefixes of needles that end in it (a string ending so may start a split anchor). */
   readonly #prefixesByLast: (readonly (readonly number[])[])[] = [];
   readonly #anyCasePrefixesByLast: (readonly (readonly number[])[])[] = [];
@@ -179,11 +192,29 @@ export class RedactionPrefilter {
     for (const needle of this.#needles) {
       if (needle.bytes.length === 0 || needle.bytes.length > CHUNK / 2) throw new Error(`anchor ${JSON.stringify(needle.text)} must be 1 to ${CHUNK / 2} bytes`);
       for (const c of needle.bytes) if (c >= 0x80) throw new Error(`anchor ${JSON.stringify(needle.text)} is not ASCII`);
-      const first = needle.bytes[0]!;
-      this.#starts[first] = 1;
-      if (needle.anyCase) this.#starts[first >= 0x61 && first <= 0x7a ? first - 0x20 : first] = 1;
     }
-    if (this.#separators) this.#starts[EQUALS] = this.#starts[COLON] = 1;
+    const byFirst: Needle[][] = Array.from({ length: 256 }, () => []);
+    const pairs = this.#pairs;
+    const anySecond = (first: number): void => {
+      pairs.fill(MAY_START, first << 8, (first + 1) << 8);
+    };
+    for (const needle of this.#needles) {
+      const [first, second] = needle.bytes.map((c) => (needle.anyCase ? caseVariants(c) : [c]));
+      for (const c of first!) {
+        byFirst[c]!.push(needle);
+        if (second === undefined) anySecond(c);
+        else for (const d of second) pairs[(c << 8) | d] = MAY_START;
+      }
+    }
+    if (this.#separators) {
+      anySecond(EQUALS);
+      anySecond(COLON);
+    }
+    for (let c = 0; c < 0x20; c++) pairs.fill(STOP, c << 8, (c + 1) << 8);
+    pairs.fill(STOP, QUOTE << 8, (QUOTE + 1) << 8);
+    pairs.fill(STOP, BACKSLASH << 8, (BACKSLASH + 1) << 8);
+    for (let c = 0; c < 256; c++) this.#firsts[c] = pairs.subarray(c << 8, (c + 1) << 8).reduce((kinds, kind) => kinds | kind, 0);
+    this.#needlesByFirst = byFirst;
     const exactByLast: (number[])[][] = Array.from({ length: 256 }, () => []);
     const anyByLast: (number[])[][] = Array.from({ length: 256 }, () => []);
     for (const needle of this.#needles) {
@@ -407,16 +438,24 @@ export class RedactionPrefilter {
     // Short strings without escapes (most) in one pass: to the closing quote, refusing control
     // bytes, trying the anchors where one could start (an anchor has no quote, so a comparison
     // running past the string's end fails at its closing quote).
-    const inlineEnd = Math.min(b.length, i + 1 + SHORT_STRING);
-    const starts = this.#starts;
+    // A byte that may start a needle is looked at with the next (the string's, or its closing quote).
+    // In the last bytes of a line (where the SIMD scan does not go), to the string's end.
+    const inlineEnd = b.length - i < SIMD_MIN_BYTES ? b.length : i + 1 + SHORT_STRING;
+    const firsts = this.#firsts;
+    const pairs = this.#pairs;
     for (let j = i + 1; j < inlineEnd; j++) {
+      // Four bytes none of which can start a needle or end the loop (most): skipped together.
+      while (j + 4 <= inlineEnd && (firsts[b[j]!]! | firsts[b[j + 1]!]! | firsts[b[j + 2]!]! | firsts[b[j + 3]!]!) === 0) j += 4;
+      if (j === inlineEnd) break;
       const c = b[j]!;
+      const first = firsts[c]!;
+      if (first === 0) continue;
       if (c === QUOTE) {
         if (j > i + 1) this.#pendingSplit = this.#endsInPrefix(j, j - i - 1);
         return j + 1;
       }
-      if (c < 0x20 || c === BACKSLASH) break; // invalid, or escapes: the general path below
-      if (starts[c] !== 0 && this.#anchorAt(j)) return -1;
+      if ((first & STOP) !== 0) break; // invalid, or escapes: the general path below
+      if (pairs[(c << 8) | b[j + 1]!] === MAY_START && this.#anchorAt(j)) return -1; // past the line's end: `undefined | 0`
     }
     if (b.length - i >= SIMD_MIN_BYTES && anchorScanner() !== null) return this.#scannedValue(i);
     const end = this.#stringEnd(i);
@@ -598,9 +637,9 @@ export class RedactionPrefilter {
   /** Whether the bytes [from, to) of a string without escapes may give a detector a match. */
   #bytesMayMatch(from: number, to: number): boolean {
     const b = this.#b;
-    const starts = this.#starts;
+    const pairs = this.#pairs;
     for (let j = from; j < to; j++) {
-      if (starts[b[j]!] !== 0 && this.#anchorAt(j)) return true;
+      if (pairs[(b[j]! << 8) | b[j + 1]!] === MAY_START && this.#anchorAt(j)) return true; // b[to]: the closing quote
     }
     if (to > from) this.#pendingSplit = this.#endsInPrefix(to, to - from);
     return false;
@@ -611,7 +650,7 @@ export class RedactionPrefilter {
     const b = this.#b;
     const c = b[j];
     if (this.#separators && (c === EQUALS || c === COLON)) return true;
-    const needles = this.#needles;
+    const needles = this.#needlesByFirst[c!]!;
     for (let n = 0; n < needles.length; n++) {
       const needle = needles[n]!;
       const bytes = needle.bytes;
@@ -667,6 +706,13 @@ export class RedactionPrefilter {
     }
     return false;
   }
+}
+
+/** An ASCII byte and, for a letter, its other case. */
+function caseVariants(c: number): number[] {
+  if (c >= 0x61 && c <= 0x7a) return [c, c - 0x20];
+  if (c >= 0x41 && c <= 0x5a) return [c, c + 0x20];
+  return [c];
 }
 
 function bitCount(bits: number): number {
