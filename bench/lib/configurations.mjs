@@ -161,6 +161,7 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
     ]),
     // The same policy enforced without reports: what the rules cost alone (issue 14's 2.5 µs line).
     policyConfig(cli, 'enforce', 'enforce-noreport', 'enforce, no reports', undefined, false),
+    ...(baselineCli === undefined ? [] : [policyConfig(baselineCli, 'enforce', 'baseline-enforce-noreport', 'no reports (baseline)', 'enforce-noreport', false)]),
     // ---------------------------------------------------------------------------------------
     // Over Streamable HTTP (issue 7): the same proxy with `--http 127.0.0.1:<free port>`
     // instead of --stdio, the client in lib/http-session.mjs. `http` compares with the
