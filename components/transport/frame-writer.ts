@@ -1,6 +1,9 @@
 import type { Writable } from 'node:stream';
 
 const NEWLINE = Buffer.from('\n');
+
+/** When queued frames are written: after the current microtasks, or once per event-loop turn. */
+export type FlushOn = 'microtask' | 'turn';
 const EMPTY = Buffer.alloc(0);
 
 // The typed-array getters, called directly: `line.buffer` and `line.byteOffset` find them through
@@ -13,7 +16,10 @@ const byteOffsetOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'byteO
 // Writes frames to a stream with as few write calls as it can: frames that were contiguous
 // in the chunk they arrived in go out as one view of that chunk, everything else queued in
 // the same tick goes out in one corked batch (one writev). Flushing happens in a microtask,
-// after the frames of the current input chunk have all been routed.
+// after the frames of the current input chunk have all been routed; or, with `flushOn: 'turn'`,
+// once per turn of the event loop (setImmediate), for a writer fed from many I/O callbacks in one
+// turn (an HTTP session's server: each POST is its own callback, and a microtask flush would
+// write once per call).
 export class FrameWriter {
   readonly #out: Writable;
   readonly #onBackpressure: () => void;
@@ -25,10 +31,12 @@ export class FrameWriter {
   #flushScheduled = false;
   #closed = false;
   readonly #flushNow = (): void => this.flush();
+  readonly #schedule: (flush: () => void) => void;
 
-  constructor(out: Writable, onBackpressure: () => void) {
+  constructor(out: Writable, onBackpressure: () => void, flushOn: FlushOn = 'microtask') {
     this.#out = out;
     this.#onBackpressure = onBackpressure;
+    this.#schedule = flushOn === 'turn' ? (flush) => void setImmediate(flush) : queueMicrotask;
   }
 
   /** True while the stream's buffer is over its high-water mark. */
@@ -55,7 +63,7 @@ export class FrameWriter {
     }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      queueMicrotask(this.#flushNow);
+      this.#schedule(this.#flushNow);
     }
   }
 

@@ -1,2 +1,2 @@
 export { createNdjsonChannel, type FrameChannel, type FrameChannelHandlers, type LocalReplyTarget, type NdjsonChannelOptions } from './ndjson-channel.js';
-export { FrameWriter } from './frame-writer.js';
+export { FrameWriter, type FlushOn } from './frame-writer.js';

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ErrorCode } from '../errors/index.js';
 import { LineSplitter, type Envelope, type OversizedLine } from '../framing/index.js';
-import { FrameWriter } from './frame-writer.js';
+import { FrameWriter, type FlushOn } from './frame-writer.js';
 
 /** What a channel reports to whoever routes its frames. */
 export interface FrameChannelHandlers {
@@ -69,6 +69,8 @@ export interface FrameChannel {
 
 export interface NdjsonChannelOptions {
   readonly maxFrameBytes: number;
+  /** When output is flushed (FrameWriter): 'turn' for a channel fed from many I/O callbacks (HTTP). */
+  readonly flushOn?: FlushOn;
 }
 
 // A FrameChannel over a readable and a writable byte stream.
@@ -85,7 +87,7 @@ export function createNdjsonChannel(input: Readable, output: Writable, options: 
     waitingForDrain = true;
     output.once('drain', onDrain);
     handlers?.onCongested();
-  });
+  }, options.flushOn);
 
   const finishInput = (error?: Error): void => {
     if (ended) return;

@@ -96,3 +96,53 @@ describe('FrameWriter', () => {
     assert.deepEqual(writes.map(String), ['{"a":1}\n']);
   });
 });
+
+describe('FrameWriter flushOn', () => {
+  // Counts write batches: a lone write, or the writes between one cork and its uncork.
+  function batchingOutput(): { out: Writable; batches: string[][] } {
+    const batches: string[][] = [];
+    let corked = false;
+    const out = {
+      writableNeedDrain: false,
+      write(chunk: Buffer): boolean {
+        if (corked) batches[batches.length - 1]!.push(chunk.toString());
+        else batches.push([chunk.toString()]);
+        return true;
+      },
+      cork(): void {
+        corked = true;
+        batches.push([]);
+      },
+      uncork(): void {
+        corked = false;
+      },
+    };
+    return { out: out as unknown as Writable, batches };
+  }
+  const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('by default writes what one microtask checkpoint queued: frames from two callbacks go out in two writes', async () => {
+    const { out, batches } = batchingOutput();
+    const writer = new FrameWriter(out, () => assert.fail('no backpressure'));
+    writer.send(Buffer.from('{"a":1}\n'));
+    await Promise.resolve(); // the end of one I/O callback's microtasks
+    writer.send(Buffer.from('{"b":2}\n'));
+    await nextTurn();
+    assert.deepEqual(batches.map((batch) => batch.join('')), ['{"a":1}\n', '{"b":2}\n']);
+  });
+
+  it("with 'turn', writes everything queued in one turn of the event loop as one batch", async () => {
+    const { out, batches } = batchingOutput();
+    const writer = new FrameWriter(out, () => assert.fail('no backpressure'), 'turn');
+    writer.send(Buffer.from('{"a":1}\n'));
+    await Promise.resolve();
+    writer.send(Buffer.from('{"b":2}\n'));
+    assert.deepEqual(batches, [], 'nothing written before the turn ends');
+    await nextTurn();
+    // One batch (small Buffers may even sit next to each other in one pool slab: then one write).
+    assert.deepEqual(batches.map((batch) => batch.join('')), ['{"a":1}\n{"b":2}\n']);
+    writer.send(Buffer.from('{"c":3}\n'));
+    await nextTurn();
+    assert.deepEqual(batches.map((batch) => batch.join('')), ['{"a":1}\n{"b":2}\n', '{"c":3}\n'], 'the next turn is its own batch');
+  });
+});
