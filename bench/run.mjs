@@ -45,6 +45,9 @@ const USAGE = `npm run bench -- [options]
                      alternating with this one: before/after of a frame-path change in one run
   --policy <file>    the policy of the observe and enforce configurations
                      (default bench/policy.bench.yaml: realistic, denies and changes nothing)
+  --bridges <dir>    also measure the stdio→Streamable HTTP bridges a user might pick instead,
+                     installed there for the comparison only (not project dependencies):
+                     npm install --prefix <dir> supergateway mcp-proxy
   --profile          run the proxy processes under node --cpu-prof (bench/results/profiles/)
   --proxy-node-args <flags>  extra node flags for the proxy processes (e.g. "--max-semi-space-size=2")
   --check-budget     exit 3 when a budget line fails (mismatches always exit 1)
@@ -76,7 +79,7 @@ function parseOptions(argv) {
     options: {
       quick: { type: 'boolean' }, pin: { type: 'boolean' }, cpu: { type: 'string' }, rounds: { type: 'string' },
       only: { type: 'string' }, phases: { type: 'string' }, json: { type: 'string' }, 'write-docs': { type: 'boolean' },
-      server: { type: 'string' }, cli: { type: 'string' }, baseline: { type: 'string' }, policy: { type: 'string' }, profile: { type: 'boolean' }, 'proxy-node-args': { type: 'string' }, 'check-budget': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      server: { type: 'string' }, cli: { type: 'string' }, baseline: { type: 'string' }, policy: { type: 'string' }, bridges: { type: 'string' }, profile: { type: 'boolean' }, 'proxy-node-args': { type: 'string' }, 'check-budget': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: false,
@@ -100,6 +103,7 @@ function parseOptions(argv) {
     cli: values.cli === undefined ? undefined : resolve(values.cli),
     baseline: values.baseline === undefined ? undefined : resolve(values.baseline),
     policy: values.policy === undefined ? undefined : resolve(values.policy),
+    bridges: values.bridges === undefined ? undefined : resolve(values.bridges),
     proxyNodeArgs: values['proxy-node-args']?.split(/\s+/).filter(Boolean) ?? [],
     checkBudget: values['check-budget'] ?? false,
     plan,
@@ -302,7 +306,7 @@ async function main() {
   if (options.profile) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = [...options.proxyNodeArgs, ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
 
-  const all = createConfigurations({ root: ROOT, nodeArgs, resultsDir: runDir, serverMode: options.serverMode, cli: options.cli, baselineCli: options.baseline, policyFile: options.policy });
+  const all = createConfigurations({ root: ROOT, nodeArgs, resultsDir: runDir, serverMode: options.serverMode, cli: options.cli, baselineCli: options.baseline, policyFile: options.policy, bridgesDir: options.bridges });
   const configs = [];
   for (const config of all) {
     // direct always runs (the ratios' denominator); a baseline build runs with the configuration it is the baseline of.

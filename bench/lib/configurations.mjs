@@ -1,7 +1,7 @@
 // The configurations the bench measures: what the client talks to, and which process is
 // "the proxy" whose CPU and memory are sampled. Adding a configuration is adding an entry.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { HTTP_CONNECTIONS } from './http-session.mjs';
 
@@ -57,7 +57,7 @@ const HTTP_DETAIL = `the bench client POSTs each call to /mcp with a node:http k
  *                   options.maxFrameBytes: the largest frame the run will send;
  *                   options.port: where an HTTP configuration listens
  */
-export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMode = 'fast', cli = join(root, 'dist', 'cli.js'), baselineCli, policyFile = join(root, 'bench', 'policy.bench.yaml') }) {
+export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMode = 'fast', cli = join(root, 'dist', 'cli.js'), baselineCli, policyFile = join(root, 'bench', 'policy.bench.yaml'), bridgesDir }) {
   const node = process.execPath;
   const serverArgv = [node, join(root, 'bench', 'server.mjs'), ...(serverMode === 'json' ? ['--json'] : [])];
   const serverCommand = serverArgv.map(quoteWord).join(' ');
@@ -121,6 +121,29 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
     },
   });
 
+  // A bridge from bridgesDir, served over HTTP to the same client as the proxy's HTTP configurations.
+  function bridge(name, label, pkg, args, phases = HTTP_PHASES) {
+    // The package's own bin script, as `npx <pkg>` would run it.
+    const dir = join(bridgesDir, 'node_modules', pkg);
+    const bin = () => {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      return join(dir, typeof manifest.bin === 'string' ? manifest.bin : manifest.bin[pkg]);
+    };
+    const script = existsSync(join(dir, 'package.json')) ? bin() : join(dir, 'package.json');
+    return {
+      name,
+      label,
+      measuresProxy: true,
+      maxFrameBytes: Infinity,
+      transport: 'http',
+      phases,
+      note: () => `${pkg} ${JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version} from npm, serving the bench server over Streamable HTTP at /mcp`,
+      detail: () => 'the same HTTP client',
+      available: () => (existsSync(script) ? true : `${script} is missing: npm install --prefix ${bridgesDir} supergateway mcp-proxy`),
+      spawn: (options = {}) => ({ file: node, args: [...nodeArgs, script, ...args(options.port)], env, stdoutIsLog: true }),
+    };
+  }
+
   return [
     {
       name: 'direct',
@@ -169,6 +192,15 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
     // ---------------------------------------------------------------------------------------
     overHttp({ name: 'http', label: 'proxy over HTTP', measuresProxy: true, maxFrameBytes: Infinity, available: () => cliBuilt(), spawn: proxy() }, HTTP_DETAIL),
     overHttp(policyConfig(cli, 'enforce', 'http-enforce', 'enforce over HTTP'), 'the same HTTP client'),
+    // ---------------------------------------------------------------------------------------
+    // With --bridges <dir>: the stdio→Streamable HTTP bridges a user might run instead of the
+    // proxy (no policy, no governance), for the HTTP figures' scale. Installed in <dir> for the
+    // comparison only (`npm install --prefix <dir> supergateway mcp-proxy`), never dependencies.
+    // ---------------------------------------------------------------------------------------
+    ...(bridgesDir === undefined ? [] : [
+      bridge('supergateway', 'supergateway (stateful)', 'supergateway', (port) => ['--stdio', serverCommand, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none'], HTTP_PHASES.filter((phase) => phase !== 'mib1')), // its body limit answers 1 MiB with 413
+      bridge('mcp-proxy', 'mcp-proxy (npm)', 'mcp-proxy', (port) => ['--host', HTTP_HOST, '--port', String(port), '--server', 'stream', '--no-eventStore', '--', ...serverArgv]),
+    ]),
     {
       // Reference only: bytes piped through a Node process, no framing (the floor for a Node proxy).
       name: 'pipe',

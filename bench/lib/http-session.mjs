@@ -169,7 +169,10 @@ export class HttpSession {
   #lineOf(res, body) {
     const type = res.headers['content-type'] ?? '';
     if (res.statusCode === 202 && body.length === 0) return null;
-    if (res.statusCode !== 200 || !type.startsWith('application/json')) {
+    // A server that answers a POST with an SSE stream (the bridges do): its last `data:` event is
+    // the response (the stream ends after it).
+    if (res.statusCode === 200 && type.startsWith('text/event-stream')) body = lastEventData(body) ?? body;
+    else if (res.statusCode !== 200 || !type.startsWith('application/json')) {
       return Buffer.from(`<HTTP ${res.statusCode} ${type}: ${preview(body)}>`);
     }
     if (this.#sessionId === undefined && res.headers['mcp-session-id'] !== undefined) this.#beginSession(res.headers['mcp-session-id'], body);
@@ -212,4 +215,14 @@ export class HttpSession {
     if (this.#onLine) this.#onLine(line);
     else this.#problems.push(`unexpected response: ${preview(line)}`);
   }
+}
+
+/** The data of the last event of an SSE body (its `data:` lines joined), or undefined. */
+function lastEventData(body) {
+  let last;
+  for (const event of body.toString('utf8').split(/\r?\n\r?\n/)) {
+    const data = event.split(/\r?\n/).filter((line) => line.startsWith('data:')).map((line) => line.slice(line.startsWith('data: ') ? 6 : 5));
+    if (data.length > 0) last = data.join('\n');
+  }
+  return last === undefined ? undefined : Buffer.from(last);
 }

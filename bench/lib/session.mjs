@@ -69,7 +69,8 @@ export class Session {
     });
     const readLines = createLineReader((line) => {
       if (this.#onLine) this.#onLine(line);
-      else this.problems.push(`unexpected line: ${preview(line)}`);
+      // A process whose stdout is its log (a bridge over HTTP): lines there are not frames.
+      else if (!spec.stdoutIsLog) this.problems.push(`unexpected line: ${preview(line)}`);
     });
     // Requests sent while one chunk of responses is handled go out in one write.
     child.stdout.on('data', (chunk) => {
