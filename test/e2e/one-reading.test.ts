@@ -215,7 +215,8 @@ describe('one reading end to end: client → proxy over --http', () => {
     const notified = await send(port, { body: { jsonrpc: '2.0', method: 'notifications/initialized' }, headers: headers() });
     assert.equal(notified.status, 202);
     await notified.done;
-    record.take();
+    // A 202 says the proxy took it, not that the server has it yet: the first case must not see it arrive.
+    await waitForValue(() => record.take().some((r) => r.toString('utf8').includes('"notifications/initialized"')), 'the server has the initialized notification');
   });
   after(async () => {
     const pids = proxy.logs().filter((r) => r.msg === 'started the MCP server').map((r) => r.pid as number);
