@@ -3,4 +3,4 @@
  * is alive), /readyz (200, or 503 with the reason as JSON), /version. Started only with --admin.
  */
 export { startAdminEndpoint, type AdminEndpoint, type AdminEndpointOptions, type ListenAddress, type MetricsSource } from './server.js';
-export { upstreamReadiness, type Readiness } from './readiness.js';
+export { circuitReadiness, combineReadiness, upstreamReadiness, type CircuitSource, type Readiness } from './readiness.js';

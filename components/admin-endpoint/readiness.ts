@@ -27,3 +27,27 @@ export function upstreamReadiness(state: GovernorState): Readiness {
       return { ready: false, reason: 'the proxy is stopping' };
   }
 }
+
+/** What readiness reads of a circuit breaker: its state, and when an open one lets a probe through. */
+export interface CircuitSource {
+  readonly state: 'closed' | 'open' | 'half-open';
+  readonly retryAfterMs: number;
+}
+
+// The breaker's share: not ready while open, so a Service sends new callers to pods whose
+// server works; half-open is ready again, or the probe that would close it could never come.
+export function circuitReadiness(breaker: CircuitSource): Readiness {
+  if (breaker.state !== 'open') return READY;
+  return { ready: false, reason: `the circuit breaker is open: the MCP server kept failing; a probe may pass in ${breaker.retryAfterMs} ms` };
+}
+
+/** Ready when every part is: the first part that is not says why. */
+export function combineReadiness(...parts: ReadonlyArray<() => Readiness>): () => Readiness {
+  return () => {
+    for (const part of parts) {
+      const readiness = part();
+      if (!readiness.ready) return readiness;
+    }
+    return READY;
+  };
+}

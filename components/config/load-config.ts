@@ -30,6 +30,12 @@ export interface SidecarConfig {
   readonly drainTimeoutMs: number;
   readonly stdinCloseGraceMs: number;
   readonly killTimeoutMs: number;
+  /** --request-timeout-ms: a client request's deadline (loadConfig sets it; 0 or undefined: none). */
+  readonly requestTimeoutMs?: number;
+  /** --request-timeout-resets-on-progress: the server's progress for a request restarts its deadline. */
+  readonly requestTimeoutResetsOnProgress?: boolean;
+  /** The upstream's circuit breaker (loadConfig sets it; failures 0 or undefined: off). */
+  readonly circuit?: { readonly failures: number; readonly windowMs: number; readonly cooldownMs: number };
   /** The policy file as loaded at start (validated), or undefined: the built-in permissive policy. */
   readonly policy: LoadedPolicy | undefined;
   /** --mode / MCP_PROXY_MODE: replaces the policy's own mode. */
@@ -68,6 +74,10 @@ export interface HttpSettings {
   readonly listen: ListenAddress;
   readonly path: '/mcp';
   readonly maxSessions: number;
+  /** Sessions one caller (a JWT's full identity) may hold; loadConfig sets it (default half of maxSessions, at least 1); undefined: maxSessions. */
+  readonly maxSessionsPerIdentity?: number;
+  /** Requests one caller may have in flight at once over HTTP; undefined: no limit. */
+  readonly maxInFlightPerIdentity?: number | undefined;
   readonly idleTimeoutMs: number;
   /**
    * A stateless (2026-07-28) backend with nothing in flight is stopped after this long unused
@@ -75,6 +85,8 @@ export interface HttpSettings {
    */
   readonly statelessLingerMs?: number;
   readonly maxBodyBytes: number;
+  /** --warm-servers: started servers waiting for new sessions (loadConfig sets it, default 1); undefined: none. */
+  readonly warmServers?: number;
   /** Host header values accepted (host or host:port); empty: the listen address and, on loopback, localhost names. */
   readonly allowedHosts: readonly string[];
   /** Origin header values accepted; empty: requests with an Origin are accepted only from the same loopback host. */
@@ -97,6 +109,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   ...Object.fromEntries(SCALAR_SETTINGS.map((s) => [s.flag, { type: 'string' }])),
+  // A bare flag: parseArgs gives `true`, which the setting reads as the text "true".
+  'request-timeout-resets-on-progress': { type: 'boolean' },
   ...Object.fromEntries(LIST_SETTINGS.map((s) => [s.flag, { type: 'string', multiple: true }])),
 } as const satisfies NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
 
@@ -228,6 +242,9 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
     drainTimeoutMs: s.drainTimeoutMs,
     stdinCloseGraceMs: s.stdinCloseGraceMs,
     killTimeoutMs: s.killTimeoutMs,
+    requestTimeoutMs: s.requestTimeoutMs,
+    requestTimeoutResetsOnProgress: s.requestTimeoutResetsOnProgress,
+    circuit: Object.freeze({ failures: s.circuitFailures, windowMs: s.circuitWindowMs, cooldownMs: s.circuitCooldownMs }),
     policy,
     modeOverride: s.mode,
     reports: s.reportFile === undefined ? undefined : Object.freeze({
@@ -248,9 +265,12 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
       listen: s.httpListen,
       path: '/mcp' as const,
       maxSessions: s.httpMaxSessions,
+      maxSessionsPerIdentity: s.httpMaxSessionsPerIdentity ?? Math.max(1, Math.floor(s.httpMaxSessions / 2)),
+      maxInFlightPerIdentity: s.httpMaxInFlightPerIdentity,
       idleTimeoutMs: s.httpIdleTimeoutMs,
       statelessLingerMs: s.httpStatelessLingerMs,
       maxBodyBytes: s.httpMaxBodyBytes ?? s.maxFrameBytes,
+      warmServers: s.warmServers ?? 1,
       allowedHosts: Object.freeze(readList(flags, env, LIST_SETTINGS[2], undefined, undefined).map((entry) => entry.value)),
       allowedOrigins: Object.freeze(readList(flags, env, LIST_SETTINGS[3], undefined, undefined).map((entry) => entry.value)),
     }),

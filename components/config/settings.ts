@@ -19,6 +19,14 @@ export interface ScalarSettings {
   readonly drainTimeoutMs: number;
   readonly stdinCloseGraceMs: number;
   readonly killTimeoutMs: number;
+  /** A client request unanswered this long gets SIDECAR_ERR_REQUEST_TIMEOUT; 0: no deadline. */
+  readonly requestTimeoutMs: number;
+  /** The server's progress for a request restarts its deadline. */
+  readonly requestTimeoutResetsOnProgress: boolean;
+  /** The circuit breaker: consecutive server failures that open it (0: off), their window, the cool-down. */
+  readonly circuitFailures: number;
+  readonly circuitWindowMs: number;
+  readonly circuitCooldownMs: number;
   readonly executableSha256: string | undefined;
   readonly serverUser: string | undefined;
   readonly serverGroup: string | undefined;
@@ -42,7 +50,13 @@ export interface ScalarSettings {
   readonly httpMaxSessions: number;
   readonly httpIdleTimeoutMs: number;
   readonly httpStatelessLingerMs: number;
+  /** A caller's share of the HTTP sessions (--http); undefined: half of httpMaxSessions, at least 1. */
+  readonly httpMaxSessionsPerIdentity: number | undefined;
+  /** Requests one caller may have in flight over HTTP at once; undefined: no limit. */
+  readonly httpMaxInFlightPerIdentity: number | undefined;
   readonly httpMaxBodyBytes: number | undefined;
+  /** Servers spawned ahead of sessions (--http); undefined: 1. */
+  readonly warmServers: number | undefined;
   readonly authTokenFile: string | undefined;
   readonly authJwksUrl: string | undefined;
   readonly authIssuer: string | undefined;
@@ -79,6 +93,13 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'MCP_PROXY_DRAIN_TIMEOUT_MS', defaultValue: 5000, parse: within(GOVERNOR_BOUNDS.drainTimeoutMs) },
   { key: 'stdinCloseGraceMs', flag: 'stdin-close-grace-ms', env: 'MCP_PROXY_STDIN_CLOSE_GRACE_MS', defaultValue: 2000, parse: ms(60_000) },
   { key: 'killTimeoutMs', flag: 'kill-timeout-ms', env: 'MCP_PROXY_KILL_TIMEOUT_MS', defaultValue: 5000, parse: within(GOVERNOR_BOUNDS.killTimeoutMs) },
+  // Request deadlines and the circuit breaker (docs/operations.md): off / 5 failures in 30 s, 10 s cool-down.
+  { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: 'MCP_PROXY_REQUEST_TIMEOUT_MS', defaultValue: 0, parse: ms(86_400_000) },
+  // A bare flag (a boolean option in load-config), or true/false in the variable.
+  { key: 'requestTimeoutResetsOnProgress', flag: 'request-timeout-resets-on-progress', env: 'MCP_PROXY_REQUEST_TIMEOUT_RESETS_ON_PROGRESS', defaultValue: false, parse: (s, t) => parseChoice(s, String(t), ['true', 'false'] as const) === 'true' },
+  { key: 'circuitFailures', flag: 'circuit-failures', env: 'MCP_PROXY_CIRCUIT_FAILURES', defaultValue: 5, parse: (s, t) => parseInteger(s, t, 0, 10_000) },
+  { key: 'circuitWindowMs', flag: 'circuit-window-ms', env: 'MCP_PROXY_CIRCUIT_WINDOW_MS', defaultValue: 30_000, parse: (s, t) => parseInteger(s, t, 1, 3_600_000) },
+  { key: 'circuitCooldownMs', flag: 'circuit-cooldown-ms', env: 'MCP_PROXY_CIRCUIT_COOLDOWN_MS', defaultValue: 10_000, parse: (s, t) => parseInteger(s, t, 1, 3_600_000) },
   { key: 'executableSha256', flag: 'executable-sha256', env: 'MCP_PROXY_EXECUTABLE_SHA256', defaultValue: undefined, parse: parseSha256 },
   // The server's own uid and gid (docs/governor.md); resolved and checked at start.
   { key: 'serverUser', flag: 'server-user', env: 'MCP_PROXY_SERVER_USER', defaultValue: undefined, parse: (s, t) => parseAccountName(s, t, 'user') },
@@ -103,10 +124,15 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'httpListen', flag: 'http', env: 'MCP_PROXY_HTTP_LISTEN', defaultValue: undefined, parse: parseListenAddress },
   { key: 'httpMaxSessions', flag: 'http-max-sessions', env: 'MCP_PROXY_HTTP_MAX_SESSIONS', defaultValue: 4, parse: (s, t) => parseInteger(s, t, 1, 1000) },
   { key: 'httpIdleTimeoutMs', flag: 'http-idle-timeout-ms', env: 'MCP_PROXY_HTTP_IDLE_TIMEOUT_MS', defaultValue: 300_000, parse: (s, t) => parseInteger(s, t, 1000, 86_400_000) },
+  // A caller's share of the sessions (its own idle ones are evicted first), and of requests in flight (docs/operations.md).
+  { key: 'httpMaxSessionsPerIdentity', flag: 'http-max-sessions-per-identity', env: 'MCP_PROXY_HTTP_MAX_SESSIONS_PER_IDENTITY', defaultValue: undefined, parse: (s, t) => parseInteger(s, t, 1, 1000) },
+  { key: 'httpMaxInFlightPerIdentity', flag: 'http-max-in-flight-per-identity', env: 'MCP_PROXY_HTTP_MAX_IN_FLIGHT_PER_IDENTITY', defaultValue: undefined, parse: (s, t) => parseInteger(s, t, 1, 100_000) },
   // An auto-negotiating client probes with server/discover, then goes on statelessly within
   // milliseconds or opens a legacy session: 5 s keeps a stateless client's bursts on one server
   // and stops a probe's server soon after it was last used (docs/operations.md).
   { key: 'httpStatelessLingerMs', flag: 'http-stateless-linger-ms', env: 'MCP_PROXY_HTTP_STATELESS_LINGER_MS', defaultValue: 5000, parse: (s, t) => parseInteger(s, t, 0, 86_400_000) },
+  // Started servers waiting for new HTTP sessions (docs/operations.md, "Warm servers"); the default is per transport.
+  { key: 'warmServers', flag: 'warm-servers', env: 'MCP_PROXY_WARM_SERVERS', defaultValue: undefined, parse: (s, t) => parseInteger(s, t, 0, 64) },
   { key: 'httpMaxBodyBytes', flag: 'http-max-body-bytes', env: 'MCP_PROXY_HTTP_MAX_BODY_BYTES', defaultValue: undefined, parse: (s, t) => parseByteSize(s, t, 1024, 1024 ** 3) },
   { key: 'authTokenFile', flag: 'auth-token-file', env: 'MCP_PROXY_AUTH_TOKEN_FILE', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'authJwksUrl', flag: 'auth-jwks-url', env: 'MCP_PROXY_AUTH_JWKS_URL', defaultValue: undefined, parse: parseUrl },

@@ -31,6 +31,17 @@ Stopping (stdin EOF, SIGTERM, SIGINT):
   --stdin-close-grace-ms <ms>       after closing the server's stdin, default 2000     env MCP_PROXY_STDIN_CLOSE_GRACE_MS
   --kill-timeout-ms <ms>            after SIGTERM, before SIGKILL, default 5000        env MCP_PROXY_KILL_TIMEOUT_MS
 
+Deadlines and the circuit breaker (docs/operations.md):
+  --request-timeout-ms <ms>         a request unanswered this long fails (-32008), default 0 (none)
+                                    env MCP_PROXY_REQUEST_TIMEOUT_MS
+  --request-timeout-resets-on-progress   the server's progress restarts a request's deadline
+                                    env MCP_PROXY_REQUEST_TIMEOUT_RESETS_ON_PROGRESS=true
+  --circuit-failures <n>            consecutive server failures that open the breaker, default 5 (0: off)
+                                    env MCP_PROXY_CIRCUIT_FAILURES
+  --circuit-window-ms <ms>          within this long, default 30000    env MCP_PROXY_CIRCUIT_WINDOW_MS
+  --circuit-cooldown-ms <ms>        requests fail fast this long, then one probes, default 10000
+                                    env MCP_PROXY_CIRCUIT_COOLDOWN_MS
+
 Policy:
   --policy <file>                   the policy every frame passes (YAML); SIGHUP or a change reloads it
                                     env MCP_PROXY_POLICY; none: nothing is blocked or changed
@@ -59,9 +70,12 @@ HTTP (a pod sidecar; docs/kubernetes.md):
   --http <host:port>                Streamable HTTP at /mcp instead of stdio   env MCP_PROXY_HTTP_LISTEN
   --http-max-sessions <n>           default 4                           env MCP_PROXY_HTTP_MAX_SESSIONS
   --http-idle-timeout-ms <ms>       default 300000                      env MCP_PROXY_HTTP_IDLE_TIMEOUT_MS
+  --http-max-sessions-per-identity <n>   a JWT caller's share, default half the cap   env MCP_PROXY_HTTP_MAX_SESSIONS_PER_IDENTITY
+  --http-max-in-flight-per-identity <n>  a caller's requests in flight, default off   env MCP_PROXY_HTTP_MAX_IN_FLIGHT_PER_IDENTITY
   --http-stateless-linger-ms <ms>   a stateless caller's unused server is stopped after this, default 5000
                                     env MCP_PROXY_HTTP_STATELESS_LINGER_MS
   --http-max-body-bytes <size>      default --max-frame-bytes           env MCP_PROXY_HTTP_MAX_BODY_BYTES
+  --warm-servers <n>                started servers waiting for new sessions, default 1 (0 with --stdio)   env MCP_PROXY_WARM_SERVERS
   --http-allowed-host <host>        repeat for more                     env MCP_PROXY_HTTP_ALLOWED_HOSTS
   --http-allowed-origin <origin>    repeat for more                     env MCP_PROXY_HTTP_ALLOWED_ORIGINS
   --auth-token-file <path>          a static bearer token               env MCP_PROXY_AUTH_TOKEN_FILE

@@ -85,6 +85,14 @@ export const ERROR_CODES = {
     rpcCode: -32004, category: 'transient_error', retryable: true,
     message: 'Shutting down: the proxy is stopping and accepts no new requests',
   },
+  SIDECAR_ERR_REQUEST_TIMEOUT: {
+    rpcCode: -32008, category: 'transient_error', retryable: true,
+    message: 'Request timed out: the MCP server did not answer within the request deadline',
+  },
+  SIDECAR_ERR_CIRCUIT_OPEN: {
+    rpcCode: -32009, category: 'transient_error', retryable: true,
+    message: 'Circuit open: the MCP server kept failing, so requests fail fast until it is probed again',
+  },
 
   // Local errors: reported on stderr and as the process exit code, never sent as frames.
   SIDECAR_ERR_USAGE: {
@@ -169,6 +177,14 @@ export const ERROR_CODES = {
   SIDECAR_ERR_HTTP_SESSION_UNAVAILABLE: {
     rpcCode: -32037, category: 'transient_error', retryable: true,
     message: 'Session unavailable: the MCP server for this session could not be started',
+  },
+  SIDECAR_ERR_HTTP_IDENTITY_SESSIONS: {
+    rpcCode: -32038, category: 'transient_error', retryable: true,
+    message: 'Too many sessions for this caller: it holds its share of the HTTP sessions, each busy',
+  },
+  SIDECAR_ERR_HTTP_IDENTITY_IN_FLIGHT: {
+    rpcCode: -32039, category: 'transient_error', retryable: true,
+    message: 'Too many requests in flight for this caller: it has its share of unanswered requests',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -34,6 +34,15 @@ export interface PolicyInfo {
   readonly mode: string;
 }
 
+/** A circuit breaker as the metrics read it: the CircuitBreaker fits. */
+export interface CircuitSource {
+  readonly state: 'closed' | 'open' | 'half-open';
+  /** Transitions so far, by the state entered. */
+  readonly transitions: Readonly<Record<'closed' | 'open' | 'half-open', number>>;
+}
+
+const CIRCUIT_STATE_VALUES = { closed: 0, open: 1, 'half-open': 2 } as const;
+
 export type ReportSinkCounts = Pick<ReportSinkStats, 'queued' | 'written' | 'dropped' | 'failures'>;
 
 export interface Metrics {
@@ -48,6 +57,11 @@ export interface Metrics {
   watchReportSink(read: () => ReportSinkCounts | undefined): void;
   /** Reads the number of open HTTP sessions at each scrape. */
   watchHttpSessions(read: () => number): void;
+  /** Reads how many idle HTTP sessions were evicted for newer ones, and how many warm servers wait, at each scrape. */
+  watchHttpEvictions(read: () => number): void;
+  watchWarmServers(read: () => number): void;
+  /** Reads the upstream's circuit breaker at each scrape (none watched: closed, no transitions). */
+  watchCircuitBreaker(read: () => CircuitSource | undefined): void;
   /** The exposition, in Prometheus text format. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -93,6 +107,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let readPolicy: (() => PolicyInfo | undefined) | undefined;
   let readSink: (() => ReportSinkCounts | undefined) | undefined;
   let readSessions: (() => number) | undefined;
+  let readEvictions: (() => number) | undefined;
+  let readWarm: (() => number) | undefined;
+  let readBreaker: (() => CircuitSource | undefined) | undefined;
 
   mirrorCounter(registry, 'frames_total', 'Frames judged by the proxy, by direction, kind (request, notification, response) and method (`other` for methods MCP does not define)', ['direction', 'kind', 'method'], (add) => {
     counts.frames.forEach((value, index) => value > 0 && add(frameCell(index), value));
@@ -131,6 +148,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   mirrorCounter(registry, 'reports_dropped_total', 'Execution reports dropped: the queue was full under --report-on-overflow drop, or the sink was closed', [], (add) => add({}, sinkValue('dropped')()));
   mirrorCounter(registry, 'report_write_failures_total', 'Execution reports lost to write errors', [], (add) => add({}, sinkValue('failures')()));
   mirrorGauge(registry, 'http_sessions', 'Open Streamable HTTP sessions (0 over stdio)', () => safely(readSessions) ?? 0);
+  mirrorCounter(registry, 'http_sessions_evicted_total', 'Idle Streamable HTTP sessions evicted at the session cap for a newer session', [], (add) => add({}, safely(readEvictions) ?? 0));
+  mirrorGauge(registry, 'warm_servers', 'Server processes spawned ahead of HTTP sessions, waiting for one (--warm-servers)', () => safely(readWarm) ?? 0);
+
+  mirrorGauge(registry, 'circuit_state', 'The upstream\'s circuit breaker: 0 closed, 1 open (requests fail fast), 2 half-open (one probe passes)', () => {
+    const breaker = safely(readBreaker);
+    return breaker === undefined ? 0 : CIRCUIT_STATE_VALUES[breaker.state];
+  });
+  mirrorCounter(registry, 'circuit_transitions_total', 'Circuit breaker transitions, by the state entered (`to`: open, half-open, closed)', ['to'], (add) => {
+    const transitions = safely(readBreaker)?.transitions;
+    if (transitions === undefined) return;
+    for (const to of ['open', 'half-open', 'closed'] as const) add({ to }, transitions[to]);
+  });
 
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
 
@@ -146,6 +175,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     watchPolicy: (read) => void (readPolicy = read),
     watchReportSink: (read) => void (readSink = read),
     watchHttpSessions: (read) => void (readSessions = read),
+    watchHttpEvictions: (read) => void (readEvictions = read),
+    watchWarmServers: (read) => void (readWarm = read),
+    watchCircuitBreaker: (read) => void (readBreaker = read),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -10,6 +10,8 @@ import type { InvocationOutcome } from './observer.js';
 export interface ClientAdmission {
   /** The answer every new request gets while the session stops; undefined while it runs. */
   refusal(): LocalAnswer | undefined;
+  /** The circuit breaker's answer for a batch with requests (undefined: it passes). */
+  upstreamRefusal(): LocalAnswer | undefined;
   request(request: Envelope, line: Buffer, evaluation: Evaluation): void;
   notification(notification: Envelope, line: Buffer, evaluation: Evaluation): void;
   response(response: Envelope, line: Buffer): void;
@@ -108,6 +110,11 @@ export function createClientBatchRoute(ctx: PumpContext, localReply: LocalReply,
       if (refuseBatchByIds(members)) return;
       const evaluations = judgeBatchByPolicy(members);
       if (evaluations === undefined) return;
+      const failFast = members.some((m) => m.kind === 'request') ? admit.upstreamRefusal() : undefined;
+      if (failFast !== undefined) {
+        const refused = { answer: failFast, outcome: 'upstream_exited' as const };
+        return refuseBatch(members, -1, { ...refused, evaluation: PASS }, () => refused);
+      }
       for (; admitted < members.length; admitted++) {
         const member = members[admitted]!;
         const evaluation = evaluations[admitted] ?? PASS;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock/index.js';
+import type { CircuitBreaker } from '../circuit-breaker/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { evaluateFrame, PASS, type CompiledPolicy, type Decision, type Direction, type Evaluation, type Identity, type Phase } from '../policy/index.js';
 import type { FrameChannel } from '../transport/index.js';
@@ -23,6 +24,12 @@ export interface PumpStats {
   /** Frames a policy rule denied (enforced) or rewrote (enforced). */
   deniedByPolicy: number;
   rewrittenByPolicy: number;
+  /** Client requests answered with SIDECAR_ERR_REQUEST_TIMEOUT (their deadline passed). */
+  timedOut: number;
+  /** Answers that came after their request's deadline: dropped. */
+  lateAnswersDropped: number;
+  /** Client requests refused while the circuit breaker was open (or its probe was out). */
+  refusedByBreaker: number;
 }
 
 /** Where a rule had its say: what the caller logs and (later) reports. */
@@ -80,6 +87,15 @@ export interface PumpOptions {
   readonly observer?: PumpObserver;
   /** The client's identity (HTTP with auth): rules can match it. */
   readonly identity?: Identity;
+  /**
+   * --request-timeout-ms: a client request unanswered this long is answered with
+   * SIDECAR_ERR_REQUEST_TIMEOUT, cancelled at the server, and its late answer dropped. 0 or absent: no deadline.
+   */
+  readonly requestTimeoutMs?: number;
+  /** --request-timeout-resets-on-progress: the server's progress for a request restarts its deadline. */
+  readonly requestTimeoutResetsOnProgress?: boolean;
+  /** The upstream's circuit breaker (may be shared by every session of one server command). */
+  readonly breaker?: CircuitBreaker;
 }
 
 /** Requests awaiting an answer, per direction and session: a peer that never answers cannot grow memory without bound. */
@@ -114,6 +130,8 @@ export interface PumpContext {
   whenIdle(timeoutMs: number): Promise<void>;
   /** A bug found and survived (e.g. a request ended twice): counted like a fault, logged. */
   internalFault(message: string, fields: Record<string, unknown>): void;
+  /** Told when a client request ends, however it ends (deadlines, the breaker's probe); unset: nothing to tell. */
+  onClientRequestEnd: ((request: PumpRequest) => void) | undefined;
 }
 
 /** How a denied request ended: a rate limit or the in-flight limit is `rate_limited`, any other rule `blocked`. */
@@ -129,6 +147,7 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
   const stats: PumpStats = {
     framesFromClient: 0, framesFromServer: 0, invalidFromClient: 0, invalidFromServer: 0,
     oversizedFromClient: 0, oversizedFromServer: 0, answeredLocally: 0, internalErrors: 0, deniedByPolicy: 0, rewrittenByPolicy: 0,
+    timedOut: 0, lateAnswersDropped: 0, refusedByBreaker: 0,
   };
   const keepBody = observer !== undefined;
 
@@ -153,6 +172,7 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
   const ends: RequestEnds = {
     // An observer that must not lose what it records (a report sink under `block`) stops reading on both sides until it can.
     ended(request: PumpRequest, outcome, reply, response) {
+      if (context.onClientRequestEnd !== undefined && request.direction === 'client-to-server') context.onClientRequestEnd(request);
       if (observer === undefined || request.observed === undefined) return;
       const waiting = observer.onRequestEnd({ trace: request.trace, request: request.observed, outcome, reply, response, at: clock.now() });
       if (waiting === undefined) return;
@@ -179,8 +199,8 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
     for (const wake of waiters) wake();
   };
 
-  return {
-    client, server, logger, stats, observer, clock, ledger, serverRequests: new InFlightLedger(), ends, notifyIfIdle, internalFault,
+  const context: PumpContext = {
+    client, server, logger, stats, observer, clock, ledger, serverRequests: new InFlightLedger(), ends, notifyIfIdle, internalFault, onClientRequestEnd: undefined,
     policyActive: () => policy !== undefined && !policy.current.isEmpty,
     evaluate(direction, phase, method, id, line, inFlight, depth) {
       const current = policy?.current;
@@ -206,4 +226,5 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
       });
     },
   };
+  return context;
 }

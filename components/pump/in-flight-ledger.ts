@@ -17,6 +17,11 @@ export class InFlightLedger {
     return this.#pending.has(key);
   }
 
+  /** The request in flight with this key, left in place. */
+  get(key: string): PumpRequest | undefined {
+    return this.#pending.get(key);
+  }
+
   /** Adds a request; a second one with the same key is the caller's to refuse (check `has` first). */
   add(request: PumpRequest): void {
     this.#pending.set(request.key, request);

@@ -9,7 +9,13 @@ import { encodeDenial } from './policy-replies.js';
 import { PumpRequest } from './request.js';
 
 /** An error of the catalogue, or a rule's denial. */
-export type LocalAnswer = { readonly kind?: 'error'; readonly code: ErrorCode; readonly detail: string } | Extract<FrameAction, { kind: 'deny' }>;
+export type LocalAnswer = {
+  readonly kind?: 'error';
+  readonly code: ErrorCode;
+  readonly detail: string;
+  /** Members added to the error's `data` (a deadline's `timeoutMs`, a breaker's `retryAfterMs`). */
+  readonly data?: Record<string, unknown>;
+} | Extract<FrameAction, { kind: 'deny' }>;
 
 /** What a reply answers when no request object stands for it (a frame refused before it was one, an id read from a broken frame). */
 export interface BareTarget {
@@ -36,7 +42,7 @@ export function createLocalReply(ctx: PumpContext): LocalReply {
     const method = request !== undefined ? request.method : (target as BareTarget).method;
     const reply = answer.kind === 'deny'
       ? encodeDenial(rawId, answer.ruleId, answer.verdict, method ?? '')
-      : encodeErrorResponse(rawId, answer.code, answer.detail);
+      : encodeErrorResponse(rawId, answer.code, answer.detail, answer.data);
     // Enough for a channel to route the reply without reading it (HTTP: which caller waits for this id).
     const envelope: Envelope = {
       kind: answer.kind === 'deny' && answer.verdict.reply === 'tool-error' && method === 'tools/call' && rawId !== null ? 'response' : 'error',
@@ -59,7 +65,10 @@ export function outcomeOfCode(code: ErrorCode): InvocationOutcome {
     case 'SIDECAR_ERR_UPSTREAM_EXITED':
     case 'SIDECAR_ERR_UPSTREAM_RESTARTING':
     case 'SIDECAR_ERR_SHUTTING_DOWN':
+    case 'SIDECAR_ERR_CIRCUIT_OPEN':
       return 'upstream_exited';
+    case 'SIDECAR_ERR_REQUEST_TIMEOUT':
+      return 'timeout';
     case 'SIDECAR_ERR_TOO_MANY_PENDING':
     case 'SIDECAR_ERR_POLICY_RATE_LIMITED':
       return 'rate_limited';

@@ -1,4 +1,5 @@
-import type { Envelope, EnvelopeProblem, EnvelopeResult } from '../framing/index.js';
+import { parseFrameBody, type Envelope, type EnvelopeProblem, type EnvelopeResult } from '../framing/index.js';
+import { PROGRESS, progressNotificationToken } from '../mcp/index.js';
 import { redactCutForLog, redactForLog } from '../logging/index.js';
 import { BatchSink, type FrameSink } from './batch-sink.js';
 import type { CancelledRequests } from './cancelled-requests.js';
@@ -24,7 +25,20 @@ function preview(line: Buffer): string {
 // may have answered. A message takes the same route lone or in a server batch: it writes into a
 // sink, the client channel for a lone frame, the batch's sink for a member (the batch is then
 // forwarded as received, or as the members that remain). Built once per session.
-export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, faults: FaultBoundary, cancelled: CancelledRequests): (envelope: EnvelopeResult, line: Buffer) => void {
+
+/** What the server's frames tell the deadlines and the circuit breaker (each hook absent when off). */
+export interface UpstreamHealth {
+  /** Requests whose deadline passed: an answer to one is late, and dropped. */
+  readonly timedOut: CancelledRequests;
+  /** The server answered a request in flight (a result or an error): it is up. */
+  readonly answered: (() => void) | undefined;
+  /** A request failed because of the server (here: an unreadable answer). */
+  readonly failed: (() => void) | undefined;
+  /** A progress notification for this token (JSON text): its request's deadline restarts. */
+  readonly progressed: ((token: string) => void) | undefined;
+}
+
+export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, faults: FaultBoundary, cancelled: CancelledRequests, health: UpstreamHealth): (envelope: EnvelopeResult, line: Buffer) => void {
   const { client, logger, stats, ledger, serverRequests, observer, ends } = ctx;
   const toClient: FrameSink = { deliver: (bytes, envelope) => client.send(bytes, envelope), drop: () => {} };
 
@@ -41,6 +55,12 @@ export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, fau
   /** A response (lone or in a batch): the rules of the request it answers, then delivered, rewritten or denied; the request ends. */
   const routeServerResponse = (response: Envelope, line: Buffer, sink: FrameSink): void => {
     const request = response.key === undefined ? undefined : settleResponse(response.key);
+    if (request === undefined && response.key !== undefined && health.timedOut.take(response.key) !== undefined) {
+      // The client got SIDECAR_ERR_REQUEST_TIMEOUT for it and the server was told to cancel it.
+      stats.lateAnswersDropped++;
+      logger.debug({ id: response.id }, 'dropped an answer that came after its request\'s deadline');
+      return sink.drop();
+    }
     if (request === undefined) {
       // Under a policy, what a response answers decides which rules apply: unknown, it cannot pass.
       if (!ctx.policyActive()) return sink.deliver(line, response, true);
@@ -48,6 +68,7 @@ export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, fau
       return sink.drop();
     }
     const late = request.ended;
+    if (!late) health.answered?.();
     try {
       const evaluation = ctx.evaluate('server-to-client', 'response', request.method, response.id, line, 0, response.depth);
       const action = evaluation.action;
@@ -85,6 +106,7 @@ export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, fau
       return sink.drop();
     }
     const evaluation = ctx.evaluate('server-to-client', 'request', method, message.id, line, 0, message.depth);
+    if (health.progressed !== undefined && method === PROGRESS) restartDeadline(line, evaluation.body);
     const action = evaluation.action;
     if (action.kind === 'deny') {
       // A denied server request is answered to the server and never reaches the client.
@@ -129,10 +151,22 @@ export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, fau
     // else is taken as the server's own request (perhaps spelled `Method`) and answered.
     if (!failUnreadable(problem.key, problem.detail)) localReply('server', { id: problem.id!, key: problem.key }, answer);
   };
+  /** The server's progress for a request: its deadline starts again (the server is working on it). */
+  const restartDeadline = (line: Buffer, parsed: unknown): void => {
+    let token: string | number | undefined;
+    try {
+      token = progressNotificationToken(parsed ?? parseFrameBody(line));
+    } catch {
+      return;
+    }
+    if (token !== undefined) health.progressed!(JSON.stringify(token));
+  };
+
   /** Fails the client request this id key answers with -32006; false when none is pending. */
   const failUnreadable = (key: string, detail: string): boolean => {
     const pending = ledger.settle(key);
     if (pending === undefined) return false;
+    health.failed?.();
     localReply('client', pending, { code: 'SIDECAR_ERR_UPSTREAM_INVALID_FRAME', detail: `${detail}; request ${pending.method}` }, 'upstream_error');
     ctx.notifyIfIdle();
     return true;
