@@ -13,7 +13,7 @@ import type { AuthSettings } from '../config/index.js';
 import { isLoopbackHost } from '../config/index.js';
 import { SidecarError } from '../errors/index.js';
 import { invalidToken, malformedHeader, missingCredentials, readBearerToken, verificationUnavailable } from './bearer.js';
-import { identityFromClaims } from './identity.js';
+import { identityFromClaims, principalFromClaims } from './identity.js';
 import type { AuthLogger, Authenticator } from './types.js';
 
 export type JwtSettings = Extract<AuthSettings, { kind: 'jwt' }>;
@@ -110,7 +110,7 @@ export async function createJwtAuthenticator(settings: JwtSettings, options: Jwt
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         ...(clock !== undefined && { currentDate: new Date(clock()) }),
       });
-      return { ok: true, identity: identityFromClaims(payload, settings.identityClaims) };
+      return { ok: true, identity: identityFromClaims(payload, settings.identityClaims), principal: principalFromClaims(payload) };
     } catch (error) {
       if (error instanceof KeysUnavailable) return verificationUnavailable('the keys that verify tokens cannot be fetched now', RETRY_AFTER_SECONDS);
       return invalidToken(describeTokenFailure(error));

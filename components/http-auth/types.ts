@@ -3,7 +3,16 @@ import type { Identity } from '../policy/index.js';
 
 /** What authentication says of one HTTP request. */
 export type AuthResult =
-  | { readonly ok: true; readonly identity: Identity | undefined }
+  | {
+    readonly ok: true;
+    readonly identity: Identity | undefined;
+    /**
+     * Who the caller is, for binding sessions (identity.ts `principalFromClaims`: all the token's
+     * claims, its issuer and subject among them); undefined when callers are not told apart (a
+     * static token). HTTP sessions answer only the principal that opened them.
+     */
+    readonly principal?: string | undefined;
+  }
   | {
     readonly ok: false;
     /** 401: no or bad credentials; 403: good credentials, not allowed. */

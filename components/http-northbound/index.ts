@@ -6,12 +6,20 @@
  * - **Legacy eras (2024-11-05 … 2025-11-25)**: a POST of `initialize` without `Mcp-Session-Id`
  *   opens a session: an id (`crypto.randomUUID()`, returned in `Mcp-Session-Id` on the
  *   initialize response) and a backend of its own (`openSession`: one pump and one governed
- *   server). At most `maxSessions`; one more gets 503 with `Retry-After` (-32032). A session
+ *   server). At most `maxSessions`: one more evicts the least recently active idle session
+ *   (nothing in flight, no stream open; the normal stop sequence; its id later gets 404 saying
+ *   it was evicted), and only when every session is busy gets 503 with `Retry-After: 1`
+ *   (-32032). A caller told apart by its token (a principal) holds at most
+ *   `maxSessionsPerIdentity`: its own idle session is evicted first, else 429 (-32038); its
+ *   requests in flight, at most `maxInFlightPerIdentity` (else 429, -32039, each request
+ *   answered by the pump's local reply). Sessions answer only their caller: the
+ *   authenticator's principal, else the identity's fields (session-slots.ts). A session
  *   whose server refuses `initialize` (an error response) ends at once, without an id.
  * - **Stateless era (2026-07-28)**: a POST without `Mcp-Session-Id` that is not `initialize`,
  *   with `MCP-Protocol-Version` ≥ 2026-07-28 (or, without that header, a 2026-07-28 `_meta`
  *   version or `server/discover`), goes to a shared stateless backend: one per caller identity
- *   (one in all without auth), opened on first use, at most `maxSessions` of them (apart from
+ *   (one in all without auth), opened on first use, at most `maxSessions` of them (the least
+ *   recently active idle one evicted for a new caller; apart from
  *   the sessions). Callers' ids that clash with ones in flight are renumbered there and
  *   restored in what they get back. Without a session id and a stateless version: 400.
  * - A session ends on DELETE (204 once its server has stopped), or after `idleTimeoutMs` with

@@ -12,10 +12,16 @@ import { readPostBody, type PostBody } from './post-body.js';
 import { refuse, type HttpRefusal } from './replies.js';
 import { createOriginGuard, headerValue, mediaType, readAccept, type Acceptable } from './request-checks.js';
 import { HttpSession } from './session.js';
+import { countOf, EvictedSessions, InFlightPerCaller, leastRecentlyActiveIdle } from './session-slots.js';
 import type { HttpNorthbound, HttpNorthboundOptions } from './types.js';
 
 const ALLOW = 'GET, POST, DELETE';
-const RETRY_AFTER_SECONDS = '5';
+// Every slot is busy only when no session is idle: any idle one is evicted for a new session. A
+// busy one becomes evictable the moment its last answer is sent or its stream closes, which
+// cannot be foreseen, so the client is told to come back soon rather than after an idle timeout.
+const BUSY_RETRY_AFTER_SECONDS = '1';
+/** Evicted session ids remembered, to tell a returning client why its session is gone. */
+const EVICTED_REMEMBERED = 1024;
 const HELD_MESSAGES = 256;
 /** After an early answer, how much more body is read and discarded before the connection is cut, and for how long. */
 const LINGER_MIN_BYTES = 4 * 1024 * 1024;
@@ -37,6 +43,10 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
   let closing: Promise<void> | undefined;
   const clock = options.clock ?? UNREF_CLOCK;
   const lingerMs = settings.statelessLingerMs ?? settings.idleTimeoutMs;
+  const maxPerCaller = settings.maxSessionsPerIdentity ?? settings.maxSessions;
+  const inFlight = new InFlightPerCaller(settings.maxInFlightPerIdentity);
+  const evicted = new EvictedSessions(EVICTED_REMEMBERED);
+  let evictedCount = 0;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -64,10 +74,12 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     const origin = headerValue(req.headers, 'origin');
     if (!guard.allowOrigin(origin)) return reject(req, res, { status: 403, code: 'SIDECAR_ERR_HTTP_FORBIDDEN', detail: `Origin ${JSON.stringify(origin)} is not allowed` });
     let identity: Identity | undefined;
+    let caller = ANONYMOUS;
     if (options.authenticate !== undefined) {
       const result = await options.authenticate(req.headers);
       if (!result.ok) return reject(req, res, authRefusal(result));
       identity = result.identity;
+      caller = result.principal ?? identityKey(identity);
     }
     const path = pathOf(req.url ?? '/');
     if (path !== settings.path) return reject(req, res, { status: 404, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: `nothing at ${path}: the MCP endpoint is ${settings.path}` });
@@ -81,17 +93,17 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     }
     switch (req.method) {
       case 'POST':
-        return post(req, res, identity, version);
+        return post(req, res, identity, caller, version);
       case 'GET':
-        return get(req, res, identity);
+        return get(req, res, caller);
       case 'DELETE':
-        return remove(req, res, identity);
+        return remove(req, res, caller);
       default:
         return reject(req, res, { status: 405, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: `method ${req.method} (allowed: ${ALLOW})`, headers: { allow: ALLOW } });
     }
   }
 
-  async function post(req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, version: string | undefined): Promise<void> {
+  async function post(req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, caller: string, version: string | undefined): Promise<void> {
     const contentType = mediaType(headerValue(req.headers, 'content-type'));
     if (contentType !== 'application/json') {
       return reject(req, res, { status: 415, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: `Content-Type ${JSON.stringify(contentType ?? null)}: a POST body must be application/json` });
@@ -123,30 +135,49 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     }
     const sessionId = headerValue(req.headers, 'mcp-session-id');
     if (sessionId !== undefined) {
-      const session = sessionFor(sessionId, identity);
-      if (session === undefined) return refuse(res, { status: 404, code: 'SIDECAR_ERR_HTTP_SESSION_NOT_FOUND', detail: `Mcp-Session-Id ${JSON.stringify(sessionId)}`, id: firstId });
+      const session = sessionFor(sessionId, caller);
+      if (session === undefined) return refuse(res, { ...sessionNotFound(sessionId, caller), id: firstId });
       if (body.isInitialize) return badRequest('this session is already initialized; send initialize without Mcp-Session-Id to start another');
       return session.post(body, res, accept);
     }
-    if (body.isInitialize) return startSession(body, res, accept, identity);
+    if (body.isInitialize) return startSession(body, res, accept, identity, caller);
     const statelessEra = version !== undefined ? isStatelessVersion(version) : body.statelessMeta || body.method === 'server/discover';
     if (!statelessEra) {
       return badRequest('Mcp-Session-Id header required: start a session with initialize (or, in the stateless era, send MCP-Protocol-Version: 2026-07-28)');
     }
-    return postStateless(body, res, accept, identity);
+    return postStateless(body, res, accept, identity, caller);
   }
 
-  function startSession(body: PostBody, res: ServerResponse, accept: Acceptable, identity: Identity | undefined): void {
+  function startSession(body: PostBody, res: ServerResponse, accept: Acceptable, identity: Identity | undefined, caller: string): void {
+    const requestId = body.requests[0]?.rawId;
+    if (!inFlight.admits(caller, 1)) return refuse(res, inFlightRefusal(caller, requestId));
+    // A caller told apart from others (a JWT) at its share gives way to itself first: its own
+    // least recently active idle session, else a refusal that names its share.
+    if (caller !== ANONYMOUS && countOf(sessions.values(), caller) >= maxPerCaller) {
+      const own = leastRecentlyActiveIdle(sessions.values(), caller);
+      if (own === undefined) {
+        logger.warn({ sessions: sessions.size, perIdentity: maxPerCaller }, 'refused a new HTTP session: the caller holds its share of the sessions, each busy');
+        return refuse(res, {
+          status: 429, code: 'SIDECAR_ERR_HTTP_IDENTITY_SESSIONS', id: requestId, headers: { 'retry-after': BUSY_RETRY_AFTER_SECONDS },
+          detail: `this caller holds ${maxPerCaller} sessions (--http-max-sessions-per-identity), each with a request in flight or a stream open`,
+        });
+      }
+      evict(own);
+    }
     if (sessions.size >= settings.maxSessions) {
-      logger.warn({ sessions: sessions.size }, 'refused a new HTTP session: every session slot is taken');
-      return refuse(res, {
-        status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', detail: `${settings.maxSessions} sessions are open`, id: body.requests[0]?.rawId,
-        headers: { 'retry-after': RETRY_AFTER_SECONDS },
-      });
+      const idle = leastRecentlyActiveIdle(sessions.values());
+      if (idle === undefined) {
+        logger.warn({ sessions: sessions.size }, 'refused a new HTTP session: every session slot is taken, each busy');
+        return refuse(res, {
+          status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', id: requestId, headers: { 'retry-after': BUSY_RETRY_AFTER_SECONDS },
+          detail: `${settings.maxSessions} sessions are open (--http-max-sessions), each with a request in flight or a stream open`,
+        });
+      }
+      evict(idle);
     }
     const id = randomUUID();
     const session = new HttpSession({
-      id, identity, logger, idleTimeoutMs: settings.idleTimeoutMs, clock, heldLimit,
+      id, identity, caller, inFlight, logger, idleTimeoutMs: settings.idleTimeoutMs, clock, heldLimit,
       onEnding: () => void (sessions.get(id) === session && sessions.delete(id)),
     });
     sessions.set(id, session);
@@ -156,20 +187,24 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     session.open(options.openSession);
   }
 
-  function postStateless(body: PostBody, res: ServerResponse, accept: Acceptable, identity: Identity | undefined): void {
-    const key = identityKey(identity);
+  function postStateless(body: PostBody, res: ServerResponse, accept: Acceptable, identity: Identity | undefined, caller: string): void {
+    const key = caller;
     let session = stateless.get(key);
     if (session === undefined) {
       if (stateless.size >= settings.maxSessions) {
-        return refuse(res, {
-          status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', detail: `${settings.maxSessions} stateless backends are open`, id: body.requests[0]?.rawId,
-          headers: { 'retry-after': RETRY_AFTER_SECONDS },
-        });
+        const idle = leastRecentlyActiveIdle(stateless.values());
+        if (idle === undefined) {
+          return refuse(res, {
+            status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', id: body.requests[0]?.rawId, headers: { 'retry-after': BUSY_RETRY_AFTER_SECONDS },
+            detail: `${settings.maxSessions} stateless backends are open (--http-max-sessions), each with a request in flight`,
+          });
+        }
+        evict(idle);
       }
       const created = new HttpSession({
         // It holds no caller's session, so stopping it soon after its last use loses nothing; a
         // `server/discover` probe's backend would otherwise run for the whole idle timeout.
-        id: undefined, identity, logger, idleTimeoutMs: lingerMs, clock, heldLimit,
+        id: undefined, identity, caller, inFlight, logger, idleTimeoutMs: lingerMs, clock, heldLimit,
         onEnding: () => void (stateless.get(key) === created && stateless.delete(key)),
       });
       session = created;
@@ -180,30 +215,53 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     session.post(body, res, accept);
   }
 
-  function get(req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): void {
+  function get(req: IncomingMessage, res: ServerResponse, caller: string): void {
     const accept = readAccept(headerValue(req.headers, 'accept'));
     if (!accept.sse) return reject(req, res, { status: 406, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: 'a GET stream is text/event-stream: Accept must admit it' });
     const sessionId = headerValue(req.headers, 'mcp-session-id');
     if (sessionId === undefined) return reject(req, res, { status: 400, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: 'Mcp-Session-Id header required for a GET stream' });
-    const session = sessionFor(sessionId, identity);
-    if (session === undefined) return reject(req, res, { status: 404, code: 'SIDECAR_ERR_HTTP_SESSION_NOT_FOUND', detail: `Mcp-Session-Id ${JSON.stringify(sessionId)}` });
+    const session = sessionFor(sessionId, caller);
+    if (session === undefined) return reject(req, res, sessionNotFound(sessionId, caller));
     // No event ids are sent, so there is nothing to resume from: Last-Event-ID opens a fresh stream.
     if (!session.openStream(res)) return reject(req, res, { status: 409, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: 'a GET stream is already open for this session' });
   }
 
-  async function remove(req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
+  async function remove(req: IncomingMessage, res: ServerResponse, caller: string): Promise<void> {
     const sessionId = headerValue(req.headers, 'mcp-session-id');
     if (sessionId === undefined) return reject(req, res, { status: 400, code: 'SIDECAR_ERR_HTTP_BAD_REQUEST', detail: 'Mcp-Session-Id header required to end a session' });
-    const session = sessionFor(sessionId, identity);
-    if (session === undefined) return reject(req, res, { status: 404, code: 'SIDECAR_ERR_HTTP_SESSION_NOT_FOUND', detail: `Mcp-Session-Id ${JSON.stringify(sessionId)}` });
+    const session = sessionFor(sessionId, caller);
+    if (session === undefined) return reject(req, res, sessionNotFound(sessionId, caller));
     await session.close('the client ended the session (HTTP DELETE)');
     if (!res.headersSent) res.writeHead(204).end();
   }
 
-  // A session answers only the caller that started it: another identity sees no such session.
-  function sessionFor(id: string, identity: Identity | undefined): HttpSession | undefined {
+  // A session answers only the caller that started it: another caller sees no such session.
+  function sessionFor(id: string, caller: string): HttpSession | undefined {
     const session = sessions.get(id);
-    return session !== undefined && identityKey(session.identity) === identityKey(identity) ? session : undefined;
+    return session !== undefined && session.caller === caller ? session : undefined;
+  }
+
+  function sessionNotFound(id: string, caller: string): HttpRefusal {
+    const idleMs = evicted.idleMsOf(id, caller);
+    const why = idleMs === undefined ? '' : `: it was evicted for a newer session after ${idleMs} ms idle (every session slot was taken); start a new one with initialize`;
+    return { status: 404, code: 'SIDECAR_ERR_HTTP_SESSION_NOT_FOUND', detail: `Mcp-Session-Id ${JSON.stringify(id)}${why}` };
+  }
+
+  function inFlightRefusal(caller: string, id: string | undefined): HttpRefusal {
+    return {
+      status: 429, code: 'SIDECAR_ERR_HTTP_IDENTITY_IN_FLIGHT', id, headers: { 'retry-after': BUSY_RETRY_AFTER_SECONDS },
+      detail: `this caller already has ${inFlight.countOf(caller)} requests in flight (--http-max-in-flight-per-identity ${inFlight.limit})`,
+    };
+  }
+
+  // An idle session gives its slot to a new one: the normal stop sequence, its id remembered.
+  // Its slot is free at once (onEnding forgets it); its server stops in the background.
+  function evict(session: HttpSession): void {
+    const idleMs = clock.now() - session.lastActiveAt;
+    evictedCount++;
+    if (session.id !== undefined) evicted.remember(session.id, session.caller, idleMs);
+    logger.info({ session: session.id, stateless: session.stateless, idleMs }, 'evicted the least recently active idle HTTP session for a new one');
+    void session.close(`evicted for a newer session after ${idleMs} ms idle`);
   }
 
   return {
@@ -213,6 +271,9 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     },
     get statelessCount() {
       return stateless.size;
+    },
+    get evictedCount() {
+      return evictedCount;
     },
     close(reason) {
       closing ??= (async () => {
@@ -241,8 +302,12 @@ function pathOf(target: string): string {
   }
 }
 
+/** The caller of a request without auth, or with a static token: every such caller is one. */
+const ANONYMOUS = '';
+
+// Without a principal from the authenticator (only a JWT's gives one), the identity's fields.
 function identityKey(identity: Identity | undefined): string {
-  return identity === undefined ? '' : JSON.stringify([identity.tenantId ?? null, identity.userId ?? null, identity.agentId ?? null]);
+  return identity === undefined ? ANONYMOUS : JSON.stringify([identity.tenantId ?? null, identity.userId ?? null, identity.agentId ?? null]);
 }
 
 function authRefusal(result: Extract<AuthResult, { ok: false }>): HttpRefusal {

@@ -13,6 +13,7 @@ import type { PostBody } from './post-body.js';
 import { refuse, refuseWithBody } from './replies.js';
 import type { Acceptable } from './request-checks.js';
 import { renumberRequests } from './renumber.js';
+import type { InFlightPerCaller, SlotHolder } from './session-slots.js';
 import { StreamSet } from './stream-set.js';
 import type { HttpSessionInfo, SessionBackend } from './types.js';
 
@@ -20,6 +21,10 @@ export interface HttpSessionOptions {
   /** The Mcp-Session-Id; undefined for a stateless backend. */
   readonly id: string | undefined;
   readonly identity: Identity | undefined;
+  /** The caller it answers ('' for callers not told apart): see server.ts `callerOf`. */
+  readonly caller: string;
+  /** Each caller's share of the requests in flight: a POST's requests are counted here until its answer ends. */
+  readonly inFlight: InFlightPerCaller;
   readonly logger: Logger;
   /** With nothing in flight and no GET stream, the backend is stopped after this long: a session's idle timeout, a stateless backend's linger. */
   readonly idleTimeoutMs: number;
@@ -31,6 +36,8 @@ export interface HttpSessionOptions {
 }
 
 const MAX_GONE_REMEMBERED = 1024;
+/** A caller past its share of requests in flight may retry as soon as one is answered: say so soon. */
+const IN_FLIGHT_RETRY_AFTER_SECONDS = '1';
 /** The envelope of the `notifications/cancelled` this component writes (it is not read back). */
 const CANCELLED_ENVELOPE: Envelope = Object.freeze({ kind: 'notification', id: undefined, key: undefined, method: CANCELLED });
 
@@ -53,9 +60,12 @@ interface LocalReplyCapture {
 // out are routed to the POST that asked (responses by id, progress by token), else to the GET
 // stream, else to a POST already streaming, else (server requests only) to a waiting POST that
 // accepts SSE, else held for the next GET stream (legacy) or dropped and logged (stateless).
-export class HttpSession {
+export class HttpSession implements SlotHolder {
   readonly id: string | undefined;
   readonly identity: Identity | undefined;
+  readonly caller: string;
+  /** Clock time of the last POST, answer or stream change: who is evicted first at the cap. */
+  lastActiveAt: number;
   readonly stateless: boolean;
   readonly channel: FrameChannel;
   readonly #logger: Logger;
@@ -70,6 +80,8 @@ export class HttpSession {
   #inbound: InboundFrame[] = [];
   #capture: LocalReplyCapture | undefined;
   readonly #exchanges = new Set<Exchange>();
+  /** Requests each exchange counts against its caller's share of requests in flight. */
+  readonly #counted = new Map<Exchange, number>();
   readonly #byId = new Map<string, Exchange>();
   readonly #byToken = new Map<string, Exchange>();
   readonly #gone = new Set<string>();
@@ -81,6 +93,8 @@ export class HttpSession {
   constructor(options: HttpSessionOptions) {
     this.id = options.id;
     this.identity = options.identity;
+    this.caller = options.caller;
+    this.lastActiveAt = options.clock.now();
     this.stateless = options.id === undefined;
     this.#options = options;
     this.#logger = options.logger;
@@ -137,6 +151,7 @@ export class HttpSession {
           refuse(exchange.res, { status: 502, code: 'SIDECAR_ERR_HTTP_SESSION_UNAVAILABLE', detail: (error as Error)?.message ?? String(error), id: [...exchange.awaiting.values()][0]?.clientRawId });
         }
         this.#exchanges.clear();
+        this.#releaseAll();
         void this.#end('its MCP server could not be started', false);
         return undefined;
       },
@@ -148,9 +163,15 @@ export class HttpSession {
     return this.#end(reason, true);
   }
 
+  /** Nothing in flight, no open stream (GET or POST SSE), not ending: evicting it loses nothing. */
+  get idle(): boolean {
+    return this.#ending === undefined && this.#exchanges.size === 0 && this.#getStream === undefined;
+  }
+
   /** A POST whose body passed every check. */
   post(body: PostBody, res: ServerResponse, accept: Acceptable): void {
     this.#clearIdle();
+    this.lastActiveAt = this.#options.clock.now();
     if (body.requests.length === 0) {
       this.#deliver({ line: body.line, envelope: body.envelope, requests: [] });
       this.#applyCancels(body.cancelledKeys);
@@ -161,8 +182,16 @@ export class HttpSession {
     let { line, envelope } = body;
     let requests = body.requests.map((r) => ({ key: r.key, clientRawId: r.rawId, backendRawId: r.rawId, progressToken: r.progressToken }));
     let renumbering: Renumbering | undefined;
+    const inFlight = this.#options.inFlight;
+    if (!inFlight.tryAcquire(this.caller, requests.length)) {
+      const detail = `this caller already has ${inFlight.countOf(this.caller)} requests in flight (--http-max-in-flight-per-identity ${inFlight.limit})`;
+      this.#refuseRequests(body, res, 429, 'SIDECAR_ERR_HTTP_IDENTITY_IN_FLIGHT', detail, { 'retry-after': IN_FLIGHT_RETRY_AFTER_SECONDS });
+      this.#checkIdle();
+      return;
+    }
     if (this.#collides(requests)) {
       if (!this.stateless) {
+        inFlight.release(this.caller, requests.length);
         this.#refuseInFlight(body, res);
         this.#checkIdle();
         return;
@@ -177,6 +206,7 @@ export class HttpSession {
       writer: this.#streams, renumbering, onDone: (done) => this.#forget(done),
     });
     this.#exchanges.add(exchange);
+    if (inFlight.limit !== undefined) this.#counted.set(exchange, requests.length);
     for (const key of awaiting.keys()) {
       this.#gone.delete(key);
       this.#byId.set(key, exchange);
@@ -192,10 +222,14 @@ export class HttpSession {
   // localReply encodes, counts and observes it; it comes back through send() and is the 400's body.
   #refuseInFlight(body: PostBody, res: ServerResponse): void {
     const clash = body.requests.find((r) => this.#byId.has(r.key)) ?? body.requests[0]!;
-    const detail = `id ${clash.rawId} in this session`;
-    const replies = requestTargets(body.line, body.envelope).map((request) => this.#localReply(request, 'SIDECAR_ERR_ID_IN_FLIGHT', detail));
-    if (body.envelope.kind !== 'batch') return refuseWithBody(res, 400, replies[0]!);
-    refuseWithBody(res, 400, Buffer.from(`[${replies.map((reply) => withoutLineEnd(reply).toString('utf8')).join(',')}]`));
+    this.#refuseRequests(body, res, 400, 'SIDECAR_ERR_ID_IN_FLIGHT', `id ${clash.rawId} in this session`);
+  }
+
+  /** Every request of a POST refused before it reaches the pump: each answered by the pump's local reply, one HTTP answer. */
+  #refuseRequests(body: PostBody, res: ServerResponse, status: number, code: ErrorCode, detail: string, headers?: Readonly<Record<string, string>>): void {
+    const replies = requestTargets(body.line, body.envelope).map((request) => this.#localReply(request, code, detail));
+    if (body.envelope.kind !== 'batch') return refuseWithBody(res, status, replies[0]!, headers);
+    refuseWithBody(res, status, Buffer.from(`[${replies.map((reply) => withoutLineEnd(reply).toString('utf8')).join(',')}]`), headers);
   }
 
   // The pump's one localReply, for a request it never received: it sends the answer back into
@@ -228,11 +262,13 @@ export class HttpSession {
   openStream(res: ServerResponse): boolean {
     if (this.#getStream !== undefined) return false;
     this.#clearIdle();
+    this.lastActiveAt = this.#options.clock.now();
     this.#getStream = res;
     res.writeHead(200, SSE_HEADERS);
     res.flushHeaders();
     res.once('close', () => {
       if (this.#getStream === res) this.#getStream = undefined;
+      this.lastActiveAt = this.#options.clock.now();
       this.#checkIdle();
     });
     for (const line of this.#held.take()) this.#streams.write(res, sseEvent(line));
@@ -310,6 +346,12 @@ export class HttpSession {
 
   #forget(exchange: Exchange): void {
     this.#exchanges.delete(exchange);
+    this.lastActiveAt = this.#options.clock.now();
+    const counted = this.#counted.get(exchange);
+    if (counted !== undefined) {
+      this.#counted.delete(exchange);
+      this.#options.inFlight.release(this.caller, counted);
+    }
     for (const token of exchange.progressTokens) if (this.#byToken.get(token) === exchange) this.#byToken.delete(token);
     for (const key of exchange.awaiting.keys()) if (this.#byId.get(key) === exchange) this.#byId.delete(key);
     this.#checkIdle();
@@ -406,6 +448,11 @@ export class HttpSession {
   }
 
   // --- life: idle timeout and the end ---
+
+  #releaseAll(): void {
+    for (const counted of this.#counted.values()) this.#options.inFlight.release(this.caller, counted);
+    this.#counted.clear();
+  }
 
   #clearIdle(): void {
     if (this.#idleTimer !== undefined) this.#options.clock.clearTimeout(this.#idleTimer);

@@ -52,6 +52,8 @@ export interface HttpNorthbound {
   readonly sessionCount: number;
   /** Stateless backends open now (one per caller identity). */
   readonly statelessCount: number;
+  /** Idle sessions and stateless backends stopped so far to give their slot to a new one. */
+  readonly evictedCount: number;
   /** Refuses new requests (503), stops every backend, then closes the listener and its connections. */
   close(reason: string): Promise<void>;
 }

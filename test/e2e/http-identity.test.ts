@@ -451,7 +451,7 @@ describe('--http and a server command that cannot start', () => {
       dir = mkdtempSync(join(tmpdir(), 'http-vanished-'));
       script = join(dir, 'mcp-server.sh');
       writeScript();
-      ({ proxy, port } = await startHttpProxy(['--proxy', quoteWord(script), '--allow', quoteWord(script)]));
+      ({ proxy, port } = await startHttpProxy(['--proxy', quoteWord(script), '--allow', quoteWord(script), '--warm-servers', '0'])); // the spawn under test is the session's own
     });
     after(async () => {
       await dispose(proxy);

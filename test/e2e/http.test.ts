@@ -12,7 +12,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import type { HttpSettings } from '../../components/config/index.js';
 import { startHttpNorthbound, type HttpNorthbound } from '../../components/http-northbound/index.js';
 import { createRealBackends, type RealBackends } from '../helpers/http-backend.js';
-import { INITIALIZE, send } from '../helpers/http-raw.js';
+import { INITIALIZE, send, start } from '../helpers/http-raw.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { groupPids, isAlive, waitUntilGone } from '../helpers/proc-table.js';
 import { waitForValue } from '../helpers/wait.js';
@@ -250,7 +250,7 @@ describe('Streamable HTTP: SDK clients through the proxy to server-everything', 
 });
 
 describe('Streamable HTTP: the session cap and the idle timeout stop real servers', () => {
-  test('one slot: a second session gets 503 until the first idles out and its server stops', async () => {
+  test('one slot: a second session evicts the idle first and stops its server (the busy case: eviction.test.ts); an idle one times out', async () => {
     const logs = captureLogs('info');
     const backends = createRealBackends({ logger: logs.logger });
     const northbound = await startHttpNorthbound({
@@ -261,15 +261,19 @@ describe('Streamable HTTP: the session cap and the idle timeout stop real server
       const first = await send(port, { body: INITIALIZE });
       assert.equal(first.status, 200);
       assert.equal((await first.json()).result.serverInfo.name, 'mcp-servers/everything');
-      const refused = await send(port, { body: INITIALIZE });
-      assert.equal(refused.status, 503);
-      assert.equal((await refused.json()).error.code, -32032);
-      const { pid } = backends.records[0]!;
+      const second = start(port, { body: INITIALIZE });
+      await waitForValue(() => backends.records.length === 2, 'the second session\'s server');
+      assert.ok(await waitUntilGone(backends.records[0]!.pid, 5000), 'the evicted session\'s server was stopped');
+      assert.match(backends.records[0]!.closeReason ?? '', /^evicted for a newer session after \d+ ms idle$/);
+      const secondAnswer = await second.response;
+      assert.equal(secondAnswer.status, 200);
+      await secondAnswer.done;
+      const { pid } = backends.records[1]!;
       assert.ok(await waitUntilGone(pid, 5000), 'the idle session\'s server was stopped');
-      assert.match(backends.records[0]!.closeReason ?? '', /^idle for 400 ms$/);
-      const second = await send(port, { body: INITIALIZE });
-      assert.equal(second.status, 200);
-      await second.done;
+      assert.match(backends.records[1]!.closeReason ?? '', /^idle for 400 ms$/);
+      const third = await send(port, { body: INITIALIZE });
+      assert.equal(third.status, 200);
+      await third.done;
     } finally {
       await northbound.close('test over');
     }

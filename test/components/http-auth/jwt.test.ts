@@ -37,6 +37,17 @@ async function keyPair(kid: string, alg = 'ES256'): Promise<{ privateKey: Crypto
   return { privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
 }
 
+/**
+ * An accepted token's result with its principal checked and set aside: a digest of the token's
+ * stable claims (what binds a session to its caller; identity.test.ts checks how it is made).
+ */
+function settled(result: AuthResult): AuthResult {
+  if (!result.ok) return result;
+  assert.match(result.principal ?? '', /^[A-Za-z0-9_-]{43}$/, 'an accepted token has a principal');
+  const { principal: _principal, ...rest } = result;
+  return rest as AuthResult;
+}
+
 function sign(key: CryptoKey, kid: string, claims: JWTPayload, options: { alg?: string; exp?: number | null; iss?: string; aud?: string } = {}): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'ES256', kid }).setIssuedAt(NOW_S - 10)
     .setIssuer(options.iss ?? ISSUER).setAudience(options.aud ?? AUDIENCE);
@@ -80,15 +91,15 @@ describe('JWT authenticator', () => {
 
   it('accepts a good token and maps its claims to the identity', async () => {
     const token = await sign(a.privateKey, 'key-a', { sub: 'alice@acme.example', tenant_id: 'acme', azp: 'build-bot', scope: 'x' });
-    assert.deepEqual(await authenticate(bearer(token)), { ok: true, identity: { tenantId: 'acme', userId: 'alice@acme.example', agentId: 'build-bot' } });
-    assert.deepEqual(await authenticate({ authorization: `bearer   ${token}` }), { ok: true, identity: { tenantId: 'acme', userId: 'alice@acme.example', agentId: 'build-bot' } }, 'the scheme in any case');
+    assert.deepEqual(settled(await authenticate(bearer(token))), { ok: true, identity: { tenantId: 'acme', userId: 'alice@acme.example', agentId: 'build-bot' } });
+    assert.deepEqual(settled(await authenticate({ authorization: `bearer   ${token}` })), { ok: true, identity: { tenantId: 'acme', userId: 'alice@acme.example', agentId: 'build-bot' } }, 'the scheme in any case');
   });
 
   it('leaves out claims that are absent, empty or not strings, and gives no identity when none is left', async () => {
     const token = await sign(a.privateKey, 'key-a', { sub: 'bob', tenant_id: 42, azp: '' });
-    assert.deepEqual(await authenticate(bearer(token)), { ok: true, identity: { userId: 'bob' } });
+    assert.deepEqual(settled(await authenticate(bearer(token))), { ok: true, identity: { userId: 'bob' } });
     const bare = await sign(a.privateKey, 'key-a', { tenant_id: ['acme'] });
-    assert.deepEqual(await authenticate(bearer(bare)), { ok: true, identity: undefined });
+    assert.deepEqual(settled(await authenticate(bearer(bare))), { ok: true, identity: undefined });
   });
 
   it('reads the claim names it is configured with', async () => {
@@ -97,7 +108,7 @@ describe('JWT authenticator', () => {
       { clock, signal: stop.signal },
     );
     const token = await sign(a.privateKey, 'key-a', { sub: 'u-1', email: 'carol@acme.example', 'https://acme.example/org': 'acme-eu', azp: 'bot' });
-    assert.deepEqual(await custom(bearer(token)), { ok: true, identity: { tenantId: 'acme-eu', userId: 'carol@acme.example' } });
+    assert.deepEqual(settled(await custom(bearer(token))), { ok: true, identity: { tenantId: 'acme-eu', userId: 'carol@acme.example' } });
   });
 
   it('answers no credentials with 401 and a challenge without an error (RFC 6750 §3.1)', async () => {
@@ -165,7 +176,7 @@ describe('JWT authenticator', () => {
     assertInvalidToken(await authenticate(bearer(token)), /no key/);
     assert.equal(jwks.requests, before);
     const fresh = await createAuthenticator({ kind: 'jwt', jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, identityClaims: CLAIMS }, { clock, signal: stop.signal });
-    assert.deepEqual(await fresh(bearer(token)), { ok: true, identity: { userId: 'rotated' } });
+    assert.deepEqual(settled(await fresh(bearer(token))), { ok: true, identity: { userId: 'rotated' } });
   });
 });
 
@@ -193,7 +204,7 @@ describe('JWT authenticator without its JWKS', () => {
 
     jwks.status = 200;
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    assert.deepEqual(await authenticate(bearer(token)), { ok: true, identity: { userId: 'x' } });
+    assert.deepEqual(settled(await authenticate(bearer(token))), { ok: true, identity: { userId: 'x' } });
     stop.abort();
     jwks.server.close();
   });
@@ -223,7 +234,7 @@ describe('JWT authenticator without its JWKS', () => {
       { kind: 'jwt', jwksUrl: 'https://idp.example/jwks.json', issuer: ISSUER, audience: AUDIENCE, identityClaims: CLAIMS },
       { clock, fetch: async (url) => { urls.push(url); return new Response(JSON.stringify({ keys: [jwk] }), { status: 200 }); } },
     );
-    assert.deepEqual(await authenticate(bearer(await sign(privateKey, 'k', { sub: 'x', tenant_id: 't' }))), { ok: true, identity: { tenantId: 't', userId: 'x' } });
+    assert.deepEqual(settled(await authenticate(bearer(await sign(privateKey, 'k', { sub: 'x', tenant_id: 't' })))), { ok: true, identity: { tenantId: 't', userId: 'x' } });
     assert.deepEqual(urls, ['https://idp.example/jwks.json']);
   });
 });

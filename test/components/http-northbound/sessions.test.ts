@@ -32,14 +32,19 @@ async function startFakeNorthboundOn(clock: FakeClock, settings: Partial<HttpSet
 }
 
 describe('http-northbound sessions', () => {
-  it('should refuse a session over the cap with 503, Retry-After and a JSON-RPC error, until one ends', async () => {
+  it('should refuse a session over the cap with 503, Retry-After and a JSON-RPC error while every session is busy, until one ends', async () => {
     const h = await startFakeNorthbound({ maxSessions: 2 });
     try {
       const first = await h.initialize();
-      await h.initialize();
+      const second = await h.initialize();
+      // Busy sessions (a request in flight) are never evicted for a new one (eviction.test.ts).
+      for (const [n, id] of [first, second].entries()) {
+        void send(h.port, { body: { jsonrpc: '2.0', id: 'held', method: 'never' }, headers: { 'mcp-session-id': id } }).catch(() => undefined);
+        await waitForValue(() => h.backend.sessions[n]!.received.some((m) => m.id === 'held'), 'the held request');
+      }
       const refused = await send(h.port, { body: INITIALIZE });
       assert.equal(refused.status, 503);
-      assert.equal(refused.headers['retry-after'], '5');
+      assert.equal(refused.headers['retry-after'], '1');
       const body = await refused.json();
       assert.deepEqual([body.id, body.error.code, body.error.data.code, body.error.data.retryable], [0, -32032, 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', true]);
       assert.equal(h.backend.sessions.length, 2, 'no server was started for it');
