@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { readEnvelope } from '../framing/index.js';
-import { createNdjsonChannel, type FrameChannel, type FrameChannelHandlers } from '../transport/index.js';
+import { createNdjsonChannel, type FlushOn, type FrameChannel, type FrameChannelHandlers } from '../transport/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { systemClock, type Clock } from '../clock/index.js';
 import type { ExecutablePin, PinRefusal } from './executable-pin.js';
@@ -69,6 +69,8 @@ export interface GovernorOptions {
   readonly env: NodeJS.ProcessEnv;
   /** --server-user: the uid and gid every spawn runs as (checked at start: see server-user.ts). */
   readonly account?: Pick<ServerAccount, 'uid' | 'gid' | 'user'> | undefined;
+  /** When writes to the server are flushed: 'turn' for a session fed by HTTP (each POST is its own I/O callback). */
+  readonly flushOn?: FlushOn;
   readonly maxFrameBytes: number;
   readonly restart: RestartPolicy;
   readonly stop: StopTimeouts;
@@ -147,7 +149,7 @@ export function createGovernor(options: GovernorOptions): Governor {
     options.onEvent?.({ event: 'spawn', generation, pid: upstream.pid });
     let endStdout!: () => void;
     const stdoutEnded = new Promise<void>((resolve) => (endStdout = resolve));
-    const channel = createNdjsonChannel(upstream.stdout, upstream.stdin, { maxFrameBytes: options.maxFrameBytes });
+    const channel = createNdjsonChannel(upstream.stdout, upstream.stdin, { maxFrameBytes: options.maxFrameBytes, flushOn: options.flushOn });
     const run: Run = { upstream, channel, stdoutEnded };
     current = run;
     relayServerStderr(upstream.stderr, logger, stderrTail);

@@ -27,8 +27,9 @@ export class StderrTail {
 // The server's stderr is free-form logging: each line is re-logged on the proxy's stderr,
 // tagged as the server's, and kept in the tail. Over-long lines are cut, not buffered. A
 // server may print a secret (a connection string, a token): each line is redacted before it
-// is logged or kept, the tail too (it is logged when the server dies).
-export function relayServerStderr(stderr: Readable, logger: Logger, tail: StderrTail): void {
+// is logged or kept, the tail too (it is logged when the server dies). Returns how to stop
+// relaying (a warm server's stderr passes to its session's governor): a partial line is logged.
+export function relayServerStderr(stderr: Readable, logger: Logger, tail: StderrTail): () => void {
   const log = logger.child({ source: 'server' });
   const splitter = new LineSplitter(MAX_STDERR_LINE_BYTES, {
     onLine: (line) => {
@@ -42,7 +43,16 @@ export function relayServerStderr(stderr: Readable, logger: Logger, tail: Stderr
       log.info({ truncatedBytes: line.bytes }, text);
     },
   });
-  stderr.on('data', (chunk: Buffer) => splitter.push(chunk));
-  stderr.once('end', () => splitter.end());
-  stderr.on('error', () => {});
+  const onData = (chunk: Buffer): void => splitter.push(chunk);
+  const onEnd = (): void => splitter.end();
+  const onError = (): void => {};
+  stderr.on('data', onData);
+  stderr.once('end', onEnd);
+  stderr.on('error', onError);
+  return () => {
+    stderr.off('data', onData);
+    stderr.off('end', onEnd);
+    stderr.off('error', onError);
+    splitter.end();
+  };
 }

@@ -3,13 +3,16 @@
  * sequence. Over stdio the proxy runs one session for its life; over HTTP each MCP session (and
  * the shared stateless one) is one of these.
  */
+import type { CircuitBreaker } from '../circuit-breaker/index.js';
 import type { SidecarConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Identity } from '../policy/index.js';
-import { childEnvironment, createGovernor, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type ServerAccount, type spawnUpstream } from '../proxy-process-governor/index.js';
+import {
+  childEnvironment, createGovernor, spawnUpstream, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type ServerAccount, type Upstream,
+} from '../proxy-process-governor/index.js';
 import { combineObservers, createPump, type DecisionEvent, type Pump, type PumpObserver } from '../pump/index.js';
 import { createSessionRecovery } from '../session-recovery/index.js';
-import type { FrameChannel } from '../transport/index.js';
+import type { FlushOn, FrameChannel } from '../transport/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 import type { ReloadablePolicy } from './policy-holder.js';
 
@@ -32,6 +35,19 @@ export interface SessionContext {
   readonly clock: Clock;
   readonly random?: () => number;
   readonly spawn?: typeof spawnUpstream;
+  /**
+   * --warm-servers over HTTP: a server already started for this session's first run, if one
+   * waits (the pool spawned it as the governor would; the pin is checked again at hand-out).
+   * Restarts spawn their own: a crashing server does not drain the pool.
+   */
+  readonly takeWarmServer?: () => Upstream | undefined;
+  /**
+   * When the server's writes are flushed: an HTTP session's frames come from one I/O callback per
+   * POST, so a flush per event-loop turn ('turn') writes once for all of a turn's calls.
+   */
+  readonly serverFlushOn?: FlushOn;
+  /** The server command's circuit breaker, shared by every session (undefined: --circuit-failures 0). */
+  readonly breaker?: CircuitBreaker | undefined;
 }
 
 export interface Session {
@@ -64,6 +80,7 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     env: childEnvironment(context.env, { ...config.childEnv, account: context.serverAccount }),
     account: context.serverAccount,
     maxFrameBytes: config.maxFrameBytes,
+    flushOn: context.serverFlushOn,
     restart: config.restart,
     stop: config,
     logger,
@@ -74,7 +91,7 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     onServerStart: recovery.onServerStart,
     clock: context.clock,
     random: context.random,
-    spawn: context.spawn,
+    spawn: firstRunFromPool(context, logger),
   });
   const pump = createPump({
     client,
@@ -91,6 +108,9 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     },
     policy,
     clock: context.clock,
+    requestTimeoutMs: config.requestTimeoutMs,
+    requestTimeoutResetsOnProgress: config.requestTimeoutResetsOnProgress,
+    breaker: context.breaker,
     observer: combineObservers(context.observers(identity, () => governor)),
     identity,
   });
@@ -122,6 +142,21 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
   }
 
   return { governor, pump, stop, done };
+}
+
+/** The governor's spawn: the first run takes a warm server when one waits, every other spawns. */
+function firstRunFromPool(context: SessionContext, logger: Logger): typeof spawnUpstream | undefined {
+  const take = context.takeWarmServer;
+  if (take === undefined) return context.spawn;
+  const spawn = context.spawn ?? spawnUpstream;
+  let firstRun = true;
+  return (argv, options) => {
+    const warm = firstRun ? take() : undefined;
+    firstRun = false;
+    if (warm === undefined) return spawn(argv, options);
+    logger.debug({ pid: warm.pid }, 'the session runs a warm server');
+    return warm;
+  };
 }
 
 /** Logs what rules did or would have done. */

@@ -1,9 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
+import { createUpstreamBreaker } from '../circuit-breaker/index.js';
 import type { SidecarConfig } from '../config/index.js';
 import { SidecarError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import {
-  checkLaunch, prepareServerAccount, systemClock, type AccountSystem, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type ProxySecretFile, type ServerAccount, type spawnUpstream,
+  checkLaunch, childEnvironment, prepareServerAccount, spawnUpstream, systemClock, type AccountSystem, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type ProxySecretFile, type ServerAccount,
 } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
 import { createNdjsonChannel } from '../transport/index.js';
@@ -11,6 +12,7 @@ import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 import type { ReloadablePolicy } from './policy-holder.js';
 import type { Reporting } from './reporting.js';
 import { startSession, type Session, type SessionContext } from './session.js';
+import type { WarmPool } from '../warm-pool/index.js';
 
 /** The client side: in --stdio mode, the proxy's own stdin and stdout. */
 export interface SidecarIo {
@@ -106,10 +108,19 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
     if (reporting !== undefined) closers.push(() => reporting.close());
     const { executable, pin: executablePin, account: serverAccount } = admit(config, deps, logger, reporting);
 
+    // The server command's circuit breaker: one for every session, which all run this command.
+    const breaker = config.circuit === undefined ? undefined : createUpstreamBreaker(config.circuit, clock, logger);
     // The admin endpoint, before any server starts: a port in use stops the proxy at start.
     let readiness: () => { ready: boolean; reason?: string } = () => ({ ready: false, reason: 'the proxy is starting' });
-    const admin = config.admin === undefined ? undefined : await startAdmin(config, logger, deps.version ?? 'unknown', () => readiness(), policy, reporting);
+    // What /readyz reads: the server's readiness (set below), then the breaker's (not ready while open).
+    let readyz = (): { ready: boolean; reason?: string } => readiness();
+    const admin = config.admin === undefined ? undefined : await startAdmin(config, logger, deps.version ?? 'unknown', () => readyz(), policy, reporting);
     if (admin !== undefined) closers.unshift(() => admin.endpoint.close()); // closed last: /readyz says 503 while the rest stops
+    if (admin !== undefined && breaker !== undefined) {
+      const { circuitReadiness, combineReadiness } = await import('../admin-endpoint/index.js');
+      readyz = combineReadiness(() => readiness(), () => circuitReadiness(breaker));
+      admin.metrics.watchCircuitBreaker(() => breaker);
+    }
 
     const observers: Array<(identity: Parameters<SessionContext['observers']>[0], governor: () => Governor) => PumpObserver[]> = [];
     const eventSinks: Array<(event: GovernorEvent) => void> = [];
@@ -131,6 +142,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       clock,
       random: deps.random,
       spawn: deps.spawn,
+      breaker,
     };
 
     if (config.transport === 'http') return await serveHttp(context, closeAll, policy, admin, (ready) => (readiness = ready));
@@ -176,6 +188,7 @@ async function serveHttp(
   ]);
   const authenticate = auth === undefined ? undefined : await auth.createAuthenticator(config.auth!, { logger });
   const sessions = new Set<Session>();
+  let pool: WarmPool | undefined;
   const northbound = await startHttpNorthbound({
     settings: config.http!,
     maxFrameBytes: config.maxFrameBytes,
@@ -184,17 +197,21 @@ async function serveHttp(
     clock: context.clock,
     async openSession(client, info) {
       // Each session's logs say which session they are about.
-      const session = startSession({ ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }) }, client, info.identity);
+      const session = startSession({ ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }), takeWarmServer: pool?.take, serverFlushOn: 'turn' }, client, info.identity);
       sessions.add(session);
       const untrack = admin?.metrics.trackUpstream(session.governor);
       void session.done.then(() => {
         sessions.delete(session);
         untrack?.();
+        pool?.refill(); // its server is gone: the budget may have room again
       });
       return { close: (reason) => session.stop(reason).then(() => undefined), closed: session.done.then(() => undefined) };
     },
   });
   admin?.metrics.watchHttpSessions(() => northbound.sessionCount + northbound.statelessCount);
+  admin?.metrics.watchHttpEvictions(() => northbound.evictedCount);
+  admin?.metrics.watchWarmServers(() => pool?.waitingPids.length ?? 0);
+  pool = await startPool(context, () => sessions.size);
   logger.info({
     address: northbound.address, path: config.http!.path, maxSessions: config.http!.maxSessions, idleTimeoutMs: config.http!.idleTimeoutMs, statelessLingerMs: config.http!.statelessLingerMs,
   }, 'serving MCP over Streamable HTTP');
@@ -202,13 +219,17 @@ async function serveHttp(
   setReadiness(() => (stopping === undefined ? { ready: true } : { ready: false, reason: 'the proxy is stopping' }));
   let resolveDone!: (code: ExitCode) => void;
   const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));
+  let hurry!: () => void;
+  const hurried = new Promise<void>((resolve) => (hurry = resolve));
   const stop = (reason: string): Promise<ExitCode> => {
     if (stopping !== undefined) {
       // Asked again: every session skips its remaining waits.
       for (const session of sessions) void session.stop(reason);
+      hurry();
       return stopping;
     }
-    stopping = northbound.close(reason).then(closeAll).then(() => {
+    // The waiting servers stop alongside the sessions' (a second stop hurries them too).
+    stopping = Promise.all([northbound.close(reason), pool?.stop(hurried)]).then(closeAll).then(() => {
       logger.info({ reason }, 'proxy stopped');
       return EXIT_CODES.OK;
     });
@@ -216,4 +237,33 @@ async function serveHttp(
     return stopping;
   };
   return { stop, done, governor: undefined, policy, addresses: { http: northbound.address, admin: admin?.endpoint.address } };
+}
+
+/**
+ * --warm-servers: n servers spawned as a session's governor would spawn them, waiting for new
+ * sessions. The process budget is --http-max-sessions + n: the pool fills only while its servers
+ * and the sessions' together stay within it, so at the cap with n waiting nothing more starts.
+ */
+async function startPool(context: SessionContext, sessionServers: () => number): Promise<WarmPool | undefined> {
+  const { config, logger } = context;
+  const size = config.http?.warmServers ?? 0;
+  if (size === 0) return undefined;
+  const { startWarmPool } = await import('../warm-pool/index.js');
+  const env = childEnvironment(context.env, { ...config.childEnv, account: context.serverAccount });
+  const spawn = context.spawn ?? spawnUpstream;
+  const account = context.serverAccount;
+  const pool = startWarmPool({
+    size,
+    spawn: () => spawn(config.argv, { env, executable: context.executable, account }),
+    pin: context.executablePin,
+    sessionServers,
+    maxProcesses: config.http!.maxSessions + size,
+    backoff: { baseMs: config.restart.backoffBaseMs, maxMs: config.restart.backoffMaxMs, jitter: config.restart.backoffJitter, maxRestarts: config.restart.maxRestarts },
+    stop: config,
+    logger: logger.child({ pool: 'warm' }),
+    clock: context.clock,
+    random: context.random,
+  });
+  logger.info({ warmServers: size, pids: pool.waitingPids }, 'warm servers are waiting for sessions');
+  return pool;
 }

@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import {
+  backoffDelayMs, relayServerStderr, StderrTail, stopUpstream, systemClock, type Clock, type ExecutablePin, type StopTimeouts, type Upstream, type UpstreamExit,
+} from '../proxy-process-governor/index.js';
+
+export interface WarmPoolOptions {
+  /** Servers kept waiting (--warm-servers). */
+  readonly size: number;
+  /** Spawns one server exactly as a session's governor would (executable, argv, environment, account). */
+  readonly spawn: () => Upstream;
+  /** The executable pin, checked before every spawn, as the governor checks it: a spawn is a spawn. */
+  readonly pin?: ExecutablePin | undefined;
+  /**
+   * Server processes that may still start now: the proxy's process budget (cap + size) minus the
+   * servers sessions hold. The pool counts its own waiting servers against it.
+   */
+  readonly sessionServers: () => number;
+  readonly maxProcesses: number;
+  /** The governor's restart policy: backoff after a waiting server dies, and how many deaths in a row before giving up. */
+  readonly backoff: { readonly baseMs: number; readonly maxMs: number; readonly jitter: number; readonly maxRestarts: number };
+  readonly stop: StopTimeouts;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+export interface WarmPool {
+  /**
+   * A waiting server, removed from the pool, its replacement started in the background; undefined
+   * when none waits (the caller spawns one itself). Its stdout was never read: what it wrote is
+   * still in the pipe, for the session.
+   */
+  take(): Upstream | undefined;
+  /** A session ended: the budget may allow the pool to fill up again. */
+  refill(): void;
+  /** Servers waiting now. */
+  readonly waiting: number;
+  /** Their pids (tests, logs). */
+  readonly waitingPids: readonly (number | undefined)[];
+  /** Stops every waiting server with the stop sequence (whole process tree); nothing is spawned after. `hurry` cuts the waits. */
+  stop(hurry?: Promise<unknown>): Promise<void>;
+}
+
+interface WaitingServer {
+  readonly upstream: Upstream;
+  /** Stops relaying its stderr: the session's governor relays it from hand-out on. */
+  readonly detachStderr: () => void;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+/**
+ * Servers spawned ahead of the sessions that will need them, so a new session's first request
+ * does not wait for a process to start. A waiting server is spawned and its stdio open, and
+ * nothing is written to it: the client's `initialize` is the first frame it sees, with the
+ * protocol version the client chose. The first servers are spawned at once, so the first session
+ * finds one waiting.
+ */
+export function startWarmPool(options: WarmPoolOptions): WarmPool {
+  const { logger, size } = options;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const waiting: WaitingServer[] = [];
+  const stderrTail = new StderrTail(STDERR_TAIL_LINES);
+  // Waiting servers that died in a row: the backoff grows with it; a hand-out starts it over.
+  let failures = 0;
+  let refillTimer: unknown;
+  let refillDue = false;
+  let stopping = false;
+  let gaveUp = false;
+
+  const hasRoom = (): boolean => waiting.length < size && waiting.length + options.sessionServers() < options.maxProcesses;
+
+  function fill(): void {
+    refillDue = false;
+    while (!stopping && !gaveUp && hasRoom()) {
+      const refusal = options.pin?.check();
+      if (refusal !== undefined) {
+        // The session's governor refuses the same executable and ends as it would without a pool.
+        logger.error({ reason: refusal.reason }, `no warm server started: ${refusal.message}`);
+        gaveUp = true;
+        return;
+      }
+      const upstream = options.spawn();
+      const server: WaitingServer = { upstream, detachStderr: relayServerStderr(upstream.stderr, logger, stderrTail) };
+      waiting.push(server);
+      logger.debug({ pid: upstream.pid, waiting: waiting.length }, 'started a warm server');
+      void upstream.exited.then((exit) => onWaitingExit(server, exit));
+    }
+  }
+
+  // In the background: a macrotask later on the proxy's clock, so the session that took a server
+  // gets its first frame written before this spawn's work runs on the event loop.
+  function scheduleFill(delayMs: number): void {
+    if (stopping || gaveUp || refillDue) return;
+    refillDue = true;
+    refillTimer = clock.setTimeout(fill, delayMs);
+  }
+
+  function onWaitingExit(server: WaitingServer, exit: UpstreamExit): void {
+    const index = waiting.indexOf(server);
+    if (index < 0 || stopping) return; // handed out (its governor watches it now), or being stopped
+    waiting.splice(index, 1);
+    server.detachStderr();
+    server.upstream.signalGroup('SIGKILL'); // whatever it left in its group
+    failures++;
+    const how = exit.spawnError ? exit.spawnError.message : exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+    if (exit.code === 78) {
+      // EX_CONFIG, as the governor reads it: restarting would not help. A session's own server will say so.
+      gaveUp = true;
+      logger.error({ exit: how, stderrTail: stderrTail.lines() }, 'a warm server exited with code 78 (EX_CONFIG): no more are started; new sessions start their own');
+      return;
+    }
+    if (failures > options.backoff.maxRestarts) {
+      gaveUp = true;
+      logger.error({ exit: how, failures, stderrTail: stderrTail.lines() }, 'warm servers keep dying while they wait: no more are started; new sessions start their own');
+      return;
+    }
+    const delayMs = backoffDelayMs(failures, { ...options.backoff, random });
+    logger.warn({ pid: server.upstream.pid, exit: how, failures, delayMs, stderrTail: stderrTail.lines() }, 'a warm server exited while waiting; replacing it after a backoff');
+    // A pending immediate refill would ignore the backoff: the dead server's replacement waits for it.
+    clock.clearTimeout(refillTimer);
+    refillDue = false;
+    scheduleFill(delayMs);
+  }
+
+  fill();
+  return {
+    take() {
+      if (stopping) return undefined;
+      const server = waiting.shift();
+      if (server !== undefined) {
+        server.detachStderr();
+        failures = 0;
+        logger.debug({ pid: server.upstream.pid, waiting: waiting.length }, 'handed a warm server to a new session');
+      }
+      scheduleFill(0);
+      return server?.upstream;
+    },
+    refill() {
+      if (waiting.length < size) scheduleFill(0);
+    },
+    get waiting() {
+      return waiting.length;
+    },
+    get waitingPids() {
+      return waiting.map((server) => server.upstream.pid);
+    },
+    async stop(hurry) {
+      stopping = true;
+      clock.clearTimeout(refillTimer);
+      const servers = waiting.splice(0);
+      await Promise.all(servers.map(async (server) => {
+        const outcome = await stopUpstream(server.upstream, options.stop, hurry, clock);
+        server.detachStderr();
+        if (outcome.survivors > 0) logger.error({ pid: server.upstream.pid, survivors: outcome.survivors }, 'processes of a warm server\'s tree survived SIGKILL');
+      }));
+    },
+  };
+}
