@@ -197,7 +197,12 @@ async function serveHttp(
     clock: context.clock,
     async openSession(client, info) {
       // Each session's logs say which session they are about.
-      const session = startSession({ ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }), takeWarmServer: pool?.take, serverFlushOn: 'turn' }, client, info.identity);
+      // A session's server that comes up tells a warm pool that gave up on dying servers to try again.
+      const onGovernorEvent = (event: GovernorEvent): void => {
+        context.onGovernorEvent?.(event);
+        if (event.event === 'ready') pool?.resume();
+      };
+      const session = startSession({ ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }), takeWarmServer: pool?.take, serverFlushOn: 'turn', onGovernorEvent }, client, info.identity);
       sessions.add(session);
       const untrack = admin?.metrics.trackUpstream(session.governor);
       void session.done.then(() => {

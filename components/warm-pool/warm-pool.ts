@@ -33,6 +33,11 @@ export interface WarmPool {
   take(): Upstream | undefined;
   /** A session ended: the budget may allow the pool to fill up again. */
   refill(): void;
+  /**
+   * A session's own server came up (ready): the command works again. A pool that gave up because
+   * its waiting servers kept dying starts over (not one that met exit 78 or a pin refusal).
+   */
+  resume(): void;
   /** Servers waiting now. */
   readonly waiting: number;
   /** Their pids (tests, logs). */
@@ -68,6 +73,8 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
   let refillDue = false;
   let stopping = false;
   let gaveUp = false;
+  // Why it gave up: only dying servers are worth another try once the command has worked again.
+  let gaveUpFor: 'deaths' | 'final' | undefined;
 
   const hasRoom = (): boolean => waiting.length < size && waiting.length + options.sessionServers() < options.maxProcesses;
 
@@ -79,6 +86,7 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
         // The session's governor refuses the same executable and ends as it would without a pool.
         logger.error({ reason: refusal.reason }, `no warm server started: ${refusal.message}`);
         gaveUp = true;
+        gaveUpFor = 'final';
         return;
       }
       const upstream = options.spawn();
@@ -108,11 +116,13 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
     if (exit.code === 78) {
       // EX_CONFIG, as the governor reads it: restarting would not help. A session's own server will say so.
       gaveUp = true;
+      gaveUpFor = 'final';
       logger.error({ exit: how, stderrTail: stderrTail.lines() }, 'a warm server exited with code 78 (EX_CONFIG): no more are started; new sessions start their own');
       return;
     }
     if (failures > options.backoff.maxRestarts) {
       gaveUp = true;
+      gaveUpFor = 'deaths';
       logger.error({ exit: how, failures, stderrTail: stderrTail.lines() }, 'warm servers keep dying while they wait: no more are started; new sessions start their own');
       return;
     }
@@ -139,6 +149,14 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
     },
     refill() {
       if (waiting.length < size) scheduleFill(0);
+    },
+    resume() {
+      if (!gaveUp || gaveUpFor !== 'deaths' || stopping) return;
+      gaveUp = false;
+      gaveUpFor = undefined;
+      failures = 0;
+      logger.info('a session\'s server came up: starting warm servers again');
+      scheduleFill(0);
     },
     get waiting() {
       return waiting.length;

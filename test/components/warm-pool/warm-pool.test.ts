@@ -184,6 +184,33 @@ describe('warm pool', () => {
     assert.equal(pool.take(), undefined);
   });
 
+  it('should start over once a session\'s own server came up, after giving up on dying servers', async () => {
+    const { pool, clock, spawned } = harness();
+    for (let death = 0; death < 4; death++) {
+      spawned.at(-1)!.die({ code: 1, signal: null });
+      await settle();
+      clock.advance(30_000);
+    }
+    assert.equal(spawned.length, 4, 'gave up');
+    pool.resume();
+    clock.advance(0);
+    assert.equal(spawned.length, 5, 'a new waiting server');
+    assert.equal(pool.waiting, 1);
+    pool.resume();
+    clock.advance(0);
+    assert.equal(spawned.length, 5, 'resume does nothing to a pool that has not given up');
+  });
+
+  it('should not start over after exit 78, even when a session\'s server came up', async () => {
+    const { pool, clock, spawned } = harness();
+    spawned[0]!.die({ code: 78, signal: null });
+    await settle();
+    pool.resume();
+    clock.advance(60_000);
+    assert.equal(spawned.length, 1);
+    assert.equal(pool.waiting, 0);
+  });
+
   it('should not replace a waiting server that exited with 78 (EX_CONFIG): restarting would not help', async () => {
     const { pool, clock, spawned, logs } = harness();
     spawned[0]!.die({ code: 78, signal: null });
