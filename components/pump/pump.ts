@@ -1,30 +1,23 @@
 import { parseFrameBody, readEnvelope, type Envelope, type EnvelopeProblem, type EnvelopeResult } from '../framing/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import { CANCELLED, cancelledRequestKey, INITIALIZE, requestProgressToken } from '../mcp/index.js';
+import { CANCELLED, cancelledRequestKey } from '../mcp/index.js';
 import { PASS, type Evaluation } from '../policy/index.js';
 import type { LocalReplyTarget } from '../transport/index.js';
 import { BatchSink } from './batch-sink.js';
 import { CancelledRequests } from './cancelled-requests.js';
 import { createClientBatchRoute } from './client-batch.js';
 import { createPumpContext, denialOutcome, MAX_PENDING, type Pump, type PumpOptions } from './context.js';
-import { RequestDeadlines } from './deadlines.js';
 import { createFaultBoundary } from './fault-boundary.js';
 import { createLocalReply, outcomeOfCode, problemCode, refusedRequest, sendBatchReply, type LocalAnswer } from './local-reply.js';
 import type { InvocationOutcome } from './observer.js';
 import { createOversizedHandlers } from './oversized.js';
 import { PumpRequest } from './request.js';
 import { createServerRoutes } from './server-routes.js';
+import { createUpstreamGuards } from './upstream-guards.js';
 
 export { MAX_PENDING, type DecisionEvent, type PolicyHolder, type Pump, type PumpEvents, type PumpOptions, type PumpStats } from './context.js';
 
 const NO_BYTES = Buffer.alloc(0);
-const PROGRESS_TOKEN_BYTES = Buffer.from('progressToken');
-const CANCEL_ENVELOPE: Envelope = Object.freeze({ kind: 'notification', id: undefined, key: undefined, method: CANCELLED });
-
-/** What the server is told of a request whose deadline passed (MCP cancellation; the id as the server saw it). */
-function deadlineCancellation(rawId: string, timeoutMs: number): Buffer {
-  return Buffer.from(`{"jsonrpc":"2.0","method":"${CANCELLED}","params":{"requestId":${rawId},"reason":"the proxy's request deadline (${timeoutMs} ms) passed"}}\n`);
-}
 
 // Routes frames between the client and the server channels. Frames are forwarded as their
 // original bytes; what the proxy writes itself leaves through localReply. Every frame is read
@@ -42,72 +35,8 @@ export function createPump(options: PumpOptions): Pump {
   let refusal: LocalAnswer | undefined;
   const cancelled = new CancelledRequests();
 
-  // ---- deadlines and the circuit breaker (nothing of either runs per frame when off)
-
-  const timeoutMs = options.requestTimeoutMs ?? 0;
-  const deadlines = timeoutMs > 0 ? new RequestDeadlines(ctx.clock, timeoutMs, (request) => expire(request)) : undefined;
-  const resetsOnProgress = deadlines !== undefined && options.requestTimeoutResetsOnProgress === true;
-  // Requests whose deadline passed: their late answers are dropped (the client already has its error).
-  const timedOut = new CancelledRequests();
-  const breaker = options.breaker !== undefined && options.breaker.enabled ? options.breaker : undefined;
-  // The half-open breaker's probe: granted by admit(), taken by the next request admitted.
-  let probeGranted = false;
-  let probe: PumpRequest | undefined;
-  if (deadlines !== undefined || breaker !== undefined) {
-    ctx.onClientRequestEnd = (request) => {
-      deadlines?.forget(request);
-      if (request !== probe) return;
-      probe = undefined;
-      // Ended without a verdict (cancelled, refused, the proxy stopping): the next request probes.
-      breaker!.probeAbandoned();
-    };
-  }
-  const upstreamFailed = (): void => breaker?.recordFailure();
-
-  /** A client request past its deadline: answered, cancelled at the server, its late answer to be dropped. */
-  const expire = (request: PumpRequest): void => {
-    if (ledger.get(request.key) !== request) return;
-    try {
-      ledger.settle(request.key);
-      stats.timedOut++;
-      upstreamFailed();
-      logger.warn({ id: request.rawId, method: request.method, timeoutMs }, 'a request passed its deadline: answered with an error and cancelled at the server');
-      localReply('client', request, { code: 'SIDECAR_ERR_REQUEST_TIMEOUT', detail: `no answer within ${timeoutMs} ms; request ${request.method}`, data: { timeoutMs } }, 'timeout');
-      timedOut.remember(request);
-      // MCP: initialize is never cancelled.
-      if (request.method !== INITIALIZE) server.send(deadlineCancellation(request.rawId, timeoutMs), CANCEL_ENVELOPE);
-    } catch (error) {
-      faults.frame('client', undefined, error);
-    }
-    ctx.notifyIfIdle();
-  };
-
-  /** The progress token a request asks for (JSON text), read only when its bytes name one. */
-  const progressTokenOf = (line: Buffer, parsed: unknown): string | undefined => {
-    if (line.indexOf(PROGRESS_TOKEN_BYTES) < 0) return undefined;
-    let body = parsed;
-    try {
-      body ??= parseFrameBody(line);
-    } catch {
-      return undefined;
-    }
-    const token = requestProgressToken(body);
-    return token === undefined ? undefined : JSON.stringify(token);
-  };
-
-  /** The breaker's verdict on a new request: undefined lets it pass (marking a probe), else the answer. */
-  const breakerRefusal = (): LocalAnswer | undefined => {
-    const admission = breaker!.admit();
-    if (admission.admitted) {
-      if (admission.probe) probeGranted = true;
-      return undefined;
-    }
-    stats.refusedByBreaker++;
-    const detail = admission.state === 'open'
-      ? `the MCP server failed ${breaker!.settings.failures} times in a row; retry in ${admission.retryAfterMs} ms`
-      : 'a probe request is testing whether the MCP server recovered';
-    return { code: 'SIDECAR_ERR_CIRCUIT_OPEN', detail, data: { retryAfterMs: admission.retryAfterMs } };
-  };
+  // Request deadlines and the circuit breaker (upstream-guards.ts): nothing of either per frame when off.
+  const guards = createUpstreamGuards(ctx, options, localReply, faults);
 
   // ---- client → server
 
@@ -132,11 +61,7 @@ export function createPump(options: PumpOptions): Pump {
       admitted = new PumpRequest('client-to-server', request.id!, request.key!, request.method!, ends, observed, observer.onFrame(observed));
     }
     ledger.add(admitted);
-    if (deadlines !== undefined) deadlines.track(admitted, resetsOnProgress ? progressTokenOf(line, evaluation.body) : undefined);
-    if (probeGranted) {
-      probeGranted = false;
-      probe = admitted;
-    }
+    guards.admitted(admitted, line, evaluation);
   };
   /** A client notification that passed the rules: observed; a cancellation settles what it cancels. */
   const admitClientNotification = (notification: Envelope, line: Buffer, evaluation: Evaluation): void => {
@@ -179,10 +104,8 @@ export function createPump(options: PumpOptions): Pump {
     const evaluation = ctx.evaluate('client-to-server', 'request', request.method!, request.id, line, ledger.size, request.depth);
     const action = evaluation.action;
     if (action.kind === 'deny') return void localReply('client', refusedRequest(ctx, 'client-to-server', request, line, evaluation), action, denialOutcome(evaluation));
-    if (breaker !== undefined) {
-      const failFast = breakerRefusal();
-      if (failFast !== undefined) return void localReply('client', refusedRequest(ctx, 'client-to-server', request, line, evaluation), failFast, 'upstream_exited');
-    }
+    const failFast = guards.refusal();
+    if (failFast !== undefined) return void localReply('client', refusedRequest(ctx, 'client-to-server', request, line, evaluation), failFast, 'upstream_exited');
     admitClientRequest(request, line, evaluation);
     server.send(action.kind === 'replace' ? action.line : line, request);
   };
@@ -196,7 +119,7 @@ export function createPump(options: PumpOptions): Pump {
 
   const passClientBatch = createClientBatchRoute(ctx, localReply, faults, {
     refusal: () => refusal,
-    upstreamRefusal: () => (breaker === undefined ? undefined : breakerRefusal()),
+    upstreamRefusal: guards.refusal,
     request: admitClientRequest,
     notification: admitClientNotification,
     response: settleServerRequest,
@@ -235,12 +158,7 @@ export function createPump(options: PumpOptions): Pump {
     }
   };
 
-  const routeServerFrame = createServerRoutes(ctx, localReply, faults, cancelled, {
-    timedOut,
-    answered: breaker === undefined ? undefined : () => breaker.recordSuccess(),
-    failed: breaker === undefined ? undefined : upstreamFailed,
-    progressed: resetsOnProgress ? (token) => deadlines!.progressed(token) : undefined,
-  });
+  const routeServerFrame = createServerRoutes(ctx, localReply, faults, cancelled, guards.health);
 
   // ---- the channels
 
@@ -249,8 +167,7 @@ export function createPump(options: PumpOptions): Pump {
     // The server's requests to the client: the server that asked is gone (or the session is).
     for (const pending of serverRequests.drain()) pending.end(outcome);
     ctx.notifyIfIdle();
-    // Nothing is left to time out: no timer outlives the session.
-    if (deadlines !== undefined && deadlines.size === 0) deadlines.close();
+    guards.idle(); // nothing is left to time out: no timer outlives the session
   }
 
   /**
@@ -264,7 +181,7 @@ export function createPump(options: PumpOptions): Pump {
       const pending = side === 'server' ? ledger.settle(target.key) : undefined;
       if (pending !== undefined) {
         // The restart queue gave up on it: the server could not take it.
-        if (code === 'SIDECAR_ERR_UPSTREAM_RESTARTING' || code === 'SIDECAR_ERR_UPSTREAM_EXITED') upstreamFailed();
+        if (code === 'SIDECAR_ERR_UPSTREAM_RESTARTING' || code === 'SIDECAR_ERR_UPSTREAM_EXITED') guards.failed();
         localReply('client', pending, { code, detail }, outcomeOfCode(code));
         return ctx.notifyIfIdle();
       }
@@ -327,7 +244,7 @@ export function createPump(options: PumpOptions): Pump {
     // A restarted server: what the old one had is lost; the client may retry it (nothing is replayed).
     onReset: (reason, waiting) => {
       // One crash is one failure for the breaker, however many requests it took down with it.
-      if (ledger.size > (waiting?.size ?? 0)) upstreamFailed();
+      if (ledger.size > (waiting?.size ?? 0)) guards.failed();
       failPending('SIDECAR_ERR_UPSTREAM_EXITED', reason, waiting);
     },
     onLocalReply: answerForChannel('server'),
