@@ -10,6 +10,7 @@
  * caller: they are logged at error level once per burst of failures and counted.
  */
 import { ftruncate } from 'node:fs';
+import type { Clock } from '../clock/index.js';
 import type { LastReport } from './file-tail.js';
 import { openAtStart } from './file-open.js';
 import { closeFd, FS_IO, openAppend, shiftRotatedFiles, type SinkIo } from './rotate.js';
@@ -30,7 +31,16 @@ export interface ReportFileSinkOptions extends WriteQueueOptions {
   /** At start, the file system must have this much free space; default 64 KiB. */
   readonly minFreeBytes?: number;
   readonly io?: SinkIo;
+  /** The fsync interval's timer (default: the system clock's, not keeping the process alive). */
+  readonly clock?: Clock;
 }
+
+// The system clock with timers that do not keep the process alive (the interval fsync alone must not).
+const UNREFED_SYSTEM_CLOCK: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface ReportFileSink extends ReportSink {
   readonly path: string;
@@ -113,10 +123,14 @@ export function openReportFileSink(options: ReportFileSinkOptions, logger: SinkL
   };
 
   const queue = createWriteQueue(target, options, logger, path);
-  const timer = fsync === 'interval' ? setInterval(() => {
+  // `interval`: at most every fsyncIntervalMs, when something was written; on the injected clock.
+  const clock = options.clock ?? UNREFED_SYSTEM_CLOCK;
+  let timer: unknown;
+  const tick = (): void => {
     if (dirty) void queue.run(sync);
-  }, Math.max(1, fsyncIntervalMs)) : undefined;
-  timer?.unref();
+    timer = clock.setTimeout(tick, Math.max(1, fsyncIntervalMs));
+  };
+  if (fsync === 'interval') timer = clock.setTimeout(tick, Math.max(1, fsyncIntervalMs));
 
   return {
     path,
@@ -129,7 +143,7 @@ export function openReportFileSink(options: ReportFileSinkOptions, logger: SinkL
     write: queue.write,
     flush: queue.flush,
     async close() {
-      if (timer !== undefined) clearInterval(timer);
+      clock.clearTimeout(timer);
       await queue.close();
     },
   };

@@ -52,7 +52,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
       onOverflow: settings.onOverflow,
     }, logger);
     const chain = createReportChain({ prevDigest: sink.resume?.digest ?? null, nextSeq: (sink.resume?.seq ?? 0) + 1, signer });
-    // A checkpoint every DEFAULT_CHECKPOINT_EVERY reports, and when signing DEFAULT_CHECKPOINT_INTERVAL_MS after an uncovered one (docs/report.md).
+    // A checkpoint every --report-checkpoint-every reports, and when signing --report-checkpoint-interval-ms after an uncovered one (docs/report.md).
     reporter = createReporter(chain, sink, { clock: context.clock, checkpointEvery: settings.checkpointEvery, checkpointIntervalMs: settings.checkpointIntervalMs });
     logger.info({ file: settings.file, continuesFrom: sink.resume?.seq, signed: signer !== undefined, keyId: signer?.keyId }, 'execution reports are written to the report file');
   }

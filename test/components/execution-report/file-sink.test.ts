@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import {
   createReportChain, lastReportInFile, openReportFileSink, verifyReportFiles, type ExecutionReport, type SinkIo,
 } from '../../../components/execution-report/index.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { chainLines, tempDir, transcript, writeLines } from './reports.js';
 import { sidecarErrorMessage } from '../../helpers/sidecar-error.js';
@@ -215,14 +216,17 @@ describe('report file sink', () => {
   });
 
   it('should fsync per policy: after every write (always), on an interval when something was written, or never', async () => {
+    // The interval runs on an injected clock: `wait` ms pass exactly, with no sleep.
     const run = async (fsync: 'always' | 'interval' | 'never', wait = 0) => {
       const { io, calls } = fakeIo();
-      const sink = openReportFileSink({ path: newPath(), io, fsync, fsyncIntervalMs: 10 }, quiet);
+      const clock = new FakeClock();
+      const sink = openReportFileSink({ path: newPath(), io, fsync, fsyncIntervalMs: 10, clock }, quiet);
       for (const line of many(2)) {
         sink.write(line);
         await sink.flush();
       }
-      await sleep(wait);
+      clock.advance(wait);
+      await sink.flush();
       const beforeClose = calls.fsyncs;
       await sink.close();
       return { beforeClose, total: calls.fsyncs, writes: calls.writes };
