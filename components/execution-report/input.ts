@@ -4,7 +4,7 @@
  * that become `timing`. A policy engine `Decision` can be passed as it is: its `message`
  * (words for people, which may quote argument values) is not recorded.
  */
-import type { Decision } from '../policy/engine/index.js';
+import type { Decision } from '../policy/index.js';
 import type { LifecycleEvent, Outcome } from './constants.js';
 import type { LifecycleDetail, ReportDecision, ReportIdentity, ReportPolicy, ReportTarget } from './schema.js';
 

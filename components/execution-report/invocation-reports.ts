@@ -10,7 +10,7 @@
  */
 import { withoutLineEnd } from '../framing/index.js';
 import { paramsOf as paramsOfBody, targetFieldOf } from '../mcp/index.js';
-import type { CompiledPolicy, Identity } from '../policy/engine/index.js';
+import type { CompiledPolicy, Identity } from '../policy/index.js';
 import type { InvocationOutcome, ObservedFrame, PumpObserver, RequestEnd } from '../pump/index.js';
 import type { ReportPolicy, ReportTarget } from './schema.js';
 import { canonicalText, sha256Digest, DIGEST_PREFIX } from './digest.js';

@@ -28,7 +28,7 @@ export function useLogRedactor(redact: RedactSecrets): void {
 
 /** Loads the redactor (once); texts logged meanwhile are cut. Never rejects: on failure they stay cut. */
 export function loadLogRedactor(): Promise<void> {
-  loading ??= import('../policy/engine/index.js')
+  loading ??= import('../policy/index.js')
     .then((engine) => engine.loadSecretRedactor())
     .then((redact) => {
       redactSecrets = redact;

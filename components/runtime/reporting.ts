@@ -10,7 +10,7 @@ import type { Clock } from '../clock/index.js';
 import type { SidecarConfig } from '../config/index.js';
 import { createInvocationReports, createReportChain, createReporter, loadSigningKey, openReportFileSink, type Reporter, type ReportSinkStats } from '../execution-report/index.js';
 import type { Logger } from '../logging/index.js';
-import { loadSecretScanner, type CompiledPolicy, type Identity } from '../policy/engine/index.js';
+import { loadSecretScanner, type CompiledPolicy, type Identity } from '../policy/index.js';
 import type { GovernorEvent } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
 import type { TranscriptWriter } from '../transcript/index.js';
