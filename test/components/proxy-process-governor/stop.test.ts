@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { PassThrough, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { spawnUpstream, stopUpstream, type Upstream, type UpstreamExit } from '../../../components/proxy-process-governor/index.js';
+import { spawnUpstream, stopUpstream, type Upstream } from '../../../components/proxy-process-governor/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
+import { fakeUpstream, type FakeExitEvent } from '../../helpers/fake-upstream.js';
 import { isRunning, waitFor } from '../../helpers/processes.js';
 
 // Servers as inline scripts. Each prints the pids it started on stdout, one JSON line.
@@ -85,44 +85,15 @@ describe('stopUpstream', () => {
 // The sequence's own timing, on a fake clock and a fake child: no process, no waiting.
 describe('stopUpstream on a fake clock', () => {
   const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-  function fakeChild(exitsOn: ReadonlySet<string>) {
-    const signals: string[] = [];
-    let stdinEnded = false;
-    let exit!: (value: UpstreamExit) => void;
-    let hasExited = false;
-    const exited = new Promise<UpstreamExit>((resolve) => (exit = resolve)).then((value) => {
-      hasExited = true;
-      return value;
-    });
-    const die = (signal: NodeJS.Signals | null): void => exit({ code: signal === null ? 0 : null, signal });
-    const upstream: Upstream = {
-      pid: undefined, // no process tree to snapshot
-      stdin: new Writable({ write: (_chunk, _encoding, callback) => callback(), final: (callback) => {
-        stdinEnded = true;
-        if (exitsOn.has('eof')) die(null);
-        callback();
-      } }),
-      stdout: new PassThrough(),
-      stderr: new PassThrough(),
-      exited,
-      get hasExited() {
-        return hasExited;
-      },
-      signalGroup(signal) {
-        signals.push(signal);
-        if (exitsOn.has(signal)) die(signal);
-      },
-    };
-    return { upstream, signals, stdinEnded: () => stdinEnded };
-  }
+  const fakeChild = (...exitsOn: FakeExitEvent[]) => fakeUpstream(new Set(exitsOn));
   const timeouts = { stdinCloseGraceMs: 2_000, killTimeoutMs: 5_000 };
 
   it('should close stdin, wait the grace, SIGTERM, wait the kill timeout, then SIGKILL, each wait on the clock', async () => {
     const clock = new FakeClock();
-    const child = fakeChild(new Set(['SIGKILL']));
+    const child = fakeChild('SIGKILL');
     const stopping = stopUpstream(child.upstream, timeouts, undefined, clock);
     await settle();
-    assert.equal(child.stdinEnded(), true);
+    assert.equal(child.stdinEnded, true);
     assert.deepEqual(clock.pending().map((t) => t.ms), [2_000]);
     clock.advance(1_999);
     await settle();
@@ -142,7 +113,7 @@ describe('stopUpstream on a fake clock', () => {
 
   it('should stop at SIGTERM when the child leaves on it, its kill timer cancelled', async () => {
     const clock = new FakeClock();
-    const child = fakeChild(new Set(['SIGTERM']));
+    const child = fakeChild('SIGTERM');
     const stopping = stopUpstream(child.upstream, timeouts, undefined, clock);
     await settle();
     clock.advance(2_000);
@@ -153,12 +124,12 @@ describe('stopUpstream on a fake clock', () => {
 
   it('should end at stdin EOF with no timer left, and cut the grace short when hurried', async () => {
     const clock = new FakeClock();
-    const polite = fakeChild(new Set(['eof']));
+    const polite = fakeChild('eof');
     assert.deepEqual(await stopUpstream(polite.upstream, timeouts, undefined, clock), { step: 'stdin-closed', descendantsSignalled: 0, survivors: 0 });
     assert.deepEqual(polite.signals, ['SIGTERM'], 'what it left in its group');
     assert.equal(clock.pending().length, 0);
 
-    const stubborn = fakeChild(new Set(['SIGTERM']));
+    const stubborn = fakeChild('SIGTERM');
     let hurry!: () => void;
     const hurried = new Promise<void>((resolve) => (hurry = resolve));
     const stopping = stopUpstream(stubborn.upstream, timeouts, hurried, clock);

@@ -1,62 +1,15 @@
 import assert from 'node:assert/strict';
-import { PassThrough, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { ExecutablePin, Upstream, UpstreamExit } from '../../../components/proxy-process-governor/index.js';
 import { startWarmPool, type WarmPoolOptions } from '../../../components/warm-pool/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
+import { fakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
 
-// A fake server: no process. It records what was written to it and the signals it got; it
-// exits on stdin EOF, or when the test says so.
-interface FakeServer {
-  readonly upstream: Upstream;
-  readonly written: Buffer[];
-  readonly signals: string[];
-  die(exit: UpstreamExit): void;
-  readonly stdinEnded: boolean;
-}
-
-function fakeServer(pid: number): FakeServer {
-  const written: Buffer[] = [];
-  const signals: string[] = [];
-  let stdinEnded = false;
-  let resolveExit!: (exit: UpstreamExit) => void;
-  let hasExited = false;
-  const exited = new Promise<UpstreamExit>((resolve) => (resolveExit = resolve)).then((exit) => {
-    hasExited = true;
-    return exit;
-  });
-  const die = (exit: UpstreamExit): void => resolveExit(exit);
-  const upstream: Upstream = {
-    pid: undefined, // no process tree for the stop sequence to snapshot
-    stdin: new Writable({
-      write: (chunk: Buffer, _encoding, callback) => {
-        written.push(chunk);
-        callback();
-      },
-      final: (callback) => {
-        stdinEnded = true;
-        die({ code: 0, signal: null });
-        callback();
-      },
-    }),
-    stdout: new PassThrough(),
-    stderr: new PassThrough(),
-    exited,
-    get hasExited() {
-      return hasExited;
-    },
-    signalGroup: (signal) => void signals.push(signal),
-  };
-  // The pool logs pids: this one is the test's number for it.
-  Object.defineProperty(upstream, 'pid', { value: pid });
-  return {
-    upstream, written, signals, die,
-    get stdinEnded() {
-      return stdinEnded;
-    },
-  };
-}
+// A fake server: exits on stdin EOF, or when the test says so.
+type FakeServer = FakeUpstream;
+const fakeServer = (pid: number): FakeServer => fakeUpstream(new Set(['eof']), pid);
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
