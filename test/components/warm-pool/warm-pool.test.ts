@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import type { ExecutablePin, Upstream, UpstreamExit } from '../../../components/proxy-process-governor/index.js';
+import type { ExecutablePin, Upstream } from '../../../components/proxy-process-governor/index.js';
 import { startWarmPool, type WarmPoolOptions } from '../../../components/warm-pool/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
