@@ -34,8 +34,10 @@ export interface CircuitSource {
   readonly retryAfterMs: number;
 }
 
-// The breaker's share: not ready while open, so a Service sends new callers to pods whose
-// server works; half-open is ready again, or the probe that would close it could never come.
+// A session's breaker's share, for the one stdio session (the proxy serves nothing else): not
+// ready while open, so a Service sends new callers to pods whose server works; half-open is ready
+// again, or the probe that would close it could never come. Over HTTP a session's open breaker is
+// that session's alone and never reaches /readyz: it would turn every new caller away.
 export function circuitReadiness(breaker: CircuitSource): Readiness {
   if (breaker.state !== 'open') return READY;
   return { ready: false, reason: `the circuit breaker is open: the MCP server kept failing; a probe may pass in ${breaker.retryAfterMs} ms` };

@@ -140,8 +140,3 @@ export class CircuitBreaker {
     this.#onTransition?.({ from, to, failures, at: this.#clock.now() });
   }
 }
-
-/** The state as a number, for a gauge: 0 closed, 1 open, 2 half-open. */
-export function circuitStateValue(state: CircuitState): 0 | 1 | 2 {
-  return state === 'closed' ? 0 : state === 'open' ? 1 : 2;
-}

@@ -34,14 +34,16 @@ export interface PolicyInfo {
   readonly mode: string;
 }
 
-/** A circuit breaker as the metrics read it: the CircuitBreaker fits. */
-export interface CircuitSource {
-  readonly state: 'closed' | 'open' | 'half-open';
-  /** Transitions so far, by the state entered. */
-  readonly transitions: Readonly<Record<'closed' | 'open' | 'half-open', number>>;
-}
+type CircuitState = 'closed' | 'open' | 'half-open';
+const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half-open'];
 
-const CIRCUIT_STATE_VALUES = { closed: 0, open: 1, 'half-open': 2 } as const;
+/** The sessions' circuit breakers as the metrics read them: the circuit-breaker component's UpstreamBreakers fits. */
+export interface CircuitSource {
+  /** Live sessions' breakers in each state. */
+  counts(): Readonly<Record<CircuitState, number>>;
+  /** Transitions of every session's breaker so far, by the state entered (never goes down). */
+  readonly transitions: Readonly<Record<CircuitState, number>>;
+}
 
 export type ReportSinkCounts = Pick<ReportSinkStats, 'queued' | 'written' | 'dropped' | 'failures'>;
 
@@ -60,8 +62,8 @@ export interface Metrics {
   /** Reads how many idle HTTP sessions were evicted for newer ones, and how many warm servers wait, at each scrape. */
   watchHttpEvictions(read: () => number): void;
   watchWarmServers(read: () => number): void;
-  /** Reads the upstream's circuit breaker at each scrape (none watched: closed, no transitions). */
-  watchCircuitBreaker(read: () => CircuitSource | undefined): void;
+  /** Reads the sessions' circuit breakers at each scrape (none: every state 0, no transitions). */
+  watchCircuitBreakers(read: () => CircuitSource | undefined): void;
   /** The exposition, in Prometheus text format. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -109,7 +111,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let readSessions: (() => number) | undefined;
   let readEvictions: (() => number) | undefined;
   let readWarm: (() => number) | undefined;
-  let readBreaker: (() => CircuitSource | undefined) | undefined;
+  let readBreakers: (() => CircuitSource | undefined) | undefined;
 
   mirrorCounter(registry, 'frames_total', 'Frames judged by the proxy, by direction, kind (request, notification, response) and method (`other` for methods MCP does not define)', ['direction', 'kind', 'method'], (add) => {
     counts.frames.forEach((value, index) => value > 0 && add(frameCell(index), value));
@@ -151,12 +153,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   mirrorCounter(registry, 'http_sessions_evicted_total', 'Idle Streamable HTTP sessions evicted at the session cap for a newer session', [], (add) => add({}, safely(readEvictions) ?? 0));
   mirrorGauge(registry, 'warm_servers', 'Server processes spawned ahead of HTTP sessions, waiting for one (--warm-servers)', () => safely(readWarm) ?? 0);
 
-  mirrorGauge(registry, 'circuit_state', 'The upstream\'s circuit breaker: 0 closed, 1 open (requests fail fast), 2 half-open (one probe passes)', () => {
-    const breaker = safely(readBreaker);
-    return breaker === undefined ? 0 : CIRCUIT_STATE_VALUES[breaker.state];
+  // One breaker per session: counts by state (bounded labels, never a session id), every state always present.
+  new Gauge<'state'>({
+    name: `${METRIC_PREFIX}circuit_breakers`, help: 'Live sessions\' circuit breakers, by state: closed, open (requests fail fast), half-open (one probe passes)', labelNames: ['state'], registers: [registry],
+    collect() {
+      const counts = safely(() => readBreakers?.()?.counts());
+      for (const state of CIRCUIT_STATES) this.set({ state }, counts?.[state] ?? 0);
+    },
   });
-  mirrorCounter(registry, 'circuit_transitions_total', 'Circuit breaker transitions, by the state entered (`to`: open, half-open, closed)', ['to'], (add) => {
-    const transitions = safely(readBreaker)?.transitions;
+  mirrorCounter(registry, 'circuit_transitions_total', 'Circuit breaker transitions of every session, by the state entered (`to`: open, half-open, closed)', ['to'], (add) => {
+    const transitions = safely(readBreakers)?.transitions;
     if (transitions === undefined) return;
     for (const to of ['open', 'half-open', 'closed'] as const) add({ to }, transitions[to]);
   });
@@ -177,7 +183,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     watchHttpSessions: (read) => void (readSessions = read),
     watchHttpEvictions: (read) => void (readEvictions = read),
     watchWarmServers: (read) => void (readWarm = read),
-    watchCircuitBreaker: (read) => void (readBreaker = read),
+    watchCircuitBreakers: (read) => void (readBreakers = read),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -3,7 +3,7 @@
  * sequence. Over stdio the proxy runs one session for its life; over HTTP each MCP session (and
  * the shared stateless one) is one of these.
  */
-import type { CircuitBreaker } from '../circuit-breaker/index.js';
+import type { CircuitBreaker, UpstreamBreakers } from '../circuit-breaker/index.js';
 import type { SidecarConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Identity } from '../policy/index.js';
@@ -46,13 +46,18 @@ export interface SessionContext {
    * POST, so a flush per event-loop turn ('turn') writes once for all of a turn's calls.
    */
   readonly serverFlushOn?: FlushOn;
-  /** The server command's circuit breaker, shared by every session (undefined: --circuit-failures 0). */
-  readonly breaker?: CircuitBreaker | undefined;
+  /**
+   * Where each session takes its own circuit breaker (undefined: --circuit-failures 0): its
+   * server's failures open only its breaker, never another session's.
+   */
+  readonly breakers?: UpstreamBreakers | undefined;
 }
 
 export interface Session {
   readonly governor: Governor;
   readonly pump: Pump;
+  /** This session's circuit breaker (undefined: off); released when the session ends. */
+  readonly breaker: CircuitBreaker | undefined;
   /** Starts the stop sequence (drain, then the server's); a second call skips the waits. */
   stop(reason: string): Promise<ExitCode>;
   /** Resolves with the exit code once the session has finished. */
@@ -93,6 +98,8 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     random: context.random,
     spawn: firstRunFromPool(context, logger),
   });
+  const breaker = context.breakers?.forSession(logger);
+  if (breaker !== undefined) void done.then(() => context.breakers!.release(breaker));
   const pump = createPump({
     client,
     server: recovery.wrap(governor.channel),
@@ -110,7 +117,7 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     clock: context.clock,
     requestTimeoutMs: config.requestTimeoutMs,
     requestTimeoutResetsOnProgress: config.requestTimeoutResetsOnProgress,
-    breaker: context.breaker,
+    breaker,
     observer: combineObservers(context.observers(identity, () => governor)),
     identity,
   });
@@ -141,7 +148,7 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     return finish(EXIT_CODES.OK, reason, true);
   }
 
-  return { governor, pump, stop, done };
+  return { governor, pump, breaker, stop, done };
 }
 
 /** The governor's spawn: the first run takes a warm server when one waits, every other spawns. */

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { createUpstreamBreaker } from '../circuit-breaker/index.js';
+import { createUpstreamBreakers } from '../circuit-breaker/index.js';
 import type { SidecarConfig } from '../config/index.js';
 import { SidecarError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
@@ -108,19 +108,14 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
     if (reporting !== undefined) closers.push(() => reporting.close());
     const { executable, pin: executablePin, account: serverAccount } = admit(config, deps, logger, reporting);
 
-    // The server command's circuit breaker: one for every session, which all run this command.
-    const breaker = config.circuit === undefined ? undefined : createUpstreamBreaker(config.circuit, clock, logger);
+    // Circuit breakers: one per session (each has its own server), so one session's failures never reach another.
+    const breakers = config.circuit === undefined ? undefined : createUpstreamBreakers(config.circuit, clock);
     // The admin endpoint, before any server starts: a port in use stops the proxy at start.
+    // What /readyz reads: set below (over stdio, the server's and its session's breaker's).
     let readiness: () => { ready: boolean; reason?: string } = () => ({ ready: false, reason: 'the proxy is starting' });
-    // What /readyz reads: the server's readiness (set below), then the breaker's (not ready while open).
-    let readyz = (): { ready: boolean; reason?: string } => readiness();
-    const admin = config.admin === undefined ? undefined : await startAdmin(config, logger, deps.version ?? 'unknown', () => readyz(), policy, reporting);
+    const admin = config.admin === undefined ? undefined : await startAdmin(config, logger, deps.version ?? 'unknown', () => readiness(), policy, reporting);
     if (admin !== undefined) closers.unshift(() => admin.endpoint.close()); // closed last: /readyz says 503 while the rest stops
-    if (admin !== undefined && breaker !== undefined) {
-      const { circuitReadiness, combineReadiness } = await import('../admin-endpoint/index.js');
-      readyz = combineReadiness(() => readiness(), () => circuitReadiness(breaker));
-      admin.metrics.watchCircuitBreaker(() => breaker);
-    }
+    admin?.metrics.watchCircuitBreakers(() => breakers);
 
     const observers: Array<(identity: Parameters<SessionContext['observers']>[0], governor: () => Governor) => PumpObserver[]> = [];
     const eventSinks: Array<(event: GovernorEvent) => void> = [];
@@ -142,7 +137,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       clock,
       random: deps.random,
       spawn: deps.spawn,
-      breaker,
+      breakers,
     };
 
     if (config.transport === 'http') return await serveHttp(context, closeAll, policy, admin, (ready) => (readiness = ready));
@@ -150,8 +145,12 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
     const session = startSession(context, createNdjsonChannel(io.input, io.output, { maxFrameBytes: config.maxFrameBytes }), undefined, 'proxy stopped');
     if (admin !== undefined) {
       admin.metrics.trackUpstream(session.governor);
-      const { upstreamReadiness } = await import('../admin-endpoint/index.js');
-      readiness = () => upstreamReadiness(session.governor.state);
+      const { circuitReadiness, combineReadiness, upstreamReadiness } = await import('../admin-endpoint/index.js');
+      // The one session is the whole proxy: while its breaker is open, the pod serves nothing.
+      const { breaker } = session;
+      readiness = breaker === undefined
+        ? () => upstreamReadiness(session.governor.state)
+        : combineReadiness(() => upstreamReadiness(session.governor.state), () => circuitReadiness(breaker));
     }
     const done = session.done.then(async (code) => {
       await closeAll();
@@ -221,6 +220,8 @@ async function serveHttp(
     address: northbound.address, path: config.http!.path, maxSessions: config.http!.maxSessions, idleTimeoutMs: config.http!.idleTimeoutMs, statelessLingerMs: config.http!.statelessLingerMs,
   }, 'serving MCP over Streamable HTTP');
   let stopping: Promise<ExitCode> | undefined;
+  // A session's open circuit breaker is that session's alone: it never makes the pod unready,
+  // or one caller's failing server would turn every new caller away.
   setReadiness(() => (stopping === undefined ? { ready: true } : { ready: false, reason: 'the proxy is stopping' }));
   let resolveDone!: (code: ExitCode) => void;
   const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));

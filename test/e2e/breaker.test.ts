@@ -1,5 +1,5 @@
 // The circuit breaker through the built CLI, with a server that crashes when told: two crashes
-// under requests open it (/readyz 503, the state metric 1, new requests fail fast with -32009
+// under requests open it (/readyz 503, one open breaker in the metrics, new requests fail fast with -32009
 // and never reach the server); after the cool-down one probe passes and its answer closes it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -40,7 +40,7 @@ describe('circuit breaker', () => {
       if (id === 1) await proxy.waitForLog((r) => r.msg === 'started the MCP server' && r.generation === 1);
     }
     await proxy.waitForLog((r) => r.msg?.startsWith('the circuit breaker opened') === true);
-    assert.equal(sample(await metrics(), 'mcp_sidecar_circuit_state'), 1);
+    assert.equal(sample(await metrics(), 'mcp_sidecar_circuit_breakers', { state: 'open' }), 1);
 
     const receivedBefore = proxy.stderr.lines.filter((l) => l.toString().includes('received ping')).length;
     proxy.send({ jsonrpc: '2.0', id: 3, method: 'ping' });
@@ -60,7 +60,8 @@ describe('circuit breaker', () => {
     assert.deepEqual((await proxy.nextFrame(5000)).json, { jsonrpc: '2.0', id: 4, result: {} }, 'the probe passes');
     await proxy.waitForLog((r) => r.msg?.startsWith('the circuit breaker closed') === true);
     const after = await metrics();
-    assert.equal(sample(after, 'mcp_sidecar_circuit_state'), 0);
+    assert.equal(sample(after, 'mcp_sidecar_circuit_breakers', { state: 'closed' }), 1);
+    assert.equal(sample(after, 'mcp_sidecar_circuit_breakers', { state: 'open' }), 0);
     assert.deepEqual(['open', 'half-open', 'closed'].map((to) => sample(after, 'mcp_sidecar_circuit_transitions_total', { to })), [1, 1, 1]);
     assert.equal(proxy.stderr.lines.filter((l) => l.toString().includes('received ping')).length, receivedBefore + 1, 'the fast-failed ping never reached the server');
     proxy.assertStdoutClean();
