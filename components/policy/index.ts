@@ -9,14 +9,14 @@
 export type {
   PolicyDocument, PolicyMode, Side, GovernorSection, LimitsSection, RuleBase, ToolReply,
   MethodsRule, ToolsRule, PromptsRule, ResourcesRule, HideRule, ArgumentConstraint,
-  ArgumentsRule, RateLimitRule, RedactRule, DetectorName, RuleSpec, RuleKind,
+  ArgumentsRule, RateLimitRule, RedactRule, DeadlineRule, DetectorName, RuleSpec, RuleKind,
   IdentityMatch, RuleCondition, IdentityField, RateLimitDimension, RateLimitPer,
 } from './document/document.js';
 export type { LoadedPolicy } from './document/load.js';
 export type { PolicyError } from './document/policy-error.js';
 export type { ValidateOutput } from './document/validate-command.js';
 
-export type { Direction, Phase, FrameContext, Identity, Verdict, Rule, DenyCategory } from './engine/types.js';
+export type { Direction, Phase, FrameContext, Identity, Verdict, Rule, DenyCategory, PolicyDeadline } from './engine/types.js';
 export { CONTINUE } from './engine/types.js';
 export { compileGlob, compileGlobs, matchGlob, type GlobMatcher } from './engine/glob.js';
 export { compilePolicy, effectiveMode, type CompiledPolicy, type RuleFactory } from './engine/compiled-policy.js';

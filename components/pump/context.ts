@@ -68,6 +68,12 @@ export interface Pump {
    * client_gone when the client left.
    */
   failPending(code: ErrorCode, detail: string, outcome?: InvocationOutcome): void;
+  /**
+   * The clock time by which every request now in flight has passed its deadline (so the session
+   * is idle at the latest); undefined when one has no deadline. Read when the HTTP session cap is
+   * hit, never per frame.
+   */
+  busyUntil(): number | undefined;
   /** Resolves when no request is pending, or after `timeoutMs`. */
   whenIdle(timeoutMs: number): Promise<void>;
   /** Resolves when everything queued for the client has been written. */

@@ -259,6 +259,7 @@ export function createPump(options: PumpOptions): Pump {
       refusal = { code, detail };
     },
     failPending: (code, detail, outcome) => failPending(code, detail, undefined, outcome),
+    busyUntil: () => guards.busyUntil(),
     whenIdle: (timeoutMs) => ctx.whenIdle(timeoutMs),
     flushClient: () => client.drained(),
   };

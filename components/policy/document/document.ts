@@ -174,12 +174,22 @@ export interface RedactRule extends RuleBase {
   };
 }
 
+/** How long a `tools/call` of these tools may wait for the server: overrides --request-timeout-ms for it. */
+export interface DeadlineRule extends RuleBase {
+  readonly deadline: {
+    /** Tool-name globs. */
+    readonly tools: readonly string[];
+    /** Milliseconds, 1 to 86400000; 0: no deadline for these tools, even with --request-timeout-ms. */
+    readonly timeoutMs: number;
+  };
+}
+
 export type DetectorName = 'private-key' | 'aws-access-key' | 'github-token' | 'jwt' | 'bearer-token' | 'password-assignment';
 
-export type RuleSpec = MethodsRule | ToolsRule | PromptsRule | ResourcesRule | HideRule | ArgumentsRule | RateLimitRule | RedactRule;
+export type RuleSpec = MethodsRule | ToolsRule | PromptsRule | ResourcesRule | HideRule | ArgumentsRule | RateLimitRule | RedactRule | DeadlineRule;
 
 /** The key that names a rule's kind (`tools`, `rateLimit`, …): exactly one per rule. */
-export type RuleKind = 'methods' | 'tools' | 'prompts' | 'resources' | 'hide' | 'arguments' | 'rateLimit' | 'redact';
+export type RuleKind = 'methods' | 'tools' | 'prompts' | 'resources' | 'hide' | 'arguments' | 'rateLimit' | 'redact' | 'deadline';
 
 /** The policy used when no file is given: enforce mode, no rules — the proxy just proxies. */
 export const PERMISSIVE_POLICY: PolicyDocument = Object.freeze({

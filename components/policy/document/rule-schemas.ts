@@ -1,8 +1,8 @@
 /**
  * The schema of one rule: an id, an optional mode, optional conditions on the caller (`when`,
- * `unless`), and exactly one of the eight kinds. The kinds are optional keys of one strict
+ * `unless`), and exactly one of the nine kinds. The kinds are optional keys of one strict
  * object (rather than a union of eight objects) so that a mistake gets one precise message —
- * "unknown key", "found 2 kinds: tools, hide" — instead of eight failed alternatives; the
+ * "unknown key", "found 2 kinds: tools, hide" — instead of nine failed alternatives; the
  * transform then narrows the result to the `RuleSpec` union.
  */
 import { z } from 'zod';
@@ -11,7 +11,7 @@ import { count, expected, listNames } from './describe.js';
 import { describeFound } from './describe.js';
 import { ALWAYS, glob, globList, isMapping, jsonPointer, presentKeys, re2Pattern, redactionPattern, requireOne, requireSome } from './schema-parts.js';
 
-export const RULE_KINDS = ['methods', 'tools', 'prompts', 'resources', 'hide', 'arguments', 'rateLimit', 'redact'] as const satisfies readonly RuleKind[];
+export const RULE_KINDS = ['methods', 'tools', 'prompts', 'resources', 'hide', 'arguments', 'rateLimit', 'redact', 'deadline'] as const satisfies readonly RuleKind[];
 const _everyRuleKind: Exclude<RuleKind, (typeof RULE_KINDS)[number]> extends never ? true : never = true;
 void _everyRuleKind;
 export const DETECTOR_NAMES = ['private-key', 'aws-access-key', 'github-token', 'jwt', 'bearer-token', 'password-assignment'] as const satisfies readonly DetectorName[];
@@ -153,6 +153,14 @@ const redact = z.strictObject({
   in: z.array(z.enum(['tools/call', 'resources/read', 'prompts/get', 'notifications/message', 'notifications/progress'])).min(1).optional(),
 }).describe('Secrets in results and in the server\'s log and progress notifications replaced by a marker: built-in detectors, and custom RE2 patterns.');
 
+/** The bound of --request-timeout-ms (components/config/settings.ts), so a rule can say what the flag can. */
+const MAX_TIMEOUT_MS = 86_400_000;
+const timeoutError = expected('a whole number of milliseconds from 0 to 86400000 (0: no deadline)');
+const deadline = z.strictObject({
+  tools: globList,
+  timeoutMs: z.int(timeoutError).min(0, timeoutError).max(MAX_TIMEOUT_MS, timeoutError),
+}).describe('How long a tools/call of these tools may wait for the server, in ms (overrides --request-timeout-ms; 0: no deadline). The first matching rule decides.');
+
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
 const idError = expected('an id of lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');
 const ruleObject = z.strictObject({
@@ -169,6 +177,7 @@ const ruleObject = z.strictObject({
   arguments: argumentsKind.optional(),
   rateLimit: rateLimit.optional(),
   redact: redact.optional(),
+  deadline: deadline.optional(),
 });
 
 type RuleObject = z.output<typeof ruleObject>;
@@ -191,6 +200,7 @@ function toRuleSpec(rule: RuleObject): RuleSpec {
   if (rule.arguments) return { ...base, arguments: rule.arguments };
   if (rule.rateLimit) return { ...base, rateLimit: rule.rateLimit };
   if (rule.redact) return { ...base, redact: rule.redact };
+  if (rule.deadline) return { ...base, deadline: rule.deadline };
   throw new Error(`rule ${id} has no kind; the refinement should have rejected it`);
 }
 

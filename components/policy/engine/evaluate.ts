@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { readEnvelope } from '../../framing/index.js';
 import type { CompiledPolicy } from './compiled-policy.js';
-import type { DenyCategory, Direction, FrameContext, Identity, Phase, Rule, Verdict } from './types.js';
+import type { DenyCategory, Direction, FrameContext, Identity, Phase, PolicyDeadline, Rule, Verdict } from './types.js';
 
 /** One rule's say on one frame, in evaluation order: what a report records. */
 export interface Decision {
@@ -31,6 +31,10 @@ export interface Evaluation {
   readonly decisions: readonly Decision[];
   /** With `keepBody`: the frame as received, parsed, when a rule parsed it (and none rewrote it); observers reuse it. */
   readonly body?: unknown;
+  /** A client request's deadline from the first enforced `deadline` rule that matched it: it overrides --request-timeout-ms. */
+  readonly deadline?: PolicyDeadline;
+  /** The first observe-mode `deadline` rule that matched: passing it is only logged. */
+  readonly observedDeadline?: PolicyDeadline;
 }
 
 const FORWARD: FrameAction = Object.freeze({ kind: 'forward' });
@@ -139,6 +143,8 @@ export function evaluateFrame(
 
   const frame = new Frame(direction, phase, method, line, now, identity, inFlight, depth);
   let decisions: Decision[] | undefined;
+  let deadline: PolicyDeadline | undefined;
+  let observedDeadline: PolicyDeadline | undefined;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
     let verdict: Verdict;
@@ -149,6 +155,12 @@ export function evaluateFrame(
     }
     if (verdict.effect === 'continue') continue;
     const enforced = rule.mode === 'enforce';
+    if (verdict.effect === 'deadline') {
+      // The first matching rule of each mode sets it: a shadow rule never changes what is enforced.
+      if (enforced) deadline ??= verdict.deadline;
+      else observedDeadline ??= verdict.deadline;
+      continue;
+    }
     decisions ??= [];
     if (verdict.effect === 'deny') {
       decisions.push({ ruleId: rule.id, kind: rule.kind, phase, effect: 'deny', enforced, reason: verdict.reason, message: verdict.message });
@@ -159,9 +171,20 @@ export function evaluateFrame(
     }
   }
   const body = keepBody && frame.parsed && !frame.rewritten ? frame.body() : undefined;
+  if (deadline !== undefined || observedDeadline !== undefined) return withDeadlines(frame, line, decisions ?? NO_DECISIONS, body, deadline, observedDeadline);
   if (decisions === undefined) return body === undefined ? PASS : { action: FORWARD, decisions: NO_DECISIONS, body };
   if (!frame.rewritten) return { action: FORWARD, decisions, body };
   return { action: { kind: 'replace', line: serializeRewritten(frame.body(), line) }, decisions };
+}
+
+/** The evaluation of a request a deadline rule matched: only the fields that are set. */
+function withDeadlines(frame: Frame, line: Buffer, decisions: readonly Decision[], body: unknown, deadline: PolicyDeadline | undefined, observedDeadline: PolicyDeadline | undefined): Evaluation {
+  const action: FrameAction = frame.rewritten ? { kind: 'replace', line: serializeRewritten(frame.body(), line) } : FORWARD;
+  const evaluation: { -readonly [K in keyof Evaluation]: Evaluation[K] } = { action, decisions };
+  if (body !== undefined) evaluation.body = body;
+  if (deadline !== undefined) evaluation.deadline = deadline;
+  if (observedDeadline !== undefined) evaluation.observedDeadline = observedDeadline;
+  return evaluation;
 }
 
 // A placeholder no JSON-RPC id can be: it stands in for the id while the body is serialized.

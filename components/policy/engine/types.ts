@@ -77,7 +77,18 @@ export type Verdict =
     readonly retryAfterMs?: number;
   }
   /** Replace the frame's body (redaction, list filtering). `changes` counts what was changed. */
-  | { readonly effect: 'rewrite'; readonly reason: string; readonly body: unknown; readonly changes: number };
+  | { readonly effect: 'rewrite'; readonly reason: string; readonly body: unknown; readonly changes: number }
+  /**
+   * A client request's deadline (a `deadline` rule): the frame passes on unchanged, and the chain
+   * goes on. Not a decision: it changes nothing about the frame, only how long its answer may take.
+   */
+  | { readonly effect: 'deadline'; readonly deadline: PolicyDeadline };
+
+/** How long a client request may wait for the server, and the rule that says so (0: no deadline). */
+export interface PolicyDeadline {
+  readonly ruleId: string;
+  readonly timeoutMs: number;
+}
 
 export const CONTINUE: Verdict = Object.freeze({ effect: 'continue' });
 

@@ -5,6 +5,7 @@ import type { RuleKind, RuleSpec } from '../document/document.js';
 import type { Rule } from '../engine/types.js';
 import { createArgumentsRules } from './arguments.js';
 import type { RuleContext } from './common.js';
+import { createDeadlineRules } from './deadline.js';
 import { createHideRules } from './hide.js';
 import { createMethodsRules } from './methods.js';
 import { createPromptsRules } from './prompts.js';
@@ -17,6 +18,7 @@ import { createToolsRules } from './tools.js';
 export { createArgumentsRules } from './arguments.js';
 export { RuleSpecError, type RuleContext } from './common.js';
 export { applyConditions, compileCondition, type IdentityPredicate } from './conditions.js';
+export { createDeadlineRules } from './deadline.js';
 export { createHideRules } from './hide.js';
 export { createLimitsRules, jsonDepth, orderBySpecificity } from './limits.js';
 export { createMethodsRules } from './methods.js';
@@ -39,6 +41,7 @@ const FACTORIES = {
   arguments: createArgumentsRules,
   rateLimit: createRateLimitRules,
   redact: createRedactRules,
+  deadline: createDeadlineRules,
 } as const satisfies Record<RuleKind, unknown>;
 
 export const RULE_KINDS = Object.freeze(Object.keys(FACTORIES) as RuleKind[]);

@@ -21,6 +21,7 @@ const LOADERS: Readonly<Record<RuleKind, () => Promise<KindFactory>>> = {
   arguments: async () => as((await import('./arguments.js')).createArgumentsRules),
   rateLimit: async () => as((await import('./rate-limit.js')).createRateLimitRules),
   redact: async () => as((await import('./redact.js')).createRedactRules),
+  deadline: async () => as((await import('./deadline.js')).createDeadlineRules),
 };
 
 const KINDS = Object.keys(LOADERS) as RuleKind[];

@@ -23,7 +23,7 @@ function errorsOf(text: string): string[] {
   assert.fail('the policy loaded');
 }
 
-const KINDS = 'methods, tools, prompts, resources, hide, arguments, rateLimit, redact';
+const KINDS = 'methods, tools, prompts, resources, hide, arguments, rateLimit, redact, deadline';
 const RULE_KEYS = `id, description, mode, when, unless, ${KINDS}`;
 const TOP_KEYS = 'apiVersion, kind, metadata, mode, governor, limits, rules';
 const SIZE = 'a size in bytes from 1024 to 1073741824 (a number, optionally with KiB, MiB or GiB)';

@@ -117,6 +117,14 @@ const REJECTED: Array<[string, string]> = [
   ['a redact pattern with an unknown key', rule({ redact: { detectors: 'all', patterns: [{ name: 'x', pattern: 'a', flags: 'i' }] } })],
   ['redact in a method it cannot scan', rule({ redact: { detectors: 'all', in: ['tools/list'] } })],
   ['redact in no method', rule({ redact: { detectors: 'all', in: [] } })],
+  // deadline
+  ['a deadline without tools', rule({ deadline: { timeoutMs: 1000 } })],
+  ['a deadline with an empty tools list', rule({ deadline: { tools: [], timeoutMs: 1000 } })],
+  ['a deadline without a timeout', rule({ deadline: { tools: ['*'] } })],
+  ['a deadline below zero', rule({ deadline: { tools: ['*'], timeoutMs: -1 } })],
+  ['a deadline that is not whole', rule({ deadline: { tools: ['*'], timeoutMs: 1.5 } })],
+  ['a deadline above the flag\'s bound', rule({ deadline: { tools: ['*'], timeoutMs: 86_400_001 } })],
+  ['a deadline with an unknown key', rule({ deadline: { tools: ['*'], timeoutMs: 1000, methods: ['ping'] } })],
   // conditions
   ['a condition that is not a mapping', rule({ when: 'acme', tools: { allow: ['*'] } })],
   ['a condition without identity', rule({ when: {}, tools: { allow: ['*'] } })],
@@ -197,6 +205,8 @@ describe('the published schema accepts what the proxy runs', () => {
         { id: 'required-only', arguments: { tool: 'write_*', properties: {}, required: ['/path'] } },
         { id: 'tenant-rate', rateLimit: { methods: ['resources/*'], per: ['tenantId', 'method'], capacity: 5, refillPerSecond: 0.5 } },
         { id: 'secrets', mode: 'observe', redact: { detectors: 'all', patterns: [{ name: 'employee-id', pattern: 'EMP-[0-9]{6}' }, { name: 'ticket', pattern: 'T-\\d+' }], in: ['tools/call', 'notifications/message'] } },
+        { id: 'slow-reports', mode: 'observe', deadline: { tools: ['report_*'], timeoutMs: 600000 } },
+        { id: 'no-deadline', deadline: { tools: ['build'], timeoutMs: 0 } },
       ],
     })],
   ];

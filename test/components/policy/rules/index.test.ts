@@ -15,6 +15,7 @@ describe('createRulesFromSpec', () => {
     [{ id: 'workspace-paths', arguments: { tool: 'read_file', properties: { '/path': { type: 'string', pathPrefix: '/workspace/' } }, required: ['/path'], reply: 'error' } }, 'arguments', 1],
     [{ id: 'call-rate', rateLimit: { tools: ['*'], per: 'tool', capacity: 20, refillPerSecond: 5 } }, 'rateLimit', 1],
     [{ id: 'secrets', mode: 'observe', redact: { detectors: 'all' } }, 'redact', 2], // results, and server notifications
+    [{ id: 'slow-reports', deadline: { tools: ['report_*'], timeoutMs: 600000 } }, 'deadline', 1],
   ];
   for (const [spec, kind, count] of specs) {
     it(`dispatches ${kind}`, () => {
@@ -34,7 +35,7 @@ describe('createRulesFromSpec', () => {
   });
 
   it('refuses, at load, a rule with no kind or two kinds', () => {
-    assertRejected(policyWithRule({ id: 'empty' }), 'rules[0]', /^expected exactly one rule kind \(one of: methods, tools, prompts, resources, hide, arguments, rateLimit, redact\), found none$/);
+    assertRejected(policyWithRule({ id: 'empty' }), 'rules[0]', /^expected exactly one rule kind \(one of: methods, tools, prompts, resources, hide, arguments, rateLimit, redact, deadline\), found none$/);
     assertRejected(policyWithRule({ id: 'two', tools: { allow: ['*'], reply: 'error' }, prompts: { allow: ['*'] } }), 'rules[0]', /^expected exactly one rule kind \(.*\), found 2 kinds: tools, prompts$/);
   });
 });
