@@ -6,10 +6,11 @@
  * - **Legacy eras (2024-11-05 … 2025-11-25)**: a POST of `initialize` without `Mcp-Session-Id`
  *   opens a session: an id (`crypto.randomUUID()`, returned in `Mcp-Session-Id` on the
  *   initialize response) and a backend of its own (`openSession`: one pump and one governed
- *   server). At most `maxSessions`: one more evicts the least recently active idle session
- *   (nothing in flight, no stream open; the normal stop sequence; its id later gets 404 saying
- *   it was evicted), and only when every session is busy gets 503 with `Retry-After: 1`
- *   (-32032). A caller told apart by its token (a principal) holds at most
+ *   server). At most `maxSessions`: one more evicts an idle session (nothing in flight, no
+ *   stream open; the caller's own first, else the least recently active of the caller holding
+ *   the most; the normal stop sequence; its id later gets 404 saying it was evicted), and only
+ *   when every session is busy gets 503 (-32032) with `Retry-After` from the busy sessions'
+ *   request deadlines (1 s when none bounds them). A caller told apart by its token (a principal) holds at most
  *   `maxSessionsPerIdentity`: its own idle session is evicted first, else 429 (-32038); its
  *   requests in flight, at most `maxInFlightPerIdentity` (else 429, -32039, each request
  *   answered by the pump's local reply). Sessions answer only their caller: the

@@ -39,8 +39,9 @@ export type PostBodyResult =
 
 const LF = 0x0a, CR = 0x0d, SPACE = 0x20;
 // Cheap pre-checks: without these member names in the bytes, nothing nested is needed.
-const PROGRESS_TOKEN = '"progressToken"';
-const VERSION_META = JSON.stringify(PROTOCOL_VERSION_META);
+// Buffers, not strings: Buffer#includes would encode a string on every call.
+const PROGRESS_TOKEN = Buffer.from('"progressToken"');
+const VERSION_META = Buffer.from(JSON.stringify(PROTOCOL_VERSION_META));
 
 // Reads a POST body (`line`: the body and its `\n`). The envelope reader checks the structure
 // without building the body; the body is parsed only when something nested is needed (a
@@ -96,7 +97,8 @@ export function readPostBody(line: Buffer): PostBodyResult {
   const requests: PostedRequest[] = [];
   let initializeInBatch = false;
   let cancelledKeys: string[] = [];
-  for (const [index, message] of messages.entries()) {
+  for (let index = 0; index < messages.length; index++) {
+    const message = messages[index]!;
     if (message.kind === 'request') {
       requests.push({ rawId: message.id!, key: message.key!, method: message.method!, progressToken: tokens?.[index] });
       if (message.method === INITIALIZE && envelope.kind === 'batch') initializeInBatch = true;

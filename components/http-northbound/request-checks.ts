@@ -9,7 +9,7 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
 
 /** The media type without parameters, lower case (`application/json; charset=utf-8` → `application/json`). */
 export function mediaType(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === 'application/json') return value; // the common case, already plain
   const semicolon = value.indexOf(';');
   return (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase();
 }
@@ -19,9 +19,21 @@ export interface Acceptable {
   readonly sse: boolean;
 }
 
+const ANYTHING: Acceptable = Object.freeze({ json: true, sse: true });
+// A client sends the same Accept on every request: the last one read is remembered.
+let lastAccept: { readonly value: string; readonly acceptable: Acceptable } | undefined;
+
 /** What the `Accept` header admits. Absent means anything (RFC 9110); `q` values are not weighed. */
 export function readAccept(value: string | undefined): Acceptable {
-  if (value === undefined || value.trim() === '') return { json: true, sse: true };
+  if (value === undefined) return ANYTHING;
+  if (lastAccept?.value === value) return lastAccept.acceptable;
+  const acceptable = Object.freeze(parseAccept(value));
+  lastAccept = { value, acceptable };
+  return acceptable;
+}
+
+function parseAccept(value: string): Acceptable {
+  if (value.trim() === '') return ANYTHING;
   let json = false;
   let sse = false;
   for (const part of value.split(',')) {
@@ -77,22 +89,43 @@ export function createOriginGuard(settings: HttpSettings, port: number): OriginG
   if (settings.allowedOrigins.length === 0 && loopback) {
     for (const host of LOOPBACK_NAMES) origins.add(normalizeOrigin(`http://${host.includes(':') ? `[${host}]` : host}:${port}`)!);
   }
+  const hostAllowed = (header: string): boolean => {
+    const entry = parseHostPort(header);
+    if (entry === undefined) return false;
+    const headerPort = entry.port ?? 80;
+    return hosts.some((allowed) => allowed.host === entry.host && (allowed.port === undefined || allowed.port === headerPort));
+  };
+  const originAllowed = (header: string): boolean => {
+    const origin = normalizeOrigin(header);
+    return origin !== undefined && origins.has(origin);
+  };
+  // Every request names the same Host (and a browser the same Origin): verdicts are remembered
+  // by the header's exact text, a bounded few (a client cycling values only costs the parse).
+  const hostVerdicts = new Map<string, boolean>();
+  const originVerdicts = new Map<string, boolean>();
   return {
     checksHost,
     allowHost(header) {
       if (!checksHost) return true;
       if (header === undefined) return false;
-      const entry = parseHostPort(header);
-      if (entry === undefined) return false;
-      const headerPort = entry.port ?? 80;
-      return hosts.some((allowed) => allowed.host === entry.host && (allowed.port === undefined || allowed.port === headerPort));
+      return remembered(hostVerdicts, header, hostAllowed);
     },
     allowOrigin(header) {
       if (header === undefined) return true;
-      const origin = normalizeOrigin(header);
-      return origin !== undefined && origins.has(origin);
+      return remembered(originVerdicts, header, originAllowed);
     },
   };
+}
+
+const REMEMBERED_VERDICTS = 32;
+
+function remembered(verdicts: Map<string, boolean>, header: string, decide: (header: string) => boolean): boolean {
+  const known = verdicts.get(header);
+  if (known !== undefined) return known;
+  const verdict = decide(header);
+  if (verdicts.size >= REMEMBERED_VERDICTS) verdicts.clear();
+  verdicts.set(header, verdict);
+  return verdict;
 }
 
 /** `scheme://host[:port]` as the URL parser writes it (lower case, default port dropped); undefined if not an origin. */

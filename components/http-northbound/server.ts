@@ -12,13 +12,14 @@ import { readPostBody, type PostBody } from './post-body.js';
 import { refuse, type HttpRefusal } from './replies.js';
 import { createOriginGuard, headerValue, mediaType, readAccept, type Acceptable } from './request-checks.js';
 import { HttpSession } from './session.js';
-import { countOf, EvictedSessions, InFlightPerCaller, leastRecentlyActiveIdle } from './session-slots.js';
+import { busyRetryAfterSeconds, countOf, EvictedSessions, evictionCandidate, InFlightPerCaller, leastRecentlyActiveIdle } from './session-slots.js';
 import type { HttpNorthbound, HttpNorthboundOptions } from './types.js';
 
 const ALLOW = 'GET, POST, DELETE';
 // Every slot is busy only when no session is idle: any idle one is evicted for a new session. A
 // busy one becomes evictable the moment its last answer is sent or its stream closes, which
-// cannot be foreseen, so the client is told to come back soon rather than after an idle timeout.
+// cannot be foreseen, so the client is told to come back soon rather than after an idle timeout;
+// at the session cap, request deadlines bound it (busyRetryAfterSeconds, session-slots.ts).
 const BUSY_RETRY_AFTER_SECONDS = '1';
 /** Evicted session ids remembered, to tell a returning client why its session is gone. */
 const EVICTED_REMEMBERED = 1024;
@@ -158,18 +159,18 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
       if (own === undefined) {
         logger.warn({ sessions: sessions.size, perIdentity: maxPerCaller }, 'refused a new HTTP session: the caller holds its share of the sessions, each busy');
         return refuse(res, {
-          status: 429, code: 'SIDECAR_ERR_HTTP_IDENTITY_SESSIONS', id: requestId, headers: { 'retry-after': BUSY_RETRY_AFTER_SECONDS },
+          status: 429, code: 'SIDECAR_ERR_HTTP_IDENTITY_SESSIONS', id: requestId, headers: { 'retry-after': String(busyRetryAfterSeconds(sessions.values(), clock.now(), caller)) },
           detail: `this caller holds ${maxPerCaller} sessions (--http-max-sessions-per-identity), each with a request in flight or a stream open`,
         });
       }
       evict(own);
     }
     if (sessions.size >= settings.maxSessions) {
-      const idle = leastRecentlyActiveIdle(sessions.values());
+      const idle = evictionCandidate(sessions.values(), caller);
       if (idle === undefined) {
         logger.warn({ sessions: sessions.size }, 'refused a new HTTP session: every session slot is taken, each busy');
         return refuse(res, {
-          status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', id: requestId, headers: { 'retry-after': BUSY_RETRY_AFTER_SECONDS },
+          status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', id: requestId, headers: { 'retry-after': String(busyRetryAfterSeconds(sessions.values(), clock.now())) },
           detail: `${settings.maxSessions} sessions are open (--http-max-sessions), each with a request in flight or a stream open`,
         });
       }
@@ -195,7 +196,7 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
         const idle = leastRecentlyActiveIdle(stateless.values());
         if (idle === undefined) {
           return refuse(res, {
-            status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', id: body.requests[0]?.rawId, headers: { 'retry-after': BUSY_RETRY_AFTER_SECONDS },
+            status: 503, code: 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS', id: body.requests[0]?.rawId, headers: { 'retry-after': String(busyRetryAfterSeconds(stateless.values(), clock.now())) },
             detail: `${settings.maxSessions} stateless backends are open (--http-max-sessions), each with a request in flight`,
           });
         }
@@ -271,6 +272,11 @@ export async function startHttpNorthbound(options: HttpNorthboundOptions): Promi
     },
     get statelessCount() {
       return stateless.size;
+    },
+    get busySessionCount() {
+      let busy = 0;
+      for (const session of sessions.values()) if (!session.idle) busy++;
+      return busy;
     },
     get evictedCount() {
       return evictedCount;

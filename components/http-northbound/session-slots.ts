@@ -9,6 +9,32 @@ export interface SlotHolder {
   readonly lastActiveAt: number;
   /** The caller it is bound to ('' for callers not told apart). */
   readonly caller: string;
+  /**
+   * For a busy holder: the clock time by which it is idle at the latest (every request in flight
+   * past its deadline, no stream open); undefined when nothing bounds it (a request without a
+   * deadline, a GET stream). Read only when every slot is busy.
+   */
+  busyUntil?(): number | undefined;
+}
+
+/** Retry-After when every slot is busy and nothing bounds when one frees: a slot frees the moment a session's last answer is sent. */
+export const UNBOUNDED_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Retry-After, in whole seconds (at least 1), for a new session refused because every slot (of
+ * `caller`'s, when given) is busy: the soonest time any of them is surely idle (request
+ * deadlines bound it); without such a bound, UNBOUNDED_RETRY_AFTER_SECONDS. A slot may free
+ * sooner (any answer can end a session's last request): this is when one surely has.
+ */
+export function busyRetryAfterSeconds(holders: Iterable<SlotHolder>, now: number, caller?: string): number {
+  let soonest: number | undefined;
+  for (const holder of holders) {
+    if (caller !== undefined && holder.caller !== caller) continue;
+    const until = holder.busyUntil?.();
+    if (until !== undefined && (soonest === undefined || until < soonest)) soonest = until;
+  }
+  if (soonest === undefined) return UNBOUNDED_RETRY_AFTER_SECONDS;
+  return Math.max(1, Math.ceil((soonest - now) / 1000));
 }
 
 /** The idle holder least recently active (of `caller`'s only, when given); undefined if every one is busy. */
@@ -17,6 +43,32 @@ export function leastRecentlyActiveIdle<T extends SlotHolder>(holders: Iterable<
   for (const holder of holders) {
     if (!holder.idle || (caller !== undefined && holder.caller !== caller)) continue;
     if (chosen === undefined || holder.lastActiveAt < chosen.lastActiveAt) chosen = holder;
+  }
+  return chosen;
+}
+
+/**
+ * Which idle holder gives its slot to `caller`'s new session at the cap: the caller's own least
+ * recently active idle one first (it loses only its own); else one of the caller holding the
+ * most sessions (least recently active among those), so a caller under its share takes from
+ * whoever holds more, never from a caller holding fewer than the biggest; undefined if every one
+ * is busy. With one caller (no auth: every client is the anonymous caller) this is plain LRU.
+ */
+export function evictionCandidate<T extends SlotHolder>(holders: Iterable<T>, caller: string): T | undefined {
+  const all = [...holders];
+  const own = leastRecentlyActiveIdle(all, caller);
+  if (own !== undefined) return own;
+  const held = new Map<string, number>();
+  for (const holder of all) held.set(holder.caller, (held.get(holder.caller) ?? 0) + 1);
+  let chosen: T | undefined;
+  for (const holder of all) {
+    if (!holder.idle) continue;
+    if (chosen === undefined) {
+      chosen = holder;
+      continue;
+    }
+    const more = held.get(holder.caller)! - held.get(chosen.caller)!;
+    if (more > 0 || (more === 0 && holder.lastActiveAt < chosen.lastActiveAt)) chosen = holder;
   }
   return chosen;
 }

@@ -168,9 +168,15 @@ export class HttpSession implements SlotHolder {
     return this.#ending === undefined && this.#exchanges.size === 0 && this.#getStream === undefined;
   }
 
+  /** For a busy session: when it is idle at the latest (its requests' deadlines); undefined if nothing bounds it. */
+  busyUntil(): number | undefined {
+    // A GET stream stays open as long as the client likes; queued frames have no deadline yet.
+    if (this.#getStream !== undefined || this.#inbound.length > 0 || this.#ending !== undefined) return undefined;
+    return this.#backend?.busyUntil?.();
+  }
+
   /** A POST whose body passed every check. */
   post(body: PostBody, res: ServerResponse, accept: Acceptable): void {
-    this.#clearIdle();
     this.lastActiveAt = this.#options.clock.now();
     if (body.requests.length === 0) {
       this.#deliver({ line: body.line, envelope: body.envelope, requests: [] });
@@ -202,7 +208,7 @@ export class HttpSession implements SlotHolder {
     const awaiting = new Map<string, AwaitedRequest>(requests.map((r) => [r.key, { clientRawId: r.clientRawId, backendRawId: r.backendRawId }]));
     const exchange = new Exchange({
       res, acceptsSse: accept.sse, acceptsJson: accept.json, batch: body.envelope.kind === 'batch', isInitialize: body.isInitialize, awaiting,
-      progressTokens: requests.flatMap((r) => (r.progressToken === undefined ? [] : [r.progressToken])),
+      progressTokens: progressTokensOf(requests),
       writer: this.#streams, renumbering, onDone: (done) => this.#forget(done),
     });
     this.#exchanges.add(exchange);
@@ -212,7 +218,7 @@ export class HttpSession implements SlotHolder {
       this.#byId.set(key, exchange);
     }
     for (const token of exchange.progressTokens) this.#byToken.set(token, exchange);
-    res.once('close', () => this.#onPostClosed(exchange));
+    res.on('close', () => this.#onPostClosed(exchange)); // 'close' comes once: no once() wrapper
     this.#deliver({ line, envelope, requests: requestTargets(line, envelope) });
     this.#applyCancels(body.cancelledKeys);
   }
@@ -290,6 +296,11 @@ export class HttpSession implements SlotHolder {
   }
 
   #collides(requests: ReadonlyArray<{ key: string; progressToken: string | undefined }>): boolean {
+    if (requests.length === 1) {
+      // A lone request (the common case): no sets to build.
+      const { key, progressToken } = requests[0]!;
+      return this.#byId.has(key) || (this.stateless && this.#gone.has(key)) || (progressToken !== undefined && this.#byToken.has(progressToken));
+    }
     const keys = new Set<string>();
     const tokens = new Set<string>();
     for (const r of requests) {
@@ -459,16 +470,24 @@ export class HttpSession implements SlotHolder {
     this.#idleTimer = undefined;
   }
 
+  // The idle timer is lazy: it is armed when the session turns idle and not touched per POST.
+  // When it fires it measures from `lastActiveAt` (every POST, answer and stream change sets it):
+  // busy, it lapses (the next turn to idle arms it again); idle but active since, it waits the
+  // rest. So a busy session costs no timer work per request, and at most one wake-up per timeout.
   #checkIdle(): void {
-    if (this.#ending !== undefined) return;
-    if (this.#exchanges.size > 0 || this.#getStream !== undefined) return this.#clearIdle();
-    if (this.#idleTimer !== undefined) return;
-    const ms = this.#options.idleTimeoutMs;
-    // The reason names the setting to change: a stateless backend lingers, a session idles.
-    const reason = this.stateless ? `unused for ${ms} ms (stateless linger)` : `idle for ${ms} ms`;
+    if (this.#ending !== undefined || this.#idleTimer !== undefined || !this.idle) return;
+    this.#armIdle(this.#options.idleTimeoutMs);
+  }
+
+  #armIdle(ms: number): void {
     this.#idleTimer = this.#options.clock.setTimeout(() => {
       this.#idleTimer = undefined;
-      void this.#end(reason, true);
+      if (this.#ending !== undefined || !this.idle) return;
+      const timeoutMs = this.#options.idleTimeoutMs;
+      const rest = this.lastActiveAt + timeoutMs - this.#options.clock.now();
+      if (rest > 0) return this.#armIdle(rest);
+      // The reason names the setting to change: a stateless backend lingers, a session idles.
+      void this.#end(this.stateless ? `unused for ${timeoutMs} ms (stateless linger)` : `idle for ${timeoutMs} ms`, true);
     }, ms);
   }
 
@@ -509,6 +528,15 @@ export class HttpSession implements SlotHolder {
     })();
     return this.#ending;
   }
+}
+
+const NO_TOKENS: readonly string[] = Object.freeze([]);
+
+/** The progress tokens of a POST's requests (most ask for none: one shared empty list). */
+function progressTokensOf(requests: ReadonlyArray<{ progressToken: string | undefined }>): readonly string[] {
+  let tokens: string[] | undefined;
+  for (const r of requests) if (r.progressToken !== undefined) (tokens ??= []).push(r.progressToken);
+  return tokens ?? NO_TOKENS;
 }
 
 /** The requests a frame carries, as the pump is asked to answer them: id, key, method and their own bytes (for the report). */

@@ -23,6 +23,8 @@ export interface SessionBackend {
   close(reason: string): Promise<void>;
   /** Resolves if the backend ends by itself (the child failed past its restarts). */
   readonly closed: Promise<void>;
+  /** When every request in flight has passed its deadline (undefined: one has none): see session-slots.ts. */
+  busyUntil?(): number | undefined;
 }
 
 export interface HttpNorthboundOptions {
@@ -52,6 +54,8 @@ export interface HttpNorthbound {
   readonly sessionCount: number;
   /** Stateless backends open now (one per caller identity). */
   readonly statelessCount: number;
+  /** Legacy-era sessions with a request in flight or a stream open (not evictable), counted when read. */
+  readonly busySessionCount: number;
   /** Idle sessions and stateless backends stopped so far to give their slot to a new one. */
   readonly evictedCount: number;
   /** Refuses new requests (503), stops every backend, then closes the listener and its connections. */

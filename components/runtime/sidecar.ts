@@ -209,7 +209,7 @@ async function serveHttp(
         untrack?.();
         pool?.refill(); // its server is gone: the budget may have room again
       });
-      return { close: (reason) => session.stop(reason).then(() => undefined), closed: session.done.then(() => undefined) };
+      return { close: (reason) => session.stop(reason).then(() => undefined), closed: session.done.then(() => undefined), busyUntil: () => session.pump.busyUntil() };
     },
   });
   admin?.metrics.watchHttpSessions(() => northbound.sessionCount + northbound.statelessCount);

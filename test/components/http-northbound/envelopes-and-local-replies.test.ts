@@ -222,8 +222,8 @@ describe('http-northbound local replies go through the pump', () => {
       const pump = h.pumps[0]!;
       pump.client.pause(); // the pump's backpressure: POSTed frames wait in the session
       const queued = start(h.port, { body: { jsonrpc: '2.0', id: 'q', method: 'echo' }, headers: { 'mcp-session-id': sessionId } });
-      // The session took the POST in once its idle timer is cancelled; paused, it keeps the frame.
-      await waitForValue(() => h.clock.pending().length === 0, 'the session to take the POST in');
+      // The session took the POST in once it is busy; paused, it keeps the frame.
+      await waitForValue(() => h.northbound.busySessionCount === 1, 'the session to take the POST in');
       const deleted = await send(h.port, { method: 'DELETE', headers: { 'mcp-session-id': sessionId } });
       assert.equal(deleted.status, 204);
       const body = await (await queued.response).json();

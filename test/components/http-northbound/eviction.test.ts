@@ -1,5 +1,6 @@
-// At the session cap a new session evicts the least recently active idle one (never a busy one);
-// only when every session is busy is it refused (503, Retry-After 1). A caller's share of the
+// At the session cap a new session evicts an idle one (never a busy one): the caller's own first,
+// else the least recently active of the caller holding the most; only when every session is busy
+// is it refused (503, Retry-After 1 without deadlines). A caller's share of the
 // sessions, its own idle ones evicted first; its share of requests in flight; sessions bound to
 // the authenticator's principal. Time runs on a FakeClock.
 import assert from 'node:assert/strict';
@@ -189,6 +190,53 @@ describe('http-northbound fair shares per caller', () => {
       assert.match(body.error.message, /--http-max-sessions-per-identity/);
       // Bob is not held back by Alice's share.
       await initializeAs(h, as('bob'));
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should take a slot at the cap from the caller holding the most sessions, never from one holding fewer', async () => {
+    const clock = new FakeClock();
+    // Share 3 of a cap of 4: Alice may hold three, so the cap binds before her share does.
+    const h = await start4(clock, { maxSessionsPerIdentity: 3 }, true);
+    try {
+      await initializeAs(h, as('bob')); // session 0: the least recently active of all
+      clock.advance(1000);
+      for (let i = 0; i < 3; i++) {
+        await initializeAs(h, as('alice')); // sessions 1..3
+        clock.advance(1000);
+      }
+      // Carol, new, at the cap: Bob's idle session is the oldest, but Alice holds three to his one.
+      await initializeAs(h, as('carol'));
+      await waitForValue(() => h.backend.sessions[1]!.closes.length > 0, 'alice\'s least recently active session to be evicted');
+      assert.deepEqual(h.backend.sessions[0]!.closes, [], 'bob keeps his only session');
+      assert.deepEqual([h.backend.sessions[2]!.closes, h.backend.sessions[3]!.closes], [[], []]);
+
+      // Dave, new: Alice (two) still holds the most; then Bob, Carol and Dave hold one each with
+      // Alice's last: plain least recently active among equals.
+      await initializeAs(h, as('dave'));
+      await waitForValue(() => h.backend.sessions[2]!.closes.length > 0, 'alice\'s next session to be evicted');
+      assert.deepEqual(h.backend.sessions[0]!.closes, [], 'bob still keeps his');
+      await initializeAs(h, as('erin'));
+      await waitForValue(() => h.backend.sessions[0]!.closes.length > 0, 'among equals, the least recently active (bob\'s) goes');
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should give a caller\'s own idle session first when it opens another at the cap', async () => {
+    const clock = new FakeClock();
+    const h = await start4(clock, { maxSessionsPerIdentity: 4 }, true);
+    try {
+      for (let i = 0; i < 3; i++) {
+        await initializeAs(h, as('alice')); // sessions 0..2, each less recently active than bob's
+        clock.advance(1000);
+      }
+      await initializeAs(h, as('bob')); // session 3
+      clock.advance(1000);
+      await initializeAs(h, as('bob'));
+      await waitForValue(() => h.backend.sessions[3]!.closes.length > 0, 'bob\'s own idle session to give way');
+      assert.deepEqual([0, 1, 2].map((i) => h.backend.sessions[i]!.closes), [[], [], []], 'alice loses nothing to bob, though hers are older');
     } finally {
       await h.northbound.close('test over');
     }

@@ -47,7 +47,7 @@ interface Harness {
   client(): FrameChannel;
 }
 
-async function startWithPump(): Promise<Harness> {
+async function startWithPump(options: { maxSessions?: number; requestTimeoutMs?: number } = {}): Promise<Harness> {
   const clock = new FakeClock();
   const server = new MemoryServer();
   const ends: RequestEnd[] = [];
@@ -56,13 +56,14 @@ async function startWithPump(): Promise<Harness> {
   let client: FrameChannel | undefined;
   const logger = captureLogs('debug').logger;
   const northbound = await startHttpNorthbound({
-    settings: TEST_SETTINGS, maxFrameBytes: 1 << 20, logger, clock,
+    settings: { ...TEST_SETTINGS, maxSessions: options.maxSessions ?? TEST_SETTINGS.maxSessions }, maxFrameBytes: 1 << 20, logger, clock,
     async openSession(channel) {
       client = channel;
       const events = { onClientEnd: () => {}, onClientGone: () => {}, onServerEnd: () => {} };
-      const created = createPump({ client: channel, server, logger, events, observer, clock });
+      const created = createPump({ client: channel, server, logger, events, observer, clock, requestTimeoutMs: options.requestTimeoutMs });
       pump = created;
       return {
+        busyUntil: () => created.busyUntil(),
         closed: new Promise<void>(() => {}),
         async close(reason) {
           created.failPending('SIDECAR_ERR_UPSTREAM_EXITED', reason);
@@ -116,7 +117,7 @@ describe('http-northbound local replies, with the pump', () => {
       const sessionId = await initialize(h);
       h.client().pause(); // as the pump does while the server is congested
       const queued = start(h.port, { body: { jsonrpc: '2.0', id: 'q', method: 'echo' }, headers: { 'mcp-session-id': sessionId } });
-      await waitForValue(() => h.clock.pending().filter((t) => t.ms === TEST_SETTINGS.idleTimeoutMs).length === 0, 'the session to take the POST in');
+      await waitForValue(() => h.northbound.busySessionCount === 1, 'the session to take the POST in');
       const answeredBefore = h.pump().stats.answeredLocally;
       const deleted = await send(h.port, { method: 'DELETE', headers: { 'mcp-session-id': sessionId } });
       assert.equal(deleted.status, 204);
@@ -125,6 +126,45 @@ describe('http-northbound local replies, with the pump', () => {
       assert.equal(h.pump().stats.answeredLocally, answeredBefore + 1, 'counted once, by the pump');
       assert.deepEqual(h.ends.filter((end) => end.request.method === 'echo').map((end) => [end.request.id, end.outcome]), [['"q"', 'upstream_exited']]);
       assert.ok(!h.server.received.some((m) => m.id === 'q'), 'it never reached the server');
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should tell a client refused at the session cap when a busy session is surely idle: its requests\' deadline', async () => {
+    const h = await startWithPump({ maxSessions: 1, requestTimeoutMs: 30_000 });
+    try {
+      const sessionId = await initialize(h);
+      h.clock.advance(1_000);
+      const held = start(h.port, { body: { jsonrpc: '2.0', id: 'h', method: 'hold' }, headers: { 'mcp-session-id': sessionId } });
+      await waitForValue(() => h.server.received.some((m) => m.id === 'h'), 'the held request');
+      h.clock.advance(4_500); // 25.5 s of its 30 s deadline left
+      const refused = await send(h.port, { body: INITIALIZE });
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers['retry-after'], '26', 'the held request\'s deadline, rounded up');
+      assert.equal((await refused.json()).error.data.code, 'SIDECAR_ERR_HTTP_TOO_MANY_SESSIONS');
+      h.clock.advance(25_500);
+      const timedOut = await (await held.response).json();
+      assert.equal(timedOut.error.data.code, 'SIDECAR_ERR_REQUEST_TIMEOUT');
+      await waitForValue(() => h.northbound.busySessionCount === 0, 'the session to be idle once its request timed out');
+      const served = await send(h.port, { body: INITIALIZE });
+      assert.equal(served.status, 200, 'the idle session gives way to the new one');
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should say 1 s at the cap when nothing bounds the busy session (no deadline)', async () => {
+    const h = await startWithPump({ maxSessions: 1 });
+    try {
+      const sessionId = await initialize(h);
+      const held = start(h.port, { body: { jsonrpc: '2.0', id: 'h', method: 'hold' }, headers: { 'mcp-session-id': sessionId } });
+      await waitForValue(() => h.server.received.some((m) => m.id === 'h'), 'the held request');
+      const refused = await send(h.port, { body: INITIALIZE });
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers['retry-after'], '1');
+      h.server.answer({ jsonrpc: '2.0', id: 'h', result: {} });
+      await held.response;
     } finally {
       await h.northbound.close('test over');
     }

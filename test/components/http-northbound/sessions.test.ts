@@ -11,6 +11,9 @@ import { captureLogs } from '../../helpers/log-capture.js';
 import { INITIALIZE, send, start } from '../../helpers/http-raw.js';
 import { waitForValue } from '../../helpers/wait.js';
 
+/** One event-loop turn: what the clock's timers set off has run. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 
 /** A northbound over the fake backend whose timers run on `clock`. */
 async function startFakeNorthboundOn(clock: FakeClock, settings: Partial<HttpSettings>) {
@@ -78,7 +81,8 @@ describe('http-northbound sessions', () => {
       const slow = start(h.port, { body: { jsonrpc: '2.0', id: 1, method: 'never' }, headers: { 'mcp-session-id': busy } });
       const stream = await send(h.port, { headers: { 'mcp-session-id': streaming, accept: 'text/event-stream' } });
       await waitForValue(() => busyBackend!.received.some((m) => m.id === 1), 'the busy session\'s request');
-      assert.equal(idleTimers(), 1, 'only the idle session waits for its timeout');
+      // The busy session's timer (armed when its initialize was answered) may still be pending:
+      // idle timers are lazy and lapse when they find the session busy (asserted below).
       clock.advance(149);
       assert.deepEqual(idleBackend!.closes, [], 'not before the idle timeout');
       clock.advance(1);
@@ -100,6 +104,48 @@ describe('http-northbound sessions', () => {
       clock.advance(150);
       await waitForValue(() => streamBackend!.closes.length > 0, 'the streaming session to end once its stream closed');
       assert.equal(h.northbound.sessionCount, 0);
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should measure the idle timeout from the last activity, not from when the timer was armed', async () => {
+    const clock = new FakeClock();
+    const h = await startFakeNorthboundOn(clock, { idleTimeoutMs: 150 });
+    try {
+      const session = await h.initialize();
+      const [backend] = h.backend.sessions;
+      clock.advance(100);
+      // A notification at t=100: the session turns idle again at once, active since t=100.
+      const notified = await send(h.port, { body: { jsonrpc: '2.0', method: 'notifications/ping' }, headers: { 'mcp-session-id': session } });
+      assert.equal(notified.status, 202);
+      clock.advance(50); // t=150: the timer armed at t=0 fires and finds 100 ms of the timeout left
+      await turn();
+      assert.deepEqual(backend!.closes, [], 'active at t=100: not idle for 150 ms yet');
+      assert.equal(clock.pending().filter((t) => t.ms === 100).length, 1, 'one timer waits for the rest');
+      clock.advance(99);
+      await turn();
+      assert.deepEqual(backend!.closes, []);
+      clock.advance(1);
+      await waitForValue(() => backend!.closes.length > 0, 'the session to end 150 ms after its last activity');
+      assert.match(backend!.closes[0]!, /^idle for 150 ms$/);
+    } finally {
+      await h.northbound.close('test over');
+    }
+  });
+
+  it('should keep no more than one idle timer per session however many requests it answers', async () => {
+    const clock = new FakeClock();
+    const h = await startFakeNorthboundOn(clock, { idleTimeoutMs: 150 });
+    try {
+      const session = await h.initialize();
+      const before = clock.pending().map((t) => t.due);
+      for (let id = 1; id <= 20; id++) {
+        clock.advance(1); // a timer re-armed now would fall due later than the one armed at t=0
+        const answered = await send(h.port, { body: { jsonrpc: '2.0', id, method: 'echo' }, headers: { 'mcp-session-id': session } });
+        assert.equal(answered.status, 200);
+      }
+      assert.deepEqual(clock.pending().map((t) => t.due), before, 'requests neither add nor re-arm timers');
     } finally {
       await h.northbound.close('test over');
     }
