@@ -202,6 +202,19 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
       bridge('mcp-proxy', 'mcp-proxy (npm)', 'mcp-proxy', (port) => ['--host', HTTP_HOST, '--port', String(port), '--server', 'stream', '--no-eventStore', '--', ...serverArgv]),
     ]),
     {
+      // Reference only: node:http and two pipes, no sessions, checks or parsing (the floor for a
+      // Node proxy over HTTP, as `pipe` is over stdio).
+      name: 'http-pipe',
+      label: 'raw HTTP pipe (reference)',
+      measuresProxy: true,
+      maxFrameBytes: Infinity,
+      transport: 'http',
+      phases: HTTP_PHASES,
+      detail: () => 'the same HTTP client',
+      available: () => true,
+      spawn: (options = {}) => ({ file: node, args: [...nodeArgs, join(root, 'bench', 'raw-http-pipe.mjs'), String(options.port), ...serverArgv], env }),
+    },
+    {
       // Reference only: bytes piped through a Node process, no framing (the floor for a Node proxy).
       name: 'pipe',
       label: 'raw pipe (reference)',
