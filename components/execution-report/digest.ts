@@ -13,7 +13,7 @@
 import { hash } from 'node:crypto';
 // The policy component's canonical JSON is a leaf module with no imports; its index would load
 // zod and YAML, which writing reports must not pay for.
-import { canonicalJson } from '../policy/document/canonical-json.js';
+import { canonicalJson } from '../values/index.js';
 
 export const DIGEST_PREFIX = 'sha256:';
 export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;

@@ -1,7 +1,8 @@
 /**
  * Values both the command line (components/config) and the policy file (components/policy) accept,
  * read the same way and held to the same bounds: byte sizes with their units, and the governor's
- * counts and durations. A leaf: it imports nothing, so config and policy both depend on it and not
+ * counts and durations; and canonical JSON (RFC 8785), the one text digests are taken over
+ * (policies, reports, tool pins). A leaf: it imports nothing, so config and policy both depend on it and not
  * on each other.
  */
 
@@ -42,3 +43,5 @@ export const GOVERNOR_BOUNDS = Object.freeze({
   killTimeoutMs: Object.freeze({ min: 0, max: 60_000 }),
   drainTimeoutMs: Object.freeze({ min: 0, max: 60_000 }),
 }) satisfies Readonly<Record<string, Bounds>>;
+
+export { canonicalJson } from './canonical-json.js';

@@ -13,5 +13,5 @@ export { policySchema, toJsonSchema, policyJsonSchemaText } from './schema.js';
 export { RULE_KINDS, DETECTOR_NAMES, IDENTITY_FIELDS } from './rule-schemas.js';
 export { loadPolicyFile, parsePolicyText, type LoadedPolicy } from './load.js';
 export { PolicyInvalidError, formatPolicyError, type PolicyError } from './policy-error.js';
-export { canonicalJson } from './canonical-json.js';
+export { canonicalJson } from '../../values/index.js';
 export { runPolicyValidate, type ValidateOutput } from './validate-command.js';

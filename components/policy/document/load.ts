@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import { SidecarError } from '../../errors/index.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../../values/index.js';
 import { describeFound } from './describe.js';
 import type { PolicyDocument } from './document.js';
 import { issueMessages, toFindings, type Finding } from './issues.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { RedactRule } from '../../../../components/policy/document/document.js';
 import type { Rule, Verdict } from '../../../../components/policy/engine/types.js';
 import { createRedactRules, mayHoldSecretsInJson, redactSecrets } from '../../../../components/policy/rules/redact.js';
-import { canonicalJson } from '../../../../components/policy/document/canonical-json.js';
+import { canonicalJson } from '../../../../components/values/index.js';
 import { BUILT_IN_DETECTORS, type SecretMatch } from '../../../../components/policy/rules/redaction-detectors.js';
 import { evaluateFrame } from '../../../../components/policy/engine/evaluate.js';
 import { frameContext, resultOf } from '../../../helpers/frame-context.js';

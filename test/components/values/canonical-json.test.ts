@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson } from '../../../components/policy/document/index.js';
+import { canonicalJson } from '../../../components/values/index.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 describe('canonicalJson', () => {
