@@ -654,10 +654,27 @@ let foundKey: string | undefined;
 let foundMethod: string | undefined;
 /** Where the message scanMessage read ends. */
 let messageEnd = 0;
+/** A message without `"jsonrpc": "2.0"`: 0 none, -1 the lone message, n batch member n. Refused after the JSON is checked whole. */
+let versionMissing = 0;
+/** Batch members read so far (for versionMissing). */
+let batchMembers = 0;
 /** Containers around a message's members: 1, or 2 inside a batch. */
 let messageDepth = 1;
 /** The deepest nesting of containers seen in the frame (the message object is 1): Envelope.depth. */
 let deepest = 0;
+
+const MISSING_VERSION = '"jsonrpc": "2.0" is missing';
+
+/** Whether the value at `start`..`end` is the string "2.0" (escapes decoded: every parser reads `"2\u002e0"` as "2.0"). */
+function isVersion20(b: Buffer, start: number, end: number): boolean {
+  if (b[start] !== QUOTE) return false;
+  if (end - start === 5) return b[start + 1] === 0x32 && b[start + 2] === 0x2e && b[start + 3] === 0x30 && b[start + 4] === QUOTE;
+  try {
+    return JSON.parse(b.toString('utf8', start, end)) === '2.0';
+  } catch {
+    return false;
+  }
+}
 
 /** Whether `"jsonrpc":"2.0",` stands at `i` (unrolled: one compare a byte, no loop over a table). */
 function jsonrpcMemberAt(b: Buffer, i: number): boolean {
@@ -774,6 +791,8 @@ function scanMessage(b: Buffer, i: number): Exclude<FrameKind, 'batch'> {
         } else if (kind === KEY_METHOD) {
           if (b[valueStart] !== QUOTE) throw new NotJsonRpc('"method" must be a string');
           foundMethod = readMethod(b, valueStart, valueEnd, stringHadEscape);
+        } else if (kind === KEY_JSONRPC && !isVersion20(b, valueStart, valueEnd)) {
+          throw new NotJsonRpc('"jsonrpc" must be "2.0"');
         }
       }
       i = skipWhitespace(b, valueEnd);
@@ -790,6 +809,9 @@ function scanMessage(b: Buffer, i: number): Exclude<FrameKind, 'batch'> {
     }
   }
   keyTop = base;
+  // Without it, SDKs that validate (the MCP SDKs do) drop the frame while a lenient peer acts on
+  // it: two readings, so it is refused (once the whole frame is known to be JSON: see versionMissing).
+  if ((seen & (1 << KEY_JSONRPC)) === 0 && versionMissing === 0) versionMissing = messageDepth === 1 ? -1 : batchMembers + 1;
   if (foundMethod !== undefined) {
     // A request's id is echoed in its response: null cannot be, and SDKs read such a frame as a notification.
     if (idIsNull) throw new NotJsonRpc('a request\'s "id" must be a string or a number, not null');
@@ -830,6 +852,7 @@ export function readEnvelope(b: Buffer): EnvelopeResult {
   usedLongScan = false;
   foundId = foundKey = foundMethod = undefined;
   deepest = 0;
+  versionMissing = 0;
   try {
     let i = skipWhitespace(b, 0);
     if (i === end) return { kind: 'invalid', problem: 'blank', detail: 'blank line', id: undefined };
@@ -841,6 +864,7 @@ export function readEnvelope(b: Buffer): EnvelopeResult {
     }
     const kind = scanMessage(b, i);
     if (skipWhitespace(b, messageEnd) !== end) throw new Malformed('unexpected data after the object');
+    if (versionMissing !== 0) throw new NotJsonRpc(MISSING_VERSION);
     return checkUtf8(b, { kind, id: foundId, key: foundKey, method: foundMethod, depth: deepest });
   } catch (error) {
     return checkUtf8(b, problemOf(error, foundId, foundKey, foundMethod));
@@ -876,6 +900,7 @@ function readBatch(b: Buffer, i: number): EnvelopeResult {
   const members: BatchMember[] = [];
   const requests: Array<{ id: string; key: string; method: string }> = [];
   messageDepth = 2;
+  batchMembers = 0;
   try {
     i = skipWhitespace(b, i + 1);
     if (b[i] === CLOSE_BRACKET && i < end) {
@@ -895,6 +920,7 @@ function readBatch(b: Buffer, i: number): EnvelopeResult {
         throw error;
       }
       members.push({ kind, id: foundId, key: foundKey, method: foundMethod, bytes: b.subarray(i, messageEnd) });
+      batchMembers = members.length;
       if (kind === 'request') requests.push({ id: foundId!, key: foundKey!, method: foundMethod! });
       i = skipWhitespace(b, messageEnd);
       if (i >= end) throw new Malformed('unterminated batch');
@@ -906,6 +932,7 @@ function readBatch(b: Buffer, i: number): EnvelopeResult {
       throw new Malformed(`expected ',' or ']', found '${String.fromCharCode(b[i]!)}'`);
     }
     if (skipWhitespace(b, i + 1) !== end) throw new Malformed('unexpected data after the batch');
+    if (versionMissing > 0) throw new NotJsonRpc(`batch member ${versionMissing}: ${MISSING_VERSION}`);
     return { kind: 'batch', id: undefined, key: undefined, method: undefined, members, depth: deepest };
   } catch (error) {
     const responses = members.flatMap((m) => ((m.kind === 'response' || m.kind === 'error') && m.key !== undefined ? [m.key] : []));

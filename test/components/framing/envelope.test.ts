@@ -61,6 +61,27 @@ describe('readEnvelope', () => {
     assert.equal((read('{"jsonrpc":"2.0","id":4}') as { id: string }).id, '4');
   });
 
+  it('should refuse a message without "jsonrpc": "2.0" (SDKs that validate drop it; a lenient peer acts on it), keeping its id to answer', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['{"id":1,"method":"tools/call"}', /"jsonrpc": "2.0" is missing/],
+      ['{"method":"notifications/initialized"}', /"jsonrpc": "2.0" is missing/],
+      ['{"id":1,"result":{}}', /"jsonrpc": "2.0" is missing/],
+      ['{"jsonrpc":"1.0","id":1,"method":"ping"}', /"jsonrpc" must be "2.0"/],
+      ['{"jsonrpc":2.0,"id":1,"method":"ping"}', /"jsonrpc" must be "2.0"/],
+      ['{"id":1,"jsonrpc":"2.0 ","method":"ping"}', /"jsonrpc" must be "2.0"/],
+      ['[{"jsonrpc":"2.0","id":1,"method":"ping"},{"id":2,"method":"ping"}]', /batch member 2: "jsonrpc": "2.0" is missing/],
+    ];
+    for (const [text, detail] of cases) {
+      const envelope = read(text) as { kind: string; problem: string; detail: string; id?: string };
+      assert.deepEqual([envelope.kind, envelope.problem], ['invalid', 'not_jsonrpc'], text);
+      assert.match(envelope.detail, detail, text);
+    }
+    assert.equal((read('{"id":7,"method":"ping"}') as { id: string }).id, '7', 'the id is still echoed in the refusal');
+    assert.equal(read('{"id":1,"method":"x","jsonrpc":"2\\u002e0"}').kind, 'request', 'an escape every parser decodes to "2.0" is "2.0"');
+    assert.equal(read('{"method":"x", "jsonrpc" : "2.0" ,"id":1}').kind, 'request', 'anywhere in the object, with whitespace');
+    assert.equal((read('{"id":1,"method":"x"}}') as { problem: string }).problem, 'parse', 'malformed JSON is a parse problem first');
+  });
+
   it('should check UTF-8 in short and long strings alike (the SIMD scan notes what it passes over)', () => {
     for (const length of [5, 40, 600, 70_000, 1_100_000]) {
       const valid = Buffer.from(`{"jsonrpc":"2.0","id":1,"result":{"text":"${'é'.repeat(length)}"}}\n`);
