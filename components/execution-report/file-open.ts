@@ -37,10 +37,16 @@ function checkFreeSpace(path: string, minFreeBytes: number): void {
   if (free < minFreeBytes) throw new SidecarError('SIDECAR_ERR_REPORT_SINK', `${path}: no space left on the device (${free} bytes free)`);
 }
 
+/**
+ * Reports and transcripts hold arguments and results: a file the proxy creates is its user's
+ * alone (0600, before the umask). A file that exists keeps its mode (the operator chose it).
+ */
+export const PRIVATE_FILE_MODE = 0o600;
+
 export function openAtStart(path: string, minFreeBytes: number, logger: SinkLogger): OpenedReportFile {
   let fd: number;
   try {
-    fd = openSync(path, 'a');
+    fd = openSync(path, 'a', PRIVATE_FILE_MODE);
   } catch (error) {
     throw sinkError(path, error);
   }

@@ -6,6 +6,7 @@
  * whole chain.
  */
 import { close, fsync, open, rename, write } from 'node:fs';
+import { PRIVATE_FILE_MODE } from './file-open.js';
 
 const renameAsync = (from: string, to: string): Promise<void> =>
   new Promise((resolve, reject) => rename(from, to, (error) => (error ? reject(error) : resolve())));
@@ -23,7 +24,7 @@ export async function shiftRotatedFiles(path: string, keep: number): Promise<voi
 }
 
 export const openAppend = (path: string): Promise<number> =>
-  new Promise((resolve, reject) => open(path, 'a', (error, fd) => (error ? reject(error) : resolve(fd))));
+  new Promise((resolve, reject) => open(path, 'a', PRIVATE_FILE_MODE, (error, fd) => (error ? reject(error) : resolve(fd))));
 
 export const closeFd = (fd: number): Promise<void> =>
   new Promise((resolve) => close(fd, () => resolve()));

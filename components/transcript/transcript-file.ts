@@ -8,6 +8,9 @@ import { SidecarError } from '../errors/index.js';
 import { lastNewline } from '../execution-report/index.js';
 import { TRANSCRIPT_FORMAT, type TranscriptLogger } from './types.js';
 
+/** A transcript holds every frame: a file the proxy creates is its user's alone (an existing file keeps its mode). */
+const PRIVATE_FILE_MODE = 0o600;
+
 const CHUNK = 64 * 1024;
 const NEWLINE = 0x0a;
 
@@ -32,7 +35,7 @@ function startsAsTranscript(fd: number): boolean {
 export function openTranscriptFile(path: string, logger: TranscriptLogger): number {
   let fd: number;
   try {
-    fd = openSync(path, 'a');
+    fd = openSync(path, 'a', PRIVATE_FILE_MODE);
   } catch (error) {
     throw sinkError(path, (error as Error).message, error);
   }

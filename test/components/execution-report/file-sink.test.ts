@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -134,6 +134,7 @@ describe('report file sink', () => {
     for (const file of kept.slice(0, 3)) assert.ok(readFileSync(file).length <= 4096, `${file} within rotateBytes`);
     const result = await verifyReportFiles(kept);
     assert.deepEqual(result.problems, []);
+    for (const file of kept) assert.equal(statSync(file).mode & 0o777, 0o600, `${file}: reports are the proxy user's alone`);
     const firstOfNew = JSON.parse(readFileSync(path, 'utf8').split('\n')[0]!) as ExecutionReport;
     const lastOfOld = JSON.parse(readFileSync(`${path}.1`, 'utf8').trim().split('\n').at(-1)!) as ExecutionReport;
     assert.equal(firstOfNew.prevDigest, lastOfOld.digest);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { argumentsDigest } from '../../../components/execution-report/index.js';
@@ -32,6 +32,7 @@ describe('transcript writer', () => {
     await writer.close();
     assert.deepEqual({ written: writer.stats.written, dropped: writer.stats.dropped, failures: writer.stats.failures, queued: writer.stats.queued }, { written: 2, dropped: 0, failures: 0, queued: 0 });
 
+    assert.equal(statSync(path).mode & 0o777, 0o600, 'a transcript is the proxy user\'s alone');
     const [header, request, response] = linesOf(path);
     assert.deepEqual(header, { type: 'header', format: TRANSCRIPT_FORMAT, version: 1, arguments: 'redacted', policy: { name: 'p', revision: '3', digest: `sha256:${'ab'.repeat(32)}`, mode: 'enforce' } });
     assert.deepEqual(request, {
