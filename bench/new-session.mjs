@@ -6,7 +6,9 @@
 // `npm install --prefix <dir> supergateway mcp-proxy`, outside the project). Each session is
 // ended with DELETE, and the next starts after a pause (the warm pool refills meanwhile).
 //
-//   node bench/new-session.mjs [--runs 10] [--bridges <dir>]
+//   node bench/new-session.mjs [--runs 10] [--bridges <dir>] [--only <word>,…]
+//
+// --only keeps the ways whose name contains one of the words (e.g. `--only 'warm-servers 1,running'`).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -17,7 +19,7 @@ import { parseArgs } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
-const { values } = parseArgs({ options: { runs: { type: 'string' }, bridges: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, bridges: { type: 'string' }, only: { type: 'string' } } });
 const RUNS = Number(values.runs ?? 10);
 const PAUSE_MS = 1500;
 const INIT = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'new-session-bench', version: '1' } } });
@@ -118,7 +120,9 @@ const ways = [
     }],
   ]),
 ];
+const only = values.only?.split(',').map((word) => word.trim()).filter((word) => word !== '');
 for (const [name, run] of ways) {
+  if (only !== undefined && !only.some((word) => name.includes(word))) continue;
   const times = await run();
   const sorted = [...times].sort((a, b) => a - b);
   console.log(`${name.padEnd(38)} min ${sorted[0].toFixed(1).padStart(7)} ms   median ${sorted[Math.floor(sorted.length / 2)].toFixed(1).padStart(7)} ms   (${RUNS} sessions)`);

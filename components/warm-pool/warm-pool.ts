@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import {
   backoffDelayMs, relayServerStderr, StderrTail, stopUpstream, systemClock, type Clock, type ExecutablePin, type StopTimeouts, type Upstream, type UpstreamExit,
 } from '../proxy-process-governor/index.js';
+import { pingFrame, pingIdFor, readPingAnswer } from './ping.js';
 
 export interface WarmPoolOptions {
   /** Servers kept waiting (--warm-servers). */
@@ -19,6 +20,8 @@ export interface WarmPoolOptions {
   /** The governor's restart policy: backoff after a waiting server dies, and how many deaths in a row before giving up. */
   readonly backoff: { readonly baseMs: number; readonly maxMs: number; readonly jitter: number; readonly maxRestarts: number };
   readonly stop: StopTimeouts;
+  /** How long a new server has to answer the pool's ping before it is stopped and replaced (default 10 s). */
+  readonly readyTimeoutMs?: number;
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly random?: () => number;
@@ -26,9 +29,10 @@ export interface WarmPoolOptions {
 
 export interface WarmPool {
   /**
-   * A waiting server, removed from the pool, its replacement started in the background; undefined
-   * when none waits (the caller spawns one itself). Its stdout was never read: what it wrote is
-   * still in the pipe, for the session.
+   * A ready server (it answered the pool's ping), removed from the pool, its replacement started
+   * in the background; undefined when none is ready (the caller spawns one itself). Of its stdout
+   * only the ping's answer (and any line before it) was read: what it wrote after is still there,
+   * for the session.
    */
   take(): Upstream | undefined;
   /** A session ended: the budget may allow the pool to fill up again. */
@@ -38,9 +42,11 @@ export interface WarmPool {
    * its waiting servers kept dying starts over (not one that met exit 78 or a pin refusal).
    */
   resume(): void;
-  /** Servers waiting now. */
+  /** Server processes the pool holds now: starting (ping not yet answered) or ready. */
   readonly waiting: number;
-  /** Their pids (tests, logs). */
+  /** Those of them that answered the ping: what `take` can hand out. */
+  readonly ready: number;
+  /** The pids of every server the pool holds (tests, logs). */
   readonly waitingPids: readonly (number | undefined)[];
   /** Stops every waiting server with the stop sequence (whole process tree); nothing is spawned after. `hurry` cuts the waits. */
   stop(hurry?: Promise<unknown>): Promise<void>;
@@ -50,22 +56,32 @@ interface WaitingServer {
   readonly upstream: Upstream;
   /** Stops relaying its stderr: the session's governor relays it from hand-out on. */
   readonly detachStderr: () => void;
+  /** It answered the ping: it may be handed out. */
+  ready: boolean;
+  /** Stops reading its stdout for the answer and clears its ready timer. */
+  stopAwaitingAnswer: () => void;
+  /** Set when the pool stops it for not answering in time: its exit is then the pool's doing. */
+  stopped?: Promise<void>;
 }
 
 const STDERR_TAIL_LINES = 20;
+const DEFAULT_READY_TIMEOUT_MS = 10_000;
 
 /**
  * Servers spawned ahead of the sessions that will need them, so a new session's first request
- * does not wait for a process to start. A waiting server is spawned and its stdio open, and
- * nothing is written to it: the client's `initialize` is the first frame it sees, with the
- * protocol version the client chose. The first servers are spawned at once, so the first session
- * finds one waiting.
+ * does not wait for a process to start, nor for the server's first read and answer (its code not
+ * yet compiled). A waiting server is sent one `ping` under an id the pool owns, and is ready once
+ * it answers; the answer is consumed here, so the client's `initialize` is still the first frame
+ * the session sees answered, with the protocol version the client chose. The first servers are
+ * spawned at once, so the first session finds one waiting.
  */
 export function startWarmPool(options: WarmPoolOptions): WarmPool {
   const { logger, size } = options;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
+  const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const waiting: WaitingServer[] = [];
+  let pings = 0;
   const stderrTail = new StderrTail(STDERR_TAIL_LINES);
   // Waiting servers that died in a row: the backoff grows with it; a hand-out starts it over.
   let failures = 0;
@@ -90,11 +106,43 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
         return;
       }
       const upstream = options.spawn();
-      const server: WaitingServer = { upstream, detachStderr: relayServerStderr(upstream.stderr, logger, stderrTail) };
+      const server: WaitingServer = { upstream, detachStderr: relayServerStderr(upstream.stderr, logger, stderrTail), ready: false, stopAwaitingAnswer: () => {} };
       waiting.push(server);
       logger.debug({ pid: upstream.pid, waiting: waiting.length }, 'started a warm server');
+      awaitReady(server);
       void upstream.exited.then((exit) => onWaitingExit(server, exit));
     }
+  }
+
+  // The ping goes into the pipe at once: the server reads it as soon as it reads anything.
+  function awaitReady(server: WaitingServer): void {
+    const { upstream } = server;
+    const id = pingIdFor(++pings);
+    const stopReading = readPingAnswer(upstream.stdout, id, {
+      onAnswer(outcome) {
+        server.stopAwaitingAnswer();
+        server.ready = true;
+        logger.debug({ pid: upstream.pid, answer: outcome }, 'a warm server answered its ping: ready');
+      },
+      onStrayLine({ line, reason }) {
+        // Not forwarded to anyone: no session owns this server yet. The pump drops such lines too.
+        logger.warn({ pid: upstream.pid, line, reason }, 'a warm server wrote a line on stdout before answering its ping; dropped');
+      },
+    });
+    const timer = clock.setTimeout(() => {
+      server.stopAwaitingAnswer();
+      logger.warn({ pid: upstream.pid, readyTimeoutMs }, `a warm server did not answer its ping within ${readyTimeoutMs} ms; stopping it`);
+      server.stopped = stopUpstream(upstream, options.stop, undefined, clock).then((outcome) => {
+        if (outcome.survivors > 0) logger.error({ pid: upstream.pid, survivors: outcome.survivors }, 'processes of a warm server\'s tree survived SIGKILL');
+      });
+    }, readyTimeoutMs);
+    server.stopAwaitingAnswer = () => {
+      stopReading();
+      clock.clearTimeout(timer);
+    };
+    // A write error (the server already gone) surfaces as its exit.
+    upstream.stdin.once('error', () => {});
+    upstream.stdin.write(pingFrame(id));
   }
 
   // In the background: a macrotask later on the proxy's clock, so the session that took a server
@@ -109,6 +157,7 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
     const index = waiting.indexOf(server);
     if (index < 0 || stopping) return; // handed out (its governor watches it now), or being stopped
     waiting.splice(index, 1);
+    server.stopAwaitingAnswer();
     server.detachStderr();
     server.upstream.signalGroup('SIGKILL'); // whatever it left in its group
     failures++;
@@ -127,7 +176,8 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
       return;
     }
     const delayMs = backoffDelayMs(failures, { ...options.backoff, random });
-    logger.warn({ pid: server.upstream.pid, exit: how, failures, delayMs, stderrTail: stderrTail.lines() }, 'a warm server exited while waiting; replacing it after a backoff');
+    const what = server.stopped !== undefined ? 'a warm server that did not answer its ping was stopped' : 'a warm server exited while waiting';
+    logger.warn({ pid: server.upstream.pid, exit: how, failures, delayMs, stderrTail: stderrTail.lines() }, `${what}; replacing it after a backoff`);
     // A pending immediate refill would ignore the backoff: the dead server's replacement waits for it.
     clock.clearTimeout(refillTimer);
     refillDue = false;
@@ -138,7 +188,8 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
   return {
     take() {
       if (stopping) return undefined;
-      const server = waiting.shift();
+      const index = waiting.findIndex((candidate) => candidate.ready);
+      const server = index < 0 ? undefined : waiting.splice(index, 1)[0];
       if (server !== undefined) {
         server.detachStderr();
         failures = 0;
@@ -161,6 +212,9 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
     get waiting() {
       return waiting.length;
     },
+    get ready() {
+      return waiting.filter((server) => server.ready).length;
+    },
     get waitingPids() {
       return waiting.map((server) => server.upstream.pid);
     },
@@ -169,6 +223,13 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
       clock.clearTimeout(refillTimer);
       const servers = waiting.splice(0);
       await Promise.all(servers.map(async (server) => {
+        server.stopAwaitingAnswer();
+        if (server.stopped !== undefined) {
+          // Already being stopped for not answering: that stop sequence ends it.
+          await server.stopped;
+          server.detachStderr();
+          return;
+        }
         const outcome = await stopUpstream(server.upstream, options.stop, hurry, clock);
         server.detachStderr();
         if (outcome.survivors > 0) logger.error({ pid: server.upstream.pid, survivors: outcome.survivors }, 'processes of a warm server\'s tree survived SIGKILL');

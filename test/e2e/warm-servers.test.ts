@@ -1,7 +1,7 @@
 // End to end through the built CLI (dist/cli.js --http --warm-servers 1): a new session's first
 // response comes from a server the pool started before the session existed, that server saw the
-// client's initialize as its first frame, its replacement starts in the background, and at stop
-// no pooled process survives.
+// client's initialize as the first frame after the pool's ping (whose answer no session saw), its
+// replacement starts in the background, and at stop no pooled process survives.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -13,19 +13,19 @@ import { forceKill, groupPids, isAlive, waitUntilGone } from '../helpers/proc-ta
 import { ProxyProcess } from '../helpers/proxy-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-// Answers initialize with when it started, its pid and whether initialize was the first line it read.
+// Answers initialize with when it started, its pid and the methods it read before initialize.
 const FIXTURE = `
 import { createInterface } from 'node:readline';
 const startedAt = Date.now();
 process.stderr.write('warm-fixture ' + process.pid + ' ready\\n');
-let lines = 0;
+const readBefore = [];
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() === '') return;
-  lines++;
   const { id, method, params } = JSON.parse(line);
+  if (method !== 'initialize') readBefore.push(method);
   if (id === undefined || method === undefined) return;
   const result = method === 'initialize'
-    ? { protocolVersion: params.protocolVersion, capabilities: {}, serverInfo: { name: 'warm-fixture', version: '1.0.0' }, instructions: JSON.stringify({ pid: process.pid, startedAt, initializeWasFirst: lines === 1 }) }
+    ? { protocolVersion: params.protocolVersion, capabilities: {}, serverInfo: { name: 'warm-fixture', version: '1.0.0' }, instructions: JSON.stringify({ pid: process.pid, startedAt, readBefore }) }
     : {};
   process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id, result }) + '\\n');
 });
@@ -38,7 +38,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 interface FixtureReport {
   readonly pid: number;
   readonly startedAt: number;
-  readonly initializeWasFirst: boolean;
+  readonly readBefore: readonly string[];
 }
 
 describe('warm servers through the CLI', () => {
@@ -67,6 +67,8 @@ describe('warm servers through the CLI', () => {
     assert.ok(waitingPid !== undefined && isAlive(waitingPid), 'one server waits before any client came');
     // Its stderr is relayed while it waits, under the pool's name.
     await proxy.waitForLog((r) => r.source === 'server' && r.pool === 'warm' && r.msg === `warm-fixture ${waitingPid} ready`, 10_000);
+    // Handed out only once it answered the pool's ping.
+    await proxy.waitForLog((r) => r.msg === 'a warm server answered its ping: ready' && r.pid === waitingPid, 10_000);
     const sentAt = Date.now();
     const response = await send(port, { body: INITIALIZE });
     assert.equal(response.status, 200);
@@ -76,7 +78,7 @@ describe('warm servers through the CLI', () => {
     const report = JSON.parse(result.instructions as string) as FixtureReport;
     assert.equal(report.pid, waitingPid, 'the pooled process answered');
     assert.ok(report.startedAt <= sentAt, 'it was running before the client asked');
-    assert.equal(report.initializeWasFirst, true, 'nothing was written to it before the client\'s initialize');
+    assert.deepEqual(report.readBefore, ['ping'], 'nothing but the pool\'s ping was written to it before the client\'s initialize');
     assert.equal(result.protocolVersion, INITIALIZE.params.protocolVersion, 'the client chose the protocol version');
     const started = proxy.logs().find((r) => r.msg === 'started the MCP server' && r.session === sessionId);
     assert.equal(started?.pid, waitingPid, 'the session\'s governor runs the warm server');

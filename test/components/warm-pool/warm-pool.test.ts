@@ -13,16 +13,36 @@ const fakeServer = (pid: number): FakeServer => fakeUpstream(new Set(['eof']), p
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function harness(overrides: Partial<WarmPoolOptions> & { sessions?: { count: number } } = {}) {
+/** The pool's ping as the server read it: its id (the pool's own), or undefined when none was written. */
+function pingId(server: FakeServer): string | undefined {
+  const lines = Buffer.concat(server.written).toString('utf8').split('\n').filter((line) => line !== '');
+  const frame = lines.map((line) => JSON.parse(line) as { id?: unknown; method?: unknown }).find((f) => f.method === 'ping');
+  return typeof frame?.id === 'string' ? frame.id : undefined;
+}
+
+/** How a fake server answers the pool's ping: at once with a result or an error, or not by itself. */
+type PingAnswer = 'result' | 'error' | 'silent';
+
+function answerPing(server: FakeServer, how: 'result' | 'error'): void {
+  const id = pingId(server);
+  assert.ok(id !== undefined, 'the pool pinged the server');
+  const body = how === 'result' ? '"result":{}' : '"error":{"code":-32002,"message":"Server not initialized"}';
+  server.upstream.stdout.write(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},${body}}\n`);
+}
+
+function harness(overrides: Partial<WarmPoolOptions> & { sessions?: { count: number }; answer?: PingAnswer } = {}) {
   const clock = new FakeClock();
   const logs = captureLogs('debug');
   const spawned: FakeServer[] = [];
   const sessions = overrides.sessions ?? { count: 0 };
+  const answer = overrides.answer ?? 'result';
   const pool = startWarmPool({
     size: 1,
     spawn: () => {
       const server = fakeServer(1000 + spawned.length);
       spawned.push(server);
+      // The pool writes its ping as it spawns; the server answers once it runs (a microtask later).
+      if (answer !== 'silent') queueMicrotask(() => answerPing(server, answer));
       return server.upstream;
     },
     sessionServers: () => sessions.count,
@@ -38,17 +58,22 @@ function harness(overrides: Partial<WarmPoolOptions> & { sessions?: { count: num
 }
 
 describe('warm pool', () => {
-  it('should spawn its servers at start and write nothing to them', () => {
+  it('should spawn its servers at start and write nothing to them but one ping under an id of its own', () => {
     const { pool, spawned } = harness({ size: 2 });
     assert.equal(spawned.length, 2);
     assert.equal(pool.waiting, 2);
     assert.deepEqual(pool.waitingPids, [1000, 1001]);
-    // The client's initialize must be the first frame a server sees.
-    for (const server of spawned) assert.deepEqual(server.written, []);
+    // No initialize: the client's is the first a server sees, with the version the client chose.
+    const pings = spawned.map((server) => Buffer.concat(server.written).toString('utf8'));
+    assert.deepEqual(pings, [
+      '{"jsonrpc":"2.0","id":"mcp-sidecar-warm-1","method":"ping"}\n',
+      '{"jsonrpc":"2.0","id":"mcp-sidecar-warm-2","method":"ping"}\n',
+    ]);
   });
 
-  it('should hand out the oldest waiting server and start its replacement in the background', () => {
+  it('should hand out the oldest waiting server and start its replacement in the background', async () => {
     const { pool, clock, spawned, sessions } = harness();
+    await settle();
     const taken = pool.take();
     assert.equal(taken, spawned[0]!.upstream);
     sessions.count = 1;
@@ -57,12 +82,14 @@ describe('warm pool', () => {
     clock.advance(0);
     assert.equal(spawned.length, 2);
     assert.equal(pool.waiting, 1);
+    await settle();
     assert.equal(pool.take(), spawned[1]!.upstream);
   });
 
-  it('should hand out nothing when none waits, and fill up again', () => {
+  it('should hand out nothing when none waits, and fill up again', async () => {
     const { pool, clock, spawned } = harness();
-    pool.take();
+    await settle();
+    assert.ok(pool.take());
     assert.equal(pool.take(), undefined, 'the replacement has not started yet: the caller spawns its own');
     clock.advance(0);
     assert.equal(spawned.length, 2, 'one replacement, however many were taken meanwhile');
@@ -116,7 +143,8 @@ describe('warm pool', () => {
     spawned[0]!.die({ code: 1, signal: null });
     await settle();
     clock.advance(1000);
-    pool.take();
+    await settle();
+    assert.equal(pool.take(), spawned[1]!.upstream);
     clock.advance(0);
     spawned[2]!.die({ code: 1, signal: null });
     await settle();
@@ -176,7 +204,8 @@ describe('warm pool', () => {
 
   it('should ignore the exit of a server it handed out: its governor watches it', async () => {
     const { pool, clock, spawned } = harness();
-    pool.take();
+    await settle();
+    assert.ok(pool.take());
     clock.advance(0);
     spawned[0]!.die({ code: 1, signal: null });
     await settle();
@@ -185,18 +214,20 @@ describe('warm pool', () => {
     assert.equal(clock.pending().length, 0, 'no replacement scheduled for it');
   });
 
-  it('should keep waiting servers and session servers within cap + n', () => {
+  it('should keep waiting servers and session servers within cap + n', async () => {
     // cap 4, n 2: at most 6 server processes.
     const sessions = { count: 0 };
     const { pool, clock, spawned } = harness({ size: 2, maxProcesses: 6, sessions });
     for (let opened = 0; opened < 4; opened++) {
+      await settle();
       assert.ok(pool.take());
       sessions.count++;
       clock.advance(0);
     }
     assert.equal(sessions.count + pool.waiting, 6, 'at the cap, n still wait: a new session (after an eviction) finds one');
     // Beyond the cap (e.g. stateless backends, which have their own count): the pool shrinks, it does not add.
-    pool.take();
+    await settle();
+    assert.ok(pool.take());
     sessions.count++;
     clock.advance(0);
     assert.equal(pool.waiting, 1);
@@ -210,7 +241,7 @@ describe('warm pool', () => {
     assert.equal(spawned.length, 7);
   });
 
-  it('should check the executable pin before every spawn and start nothing it refuses', () => {
+  it('should check the executable pin before every spawn and start nothing it refuses', async () => {
     let refuse = false;
     const pin: ExecutablePin = {
       check: () => (refuse ? { reason: 'changed', message: 'the executable changed since start' } : undefined),
@@ -218,7 +249,8 @@ describe('warm pool', () => {
     const { pool, clock, spawned, logs } = harness({ pin });
     assert.equal(spawned.length, 1);
     refuse = true;
-    pool.take();
+    await settle();
+    assert.equal(pool.take(), spawned[0]!.upstream);
     clock.advance(0);
     assert.equal(spawned.length, 1);
     assert.ok(logs.entries.some((entry) => entry.level === 50 && entry.msg === 'no warm server started: the executable changed since start'));
@@ -226,7 +258,8 @@ describe('warm pool', () => {
 
   it('should stop every waiting server with the stop sequence and spawn nothing after', async () => {
     const { pool, clock, spawned } = harness({ size: 3 });
-    pool.take();
+    await settle();
+    assert.equal(pool.take(), spawned[0]!.upstream);
     await pool.stop();
     for (const server of spawned.slice(1)) assert.equal(server.stdinEnded, true, 'closing stdin is the first step');
     assert.equal(spawned[0]!.stdinEnded, false, 'the handed-out one is its session\'s to stop');
@@ -257,5 +290,145 @@ describe('warm pool', () => {
     clock.advance(5000);
     await stopped;
     assert.equal(stubborn.signals[1], 'SIGKILL');
+  });
+});
+
+describe('warm pool: a server is ready once it answered the pool\'s ping', () => {
+  const INITIALIZE = '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}\n';
+  const INITIALIZE_ANSWER = '{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}}\n';
+  const pingAnswer = (server: FakeServer): string => `{"jsonrpc":"2.0","id":${JSON.stringify(pingId(server))},"result":{}}\n`;
+
+  /** What a session reads from the server's stdout, the way the governor's channel reads it. */
+  function readAsSession(server: FakeServer): { readonly text: () => string } {
+    const chunks: Buffer[] = [];
+    server.upstream.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    return { text: () => Buffer.concat(chunks).toString('utf8') };
+  }
+
+  it('should hand a server out only after its ping answer', async () => {
+    const { pool, spawned } = harness({ answer: 'silent' });
+    await settle();
+    assert.equal(pool.take(), undefined, 'started, not ready: the session spawns its own');
+    assert.equal(pool.waiting, 1);
+    assert.equal(pool.ready, 0);
+    spawned[0]!.upstream.stdout.write(pingAnswer(spawned[0]!));
+    await settle();
+    assert.equal(pool.ready, 1);
+    assert.equal(pool.take(), spawned[0]!.upstream);
+  });
+
+  it('should consume the ping answer, even in pieces: the session\'s first frame from the server answers its initialize', async () => {
+    const { pool, spawned } = harness({ answer: 'silent' });
+    const server = spawned[0]!;
+    const answer = pingAnswer(server);
+    server.upstream.stdout.write(answer.slice(0, 20));
+    await settle();
+    assert.equal(pool.ready, 0, 'half an answer is no answer');
+    server.upstream.stdout.write(answer.slice(20));
+    await settle();
+    assert.equal(pool.take(), server.upstream);
+    const session = readAsSession(server);
+    server.upstream.stdin.write(INITIALIZE);
+    server.upstream.stdout.write(INITIALIZE_ANSWER);
+    await settle();
+    assert.equal(session.text(), INITIALIZE_ANSWER);
+    assert.equal(Buffer.concat(server.written).toString('utf8'), `{"jsonrpc":"2.0","id":${JSON.stringify(pingId(server))},"method":"ping"}\n${INITIALIZE}`);
+  });
+
+  it('should keep for the session what the server wrote after the answer, in the same chunk', async () => {
+    const { pool, spawned } = harness({ answer: 'silent' });
+    const server = spawned[0]!;
+    const notification = '{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"up"}}\n';
+    server.upstream.stdout.write(pingAnswer(server) + notification + '{"jsonrpc":"2.0",');
+    await settle();
+    assert.equal(pool.take(), server.upstream);
+    const session = readAsSession(server);
+    server.upstream.stdout.write('"id":0,"result":{}}\n');
+    await settle();
+    assert.equal(session.text(), `${notification}{"jsonrpc":"2.0","id":0,"result":{}}\n`);
+  });
+
+  it('should drop and log a line written on stdout before the answer, and still count the server ready', async () => {
+    const { pool, spawned, logs } = harness({ answer: 'silent' });
+    const server = spawned[0]!;
+    server.upstream.stdout.write('Starting everything server on stdio...\n');
+    await settle();
+    // Longer than any answer, in pieces: dropped as it streams past, not kept whole.
+    server.upstream.stdout.write('x'.repeat(100_000));
+    await settle();
+    server.upstream.stdout.write(`${'x'.repeat(10)}\n\n`);
+    server.upstream.stdout.write('{"jsonrpc":"2.0","id":"someone-else","result":{}}\n');
+    server.upstream.stdout.write(pingAnswer(server));
+    await settle();
+    assert.equal(pool.take(), server.upstream);
+    const session = readAsSession(server);
+    server.upstream.stdout.write(INITIALIZE_ANSWER);
+    await settle();
+    assert.equal(session.text(), INITIALIZE_ANSWER);
+    const dropped = logs.entries.filter((entry) => entry.msg === 'a warm server wrote a line on stdout before answering its ping; dropped');
+    assert.deepEqual(dropped.map((entry) => [entry.level, entry.reason]), [
+      [40, 'not JSON'], [40, 'not the answer to the ping'], [40, 'not the answer to the ping'],
+    ]);
+  });
+
+  it('should count a server that answers the ping with an error as ready: it is alive and reading', async () => {
+    const { pool, spawned } = harness({ answer: 'error' });
+    await settle();
+    assert.equal(pool.ready, 1);
+    assert.equal(pool.take(), spawned[0]!.upstream);
+  });
+
+  it('should stop a server that never answers after the bound, and replace it after the backoff', async () => {
+    const { pool, clock, spawned, logs } = harness({ answer: 'silent' });
+    const silent = spawned[0]!;
+    clock.advance(9_999);
+    await settle();
+    assert.equal(silent.stdinEnded, false, 'not before the bound');
+    assert.equal(pool.take(), undefined);
+    clock.advance(1);
+    await settle();
+    assert.equal(silent.stdinEnded, true, 'the stop sequence runs: stdin closed first');
+    assert.equal(pool.waiting, 0, 'it exited (on EOF) and left the pool');
+    assert.ok(logs.entries.some((entry) => entry.level === 40 && entry.msg === 'a warm server did not answer its ping within 10000 ms; stopping it'));
+    const replacing = logs.entries.filter((entry) => entry.msg === 'a warm server that did not answer its ping was stopped; replacing it after a backoff');
+    assert.deepEqual(replacing.map((entry) => entry.delayMs), [1000]);
+    clock.advance(999);
+    assert.equal(spawned.length, 1, 'not before the backoff');
+    clock.advance(1);
+    assert.equal(spawned.length, 2);
+    assert.ok(pingId(spawned[1]!) !== pingId(silent), 'each server its own ping id');
+  });
+
+  it('should replace a server that exits before answering, after the backoff, and never hand it out', async () => {
+    const { pool, clock, spawned, logs } = harness({ answer: 'silent' });
+    spawned[0]!.die({ code: 1, signal: null });
+    await settle();
+    assert.equal(pool.take(), undefined);
+    assert.equal(pool.waiting, 0);
+    assert.ok(!clock.pending().some((timer) => timer.ms === 10_000), 'its ready bound is cleared with it');
+    clock.advance(999);
+    assert.equal(spawned.length, 1);
+    clock.advance(1);
+    assert.equal(spawned.length, 2);
+    const warnings = logs.entries.filter((entry) => entry.msg === 'a warm server exited while waiting; replacing it after a backoff');
+    assert.deepEqual(warnings.map((entry) => entry.delayMs), [1000]);
+  });
+
+  it('should let the stop sequence already under way end a server stopped for not answering', async () => {
+    const { pool, clock, spawned } = harness({ answer: 'silent' });
+    // This one ignores stdin EOF: the bound's stop sequence goes on to SIGTERM.
+    const stubborn = spawned[0]!;
+    (stubborn.upstream as { stdin: Writable }).stdin = new Writable({ write: (_c, _e, callback) => callback() });
+    (stubborn.upstream as { signalGroup: Upstream['signalGroup'] }).signalGroup = (signal) => {
+      stubborn.signals.push(signal);
+      if (signal === 'SIGTERM') stubborn.die({ code: null, signal });
+    };
+    clock.advance(10_000);
+    await settle();
+    const stopped = pool.stop();
+    clock.advance(2000);
+    await stopped;
+    // One sequence: SIGTERM, then its group's leftovers SIGKILLed. A second would SIGTERM it again.
+    assert.deepEqual(stubborn.signals, ['SIGTERM', 'SIGKILL'], 'one stop sequence, not two');
   });
 });
