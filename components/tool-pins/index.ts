@@ -14,3 +14,4 @@ export {
   buildLock, diffLocks, formatLock, LOCK_FORMAT, lockDigest, parseLock, PinIndex, PinLockError,
   type ListedDefinitions, type LockDiff, type PinLock, type PinVerdict,
 } from './lock-file.js';
+export { approvePending, formatState, parseState, PinState, qualifiedKey, type PinStateOptions } from './state-file.js';
