@@ -8,6 +8,8 @@ import type { ServerAccount } from './server-user.js';
 import { relayServerStderr, StderrTail } from './stderr-tail.js';
 import { RestartQueue } from './restart-queue.js';
 import { settlesWithin, stopUpstream, type StopOutcome, type StopTimeouts } from './stop.js';
+import { DESCENDANT_SCAN_INTERVAL_MS, DescendantWatch, sweepDescendants, type SweepOutcome } from './descendants.js';
+import type { ProcessTable } from './process-tree.js';
 import { spawnUpstream, type Upstream, type UpstreamExit } from './upstream.js';
 
 /**
@@ -89,6 +91,14 @@ export interface GovernorOptions {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly spawn?: typeof spawnUpstream;
+  /**
+   * How often the server's descendants are looked for while it runs (default
+   * DESCENDANT_SCAN_INTERVAL_MS on Linux; 0: only at readiness, exit and stop, as elsewhere,
+   * where a scan is a `ps`). What was seen is swept after every exit.
+   */
+  readonly descendantScanIntervalMs?: number;
+  /** The process table the scans and the sweep read and signal (tests give a fake one). */
+  readonly processTable?: ProcessTable;
 }
 
 /** The governor is the server side of the pump: a FrameChannel whose peer survives crashes. */
@@ -104,6 +114,8 @@ export interface Governor {
 
 interface Run {
   readonly upstream: Upstream;
+  /** Undefined for a server that never started (no pid). */
+  readonly descendants: DescendantWatch | undefined;
   readonly channel: FrameChannel;
   readonly stdoutEnded: Promise<void>;
 }
@@ -122,6 +134,9 @@ export function createGovernor(options: GovernorOptions): Governor {
   const random = options.random ?? Math.random;
   const spawn = options.spawn ?? spawnUpstream;
   const stderrTail = new StderrTail(STDERR_TAIL_LINES);
+  const scanIntervalMs = options.descendantScanIntervalMs ?? (process.platform === 'linux' ? DESCENDANT_SCAN_INTERVAL_MS : 0);
+  // Sweeps after unbidden exits still under way: the final stop waits for them.
+  const sweeps = new Set<Promise<SweepOutcome>>();
 
   let handlers!: FrameChannelHandlers;
   let state: GovernorState = 'starting';
@@ -150,7 +165,10 @@ export function createGovernor(options: GovernorOptions): Governor {
     let endStdout!: () => void;
     const stdoutEnded = new Promise<void>((resolve) => (endStdout = resolve));
     const channel = createNdjsonChannel(upstream.stdout, upstream.stdin, { maxFrameBytes: options.maxFrameBytes, flushOn: options.flushOn });
-    const run: Run = { upstream, channel, stdoutEnded };
+    const descendants = upstream.pid === undefined
+      ? undefined
+      : new DescendantWatch(upstream.pid, () => !upstream.hasExited, { clock, intervalMs: scanIntervalMs, table: options.processTable }).start();
+    const run: Run = { upstream, descendants, channel, stdoutEnded };
     current = run;
     relayServerStderr(upstream.stderr, logger, stderrTail);
     channel.start({
@@ -198,6 +216,9 @@ export function createGovernor(options: GovernorOptions): Governor {
 
   function becomeReady(): void {
     state = 'ready';
+    // Once per run: a server has mostly started its helpers by its first answer, which may come
+    // well within the first scan interval (a restarted one is sent what waited at once).
+    if (scanIntervalMs > 0) current?.descendants?.scan();
     options.onEvent?.({ event: 'ready', generation });
     stableTimer = clock.setTimeout(() => {
       if (failures > 0) logger.info({ failures }, 'the server has stayed up: restart count and backoff reset');
@@ -206,9 +227,13 @@ export function createGovernor(options: GovernorOptions): Governor {
   }
 
   async function onExit(run: Run, exit: UpstreamExit): Promise<void> {
+    // Its children are re-parented by now; a look down from those known finds their own.
+    run.descendants?.stop();
+    run.descendants?.scan();
     if (run !== current) return;
     clock.clearTimeout(stableTimer);
-    if (state === 'stopping' || state === 'stopped') return;
+    if (state === 'stopping' || state === 'stopped') return; // the stop sequence sweeps
+    sweepAfterExit(run);
     state = 'backoff'; // from here on, client frames wait for the next server
     // Responses it wrote just before exiting are still in the pipe: deliver them first.
     await settlesWithin(clock, run.stdoutEnded, STDOUT_SETTLE_MS);
@@ -241,6 +266,22 @@ export function createGovernor(options: GovernorOptions): Governor {
     logger.warn({ exit: how, failures, maxRestarts: restart.maxRestarts, delayMs, stderrTail: stderrTail.lines() }, 'the MCP server exited; restarting it after a backoff');
     options.onEvent?.({ event: 'restart', generation, attempt: failures, delayMs });
     backoffTimer = clock.setTimeout(launch, delayMs);
+  }
+
+  // Whatever the server left (descendants in their own sessions included) ends with it, on
+  // every exit it was not asked for; the restart does not wait for it.
+  function sweepAfterExit(run: Run): void {
+    const tree = run.descendants?.known ?? [];
+    if (tree.length === 0) return;
+    const pid = run.upstream.pid;
+    const ofGeneration = generation;
+    const sweeping = sweepDescendants(tree, { clock, gentle: true, graceMs: options.stop.killTimeoutMs, table: options.processTable }).then((outcome) => {
+      if (outcome.signalled > 0) logger.warn({ pid, generation: ofGeneration, descendantsSignalled: outcome.signalled }, 'ended the processes the MCP server left behind when it exited');
+      if (outcome.survivors > 0) logger.error({ pid, survivors: outcome.survivors }, 'processes the MCP server left behind survived SIGKILL');
+      return outcome;
+    });
+    sweeps.add(sweeping);
+    void sweeping.finally(() => sweeps.delete(sweeping));
   }
 
   // The executable no longer has its pinned contents (or is gone): nothing is spawned, and the
@@ -333,15 +374,19 @@ export function createGovernor(options: GovernorOptions): Governor {
       const run = current;
       let outcome: StopOutcome = { step: 'already-exited', descendantsSignalled: 0, survivors: 0 };
       if (run !== undefined) {
-        outcome = await stopUpstream(run.upstream, options.stop, hurry, clock);
+        outcome = await stopUpstream(run.upstream, options.stop, hurry, clock, run.descendants);
+        run.descendants?.stop();
         await settlesWithin(clock, run.stdoutEnded, STDOUT_SETTLE_MS);
         const exit = await Promise.race([run.upstream.exited, Promise.resolve(undefined)]);
         options.onEvent?.({
           event: 'exit', generation, pid: run.upstream.pid, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, reason: `stopped by the proxy (${outcome.step})`,
         });
       }
+      // What earlier runs left is still being swept: the proxy ends after it.
+      const earlier = await Promise.all(sweeps);
+      const leftBehind = earlier.reduce((sum, swept) => sum + swept.survivors, 0);
       state = 'stopped';
-      return outcome;
+      return leftBehind === 0 ? outcome : { ...outcome, survivors: outcome.survivors + leftBehind };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 // A snapshot of a process's descendants, taken while it is still alive. Signalling its process
 // group is not enough: a descendant that called setsid() has left the group, and once its
@@ -9,10 +9,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface ProcessEntry {
   readonly pid: number;
   readonly ppid: number;
-  /** Opaque start time (clock ticks since boot on Linux); with the pid, names one process. */
+  /** Opaque start time (clock ticks since boot on Linux: /proc/<pid>/stat field 22); with the pid, names one process. */
   readonly startTime: string;
   /** 'Z' for a zombie: dead, waiting to be reaped by its parent. */
   readonly state: string;
+}
+
+/** The machine's processes as the governor reads and signals them; tests give a fake one. */
+export interface ProcessTable {
+  /** Every process there is now. */
+  list(): ProcessEntry[];
+  /** The process that has `pid` now, if any. */
+  lookup(pid: number): ProcessEntry | undefined;
+  /** kill(2); false when it failed (ESRCH: already gone; EPERM). */
+  signal(pid: number, signal: NodeJS.Signals): boolean;
 }
 
 function readProcStat(pid: number): ProcessEntry | undefined {
@@ -45,9 +55,41 @@ function readProcessTable(): ProcessEntry[] {
   });
 }
 
-/** Every live descendant of `rootPid` (children, grandchildren, …), not the root itself. */
-export function snapshotDescendants(rootPid: number): ProcessEntry[] {
-  const table = readProcessTable();
+function lookupProcess(pid: number): ProcessEntry | undefined {
+  if (process.platform === 'linux') return readProcStat(pid);
+  try {
+    process.kill(pid, 0);
+    return { pid, ppid: 0, startTime: '', state: '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The real one: /proc on Linux, `ps` elsewhere. */
+export const systemProcessTable: ProcessTable = {
+  list: readProcessTable,
+  lookup: lookupProcess,
+  signal(pid, signal) {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/**
+ * True once `pid` names a process other than a server that has exited and been reaped: then
+ * `kill(-pid)` could reach a stranger's group. While any member of the server's group lives, the
+ * kernel keeps its number out of reuse, so a live process with that pid means the group is empty.
+ */
+export function pidRecycled(pid: number): boolean {
+  return process.platform === 'linux' && existsSync(`/proc/${pid}`);
+}
+
+/** The live descendants, in `table`, of each of `roots` (the roots themselves not included). */
+export function descendantsIn(table: readonly ProcessEntry[], roots: Iterable<number>): ProcessEntry[] {
   const children = new Map<number, ProcessEntry[]>();
   for (const entry of table) {
     const list = children.get(entry.ppid);
@@ -55,10 +97,14 @@ export function snapshotDescendants(rootPid: number): ProcessEntry[] {
     else children.set(entry.ppid, [entry]);
   }
   const found: ProcessEntry[] = [];
-  const queue = [rootPid];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      if (child.state === 'Z') continue;
+  const visited = new Set<number>();
+  const queue = [...roots];
+  for (let next = 0; next < queue.length; next++) {
+    const pid = queue[next]!;
+    if (visited.has(pid)) continue;
+    visited.add(pid);
+    for (const child of children.get(pid) ?? []) {
+      if (child.state === 'Z' || visited.has(child.pid)) continue;
       found.push(child);
       queue.push(child.pid);
     }
@@ -66,31 +112,23 @@ export function snapshotDescendants(rootPid: number): ProcessEntry[] {
   return found;
 }
 
+/** Every live descendant of `rootPid` (children, grandchildren, …), not the root itself. */
+export function snapshotDescendants(rootPid: number, table: ProcessTable = systemProcessTable): ProcessEntry[] {
+  return descendantsIn(table.list(), [rootPid]);
+}
+
 /** True while this exact process (same pid, same start time) is alive; a zombie counts as gone. */
-export function isStillRunning(entry: ProcessEntry): boolean {
-  if (process.platform !== 'linux') {
-    try {
-      process.kill(entry.pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  const now = readProcStat(entry.pid);
+export function isStillRunning(entry: ProcessEntry, table: ProcessTable = systemProcessTable): boolean {
+  const now = table.lookup(entry.pid);
   return now !== undefined && now.startTime === entry.startTime && now.state !== 'Z';
 }
 
 /** Sends `signal` to each snapshotted process still running; returns how many were signalled. */
-export function signalSnapshot(entries: readonly ProcessEntry[], signal: NodeJS.Signals): number {
+export function signalSnapshot(entries: readonly ProcessEntry[], signal: NodeJS.Signals, table: ProcessTable = systemProcessTable): number {
   let signalled = 0;
   for (const entry of entries) {
-    if (!isStillRunning(entry)) continue;
-    try {
-      process.kill(entry.pid, signal);
-      signalled++;
-    } catch {
-      // ESRCH: it ended between the check and the signal.
-    }
+    // The start time is checked right before the signal: a recycled pid is spared.
+    if (isStillRunning(entry, table) && table.signal(entry.pid, signal)) signalled++;
   }
   return signalled;
 }

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../clock/index.js';
-import { isStillRunning, mergeSnapshots, signalSnapshot, snapshotDescendants, type ProcessEntry } from './process-tree.js';
+import { DescendantWatch, sweepDescendants } from './descendants.js';
+import { signalSnapshot } from './process-tree.js';
 import type { Upstream } from './upstream.js';
 
 export interface StopTimeouts {
@@ -18,9 +19,6 @@ export interface StopOutcome {
   readonly survivors: number;
 }
 
-const POLL_MS = 25;
-const CONFIRM_MS = 1000;
-
 /** True if `promise` settles within `ms` on `clock`; false on timeout, or as soon as `cut` resolves. */
 export function settlesWithin(clock: Clock, promise: Promise<unknown>, ms: number, cut?: Promise<unknown>): Promise<boolean> {
   return new Promise((resolve) => {
@@ -36,40 +34,29 @@ export function settlesWithin(clock: Clock, promise: Promise<unknown>, ms: numbe
   });
 }
 
-async function whileAnyRunning(clock: Clock, tree: readonly ProcessEntry[], ms: number): Promise<ProcessEntry[]> {
-  const deadline = clock.now() + ms;
-  let running = tree.filter(isStillRunning);
-  while (running.length > 0 && clock.now() < deadline) {
-    await new Promise<void>((resolve) => clock.setTimeout(resolve, POLL_MS));
-    running = running.filter(isStillRunning);
-  }
-  return running;
-}
-
 /**
  * The MCP stdio shutdown sequence, applied to the child's whole tree: close stdin, wait,
  * SIGTERM, wait, SIGKILL. Each signal goes to the child's process group and to every
- * descendant in a snapshot of the process table (which also finds those that left the group).
- * Descendants that outlive the child get the same SIGTERM → SIGKILL. Resolves when the tree is
- * gone, or reports the survivors. Every wait runs on `clock` (the proxy's one clock).
+ * descendant in a snapshot of the process table (which also finds those that left the group);
+ * the snapshot is `watch`'s when given (the governor's, which has watched the server since it
+ * started, so it also holds descendants orphaned before the stop began), refreshed before each
+ * signal. Descendants that outlive the child get the same SIGTERM → SIGKILL. Resolves when the
+ * tree is gone, or reports the survivors. Every wait runs on `clock` (the proxy's one clock).
  */
-export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts, hurry?: Promise<unknown>, clock: Clock = systemClock): Promise<StopOutcome> {
+export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts, hurry?: Promise<unknown>, clock: Clock = systemClock, watch?: DescendantWatch): Promise<StopOutcome> {
   const rootPid = upstream.pid;
-  let tree = rootPid !== undefined && !upstream.hasExited ? snapshotDescendants(rootPid) : [];
-  const refresh = (): void => {
-    if (rootPid !== undefined && !upstream.hasExited) tree = mergeSnapshots(tree, snapshotDescendants(rootPid));
-  };
+  const tree = watch ?? (rootPid === undefined ? undefined : new DescendantWatch(rootPid, () => !upstream.hasExited, { clock, intervalMs: 0 }));
   const signalAll = (signal: NodeJS.Signals): void => {
-    refresh();
+    tree?.scan();
     upstream.signalGroup(signal);
-    signalSnapshot(tree, signal);
+    if (tree !== undefined) signalSnapshot(tree.known, signal, tree.table);
   };
 
   let step: StopOutcome['step'] = 'already-exited';
   let terminated = false;
   if (!upstream.hasExited) {
     step = 'stdin-closed';
-    refresh();
+    tree?.scan();
     upstream.stdin.end();
     // `hurry` (a second stop request) cuts the grace short: SIGTERM at once.
     if (!(await settlesWithin(clock, upstream.exited, timeouts.stdinCloseGraceMs, hurry))) {
@@ -84,18 +71,11 @@ export async function stopUpstream(upstream: Upstream, timeouts: StopTimeouts, h
     }
   }
 
-  // The child is gone; whatever it started may not be.
-  upstream.signalGroup(terminated ? 'SIGKILL' : 'SIGTERM');
-  let leftovers = tree.filter(isStillRunning);
-  const descendantsSignalled = leftovers.length;
-  if (leftovers.length > 0 && !terminated) {
-    signalSnapshot(leftovers, 'SIGTERM');
-    leftovers = await whileAnyRunning(clock, leftovers, timeouts.killTimeoutMs);
-  }
-  if (leftovers.length > 0) {
-    upstream.signalGroup('SIGKILL');
-    signalSnapshot(leftovers, 'SIGKILL');
-    leftovers = await whileAnyRunning(clock, leftovers, CONFIRM_MS);
-  }
-  return { step, descendantsSignalled, survivors: leftovers.length };
+  // The child is gone; whatever it started may not be. One last look from what is known: an
+  // orphan's own children are found so.
+  tree?.scan();
+  const { signalled, survivors } = await sweepDescendants(tree?.known ?? [], {
+    clock, gentle: !terminated, graceMs: timeouts.killTimeoutMs, signalGroup: (signal) => upstream.signalGroup(signal), table: tree?.table,
+  });
+  return { step, descendantsSignalled: signalled, survivors };
 }

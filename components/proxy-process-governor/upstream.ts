@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { pidRecycled } from './process-tree.js';
 
 /** How the child ended. */
 export interface UpstreamExit {
@@ -96,6 +97,9 @@ export function spawnUpstream(argv: readonly string[], options: SpawnUpstreamOpt
     },
     signalGroup(signal) {
       if (child.pid === undefined) return;
+      // Once the server is reaped, its number may be reused (only after its group emptied):
+      // a group led by a stranger is never signalled.
+      if (hasExited && pidRecycled(child.pid)) return;
       try {
         process.kill(-child.pid, signal);
       } catch {
