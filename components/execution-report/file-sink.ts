@@ -11,6 +11,7 @@
  */
 import { ftruncate } from 'node:fs';
 import type { Clock } from '../clock/index.js';
+import type { HoldGate } from '../transport/index.js';
 import type { LastReport } from './file-tail.js';
 import { openAtStart } from './file-open.js';
 import { closeFd, FS_IO, openAppend, shiftRotatedFiles, type SinkIo } from './rotate.js';
@@ -46,6 +47,12 @@ export interface ReportFileSink extends ReportSink {
   readonly path: string;
   /** The last report already in the file (or in `file.1`): the chain continues from it. */
   readonly resume: LastReport | undefined;
+  /**
+   * What answers to the client wait for (issue 19): a ticket settles once the lines queued
+   * before it are written to the file, with `always` also fsynced; undefined with `never`,
+   * whose answers do not wait (a report may lag its answer).
+   */
+  readonly gate: HoldGate | undefined;
 }
 
 export function openReportFileSink(options: ReportFileSinkOptions, logger: SinkLogger): ReportFileSink {
@@ -135,6 +142,7 @@ export function openReportFileSink(options: ReportFileSinkOptions, logger: SinkL
   return {
     path,
     resume,
+    gate: fsync === 'never' ? undefined : queue.gate,
     get full() {
       return queue.full;
     },

@@ -6,13 +6,21 @@
  * buffer; the two take turns, so a busy session allocates nothing per line or per batch. When the queue holds `queueLimit` lines, `onOverflow` decides: `block`
  * queues the line and returns a promise that resolves once there is room again (the caller
  * stops reading until then); `drop` refuses the line, counts it, and says so in the log.
+ *
+ * Its `gate` is what answers to the client wait for (issue 19: a report before its answer): a
+ * ticket names every line queued so far, and it settles once the target's write of those lines
+ * has returned (with fsync `always`, after the fsync). A write that fails settles too: answers
+ * are never held by a broken disk (the loss is logged, counted, and shows in the chain).
  */
+import type { HoldGate } from '../transport/index.js';
 import type { OverflowPolicy, ReportSink, ReportSinkStats, SinkLogger, SinkTarget, WriteQueueOptions } from './sink.js';
 
 export interface WriteQueue extends Omit<ReportSink, 'stats'> {
   readonly stats: ReportSinkStats;
   /** Runs a task (an fsync) between two writes. */
   run(task: () => Promise<void>): void;
+  /** Settles a ticket once every line queued before it was taken has been written (or failed). */
+  readonly gate: HoldGate;
 }
 
 export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions, logger: SinkLogger, name: string): WriteQueue {
@@ -28,7 +36,13 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
   let running = false;
   let scheduled = false;
   let closing: Promise<void> | undefined;
+  let closed = false;
   let failing = 0; // reports lost in the current burst of failures
+  // The gate's counters: lines ever queued, and of those (in order) the ones written or failed.
+  let accepted = 0;
+  let settled = 0;
+  // At most one waiter per held channel: a short list, scanned once per batch.
+  const settleWaiters: SettleWaiter[] = [];
   let overflowing = 0; // reports dropped in the current overflow
 
   const stats: ReportSinkStats = {
@@ -81,9 +95,40 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
     } finally {
       inFlight = 0;
       spare = batch.reset();
+      settled += lines;
+      releaseSettled();
       releaseRoom();
     }
   }
+
+  function releaseSettled(): void {
+    if (settleWaiters.length === 0) return;
+    let kept = 0;
+    for (let i = 0; i < settleWaiters.length; i++) {
+      const waiter = settleWaiters[i]!;
+      if (waiter.ticket <= settled) releaseWaiter(waiter);
+      else settleWaiters[kept++] = waiter;
+    }
+    settleWaiters.length = kept;
+  }
+
+  function releaseWaiter(waiter: SettleWaiter): void {
+    try {
+      waiter.release();
+    } catch (error) {
+      // A channel's bug must not stop the other channels' answers or the writer.
+      logger.error({ sink: name, err: error }, 'execution reports: unexpected error releasing held answers');
+    }
+  }
+
+  const gate: HoldGate = {
+    pendingTicket: () => (settled === accepted ? 0 : accepted),
+    whenSettled(ticket, release) {
+      // Closed: nothing more will be written, so nothing is worth waiting for.
+      if (ticket <= settled || closed) release();
+      else settleWaiters.push({ ticket, release });
+    },
+  };
 
   async function loop(): Promise<void> {
     scheduled = false;
@@ -132,10 +177,12 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
           return false;
         }
         pending.push(line);
+        accepted += 1;
         schedule();
         return new Promise((resolve) => roomWaiters.push(resolve));
       }
       pending.push(line);
+      accepted += 1;
       schedule();
       return true;
     },
@@ -144,11 +191,21 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
       tasks.push(task);
       schedule();
     },
+    gate,
     close() {
-      closing ??= flush().then(() => target.close());
+      closing ??= flush().then(() => target.close()).finally(() => {
+        closed = true;
+        settled = accepted;
+        for (const waiter of settleWaiters.splice(0)) releaseWaiter(waiter);
+      });
       return closing;
     },
   };
+}
+
+interface SettleWaiter {
+  readonly ticket: number;
+  readonly release: () => void;
 }
 
 const INITIAL_BYTES = 64 * 1024;

@@ -14,6 +14,7 @@ import { loadSecretScanner, type CompiledPolicy, type Identity } from '../policy
 import type { GovernorEvent } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
 import type { TranscriptWriter } from '../transcript/index.js';
+import { holdUntilSettled, type FrameChannel, type HoldGate } from '../transport/index.js';
 
 export interface Reporting {
   /** The observers for one pump (one session): reports and the transcript. */
@@ -22,6 +23,12 @@ export interface Reporting {
   lifecycle(event: GovernorEvent): void;
   /** A lifecycle report for a command the allowlist refused. */
   refused(reason: string): void;
+  /**
+   * A session's client channel, its writes held until the reports queued before them are in the
+   * file (written; fsynced with `--report-fsync always`); the channel itself with `never` or
+   * without a report file (docs/report.md, "A report before its answer").
+   */
+  holdAnswers(client: FrameChannel): FrameChannel;
   /** The report sink's counters, for metrics. */
   readonly sinkStats: Readonly<ReportSinkStats> | undefined;
   /** Writes out what is queued and closes the files. */
@@ -39,6 +46,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
   const { logger } = context;
   const { redactSecrets, mayHoldSecretsInJson } = await loadSecretScanner();
   let reporter: Reporter | undefined;
+  let answerGate: HoldGate | undefined;
   if (config.reports !== undefined) {
     const settings = config.reports;
     const signer = settings.signingKeyFile === undefined ? undefined : loadSigningKey(settings.signingKeyFile);
@@ -51,6 +59,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
       queueLimit: settings.queueLimit,
       onOverflow: settings.onOverflow,
     }, logger);
+    answerGate = sink.gate;
     const chain = createReportChain({ prevDigest: sink.resume?.digest ?? null, nextSeq: (sink.resume?.seq ?? 0) + 1, signer });
     // A checkpoint every --report-checkpoint-every reports, and when signing --report-checkpoint-interval-ms after an uncovered one (docs/report.md).
     reporter = createReporter(chain, sink, { clock: context.clock, checkpointEvery: settings.checkpointEvery, checkpointIntervalMs: settings.checkpointIntervalMs });
@@ -95,6 +104,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
       return observers;
     },
     lifecycle,
+    holdAnswers: (client) => (answerGate === undefined ? client : holdUntilSettled(client, answerGate)),
     refused(reason) {
       void reporter?.report({ kind: 'lifecycle', event: 'refused', detail: { command: config.command, reason }, generation: 0 });
     },
