@@ -40,6 +40,8 @@ export interface SidecarConfig {
   readonly policy: LoadedPolicy | undefined;
   /** --mode / MCP_PROXY_MODE: replaces the policy's own mode. */
   readonly modeOverride: PolicyMode | undefined;
+  /** --tool-pins: a lock file checked at run time, as one more rule after the policy's (or alone). */
+  readonly toolPins?: { readonly lock: string; readonly unknown: 'deny' | 'allow' | 'observe' } | undefined;
   /** Execution reports (--report-file); undefined: none are written. */
   readonly reports: ReportSettings | undefined;
   /** The transcript (--record); undefined: none is written. */
@@ -87,6 +89,8 @@ export interface HttpSettings {
   readonly maxBodyBytes: number;
   /** --warm-servers: started servers waiting for new sessions (loadConfig sets it, default 1); undefined: none. */
   readonly warmServers?: number;
+  /** --warm-server-ready-timeout-ms: how long a warm server may take to answer the pool's ping. */
+  readonly warmServerReadyTimeoutMs?: number;
   /** Host header values accepted (host or host:port); empty: the listen address and, on loopback, localhost names. */
   readonly allowedHosts: readonly string[];
   /** Origin header values accepted; empty: requests with an Origin are accepted only from the same loopback host. */
@@ -247,6 +251,7 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
     circuit: Object.freeze({ failures: s.circuitFailures, windowMs: s.circuitWindowMs, cooldownMs: s.circuitCooldownMs }),
     policy,
     modeOverride: s.mode,
+    toolPins: s.toolPins === undefined ? undefined : Object.freeze({ lock: s.toolPins, unknown: s.toolPinsUnknown }),
     reports: s.reportFile === undefined ? undefined : Object.freeze({
       file: s.reportFile,
       fsync: s.reportFsync,
@@ -271,6 +276,7 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
       statelessLingerMs: s.httpStatelessLingerMs,
       maxBodyBytes: s.httpMaxBodyBytes ?? s.maxFrameBytes,
       warmServers: s.warmServers ?? 1,
+      warmServerReadyTimeoutMs: s.warmServerReadyTimeoutMs,
       allowedHosts: Object.freeze(readList(flags, env, LIST_SETTINGS[2], undefined, undefined).map((entry) => entry.value)),
       allowedOrigins: Object.freeze(readList(flags, env, LIST_SETTINGS[3], undefined, undefined).map((entry) => entry.value)),
     }),

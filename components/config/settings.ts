@@ -33,6 +33,10 @@ export interface ScalarSettings {
   readonly policyFile: string | undefined;
   /** Overrides the policy file's mode. */
   readonly mode: PolicyMode | undefined;
+  /** A tool-pins lock file checked at run time (docs/policy.md "Checking pins at run time"). */
+  readonly toolPins: string | undefined;
+  /** What --tool-pins does with a definition the lock does not hold. */
+  readonly toolPinsUnknown: 'deny' | 'allow' | 'observe';
   readonly reportFile: string | undefined;
   readonly reportFsync: 'always' | 'interval' | 'never';
   readonly reportFsyncIntervalMs: number;
@@ -57,6 +61,7 @@ export interface ScalarSettings {
   readonly httpMaxBodyBytes: number | undefined;
   /** Servers spawned ahead of sessions (--http); undefined: 1. */
   readonly warmServers: number | undefined;
+  readonly warmServerReadyTimeoutMs: number;
   readonly authTokenFile: string | undefined;
   readonly authJwksUrl: string | undefined;
   readonly authIssuer: string | undefined;
@@ -106,6 +111,8 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'serverGroup', flag: 'server-group', env: 'MCP_PROXY_SERVER_GROUP', defaultValue: undefined, parse: (s, t) => parseAccountName(s, t, 'group') },
   { key: 'policyFile', flag: 'policy', env: 'MCP_PROXY_POLICY', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'mode', flag: 'mode', env: 'MCP_PROXY_MODE', defaultValue: undefined, parse: (s, t) => parseChoice(s, t, ['observe', 'enforce'] as const) },
+  { key: 'toolPins', flag: 'tool-pins', env: 'MCP_PROXY_TOOL_PINS', defaultValue: undefined, parse: (_s, t) => t },
+  { key: 'toolPinsUnknown', flag: 'tool-pins-unknown', env: 'MCP_PROXY_TOOL_PINS_UNKNOWN', defaultValue: 'deny', parse: (s, t) => parseChoice(s, t, ['deny', 'allow', 'observe'] as const) },
   // Execution reports and transcripts (docs/report.md).
   { key: 'reportFile', flag: 'report-file', env: 'MCP_PROXY_REPORT_FILE', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'reportFsync', flag: 'report-fsync', env: 'MCP_PROXY_REPORT_FSYNC', defaultValue: 'interval', parse: (s, t) => parseChoice(s, t, ['always', 'interval', 'never'] as const) },
@@ -133,6 +140,7 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'httpStatelessLingerMs', flag: 'http-stateless-linger-ms', env: 'MCP_PROXY_HTTP_STATELESS_LINGER_MS', defaultValue: 5000, parse: (s, t) => parseInteger(s, t, 0, 86_400_000) },
   // Started servers waiting for new HTTP sessions (docs/operations.md, "Warm servers"); the default is per transport.
   { key: 'warmServers', flag: 'warm-servers', env: 'MCP_PROXY_WARM_SERVERS', defaultValue: undefined, parse: (s, t) => parseInteger(s, t, 0, 64) },
+  { key: 'warmServerReadyTimeoutMs', flag: 'warm-server-ready-timeout-ms', env: 'MCP_PROXY_WARM_SERVER_READY_TIMEOUT_MS', defaultValue: 10_000, parse: (s, t) => parseInteger(s, t, 100, 3_600_000) },
   { key: 'httpMaxBodyBytes', flag: 'http-max-body-bytes', env: 'MCP_PROXY_HTTP_MAX_BODY_BYTES', defaultValue: undefined, parse: (s, t) => parseByteSize(s, t, 1024, 1024 ** 3) },
   { key: 'authTokenFile', flag: 'auth-token-file', env: 'MCP_PROXY_AUTH_TOKEN_FILE', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'authJwksUrl', flag: 'auth-jwks-url', env: 'MCP_PROXY_AUTH_JWKS_URL', defaultValue: undefined, parse: parseUrl },

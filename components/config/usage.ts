@@ -46,9 +46,16 @@ Policy:
   --policy <file>                   the policy every frame passes (YAML); SIGHUP or a change reloads it
                                     env MCP_PROXY_POLICY; none: nothing is blocked or changed
   --mode <observe|enforce>          overrides the policy's mode   env MCP_PROXY_MODE
+  --tool-pins <file>                a tool-pins lock file: changed definitions hidden, their calls denied
+                                    env MCP_PROXY_TOOL_PINS
+  --tool-pins-unknown <deny|allow|observe>   a definition the lock does not hold, default deny
+                                    env MCP_PROXY_TOOL_PINS_UNKNOWN
   mcp-sidecar policy validate <file>...          check policy files (exit 0/1)
   mcp-sidecar policy test <policy> <cases.yaml>  run a policy's test cases (exit 0/1)
   mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed]   check an execution report file (exit 0/1)
+  mcp-sidecar pin --proxy <cmd> --allow <prefix> [--out tools.lock.json|-]   pin the server's tools, prompts, templates (exit 0/1)
+  mcp-sidecar pin diff <lock> [<new-lock> | --proxy <cmd> --allow <prefix>] [--json]   what changed (exit 0 same, 1 changed, 2 trouble)
+  mcp-sidecar pin approve <state-file> <name|kind:name>   accept a pending change (trust on first use)
 
 Execution reports and transcripts (docs/report.md):
   --report-file <path>              one report per invocation, NDJSON   env MCP_PROXY_REPORT_FILE
@@ -76,6 +83,7 @@ HTTP (a pod sidecar; docs/kubernetes.md):
                                     env MCP_PROXY_HTTP_STATELESS_LINGER_MS
   --http-max-body-bytes <size>      default --max-frame-bytes           env MCP_PROXY_HTTP_MAX_BODY_BYTES
   --warm-servers <n>                started servers waiting for new sessions, default 1 (0 with --stdio)   env MCP_PROXY_WARM_SERVERS
+  --warm-server-ready-timeout-ms <ms>  how long a warm server may take to answer the pool's ping, default 10000   env MCP_PROXY_WARM_SERVER_READY_TIMEOUT_MS
   --http-allowed-host <host>        repeat for more                     env MCP_PROXY_HTTP_ALLOWED_HOSTS
   --http-allowed-origin <origin>    repeat for more                     env MCP_PROXY_HTTP_ALLOWED_ORIGINS
   --auth-token-file <path>          a static bearer token               env MCP_PROXY_AUTH_TOKEN_FILE

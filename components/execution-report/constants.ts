@@ -32,6 +32,9 @@ export const DIRECTIONS = ['client-to-server', 'server-to-client'] as const;
 export const OUTCOMES = ['forwarded', 'blocked', 'rate_limited', 'upstream_error', 'upstream_exited', 'timeout', 'cancelled', 'client_gone'] as const;
 export const LIFECYCLE_EVENTS = ['spawn', 'exit', 'restart', 'fatal', 'refused'] as const;
 export const TARGET_TYPES = ['tool', 'prompt', 'resource'] as const;
+/** A decision's pin mismatches, and the changed fields of each, are bounded (the pins rule keeps to these: a report line stays small). */
+export const MAX_DECISION_PINS = 16;
+export const MAX_DECISION_PIN_CHANGES = 16;
 
 export type Outcome = (typeof OUTCOMES)[number];
 export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];

@@ -39,6 +39,8 @@ export interface InvocationInput extends InputBase {
   /** In evaluation order, request phase then response phase. */
   readonly decisions: readonly ReportDecision[];
   readonly outcome: Outcome;
+  /** For a `tools/call`: the pin of the tool definition in force, when the pins rule knows it. */
+  readonly pin?: string;
   /** From `responseDigest(bytes)`. */
   readonly responseDigest?: string;
   readonly identity?: ReportIdentity;

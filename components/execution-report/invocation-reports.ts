@@ -110,6 +110,7 @@ export function createInvocationReports(options: InvocationReportsOptions): Pump
       mode: trace.mode,
       decisions,
       outcome,
+      pin: frame.pin,
       responseDigest: end?.reply === undefined ? undefined : sha256Digest(withoutLineEnd(end.reply)),
       identity,
       generation: Math.max(0, generation()),

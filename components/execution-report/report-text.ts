@@ -55,7 +55,26 @@ const prevDigestText = (value: string | null): string => (value === null ? 'null
 function decisionText(d: ReportDecision): string {
   let s = '{';
   if (d.changes !== undefined) s += `"changes":${int(d.changes, 'decision.changes')},`;
-  return `${s}"effect":${word(d.effect)},"enforced":${d.enforced ? 'true' : 'false'},"kind":${name(d.kind)},"phase":${word(d.phase)},"reason":${name(d.reason)},"ruleId":${name(d.ruleId)}}`;
+  s += `"effect":${word(d.effect)},"enforced":${d.enforced ? 'true' : 'false'},"kind":${name(d.kind)},"phase":${word(d.phase)},`;
+  if (d.pins !== undefined) s += `"pins":${pinsText(d.pins)},`;
+  if (d.pinsOmitted !== undefined) s += `"pinsOmitted":${int(d.pinsOmitted, 'decision.pinsOmitted')},`;
+  return `${s}"reason":${name(d.reason)},"ruleId":${name(d.ruleId)}}`;
+}
+
+/** A decision's pin mismatches (rare: the pins rule's): keys in canonical order (actual, changes, expected, key, kind, status). */
+function pinsText(pins: NonNullable<ReportDecision['pins']>): string {
+  let s = '[';
+  for (let i = 0; i < pins.length; i++) {
+    const p = pins[i]!;
+    const parts: string[] = [];
+    if (p.actual !== undefined) parts.push(`"actual":${digestText(p.actual)}`);
+    if (p.changes !== undefined) parts.push(`"changes":[${p.changes.map((c) => q(c)).join(',')}]`);
+    if (p.expected !== undefined) parts.push(`"expected":${digestText(p.expected)}`);
+    if (p.key !== undefined) parts.push(`"key":${q(p.key)}`);
+    parts.push(`"kind":${q(p.kind)}`, `"status":${q(p.status)}`);
+    s += `${i === 0 ? '' : ','}{${parts.join(',')}}`;
+  }
+  return `${s}]`;
 }
 
 function decisionsText(decisions: readonly ReportDecision[]): string {
@@ -117,6 +136,7 @@ export function invocationText(r: InvocationInput, c: ChainFields, withPolicy: b
   s += `"generation":${int(r.generation, 'generation')},`;
   if (r.identity !== undefined) s += `"identity":${identityText(r.identity)},`;
   s += `"invocationId":${c.invocationIdText ?? q(c.invocationId)},"kind":"invocation","method":${name(r.method)},"mode":${word(r.mode)},"outcome":${word(r.outcome)},`;
+  if (r.pin !== undefined) s += `"pin":${digestText(r.pin)},`;
   if (withPolicy) s += `"policy":${policyText(r.policy)},`;
   s += `"prevDigest":${prevDigestText(c.prevDigest)}`;
   if (r.requestId !== undefined) s += `,"requestId":${q(r.requestId)}`;

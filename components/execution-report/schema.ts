@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import {
-  CHECKPOINT_REASONS, DIRECTIONS, LIFECYCLE_EVENTS, OUTCOMES, REPORT_FORMAT, REPORT_FORMAT_VERSION, REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION, TARGET_TYPES,
+  CHECKPOINT_REASONS, DIRECTIONS, LIFECYCLE_EVENTS, MAX_DECISION_PIN_CHANGES, MAX_DECISION_PINS, OUTCOMES, REPORT_FORMAT, REPORT_FORMAT_VERSION, REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION, TARGET_TYPES,
 } from './constants.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -27,7 +27,16 @@ const policy = z.strictObject({
   digest: digest.describe('sha256 of the policy document\'s canonical JSON'),
 }).describe('The policy the frame was evaluated against.');
 
-const decision = z.strictObject({
+const decisionPin = z.strictObject({
+  kind: z.enum(['tool', 'prompt', 'resourceTemplate']),
+  status: z.enum(['changed', 'unknown', 'unreadable']).describe('changed: its pin differs from the lock\'s; unknown: the lock does not hold it; unreadable: it cannot be pinned.'),
+  key: z.string().optional().describe('The tool or prompt name, or the template\'s uriTemplate; absent when the entry had none.'),
+  expected: digest.optional().describe('The pin in the lock (changed).'),
+  actual: digest.optional().describe('The pin of what the server lists now (changed, unknown).'),
+  changes: z.array(z.string()).max(MAX_DECISION_PIN_CHANGES).optional().describe('What changed: "<JSON pointer> added|removed|changed" (at most 16).'),
+}).describe('One tool-definition pin mismatch.');
+
+const decisionFields = {
   ruleId: z.string().min(1),
   kind: z.string().min(1).describe('The rule kind (methods, tools, redact, …).'),
   phase: z.enum(['request', 'response']),
@@ -35,6 +44,13 @@ const decision = z.strictObject({
   enforced: z.boolean().describe('false: a would-have (the rule or the policy is in observe mode).'),
   reason: z.string().min(1).describe('A stable snake_case token (tool_not_allowed, …).'),
   changes: count.optional().describe('For a rewrite: how many things it changed.'),
+};
+/** Format 1 was written before pins: its decisions never carry them. */
+const decisionV1 = z.strictObject(decisionFields);
+const decision = z.strictObject({
+  ...decisionFields,
+  pins: z.array(decisionPin).max(MAX_DECISION_PINS).optional().describe('The pins rule: each definition that did not match its pin, with both digests (at most 16; the rest counted in pinsOmitted).'),
+  pinsOmitted: z.int().min(1).optional().describe('Mismatches left out of pins past its bound.'),
 });
 
 const target = z.strictObject({
@@ -89,6 +105,7 @@ const invocationFields = {
   mode: z.enum(['observe', 'enforce']).describe('The policy\'s effective mode.'),
   decisions: z.array(decision).describe('Every rule that acted or would have, in evaluation order.'),
   outcome: z.enum(OUTCOMES),
+  pin: digest.optional().describe('tools/call: the pin of the tool definition in force (the one the session was last shown, else the lock\'s), with --tool-pins.'),
   responseDigest: digest.optional().describe('sha256 of the response bytes as forwarded.'),
   identity: identity.optional(),
 };
@@ -105,9 +122,12 @@ const lifecycleFields = {
 };
 
 // Format 1: every line names the format and the policy, and is signed on its own.
+// Format 1 was written before pins (`pin`, `decisions[].pins`): it never carries them.
+const { pin: _pin, decisions: _decisions, ...invocationFieldsV1 } = invocationFields;
 export const invocationReportSchema = z.strictObject({
   ...head('invocation'),
-  ...invocationFields,
+  ...invocationFieldsV1,
+  decisions: z.array(decisionV1).describe('Every rule that acted or would have, in evaluation order.'),
   policy,
   ...tail,
 }).describe('Format 1 (still verified): a client request with its outcome, a server→client request with its outcome, or a notification a rule acted on.');

@@ -62,6 +62,8 @@ export interface Metrics {
   /** Reads how many idle HTTP sessions were evicted for newer ones, and how many warm servers wait, at each scrape. */
   watchHttpEvictions(read: () => number): void;
   watchWarmServers(read: () => number): void;
+  /** Reads the tool-pin mismatches seen so far, by definition kind, at each scrape (a pins rule's counts). */
+  watchPinMismatches(read: () => Readonly<Record<string, number>>): void;
   /** Reads the sessions' circuit breakers at each scrape (none: every state 0, no transitions). */
   watchCircuitBreakers(read: () => CircuitSource | undefined): void;
   /** The exposition, in Prometheus text format. */
@@ -111,6 +113,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let readSessions: (() => number) | undefined;
   let readEvictions: (() => number) | undefined;
   let readWarm: (() => number) | undefined;
+  let readPinMismatches: (() => Readonly<Record<string, number>>) | undefined;
   let readBreakers: (() => CircuitSource | undefined) | undefined;
 
   mirrorCounter(registry, 'frames_total', 'Frames judged by the proxy, by direction, kind (request, notification, response) and method (`other` for methods MCP does not define)', ['direction', 'kind', 'method'], (add) => {
@@ -120,6 +123,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     for (const [rule, cell] of counts.decisions) {
       cell.forEach((value, index) => add({ rule, effect: EFFECT_LABELS[index >> 1]!, enforced: index % 2 === 0 ? 'true' : 'false' }, value));
     }
+  });
+  mirrorCounter(registry, 'pin_mismatches_total', 'Listed definitions that did not match their tool pin (changed, unknown, unreadable), by kind (tool, prompt, resourceTemplate)', ['kind'], (add) => {
+    const counts = readPinMismatches?.();
+    if (counts !== undefined) for (const [kind, value] of Object.entries(counts)) add({ kind }, value);
   });
   mirrorCounter(registry, 'internal_errors_total', 'Frames whose handling failed inside the proxy (a bug): each was answered with an error and its session went on', [], (add) => add({}, internalErrorCount()));
   mirrorGauge(registry, 'invocations_in_flight', 'Requests started and not yet ended, both directions', () => counts.inFlight);
@@ -183,6 +190,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     watchHttpSessions: (read) => void (readSessions = read),
     watchHttpEvictions: (read) => void (readEvictions = read),
     watchWarmServers: (read) => void (readWarm = read),
+    watchPinMismatches: (read) => void (readPinMismatches = read),
     watchCircuitBreakers: (read) => void (readBreakers = read),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -29,6 +29,8 @@ const testCase = z.strictObject({
   from: z.enum(['client', 'server']).default('client'),
   /** Makes the frame a response: the method of the request it answers. */
   answers: z.string().optional(),
+  /** For a response to tools/call: the tool its request named (per-tool caps read it); omitted: a name that could not be read. */
+  tool: z.string().optional(),
   /** The clock in ms for this case (rate limits); default: the previous case's. */
   at: z.number().nonnegative().optional(),
   /** The caller's identity, as HTTP auth would give it (omitted: no identity, as over stdio). */

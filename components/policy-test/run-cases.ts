@@ -54,7 +54,7 @@ export function runPolicyCases(policy: CompiledPolicy, cases: readonly PolicyTes
     const method = testCase.answers ?? (typeof testCase.frame.method === 'string' ? testCase.frame.method : '');
     const problems: string[] = [];
     for (let run = 1; run <= testCase.repeat && problems.length === 0; run++) {
-      const evaluation = evaluateFrame(policy, direction, phase, method, line, now, testCase.identity);
+      const evaluation = evaluateFrame(policy, direction, phase, method, line, now, testCase.identity, false, 0, undefined, undefined, testCase.tool);
       const output = evaluation.action.kind === 'replace' ? evaluation.action.line.toString('utf8') : evaluation.action.kind === 'forward' ? line.toString('utf8') : '';
       for (const problem of check(testCase.expect, evaluation, output)) problems.push(testCase.repeat > 1 ? `run ${run} of ${testCase.repeat}: ${problem}` : problem);
     }

@@ -11,12 +11,13 @@ export type {
   MethodsRule, ToolsRule, PromptsRule, ResourcesRule, HideRule, ArgumentConstraint,
   ArgumentsRule, RateLimitRule, RedactRule, DeadlineRule, DetectorName, RuleSpec, RuleKind,
   IdentityMatch, RuleCondition, IdentityField, RateLimitDimension, RateLimitPer,
+  PinsRule, PinsUnknown,
 } from './document/document.js';
 export type { LoadedPolicy } from './document/load.js';
 export type { PolicyError } from './document/policy-error.js';
 export type { ValidateOutput } from './document/validate-command.js';
 
-export type { Direction, Phase, FrameContext, Identity, Verdict, Rule, DenyCategory, PolicyDeadline } from './engine/types.js';
+export type { Direction, Phase, FrameContext, Identity, Verdict, Rule, DenyCategory, PolicyDeadline, DecisionPin } from './engine/types.js';
 export { CONTINUE } from './engine/types.js';
 export { compileGlob, compileGlobs, matchGlob, type GlobMatcher } from './engine/glob.js';
 export { compilePolicy, effectiveMode, type CompiledPolicy, type RuleFactory } from './engine/compiled-policy.js';

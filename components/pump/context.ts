@@ -128,7 +128,10 @@ export interface PumpContext {
    * result travels with the frame (into observe, the outcome, the parsed body's reuse).
    */
   /** `depth`: the envelope's, when the frame's own envelope was read (not a batch member's). */
-  evaluate(direction: Direction, phase: Phase, method: string, id: string | undefined, line: Buffer, inFlight: number, depth: number | undefined): Evaluation;
+  /** `tool`: for a response to `tools/call`, the tool its request named (PumpRequest.tool). */
+  evaluate(direction: Direction, phase: Phase, method: string, id: string | undefined, line: Buffer, inFlight: number, depth: number | undefined, tool?: string): Evaluation;
+  /** Whether a response rule needs each `tools/call`'s tool name (read then, at admission). */
+  responsesNeedTool(): boolean;
   /** The frame as observers get it (only called with an observer). */
   observe(direction: Direction, phase: Phase, kind: ObservedFrame['kind'], method: string, id: string | undefined, line: Buffer, evaluation: Evaluation, action: ObservedFrame['action'], delivered?: Buffer): ObservedFrame;
   /** Wakes whenIdle's waiters once the ledger is empty. */
@@ -197,6 +200,8 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
     },
   };
 
+  // This session, as rules that keep per-session state know it (FrameContext.session).
+  const session = {};
   let idleWaiters: Array<() => void> = [];
   const notifyIfIdle = (): void => {
     if (ledger.size > 0 || idleWaiters.length === 0) return;
@@ -208,18 +213,19 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
   const context: PumpContext = {
     client, server, logger, stats, observer, clock, ledger, serverRequests: new InFlightLedger(), ends, notifyIfIdle, internalFault, onClientRequestEnd: undefined,
     policyActive: () => policy !== undefined && !policy.current.isEmpty,
-    evaluate(direction, phase, method, id, line, inFlight, depth) {
+    responsesNeedTool: () => policy !== undefined && policy.current.responsesNeedTool,
+    evaluate(direction, phase, method, id, line, inFlight, depth, tool) {
       const current = policy?.current;
       if (current === undefined || current.isEmpty) return PASS;
       // The clock is passed, not read: only a rule that asks (a rate limit) reads it.
-      const evaluation = evaluateFrame(current, direction, phase, method, line, readNow, identity, keepBody, inFlight, depth);
+      const evaluation = evaluateFrame(current, direction, phase, method, line, readNow, identity, keepBody, inFlight, depth, session, tool);
       if (evaluation.decisions.length > 0) events.onDecisions?.({ direction, phase, method, id, decisions: evaluation.decisions });
       if (evaluation.action.kind === 'deny') stats.deniedByPolicy++;
       else if (evaluation.action.kind === 'replace') stats.rewrittenByPolicy++;
       return evaluation;
     },
     observe(direction, phase, kind, method, id, line, evaluation, action, delivered) {
-      return { direction, phase, kind, method, id, line, decisions: evaluation.decisions, action, at: clock.now(), body: evaluation.body, delivered };
+      return { direction, phase, kind, method, id, line, decisions: evaluation.decisions, action, at: clock.now(), body: evaluation.body, delivered, pin: evaluation.pin };
     },
     whenIdle(timeoutMs) {
       if (ledger.size === 0) return Promise.resolve();

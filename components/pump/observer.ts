@@ -49,6 +49,8 @@ export interface ObservedFrame {
    * of a frame must not hold what the policy took out of it (the transcript records this).
    */
   readonly delivered?: Buffer | undefined;
+  /** For a `tools/call`: the pin of the tool definition in force (the pins rule, Evaluation.pin); undefined otherwise. */
+  readonly pin?: string | undefined;
 }
 
 /**

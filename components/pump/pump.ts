@@ -1,6 +1,6 @@
 import { parseFrameBody, readEnvelope, type Envelope, type EnvelopeProblem, type EnvelopeResult } from '../framing/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import { CANCELLED, cancelledRequestKey } from '../mcp/index.js';
+import { CANCELLED, cancelledRequestKey, targetOf } from '../mcp/index.js';
 import { PASS, type Evaluation } from '../policy/index.js';
 import type { LocalReplyTarget } from '../transport/index.js';
 import { BatchSink } from './batch-sink.js';
@@ -25,6 +25,18 @@ const NO_BYTES = Buffer.alloc(0);
 // frame and the session goes on. This file is the router and the client's lone routes (the
 // hot path, kept together); a client batch (client-batch.ts) and everything from the server
 // (server-routes.ts) have their own routes, each built once per session from the same context.
+const TOOLS_CALL = 'tools/call';
+
+/** The tool a `tools/call` names (its body as the rules parsed it, else parsed here); undefined if unreadable. */
+function toolNameOf(line: Buffer, parsed: unknown): string | undefined {
+  try {
+    const target = targetOf(TOOLS_CALL, parsed ?? parseFrameBody(line));
+    return target?.name;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createPump(options: PumpOptions): Pump {
   const ctx = createPumpContext(options);
   const { client, server, logger, events, stats, ledger, serverRequests, observer, ends } = { ...ctx, events: options.events };
@@ -60,6 +72,7 @@ export function createPump(options: PumpOptions): Pump {
       const observed = ctx.observe('client-to-server', 'request', 'request', request.method!, request.id, line, evaluation, evaluation.action.kind);
       admitted = new PumpRequest('client-to-server', request.id!, request.key!, request.method!, ends, observed, observer.onFrame(observed));
     }
+    if (request.method === TOOLS_CALL && ctx.responsesNeedTool()) admitted.tool = toolNameOf(line, evaluation.body);
     ledger.add(admitted);
     guards.admitted(admitted, line, evaluation);
   };

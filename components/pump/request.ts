@@ -12,6 +12,8 @@ export interface RequestEnds {
 // trace, its start time) and ends exactly once, so no caller has to remember whether it did.
 export class PumpRequest {
   #ended = false;
+  /** For a `tools/call`, the tool it names, read only when a response rule needs it (FrameContext.tool). */
+  tool: string | undefined = undefined;
 
   constructor(
     readonly direction: Direction,

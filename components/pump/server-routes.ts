@@ -70,7 +70,7 @@ export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, fau
     const late = request.ended;
     if (!late) health.answered?.();
     try {
-      const evaluation = ctx.evaluate('server-to-client', 'response', request.method, response.id, line, 0, response.depth);
+      const evaluation = ctx.evaluate('server-to-client', 'response', request.method, response.id, line, 0, response.depth, request.tool);
       const action = evaluation.action;
       const observed = observer === undefined ? undefined : ctx.observe('server-to-client', 'response', 'response', request.method, response.id, line, evaluation, action.kind, action.kind === 'replace' ? action.line : undefined);
       if (observed !== undefined) observer!.onFrame(observed);

@@ -1,10 +1,41 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { systemClock, type Clock } from '../clock/index.js';
 import type { Logger } from '../logging/index.js';
 import { buildPolicy, type CompiledPolicy } from '../policy/index.js';
 import { loadPolicyDocument, type LoadedPolicy, type PolicyMode } from '../policy/index.js';
 import type { PolicyHolder } from '../pump/index.js';
+import { canonicalJson } from '../values/index.js';
+import { SidecarError } from '../errors/index.js';
+import type { PolicyDocument, RuleSpec } from '../policy/index.js';
+
+/** --tool-pins: the lock, and what happens to a definition it does not hold. */
+export interface ToolPinsSetting {
+  readonly lock: string;
+  readonly unknown: 'deny' | 'allow' | 'observe';
+}
+
+/**
+ * The policy with --tool-pins as one more rule after its own, or (no policy file) a built-in
+ * policy of that rule alone, in enforce unless --mode says otherwise. The digest covers the lock's
+ * text, so a reload after `pin` rewrote the lock takes effect.
+ */
+export function withToolPins(loaded: LoadedPolicy | undefined, pins: ToolPinsSetting): LoadedPolicy {
+  const lock = resolve(pins.lock);
+  const rule: RuleSpec = { id: 'tool-pins', pins: { lock, unknown: pins.unknown } };
+  const document: PolicyDocument = loaded === undefined
+    ? { apiVersion: 'mcp-sidecar/v1', kind: 'Policy', metadata: { name: 'built-in-tool-pins', revision: '0' }, mode: 'enforce', governor: {}, limits: {}, rules: [rule] }
+    : { ...loaded.document, rules: [...loaded.document.rules, rule] };
+  let lockText: string;
+  try {
+    lockText = readFileSync(lock, 'utf8');
+  } catch (error) {
+    throw new SidecarError('SIDECAR_ERR_POLICY_UNREADABLE', `--tool-pins ${pins.lock}: ${(error as Error).message}`, { cause: error });
+  }
+  const digest = createHash('sha256').update(canonicalJson(document)).update('\n').update(lockText).digest('hex');
+  return Object.freeze({ document, digest, source: loaded?.source ?? lock });
+}
 
 const RELOAD_DEBOUNCE_MS = 200;
 
@@ -16,8 +47,16 @@ export interface ReloadablePolicy extends PolicyHolder {
 
 // The policy in force, swapped whole on reload (SIGHUP, or the file changing): a frame sees
 // either the old policy or the new one, never a mix.
-export async function createPolicyHolder(loaded: LoadedPolicy, modeOverride: PolicyMode | undefined, logger: Logger, clock: Clock = systemClock): Promise<ReloadablePolicy> {
+export async function createPolicyHolder(
+  file: LoadedPolicy | undefined, modeOverride: PolicyMode | undefined, logger: Logger, clock: Clock = systemClock, toolPins?: ToolPinsSetting,
+): Promise<ReloadablePolicy> {
+  const loaded = toolPins === undefined ? file! : withToolPins(file, toolPins);
+  const readAgain = async (): Promise<LoadedPolicy> => {
+    const again = file === undefined ? undefined : (await loadPolicyDocument()).loadPolicyFile(file.source);
+    return toolPins === undefined ? again! : withToolPins(again, toolPins);
+  };
   let current: CompiledPolicy = await buildPolicy(loaded, modeOverride);
+  await hearPinMismatches(current, logger);
   logger.info({ policy: current.name, revision: current.revision, digest: current.digest, mode: current.mode, rules: current.rules.length }, 'policy in force');
 
   let watcher: FSWatcher | undefined;
@@ -28,9 +67,10 @@ export async function createPolicyHolder(loaded: LoadedPolicy, modeOverride: Pol
     },
     async reload(why) {
       try {
-        const next = await buildPolicy((await loadPolicyDocument()).loadPolicyFile(loaded.source), modeOverride);
+        const next = await buildPolicy(await readAgain(), modeOverride);
         if (next.digest === current.digest) return true;
         current = next;
+        await hearPinMismatches(current, logger);
         logger.info({ why, policy: next.name, revision: next.revision, digest: next.digest, mode: next.mode, rules: next.rules.length }, 'policy reloaded');
         return true;
       } catch (error) {
@@ -47,6 +87,7 @@ export async function createPolicyHolder(loaded: LoadedPolicy, modeOverride: Pol
     // The directory, not the file: an editor's rename-save and a Kubernetes ConfigMap update
     // (a symlink swap) replace the file, and a watch on the old one would go quiet. Events for
     // other files cost a reload that finds the same digest and changes nothing.
+    // With --tool-pins alone, the lock's folder: a lock rewritten by `pin` is reloaded.
     watcher = watch(dirname(loaded.source), { persistent: false }, () => {
       clock.clearTimeout(debounce);
       debounce = clock.setTimeout(() => void holder.reload('the policy file changed'), RELOAD_DEBOUNCE_MS);
@@ -56,4 +97,13 @@ export async function createPolicyHolder(loaded: LoadedPolicy, modeOverride: Pol
     logger.warn({ file: loaded.source, err: (error as Error).message }, 'cannot watch the policy file; reload with SIGHUP');
   }
   return holder;
+}
+
+/** A policy with a pins rule logs each mismatch (the rule kind is loaded already). */
+async function hearPinMismatches(policy: CompiledPolicy, logger: Logger): Promise<void> {
+  if (!policy.rules.some((rule) => rule.kind === 'pins')) return;
+  const { setPinMismatchListener, describeMismatch } = await import('../policy/rules/pins.js');
+  setPinMismatchListener((m) => logger.warn({
+    kind: m.kind, key: m.key, status: m.status, enforced: m.enforced, expected: m.expected, actual: m.actual, changed: m.changes?.map((c) => `${c.path} ${c.change}`),
+  }, `tool pin mismatch: ${describeMismatch(m)}`));
 }

@@ -51,6 +51,8 @@ export interface SessionContext {
    * server's failures open only its breaker, never another session's.
    */
   readonly breakers?: UpstreamBreakers | undefined;
+  /** With reports: wraps the client channel so an answer leaves only once its report is written (docs/report.md). */
+  readonly holdAnswers?: ((client: FrameChannel) => FrameChannel) | undefined;
 }
 
 export interface Session {
@@ -67,6 +69,7 @@ export interface Session {
 /** `stoppedMessage`: the log line at the end ('proxy stopped' for the one stdio session). */
 export function startSession(context: SessionContext, client: FrameChannel, identity?: Identity, stoppedMessage = 'session stopped'): Session {
   const { config, logger, policy } = context;
+  client = context.holdAnswers?.(client) ?? client;
   let finishing: Promise<ExitCode> | undefined;
   // A second request to stop (e.g. the client's SIGTERM after its stdin EOF, as the MCP SDK
   // sends 2 s later, followed by SIGKILL 2 s after that) skips the remaining waits.

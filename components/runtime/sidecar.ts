@@ -99,7 +99,10 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
   };
   try {
     // Without a policy file the engine is never loaded: frames pass untouched, at no cost.
-    const policy = config.policy === undefined ? undefined : await (await import('./policy-holder.js')).createPolicyHolder(config.policy, config.modeOverride, logger, clock);
+    // --tool-pins without a policy file: a built-in policy of the pins rule alone.
+    const policy = config.policy === undefined && config.toolPins === undefined
+      ? undefined
+      : await (await import('./policy-holder.js')).createPolicyHolder(config.policy, config.modeOverride, logger, clock, config.toolPins);
     if (policy !== undefined) closers.push(() => policy.close());
     // Reports and the transcript open before anything starts: a refusal is reported too.
     const reporting = config.reports === undefined && config.record === undefined
@@ -138,6 +141,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       random: deps.random,
       spawn: deps.spawn,
       breakers,
+      holdAnswers: reporting?.holdAnswers,
     };
 
     if (config.transport === 'http') return await serveHttp(context, closeAll, policy, admin, (ready) => (readiness = ready));
@@ -168,6 +172,11 @@ async function startAdmin(config: SidecarConfig, logger: Logger, version: string
   const [{ createMetrics }, { startAdminEndpoint }] = await Promise.all([import('../metrics/index.js'), import('../admin-endpoint/index.js')]);
   const metrics = createMetrics();
   metrics.watchPolicy(() => policy?.current);
+  // The pins rule counts its mismatches; its module is loaded only when a policy uses it.
+  if (config.toolPins !== undefined || policy?.current.rules.some((rule) => rule.kind === 'pins') === true) {
+    const { pinMismatchCounts } = await import('../policy/rules/pins.js');
+    metrics.watchPinMismatches(pinMismatchCounts);
+  }
   metrics.watchReportSink(() => reporting?.sinkStats);
   const endpoint = await startAdminEndpoint({ listen: config.admin!, metrics, readiness, version, logger });
   return { metrics, endpoint };
@@ -264,6 +273,7 @@ async function startPool(context: SessionContext, sessionServers: () => number):
     pin: context.executablePin,
     sessionServers,
     maxProcesses: config.http!.maxSessions + size,
+    readyTimeoutMs: config.http!.warmServerReadyTimeoutMs,
     backoff: { baseMs: config.restart.backoffBaseMs, maxMs: config.restart.backoffMaxMs, jitter: config.restart.backoffJitter, maxRestarts: config.restart.maxRestarts },
     stop: config,
     logger: logger.child({ pool: 'warm' }),

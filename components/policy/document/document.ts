@@ -71,6 +71,24 @@ export interface LimitsSection {
   readonly maxDepth?: number;
   /** Client requests the server may have in flight at once. */
   readonly maxInFlight?: number;
+  /** Largest result the client receives, counted as docs/policy.md says (text, structuredContent, base64). */
+  readonly maxResultBytes?: number;
+  /** Over maxResultBytes: deny (default), or cut a tools/call result's content to the cap. */
+  readonly onOversize?: 'deny' | 'truncate';
+  /** Largest response frame from the server, per glob of the method it answers; `*` for the rest. */
+  readonly maxResponseFrameBytes?: Readonly<Record<string, number>>;
+  /** Deepest JSON nesting accepted in a response from the server. */
+  readonly maxResponseDepth?: number;
+  /** Result caps per tool (tools/call): the first entry whose globs match the tool replaces maxResultBytes for it. */
+  readonly perTool?: readonly PerToolLimit[];
+}
+
+/** One `limits.perTool` entry: `maxResultBytes` 0 exempts the tools from any cap. */
+export interface PerToolLimit {
+  readonly tools: readonly string[];
+  readonly maxResultBytes: number;
+  /** Default: the section's onOversize. */
+  readonly onOversize?: 'deny' | 'truncate';
 }
 
 /**
@@ -88,6 +106,28 @@ export interface RuleCondition {
   readonly identity: IdentityMatch;
 }
 
+/**
+ * `when`: the identity condition, a CEL expression (`cel`: components/policy/rules/cel.ts), or
+ * both (the rule applies when both hold).
+ */
+export interface WhenCondition {
+  readonly identity?: IdentityMatch;
+  readonly cel?: string;
+}
+
+/** An example the rule must allow or deny, run at load (`tests:`); a request, a tools/call when `tool` is given. */
+export interface RuleTestCase {
+  readonly input: {
+    readonly method?: string;
+    readonly tool?: string;
+    readonly arguments?: Readonly<Record<string, unknown>>;
+    readonly identity?: { readonly tenantId?: string; readonly userId?: string; readonly agentId?: string };
+    readonly direction?: 'client-to-server' | 'server-to-client';
+    readonly era?: string;
+  };
+  readonly expect: 'allow' | 'deny';
+}
+
 /** Every rule has an id, an optional mode, optional conditions, and exactly one of the kinds below. */
 export interface RuleBase {
   readonly id: string;
@@ -95,9 +135,11 @@ export interface RuleBase {
   /** Overrides the policy's mode for this rule, unless the policy is in observe mode. */
   readonly mode?: PolicyMode;
   /** The rule applies only to frames that meet this condition (absent: to every frame). */
-  readonly when?: RuleCondition;
+  readonly when?: WhenCondition;
   /** The rule does not apply to frames that meet this condition (absent: exempts none). */
   readonly unless?: RuleCondition;
+  /** Examples the rule must allow or deny, checked at load: a case that fails refuses the policy. */
+  readonly tests?: readonly RuleTestCase[];
 }
 
 /** How a denied `tools/call` is answered: a JSON-RPC error, or a tool result with isError (the model reads it). */
@@ -184,12 +226,23 @@ export interface DeadlineRule extends RuleBase {
   };
 }
 
+/** Tool-definition pins checked at run time (docs/policy.md "Checking pins at run time"). */
+export interface PinsRule extends RuleBase {
+  readonly pins: {
+    /** The lock file (`mcp-sidecar pin`); relative to the policy file's folder. */
+    readonly lock: string;
+    /** A definition the lock does not hold: hidden and its calls denied, passed, or passed and recorded as a would-deny. */
+    readonly unknown: PinsUnknown;
+  };
+}
+export type PinsUnknown = 'deny' | 'allow' | 'observe';
+
 export type DetectorName = 'private-key' | 'aws-access-key' | 'github-token' | 'jwt' | 'bearer-token' | 'password-assignment';
 
-export type RuleSpec = MethodsRule | ToolsRule | PromptsRule | ResourcesRule | HideRule | ArgumentsRule | RateLimitRule | RedactRule | DeadlineRule;
+export type RuleSpec = MethodsRule | ToolsRule | PromptsRule | ResourcesRule | HideRule | ArgumentsRule | RateLimitRule | RedactRule | DeadlineRule | PinsRule;
 
 /** The key that names a rule's kind (`tools`, `rateLimit`, …): exactly one per rule. */
-export type RuleKind = 'methods' | 'tools' | 'prompts' | 'resources' | 'hide' | 'arguments' | 'rateLimit' | 'redact' | 'deadline';
+export type RuleKind = 'methods' | 'tools' | 'prompts' | 'resources' | 'hide' | 'arguments' | 'rateLimit' | 'redact' | 'deadline' | 'pins';
 
 /** The policy used when no file is given: enforce mode, no rules — the proxy just proxies. */
 export const PERMISSIVE_POLICY: PolicyDocument = Object.freeze({

@@ -10,8 +10,9 @@ import type { ArgumentConstraint, DetectorName, IdentityField, RateLimitDimensio
 import { count, expected, listNames } from './describe.js';
 import { describeFound } from './describe.js';
 import { ALWAYS, glob, globList, isMapping, jsonPointer, presentKeys, re2Pattern, redactionPattern, requireOne, requireSome } from './schema-parts.js';
+import { celExpression, ruleTests } from './cel-schema.js';
 
-export const RULE_KINDS = ['methods', 'tools', 'prompts', 'resources', 'hide', 'arguments', 'rateLimit', 'redact', 'deadline'] as const satisfies readonly RuleKind[];
+export const RULE_KINDS = ['methods', 'tools', 'prompts', 'resources', 'hide', 'arguments', 'rateLimit', 'redact', 'deadline', 'pins'] as const satisfies readonly RuleKind[];
 const _everyRuleKind: Exclude<RuleKind, (typeof RULE_KINDS)[number]> extends never ? true : never = true;
 void _everyRuleKind;
 export const DETECTOR_NAMES = ['private-key', 'aws-access-key', 'github-token', 'jwt', 'bearer-token', 'password-assignment'] as const satisfies readonly DetectorName[];
@@ -109,6 +110,8 @@ const identityMatch = requireSome(
   IDENTITY_FIELDS,
 ).describe('Globs over the caller\'s identity; every field given must be present and match one of its globs.');
 const condition = z.strictObject({ identity: identityMatch });
+/** `when` also takes a CEL expression (cel-schema.ts): the rule applies when both hold. */
+const whenCondition = requireSome(z.strictObject({ identity: identityMatch.optional(), cel: celExpression.optional() }), ['identity', 'cel']);
 
 /** Names the unknown detectors in a list, so a typo is pointed out rather than "found a list". */
 const detectorsError = {
@@ -161,14 +164,20 @@ const deadline = z.strictObject({
   timeoutMs: z.int(timeoutError).min(0, timeoutError).max(MAX_TIMEOUT_MS, timeoutError),
 }).describe('How long a tools/call of these tools may wait for the server, in ms (overrides --request-timeout-ms; 0: no deadline). The first matching rule decides.');
 
+const pins = z.strictObject({
+  lock: z.string().min(1),
+  unknown: z.enum(['deny', 'allow', 'observe']).default('deny'),
+}).describe('Tool, prompt and resource-template definitions checked against a lock file (`mcp-sidecar pin`; relative to the policy file): a changed one is hidden and its calls denied; `unknown`: what happens to one the lock does not hold.');
+
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
 const idError = expected('an id of lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');
 const ruleObject = z.strictObject({
   id: z.string(idError).regex(ID, idError),
   description: z.string().optional(),
   mode: mode.optional().describe('Overrides the policy\'s mode for this rule, unless the policy is in observe mode.'),
-  when: condition.optional().describe('The rule applies only to frames whose caller matches (a frame without an identity never does).'),
+  when: whenCondition.optional().describe('The rule applies only to frames whose caller matches (a frame without an identity never does) and for which `cel` is true.'),
   unless: condition.optional().describe('The rule does not apply to frames whose caller matches.'),
+  tests: ruleTests.optional(),
   methods: methods.optional(),
   tools: tools.optional(),
   prompts: prompts.optional(),
@@ -178,19 +187,21 @@ const ruleObject = z.strictObject({
   rateLimit: rateLimit.optional(),
   redact: redact.optional(),
   deadline: deadline.optional(),
+  pins: pins.optional(),
 });
 
 type RuleObject = z.output<typeof ruleObject>;
 
 /** The one kind the rule has, with the id, description and mode: the `RuleSpec` the engine compiles. */
 function toRuleSpec(rule: RuleObject): RuleSpec {
-  const { id, description, mode: ruleMode, when, unless } = rule;
+  const { id, description, mode: ruleMode, when, unless, tests } = rule;
   const base = {
     id,
     ...(description !== undefined && { description }),
     ...(ruleMode !== undefined && { mode: ruleMode }),
     ...(when !== undefined && { when }),
     ...(unless !== undefined && { unless }),
+    ...(tests !== undefined && { tests }),
   };
   if (rule.methods) return { ...base, methods: rule.methods };
   if (rule.tools) return { ...base, tools: rule.tools };
@@ -201,6 +212,7 @@ function toRuleSpec(rule: RuleObject): RuleSpec {
   if (rule.rateLimit) return { ...base, rateLimit: rule.rateLimit };
   if (rule.redact) return { ...base, redact: rule.redact };
   if (rule.deadline) return { ...base, deadline: rule.deadline };
+  if (rule.pins) return { ...base, pins: rule.pins };
   throw new Error(`rule ${id} has no kind; the refinement should have rejected it`);
 }
 

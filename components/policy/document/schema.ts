@@ -8,8 +8,8 @@ import { z } from 'zod';
 import type { PolicyDocument } from './document.js';
 import { expected } from './describe.js';
 import { ruleList } from './rule-schemas.js';
-import { GOVERNOR_BOUNDS, type Bounds } from '../../values/index.js';
-import { byteSize, glob } from './schema-parts.js';
+import { byteSizeExpected, FRAME_BYTES, GOVERNOR_BOUNDS, type Bounds } from '../../values/index.js';
+import { byteSize, glob, globList } from './schema-parts.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_NAME_OR_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
@@ -33,10 +33,22 @@ const governor = z.strictObject({
   drainTimeoutMs: within(GOVERNOR_BOUNDS.drainTimeoutMs).optional(),
 });
 
+// 0 is no cap (as a deadline's timeoutMs: 0): a tool exempted from the section's maxResultBytes.
+const perToolLimit = z.strictObject({
+  tools: globList,
+  maxResultBytes: z.union([z.literal(0), byteSize], expected(`0 (no cap) or ${byteSizeExpected(FRAME_BYTES)}`)),
+  onOversize: z.enum(['deny', 'truncate']).optional(),
+}).describe('A result cap for the tools its globs match (tools/call); the first entry that matches wins. maxResultBytes 0: no cap.');
+
 const limits = z.strictObject({
   maxFrameBytes: z.record(glob, byteSize).optional(),
   maxDepth: z.int().min(1).optional(),
   maxInFlight: z.int().min(1).optional(),
+  maxResultBytes: byteSize.optional(),
+  onOversize: z.enum(['deny', 'truncate']).optional(),
+  maxResponseFrameBytes: z.record(glob, byteSize).optional(),
+  maxResponseDepth: z.int().min(1).optional(),
+  perTool: z.array(perToolLimit).optional(),
 });
 
 const revisionError = expected('a revision: a string or a whole number');

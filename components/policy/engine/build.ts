@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { isSidecarError, SidecarError } from '../../errors/index.js';
 import type { PolicyMode } from '../document/document.js';
 import type { LoadedPolicy } from '../document/load.js';
@@ -21,7 +22,9 @@ export async function buildPolicy(loaded: LoadedPolicy, modeOverride?: PolicyMod
 export function compileLoadedPolicy(loaded: LoadedPolicy, createRules: RuleFactory, modeOverride?: PolicyMode): CompiledPolicy {
   const limits = createLimitsRules(loaded.document.limits, { mode: effectiveMode(modeOverride ?? loaded.document.mode, undefined) });
   try {
-    return compilePolicy(loaded.document, loaded.digest, createRules, limits, modeOverride);
+    // A pins rule's lock file is named relative to the policy file, as a reader of the file expects.
+    const withLockPaths: RuleFactory = (spec, context) => createRules('pins' in spec ? { ...spec, pins: { ...spec.pins, lock: resolve(dirname(loaded.source), spec.pins.lock) } } : spec, context);
+    return compilePolicy(loaded.document, loaded.digest, withLockPaths, limits, modeOverride);
   } catch (error) {
     // The schema has validated the document, so a factory that throws is refusing something the
     // schema let through (the redact rule still checks its own patterns): a bad policy file, not a crash.

@@ -15,6 +15,8 @@ export interface CompiledPolicy {
   readonly rules: readonly Rule[];
   /** True when no rule can act on anything: the frame path skips the engine entirely. */
   readonly isEmpty: boolean;
+  /** True when a response rule needs the tool its `tools/call` named (Rule.needsTool). */
+  readonly responsesNeedTool: boolean;
   /** The rules, in policy order, that can act on frames of this method, direction and phase. */
   rulesFor(direction: Direction, phase: Phase, method: string): readonly Rule[];
 }
@@ -58,6 +60,7 @@ export function compilePolicy(document: PolicyDocument, digest: string, createRu
     document,
     rules,
     isEmpty: rules.length === 0,
+    responsesNeedTool: rules.some((rule) => rule.phase === 'response' && rule.needsTool === true),
     rulesFor(direction: Direction, phase: Phase, method: string): readonly Rule[] {
       const slot = slotOf(direction, phase);
       if (slot.candidates.length === 0) return NO_RULES;

@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { readEnvelope } from '../../framing/index.js';
 import type { CompiledPolicy } from './compiled-policy.js';
-import type { DenyCategory, Direction, FrameContext, Identity, Phase, PolicyDeadline, Rule, Verdict } from './types.js';
+import type { DecisionPin, DenyCategory, Direction, FrameContext, Identity, Phase, PolicyDeadline, Rule, Verdict } from './types.js';
 
 /** One rule's say on one frame, in evaluation order: what a report records. */
 export interface Decision {
@@ -14,6 +14,9 @@ export interface Decision {
   readonly reason: string;
   readonly message?: string;
   readonly changes?: number;
+  /** The pins rule: each mismatch with both digests (bounded), and how many were left out. */
+  readonly pins?: DecisionPin[];
+  readonly pinsOmitted?: number;
 }
 
 export type DenyVerdict = Extract<Verdict, { effect: 'deny' }>;
@@ -35,6 +38,8 @@ export interface Evaluation {
   readonly deadline?: PolicyDeadline;
   /** The first observe-mode `deadline` rule that matched: passing it is only logged. */
   readonly observedDeadline?: PolicyDeadline;
+  /** For a `tools/call`: the pin of the tool definition in force (the pins rule), for its report. */
+  readonly pin?: string;
 }
 
 const FORWARD: FrameAction = Object.freeze({ kind: 'forward' });
@@ -98,6 +103,8 @@ class Frame implements FrameContext {
     readonly identity: Identity | undefined,
     readonly inFlight: number,
     readonly depth: number | undefined,
+    readonly session: object | undefined,
+    readonly tool: string | undefined,
   ) {
     this.#now = now;
   }
@@ -137,14 +144,16 @@ class Frame implements FrameContext {
  */
 export function evaluateFrame(
   policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity, keepBody = false, inFlight = 0, depth?: number,
+  session?: object, tool?: string,
 ): Evaluation {
   const rules = policy.rulesFor(direction, phase, method);
   if (rules.length === 0) return PASS;
 
-  const frame = new Frame(direction, phase, method, line, now, identity, inFlight, depth);
+  const frame = new Frame(direction, phase, method, line, now, identity, inFlight, depth, session, tool);
   let decisions: Decision[] | undefined;
   let deadline: PolicyDeadline | undefined;
   let observedDeadline: PolicyDeadline | undefined;
+  let pin: string | undefined;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
     let verdict: Verdict;
@@ -161,29 +170,44 @@ export function evaluateFrame(
       else observedDeadline ??= verdict.deadline;
       continue;
     }
+    if (verdict.effect === 'pin') {
+      pin ??= verdict.pin;
+      continue;
+    }
     decisions ??= [];
     if (verdict.effect === 'deny') {
-      decisions.push({ ruleId: rule.id, kind: rule.kind, phase, effect: 'deny', enforced, reason: verdict.reason, message: verdict.message });
-      if (enforced) return { action: { kind: 'deny', ruleId: rule.id, verdict }, decisions };
+      decisions.push({ ruleId: rule.id, kind: rule.kind, phase, effect: 'deny', enforced, reason: verdict.reason, message: verdict.message, ...pinsOf(verdict) });
+      pin ??= verdict.pin;
+      if (enforced) return pin === undefined ? { action: { kind: 'deny', ruleId: rule.id, verdict }, decisions } : { action: { kind: 'deny', ruleId: rule.id, verdict }, decisions, pin };
     } else {
-      decisions.push({ ruleId: rule.id, kind: rule.kind, phase, effect: 'rewrite', enforced, reason: verdict.reason, changes: verdict.changes });
+      // A rewrite may say what it changed (the pins rule names each mismatch): the message for logs, the pins for reports too.
+      decisions.push({ ruleId: rule.id, kind: rule.kind, phase, effect: 'rewrite', enforced, reason: verdict.reason, changes: verdict.changes, ...(verdict.message !== undefined && { message: verdict.message }), ...pinsOf(verdict) });
       if (enforced) frame.replaceBody(verdict.body);
     }
   }
   const body = keepBody && frame.parsed && !frame.rewritten ? frame.body() : undefined;
-  if (deadline !== undefined || observedDeadline !== undefined) return withDeadlines(frame, line, decisions ?? NO_DECISIONS, body, deadline, observedDeadline);
+  if (deadline !== undefined || observedDeadline !== undefined || pin !== undefined) return withDeadlines(frame, line, decisions ?? NO_DECISIONS, body, deadline, observedDeadline, pin);
   if (decisions === undefined) return body === undefined ? PASS : { action: FORWARD, decisions: NO_DECISIONS, body };
   if (!frame.rewritten) return { action: FORWARD, decisions, body };
   return { action: { kind: 'replace', line: serializeRewritten(frame.body(), line) }, decisions };
 }
 
-/** The evaluation of a request a deadline rule matched: only the fields that are set. */
-function withDeadlines(frame: Frame, line: Buffer, decisions: readonly Decision[], body: unknown, deadline: PolicyDeadline | undefined, observedDeadline: PolicyDeadline | undefined): Evaluation {
+/** A verdict's pins for its decision: nothing (no spread of fields) unless the pins rule set them. */
+function pinsOf(verdict: { readonly pins?: DecisionPin[]; readonly pinsOmitted?: number }): { pins?: DecisionPin[]; pinsOmitted?: number } | undefined {
+  if (verdict.pins === undefined) return undefined;
+  return verdict.pinsOmitted === undefined ? { pins: verdict.pins } : { pins: verdict.pins, pinsOmitted: verdict.pinsOmitted };
+}
+
+/** The evaluation of a request a deadline rule (or the pins rule's pin) matched: only the fields that are set. */
+function withDeadlines(
+  frame: Frame, line: Buffer, decisions: readonly Decision[], body: unknown, deadline: PolicyDeadline | undefined, observedDeadline: PolicyDeadline | undefined, pin?: string,
+): Evaluation {
   const action: FrameAction = frame.rewritten ? { kind: 'replace', line: serializeRewritten(frame.body(), line) } : FORWARD;
   const evaluation: { -readonly [K in keyof Evaluation]: Evaluation[K] } = { action, decisions };
   if (body !== undefined) evaluation.body = body;
   if (deadline !== undefined) evaluation.deadline = deadline;
   if (observedDeadline !== undefined) evaluation.observedDeadline = observedDeadline;
+  if (pin !== undefined) evaluation.pin = pin;
   return evaluation;
 }
 

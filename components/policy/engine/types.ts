@@ -58,9 +58,43 @@ export interface FrameContext {
    * `limits.maxDepth` scans the bytes itself when absent.
    */
   readonly depth?: number | undefined;
+  /**
+   * An object unique to the session the frame belongs to (one per pump): a rule that keeps
+   * per-session state (what a session's server listed) keys it here, in a WeakMap, so one
+   * session never decides another's frames. Absent (policy test, replay) means one session.
+   */
+  readonly session?: object | undefined;
+  /**
+   * For a response to `tools/call`: the tool its request named, when a response rule asked for
+   * it (Rule.needsTool). Undefined otherwise.
+   */
+  readonly tool?: string | undefined;
 }
 
 export type DenyCategory = 'forbidden' | 'transient_error' | 'user_error' | 'internal_error';
+
+/** One tool-definition pin mismatch as a decision records it (the pins rule; both digests for the report). */
+export interface DecisionPin {
+  readonly kind: 'tool' | 'prompt' | 'resourceTemplate';
+  readonly status: 'changed' | 'unknown' | 'unreadable';
+  /** Absent for an entry without a readable name. */
+  readonly key?: string;
+  /** The lock's pin (changed). */
+  readonly expected?: string;
+  /** The pin of what the server lists now (changed, unknown). */
+  readonly actual?: string;
+  /** What changed, `<JSON pointer> <added|removed|changed>` (changed). */
+  readonly changes?: string[];
+}
+
+/** What a pins verdict says about the definitions it judged (bounded: the rest are counted). */
+export interface VerdictPins {
+  readonly pins?: DecisionPin[];
+  /** Mismatches left out of `pins` past its bound. */
+  readonly pinsOmitted?: number;
+  /** A denied (or would-be denied) call: the pin of the definition its session was shown (Evaluation.pin). */
+  readonly pin?: string;
+}
 
 export type Verdict =
   /** Nothing to say about this frame. */
@@ -75,14 +109,19 @@ export type Verdict =
     readonly reply?: ToolReply;
     /** For rate limits: when a retry could succeed. */
     readonly retryAfterMs?: number;
-  }
+  } & VerdictPins
   /** Replace the frame's body (redaction, list filtering). `changes` counts what was changed. */
-  | { readonly effect: 'rewrite'; readonly reason: string; readonly body: unknown; readonly changes: number }
+  | ({ readonly effect: 'rewrite'; readonly reason: string; readonly body: unknown; readonly changes: number; readonly message?: string } & VerdictPins)
   /**
    * A client request's deadline (a `deadline` rule): the frame passes on unchanged, and the chain
    * goes on. Not a decision: it changes nothing about the frame, only how long its answer may take.
    */
-  | { readonly effect: 'deadline'; readonly deadline: PolicyDeadline };
+  | { readonly effect: 'deadline'; readonly deadline: PolicyDeadline }
+  /**
+   * The pin of the tool definition in force for a `tools/call` (the pins rule): the frame passes
+   * on unchanged and the chain goes on; the call's report carries it. Not a decision.
+   */
+  | { readonly effect: 'pin'; readonly pin: string };
 
 /** How long a client request may wait for the server, and the rule that says so (0: no deadline). */
 export interface PolicyDeadline {
@@ -106,6 +145,11 @@ export interface Rule {
    * matches one, so a rule pays nothing for frames it cannot act on. `*` matches every method.
    */
   readonly methods: readonly string[];
+  /**
+   * A response rule that needs the tool a `tools/call` response answers (FrameContext.tool): the
+   * pump then reads the tool name of each `tools/call` it forwards (only then).
+   */
+  readonly needsTool?: boolean;
   /** Pure and synchronous. A throw is a rule failure: denies under enforce, recorded under observe. */
   evaluate(frame: FrameContext): Verdict;
 }

@@ -55,8 +55,10 @@ export function compileCondition(key: 'when' | 'unless', condition: RuleConditio
  * token taken). Without either key, the rules are returned unchanged.
  */
 export function applyConditions(spec: RuleSpec, rules: Rule[]): Rule[] {
-  if (spec.when === undefined && spec.unless === undefined) return rules;
-  const when = spec.when === undefined ? undefined : compileCondition('when', spec.when);
+  // `when.cel` is applied by rules/cel.ts; only `when.identity` is this file's.
+  const whenIdentity = spec.when?.identity;
+  if (whenIdentity === undefined && spec.unless === undefined) return rules;
+  const when = whenIdentity === undefined ? undefined : compileCondition('when', { identity: whenIdentity });
   const unless = spec.unless === undefined ? undefined : compileCondition('unless', spec.unless);
   const applies = (identity: Identity | undefined): boolean => (when === undefined || when(identity)) && (unless === undefined || !unless(identity));
   return rules.map((rule) => ({

@@ -6,6 +6,7 @@ import type { Rule } from '../engine/types.js';
 import { createArgumentsRules } from './arguments.js';
 import type { RuleContext } from './common.js';
 import { createDeadlineRules } from './deadline.js';
+import { createPinsRules } from './pins.js';
 import { createHideRules } from './hide.js';
 import { createMethodsRules } from './methods.js';
 import { createPromptsRules } from './prompts.js';
@@ -19,6 +20,7 @@ export { createArgumentsRules } from './arguments.js';
 export { RuleSpecError, type RuleContext } from './common.js';
 export { applyConditions, compileCondition, type IdentityPredicate } from './conditions.js';
 export { createDeadlineRules } from './deadline.js';
+export { createPinsRules, createPinsRulesFromIndex, describeMismatch, pinMismatchCounts, setPinMismatchListener, type PinMismatch, type PinMismatchListener } from './pins.js';
 export { createHideRules } from './hide.js';
 export { createLimitsRules, jsonDepth, orderBySpecificity } from './limits.js';
 export { createMethodsRules } from './methods.js';
@@ -42,6 +44,7 @@ const FACTORIES = {
   rateLimit: createRateLimitRules,
   redact: createRedactRules,
   deadline: createDeadlineRules,
+  pins: createPinsRules,
 } as const satisfies Record<RuleKind, unknown>;
 
 export const RULE_KINDS = Object.freeze(Object.keys(FACTORIES) as RuleKind[]);

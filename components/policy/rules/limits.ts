@@ -1,13 +1,16 @@
 // The document's `limits` section, as rules that read no body: `maxInFlight` over the
 // context's count of client requests in flight (client requests only, first of all the rules),
 // then `maxFrameBytes` by method glob and `maxDepth` over the frame's bytes, for requests and
-// notifications in both directions (the server's own requests too). The section arrives
-// validated by the schema (document/schema.ts): nothing here checks it again.
+// notifications in both directions (the server's own requests too); then the response side,
+// server to client, by the method each response answers: `maxResponseFrameBytes`,
+// `maxResponseDepth`, and `maxResultBytes` (result-size.ts, the one limit that parses). The
+// section arrives validated by the schema (document/schema.ts): nothing here checks it again.
 import type { LimitsSection, PolicyMode } from '../document/document.js';
-import type { Direction, FrameContext, Rule, Verdict } from '../engine/types.js';
+import type { Direction, FrameContext, Phase, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
 import { compileGlob, type GlobMatcher } from '../engine/glob.js';
 import { deny, quoteForMessage, type RuleContext } from './common.js';
+import { createResultSizeRule } from './result-size.js';
 
 const DIRECTIONS: readonly Direction[] = ['client-to-server', 'server-to-client'];
 
@@ -75,13 +78,35 @@ export function jsonDepth(buffer: Buffer, stopAbove = Number.POSITIVE_INFINITY):
   return deepest;
 }
 
-function limitRule(id: string, mode: PolicyMode, direction: Direction, methods: readonly string[], evaluate: (frame: FrameContext) => Verdict): Rule {
-  return { id, kind: 'limits', mode, direction, phase: 'request', methods, evaluate };
+function limitRule(id: string, mode: PolicyMode, direction: Direction, methods: readonly string[], evaluate: (frame: FrameContext) => Verdict, phase: Phase = 'request'): Rule {
+  return { id, kind: 'limits', mode, direction, phase, methods, evaluate };
+}
+
+/** The largest frame per method glob: the most specific glob that matches the method wins (orderBySpecificity). */
+function frameSizeLimits(table: Readonly<Record<string, number>>): { methods: string[]; limitFor: (method: string) => { glob: string; bytes: number } | undefined } | undefined {
+  const entries = Object.entries(table);
+  if (entries.length === 0) return undefined;
+  const sizes = new Map(entries);
+  const exact = new Map<string, number>();
+  const ordered: { glob: string; match: GlobMatcher; bytes: number }[] = [];
+  for (const glob of orderBySpecificity(entries.map(([glob]) => glob))) {
+    const bytes = sizes.get(glob)!;
+    if (!glob.includes('*') && !glob.includes('?')) exact.set(glob, bytes);
+    else ordered.push({ glob, match: compileGlob(glob), bytes });
+  }
+  const limitFor = (method: string): { glob: string; bytes: number } | undefined => {
+    const bytes = exact.get(method);
+    if (bytes !== undefined) return { glob: method, bytes };
+    return ordered.find((entry) => entry.match(method));
+  };
+  return { methods: entries.map(([glob]) => glob), limitFor };
 }
 
 /**
  * Rules for the limits section, in the order they run: `limits.maxInFlight` (client to server),
- * then `limits.maxFrameBytes` and `limits.maxDepth`, one per direction each.
+ * then `limits.maxFrameBytes` and `limits.maxDepth`, one per direction each; then, for the
+ * server's responses, `limits.maxResponseFrameBytes`, `limits.maxResponseDepth` and
+ * `limits.maxResultBytes` (the cheap ones first: a frame they refuse is never parsed).
  */
 export function createLimitsRules(limits: LimitsSection, context: RuleContext): Rule[] {
   const { mode } = context;
@@ -96,27 +121,14 @@ export function createLimitsRules(limits: LimitsSection, context: RuleContext): 
 
   if (limits.maxFrameBytes !== undefined) {
     const id = 'limits.maxFrameBytes';
-    const entries = Object.entries(limits.maxFrameBytes);
-    if (entries.length > 0) {
-      const table = new Map(entries);
-      const exact = new Map<string, number>();
-      const ordered: { glob: string; match: GlobMatcher; bytes: number }[] = [];
-      for (const glob of orderBySpecificity(entries.map(([glob]) => glob))) {
-        const bytes = table.get(glob)!;
-        if (!glob.includes('*') && !glob.includes('?')) exact.set(glob, bytes);
-        else ordered.push({ glob, match: compileGlob(glob), bytes });
-      }
-      const limitFor = (method: string): { glob: string; bytes: number } | undefined => {
-        const bytes = exact.get(method);
-        if (bytes !== undefined) return { glob: method, bytes };
-        return ordered.find((entry) => entry.match(method));
-      };
+    const sizes = frameSizeLimits(limits.maxFrameBytes);
+    if (sizes !== undefined) {
+      const { limitFor, methods } = sizes;
       const evaluate = (frame: FrameContext): Verdict => {
         const limit = limitFor(frame.method);
         if (limit === undefined || frame.line.length <= limit.bytes) return CONTINUE;
         return deny('frame_too_large', `a ${quoteForMessage(frame.method)} frame of ${frame.line.length} bytes is over the ${limit.bytes}-byte limit for ${quoteForMessage(limit.glob)}`, 'user_error');
       };
-      const methods = entries.map(([glob]) => glob);
       for (const direction of DIRECTIONS) rules.push(limitRule(id, mode, direction, methods, evaluate));
     }
   }
@@ -132,5 +144,32 @@ export function createLimitsRules(limits: LimitsSection, context: RuleContext): 
     };
     for (const direction of DIRECTIONS) rules.push(limitRule(id, mode, direction, ['*'], evaluate));
   }
+
+  // The response side: what the server answers, judged by the method of the request it answers.
+  if (limits.maxResponseFrameBytes !== undefined) {
+    const sizes = frameSizeLimits(limits.maxResponseFrameBytes);
+    if (sizes !== undefined) {
+      const { limitFor, methods } = sizes;
+      const evaluate = (frame: FrameContext): Verdict => {
+        const limit = limitFor(frame.method);
+        if (limit === undefined || frame.line.length <= limit.bytes) return CONTINUE;
+        return deny('response_too_large', `the response to ${quoteForMessage(frame.method)} was a frame of ${frame.line.length} bytes, over the ${limit.bytes}-byte limit for ${quoteForMessage(limit.glob)}`, 'forbidden');
+      };
+      rules.push(limitRule('limits.maxResponseFrameBytes', mode, 'server-to-client', methods, evaluate, 'response'));
+    }
+  }
+
+  if (limits.maxResponseDepth !== undefined) {
+    const maxDepth = limits.maxResponseDepth;
+    const evaluate = (frame: FrameContext): Verdict => {
+      const depth = frame.depth ?? jsonDepth(frame.line, maxDepth);
+      if (depth <= maxDepth) return CONTINUE;
+      return deny('response_too_deep', `the response to ${quoteForMessage(frame.method)} nests deeper than ${maxDepth} levels`, 'forbidden');
+    };
+    rules.push(limitRule('limits.maxResponseDepth', mode, 'server-to-client', ['*'], evaluate, 'response'));
+  }
+
+  const resultSize = createResultSizeRule(limits, mode);
+  if (resultSize !== undefined) rules.push(resultSize);
   return rules;
 }

@@ -5,6 +5,7 @@ import type { RuleKind, RuleSpec } from '../document/document.js';
 import type { Rule } from '../engine/types.js';
 import type { RuleContext } from './common.js';
 import { applyConditions } from './conditions.js';
+import { applyCelCondition, runRuleTests } from './cel.js';
 
 /** Compiles one spec of its kind into rules. */
 export type KindFactory = (spec: RuleSpec, context: RuleContext) => Rule[];
@@ -22,6 +23,7 @@ const LOADERS: Readonly<Record<RuleKind, () => Promise<KindFactory>>> = {
   rateLimit: async () => as((await import('./rate-limit.js')).createRateLimitRules),
   redact: async () => as((await import('./redact.js')).createRedactRules),
   deadline: async () => as((await import('./deadline.js')).createDeadlineRules),
+  pins: async () => as((await import('./pins.js')).createPinsRules),
 };
 
 const KINDS = Object.keys(LOADERS) as RuleKind[];
@@ -44,7 +46,10 @@ export function rulesFromSpec(factories: Partial<Record<RuleKind, KindFactory>>,
   const kind = kindOf(spec);
   const factory = factories[kind];
   if (factory === undefined) throw new Error(`rule ${JSON.stringify(spec.id)}: the ${kind} rule kind was not loaded`);
-  return applyConditions(spec, factory(spec, context));
+  const build = (): Rule[] => applyConditions(spec, applyCelCondition(spec, factory(spec, context)));
+  // The `tests:` run on a copy compiled for them, so they take no rate-limit token from the rules in use.
+  if (spec.tests !== undefined) runRuleTests(spec, build());
+  return build();
 }
 
 /** Loads the kinds `specs` use, and returns what compiles each spec. */

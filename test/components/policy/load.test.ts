@@ -23,8 +23,8 @@ function errorsOf(text: string): string[] {
   assert.fail('the policy loaded');
 }
 
-const KINDS = 'methods, tools, prompts, resources, hide, arguments, rateLimit, redact, deadline';
-const RULE_KEYS = `id, description, mode, when, unless, ${KINDS}`;
+const KINDS = 'methods, tools, prompts, resources, hide, arguments, rateLimit, redact, deadline, pins';
+const RULE_KEYS = `id, description, mode, when, unless, tests, ${KINDS}`;
 const TOP_KEYS = 'apiVersion, kind, metadata, mode, governor, limits, rules';
 const SIZE = 'a size in bytes from 1024 to 1073741824 (a number, optionally with KiB, MiB or GiB)';
 const POINTER = 'a JSON pointer such as "/path", "/options/depth" or "/paths/*" (with "~0" for "~", "~1" for "/", and "*" for each element of an array, but not first)';

@@ -46,6 +46,12 @@ const INEXPRESSIBLE = new Set([
   'two redact patterns of one name',
   'two rules of one id',
   'a frame size with a unit above the bound',
+  'a CEL condition that does not parse',
+  'a CEL condition naming an unknown variable',
+  'a CEL condition that is not a bool',
+  'a CEL condition using matches()',
+  'a CEL re2Matches pattern RE2 refuses (a lookahead)',
+  'a rule whose tests case fails',
 ]);
 
 // One policy per check the rule factories used to make, then the schema's own refusals.
@@ -125,6 +131,11 @@ const REJECTED: Array<[string, string]> = [
   ['a deadline that is not whole', rule({ deadline: { tools: ['*'], timeoutMs: 1.5 } })],
   ['a deadline above the flag\'s bound', rule({ deadline: { tools: ['*'], timeoutMs: 86_400_001 } })],
   ['a deadline with an unknown key', rule({ deadline: { tools: ['*'], timeoutMs: 1000, methods: ['ping'] } })],
+  // pins
+  ['pins without a lock', rule({ pins: { unknown: 'deny' } })],
+  ['pins with an empty lock path', rule({ pins: { lock: '' } })],
+  ['pins with an unknown setting it does not know', rule({ pins: { lock: 'tools.lock.json', unknown: 'ask' } })],
+  ['pins with an unknown key', rule({ pins: { lock: 'tools.lock.json', state: 'x' } })],
   // conditions
   ['a condition that is not a mapping', rule({ when: 'acme', tools: { allow: ['*'] } })],
   ['a condition without identity', rule({ when: {}, tools: { allow: ['*'] } })],
@@ -133,6 +144,19 @@ const REJECTED: Array<[string, string]> = [
   ['an identity with no field', rule({ when: { identity: {} }, tools: { allow: ['*'] } })],
   ['an identity field with no glob', rule({ when: { identity: { userId: [] } }, tools: { allow: ['*'] } })],
   ['an identity field with an empty glob', rule({ when: { identity: { userId: [''] } }, tools: { allow: ['*'] } })],
+  // CEL conditions and tests (rules/cel.ts)
+  ['a CEL condition that is not a string', rule({ when: { cel: true }, tools: { allow: ['*'] } })],
+  ['an empty CEL condition', rule({ when: { cel: '' }, tools: { allow: ['*'] } })],
+  ['a CEL condition that does not parse', rule({ when: { cel: 'tool ==' }, tools: { allow: ['*'] } })],
+  ['a CEL condition naming an unknown variable', rule({ when: { cel: 'user == "x"' }, tools: { allow: ['*'] } })],
+  ['a CEL condition that is not a bool', rule({ when: { cel: 'size(arguments)' }, tools: { allow: ['*'] } })],
+  ['a CEL condition using matches()', rule({ when: { cel: 'tool.matches("^a")' }, tools: { allow: ['*'] } })],
+  ['a CEL re2Matches pattern RE2 refuses (a lookahead)', rule({ when: { cel: 'tool.re2Matches("(?=a)")' }, tools: { allow: ['*'] } })],
+  ['a CEL condition on unless', rule({ unless: { cel: 'tool == "x"' }, tools: { allow: ['*'] } })],
+  ['an empty tests list', rule({ tools: { allow: ['*'] }, tests: [] })],
+  ['a tests case with an unknown expectation', rule({ tools: { allow: ['*'] }, tests: [{ input: { tool: 'x' }, expect: 'maybe' }] })],
+  ['a tests case with an unknown input key', rule({ tools: { allow: ['*'] }, tests: [{ input: { name: 'x' }, expect: 'allow' }] })],
+  ['a rule whose tests case fails', rule({ tools: { deny: ['x'] }, tests: [{ input: { tool: 'x' }, expect: 'allow' }] })],
   // rules
   ['a rule with no kind', rule({})],
   ['a rule with two kinds', rule({ tools: { allow: ['*'] }, prompts: { allow: ['*'] } })],
@@ -151,6 +175,15 @@ const REJECTED: Array<[string, string]> = [
   ['a frame size that is not a size', policyText({ limits: { maxFrameBytes: { '*': '1MiB!' } } })],
   ['a frame size for an empty glob', policyText({ limits: { maxFrameBytes: { '': 4096 } } })],
   ['an unknown limit', policyText({ limits: { maxFrames: 1 } })],
+  ['a result cap below the bound', policyText({ limits: { maxResultBytes: 100 } })],
+  ['a result cap that is not a size', policyText({ limits: { maxResultBytes: 'big' } })],
+  ['an unknown onOversize', policyText({ limits: { maxResultBytes: '1MiB', onOversize: 'cut' } })],
+  ['a response frame size below the bound', policyText({ limits: { maxResponseFrameBytes: { '*': 10 } } })],
+  ['a maxResponseDepth of zero', policyText({ limits: { maxResponseDepth: 0 } })],
+  ['a per-tool cap below the bound', policyText({ limits: { perTool: [{ tools: ['a'], maxResultBytes: 100 }] } })],
+  ['a per-tool cap without tools', policyText({ limits: { perTool: [{ tools: [], maxResultBytes: 0 }] } })],
+  ['a per-tool entry without a cap', policyText({ limits: { perTool: [{ tools: ['a'] }] } })],
+  ['a per-tool entry with an unknown key', policyText({ limits: { perTool: [{ tools: ['a'], maxResultBytes: 0, cap: 1 }] } })],
   // the document and the governor section
   ['an unknown apiVersion', policyText({}).replace('mcp-sidecar/v1', 'mcp-sidecar/v2')],
   ['an unknown top-level key', policyText({}).replace('"rules"', '"rulez"')],
@@ -209,6 +242,12 @@ describe('the published schema accepts what the proxy runs', () => {
         { id: 'no-deadline', deadline: { tools: ['build'], timeoutMs: 0 } },
       ],
     })],
+    ['the response-side limits', policyText({ limits: { maxResultBytes: '256KiB', onOversize: 'truncate', maxResponseFrameBytes: { '*': '4MiB', 'tools/call': '1MiB' }, maxResponseDepth: 64 } })],
+    ['per-tool result caps', policyText({ limits: { maxResultBytes: '256KiB', perTool: [{ tools: ['read_*', 'fetch'], maxResultBytes: '1MiB', onOversize: 'deny' }, { tools: ['export'], maxResultBytes: 0 }] } })],
+    ['CEL conditions and tests', policyText({ rules: [
+      { id: 'cel-only', when: { cel: 'tool == "rm" && arguments.force == true' }, tools: { deny: ['*'] }, tests: [{ input: { tool: 'rm', arguments: { force: true } }, expect: 'deny' }] },
+      { id: 'cel-and-identity', when: { identity: { tenantId: ['trial-*'] }, cel: 'tool.re2Matches("^write_")' }, tools: { deny: ['*'] }, tests: [{ input: { tool: 'write_x', identity: { tenantId: 'trial-1' }, direction: 'client-to-server', era: '2026-07-28' }, expect: 'deny' }, { input: { method: 'ping' }, expect: 'allow' }] },
+    ] })],
   ];
   for (const [label, text] of written) {
     it(label, () => {

@@ -160,4 +160,34 @@ describe('pump with a policy: responses that could slip past it', () => {
     assert.deepEqual(batch, [{ jsonrpc: '2.0', id: 1, result: { content: [{ text: '[REDACTED]' }] } }, { jsonrpc: '2.0', id: 2, result: {} }]);
     assert.equal(s.pump.pendingCount, 0);
   });
+
+  it('should give response rules the tool the answered tools/call named, only when a rule asks (needsTool)', async () => {
+    const seen: Array<string | undefined> = [];
+    const watch = (needsTool: boolean) => rule({ phase: 'response', direction: 'server-to-client', methods: ['tools/call'], needsTool, evaluate: (frame) => (seen.push(frame.tool), { effect: 'continue' }) });
+    const asked = setup([watch(true)]);
+    asked.clientIn.write('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{}}}\n{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":7}}\n');
+    await tick();
+    asked.serverStdout.write('{"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n{"jsonrpc":"2.0","id":2,"result":{"content":[]}}\n');
+    await tick();
+    assert.deepEqual(seen, ['search', undefined], 'the name, or undefined when it is not a string');
+    seen.length = 0;
+    const unasked = setup([watch(false)]);
+    unasked.clientIn.write('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}}\n');
+    await tick();
+    unasked.serverStdout.write('{"jsonrpc":"2.0","id":1,"result":{"content":[]}}\n');
+    await tick();
+    assert.deepEqual(seen, [undefined], 'not read when no rule needs it');
+  });
+
+  it('should give rules one session object per pump, the same for every frame of it', async () => {
+    const sessions: Array<object | undefined> = [];
+    const watch = rule({ methods: ['ping'], evaluate: (frame) => (sessions.push(frame.session), { effect: 'continue' }) });
+    const [a, b] = [setup([watch]), setup([watch])];
+    a.clientIn.write('{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"ping"}\n');
+    b.clientIn.write('{"jsonrpc":"2.0","id":1,"method":"ping"}\n');
+    await tick();
+    assert.equal(sessions.length, 3);
+    assert.ok(sessions[0] !== undefined && sessions[0] === sessions[1], 'one object for one session');
+    assert.notEqual(sessions[2], sessions[0], 'another for another session');
+  });
 });
