@@ -172,10 +172,10 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
     }]),
     // ---------------------------------------------------------------------------------------
     // proxy observe / proxy enforce: the proxy with the realistic policy in
-    // bench/policy.bench.yaml (ten rules: method and tool allowlists, argument constraints, a
-    // rate limit that never trips, redaction of every tools/call result; none denies or changes
-    // the bench's calls), `--mode observe` or `--mode enforce`. They join once the CLI lists
-    // --policy and --mode in --help. Execution reports join by themselves too: once --help lists
+    // bench/policy.bench.yaml (twelve rules: method and tool allowlists, argument constraints, a
+    // rate limit that never trips, a CEL condition, tool pins, redaction of every tools/call
+    // result; none denies or changes the bench's calls), `--mode observe` or `--mode enforce`.
+    // They join once the CLI lists --policy and --mode in --help. Execution reports join by themselves too: once --help lists
     // --report-file, each writes its report to bench/results/runs/<pid>/reports/<name>.ndjson.
     // ---------------------------------------------------------------------------------------
     ...['observe', 'enforce'].flatMap((mode) => [
