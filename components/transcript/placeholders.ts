@@ -35,10 +35,39 @@ const MARKER = /\[REDACTED:(private-key|aws-access-key|github-token|jwt|bearer-t
  * rule finds one where the rule found one. A custom pattern's marker stays as it is.
  */
 export function markersToPlaceholders(value: unknown): unknown {
-  if (typeof value === 'string') return value.includes('[REDACTED:') ? value.replace(MARKER, (_, name: string) => placeholderFor(name)) : value;
-  if (Array.isArray(value)) return value.map(markersToPlaceholders);
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, markersToPlaceholders(item)]));
+  if (!isContainer(value)) return replaceMarkers(value);
+  // A copy made top down with a stack of its own: the frame may nest as deep as its sender made
+  // it, and a call per level would end in a RangeError, the frame then left out of the file.
+  const copyOf = (item: object): unknown[] | Record<string, unknown> => (Array.isArray(item) ? [] : {});
+  const root = copyOf(value);
+  const sources: object[] = [value];
+  const copies: (unknown[] | Record<string, unknown>)[] = [root];
+  while (sources.length > 0) {
+    const source = sources.pop()!;
+    const copy = copies.pop()!;
+    if (Array.isArray(source)) {
+      for (let i = 0; i < source.length; i++) (copy as unknown[])[i] = copyMember(source[i], sources, copies);
+    } else {
+      for (const [key, item] of Object.entries(source)) {
+        // As Object.fromEntries writes it: an own member even when it is named `__proto__`.
+        Object.defineProperty(copy, key, { value: copyMember(item, sources, copies), writable: true, enumerable: true, configurable: true });
+      }
+    }
   }
-  return value;
+  return root;
+}
+
+const isContainer = (value: unknown): value is object => typeof value === 'object' && value !== null;
+
+function replaceMarkers(value: unknown): unknown {
+  return typeof value === 'string' && value.includes('[REDACTED:') ? value.replace(MARKER, (_, name: string) => placeholderFor(name)) : value;
+}
+
+/** A member's copy: a leaf as it is (markers replaced), a container empty for now and queued to be filled. */
+function copyMember(item: unknown, sources: object[], copies: (unknown[] | Record<string, unknown>)[]): unknown {
+  if (!isContainer(item)) return replaceMarkers(item);
+  const copy = Array.isArray(item) ? [] : {};
+  sources.push(item);
+  copies.push(copy);
+  return copy;
 }

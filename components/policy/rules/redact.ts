@@ -220,7 +220,13 @@ class Redactor {
     // Per array, a tree of the paths in its items (by key, from the item), each with the strings
     // found there; not into nested arrays: those have their own.
     const groups: number[][] = [];
-    const collect = (item: unknown, column: Column | undefined): void => {
+    // Depth first, in document order, with a stack of its own (a value is as deep as its sender
+    // made it): each entry a value and the column it belongs to, found when it is visited.
+    const pending: unknown[] = [value];
+    const columns: (Column | undefined)[] = [undefined];
+    while (pending.length > 0) {
+      const item = pending.pop();
+      const column = columns.pop();
       if (typeof item === 'string') {
         if (column !== undefined) {
           if (column.members === undefined) groups.push(column.members = []);
@@ -229,51 +235,30 @@ class Redactor {
         texts.push(item);
       } else if (Array.isArray(item)) {
         const own: Column = {};
-        for (const element of item) collect(element, own);
+        for (let i = item.length - 1; i >= 0; i--) {
+          pending.push(item[i]);
+          columns.push(own);
+        }
       } else if (isRecord(item)) {
-        for (const key of Object.keys(item)) {
-          let next: Column | undefined;
-          if (column !== undefined) {
-            const keys = column.keys ??= new Map();
-            next = keys.get(key);
-            if (next === undefined) keys.set(key, next = {});
-          }
-          collect(item[key], next);
+        const keys = Object.keys(item);
+        // The members' columns made in key order, as a walk that calls itself would make them.
+        const next: (Column | undefined)[] = keys.map((key) => {
+          if (column === undefined) return undefined;
+          const byKey = column.keys ??= new Map();
+          let found = byKey.get(key);
+          if (found === undefined) byKey.set(key, found = {});
+          return found;
+        });
+        for (let i = keys.length - 1; i >= 0; i--) {
+          pending.push(item[keys[i]!]);
+          columns.push(next[i]);
         }
       }
-    };
-    collect(value, undefined);
+    }
     if (texts.length === 0) return value;
     const redacted = this.redactGroups(texts, groups);
     if (redacted === undefined) return value;
-
-    // The copy, in the order of the walk above; what did not change is shared.
-    let next = 0;
-    const rebuild = (item: unknown): unknown => {
-      if (typeof item === 'string') return redacted[next++] ?? item;
-      if (Array.isArray(item)) {
-        let copy: unknown[] | undefined;
-        item.forEach((element, index) => {
-          const changed = rebuild(element);
-          if (changed === element) return;
-          copy ??= item.slice();
-          copy[index] = changed;
-        });
-        return copy ?? item;
-      }
-      if (isRecord(item)) {
-        let copy: Record<string, unknown> | undefined;
-        for (const key of Object.keys(item)) {
-          const changed = rebuild(item[key]);
-          if (changed === item[key]) continue;
-          copy ??= { ...item };
-          copy[key] = changed;
-        }
-        return copy ?? item;
-      }
-      return item;
-    };
-    return rebuild(value);
+    return rebuildStrings(value, redacted);
   }
 
   /**
@@ -300,6 +285,62 @@ class Redactor {
     });
     return copy;
   }
+}
+
+/** A container `mapLeaves` is in: its members' keys (undefined for an array), the next member, and its copy once one changed. */
+interface OpenLevel {
+  readonly item: unknown[] | Record<string, unknown>;
+  readonly keys: string[] | undefined;
+  next: number;
+  copy: unknown[] | Record<string, unknown> | undefined;
+}
+
+/**
+ * The value with each leaf (anything but an array or a record) replaced by `leaf(value, key)`
+ * (`key`: its member name, undefined in an array or at the root), visited in document order;
+ * a container is copied only when something in it changed, else the same one is returned.
+ * Iterative, with a stack of its own: a frame's value may nest as deep as its sender likes,
+ * and a call per level would end in a RangeError on the frame's path.
+ */
+function mapLeaves(value: unknown, leaf: (value: unknown, key: string | undefined) => unknown): unknown {
+  if (!Array.isArray(value) && !isRecord(value)) return leaf(value, undefined);
+  const open = (item: unknown[] | Record<string, unknown>): OpenLevel => ({ item, keys: Array.isArray(item) ? undefined : Object.keys(item), next: 0, copy: undefined });
+  const stack: OpenLevel[] = [open(value)];
+  for (;;) {
+    const level = stack[stack.length - 1]!;
+    const { item, keys } = level;
+    const count = keys === undefined ? (item as unknown[]).length : keys.length;
+    let key: string | number;
+    let changed: unknown;
+    if (level.next < count) {
+      const index = level.next++;
+      key = keys === undefined ? index : keys[index]!;
+      const entry = (item as Record<string | number, unknown>)[key];
+      if (Array.isArray(entry) || isRecord(entry)) {
+        stack.push(open(entry));
+        continue;
+      }
+      changed = leaf(entry, keys === undefined ? undefined : (key as string));
+    } else {
+      // This container is done: what it became takes its place in its parent.
+      stack.pop();
+      changed = level.copy ?? item;
+      if (stack.length === 0) return changed;
+      const parent = stack[stack.length - 1]!;
+      key = parent.keys === undefined ? parent.next - 1 : parent.keys[parent.next - 1]!;
+    }
+    const parent = stack[stack.length - 1]!;
+    const original = (parent.item as Record<string | number, unknown>)[key];
+    if (changed === original) continue;
+    parent.copy ??= Array.isArray(parent.item) ? parent.item.slice() : { ...parent.item };
+    (parent.copy as Record<string | number, unknown>)[key] = changed;
+  }
+}
+
+/** `value` with its strings, in document order, replaced by `redacted`'s (undefined: unchanged). */
+function rebuildStrings(value: unknown, redacted: readonly (string | undefined)[]): unknown {
+  let next = 0;
+  return mapLeaves(value, (item) => (typeof item === 'string' ? redacted[next++] ?? item : item));
 }
 
 /** `{type:'text', text}` or `{type:'resource', resource:{text}}`: the text a content block carries. */
@@ -471,23 +512,13 @@ export function createRedactRules(spec: RedactRule, context: RuleContext): Rule[
 export function redactSecrets(value: unknown, marker: (detector: string) => string = defaultMarker): { readonly value: unknown; readonly changes: number } {
   const redactor = new Redactor(DETECTOR_NAMES.map((name) => BUILT_IN_DETECTORS[name]), marker);
   let keyed = 0;
-  const underSecretKeys = (item: unknown): unknown => {
-    if (Array.isArray(item)) {
-      const mapped = item.map(underSecretKeys);
-      return mapped.some((entry, i) => entry !== item[i]) ? mapped : item;
-    }
-    if (!isRecord(item)) return item;
-    let copy: Record<string, unknown> | undefined;
-    for (const key of Object.keys(item)) {
-      const entry = item[key];
-      const next = (typeof entry === 'string' || typeof entry === 'number') && isSecretKey(key) ? marker('password-assignment') : underSecretKeys(entry);
-      if (next === entry) continue;
-      if (typeof entry !== 'object') keyed += 1;
-      copy ??= { ...item };
-      copy[key] = next;
-    }
-    return copy ?? item;
-  };
+  // A string or number under a secret key name is replaced whole; objects under one are looked into.
+  const underSecretKeys = (item: unknown): unknown => mapLeaves(item, (entry, key) => {
+    if (key === undefined || (typeof entry !== 'string' && typeof entry !== 'number') || !isSecretKey(key)) return entry;
+    const replaced = marker('password-assignment');
+    if (replaced !== entry) keyed += 1;
+    return replaced;
+  });
   const redacted = redactor.redactValue(underSecretKeys(value));
   return { value: redacted, changes: keyed + redactor.changes };
 }
