@@ -14,8 +14,8 @@ import type { Clock } from '../clock/index.js';
 import type { HoldGate } from '../transport/index.js';
 import type { LastReport } from './file-tail.js';
 import { openAtStart } from './file-open.js';
-import { closeFd, FS_IO, openAppend, shiftRotatedFiles, type SinkIo } from './rotate.js';
-import type { ReportSink, SinkLogger, SinkTarget, WriteQueueOptions } from './sink.js';
+import { closeFd, countRotatedFiles, FS_IO, openAppend, shiftRotatedFiles, type SinkIo } from './rotate.js';
+import { FailureBursts, type ReportSink, type SinkLogger, type SinkTarget, type WriteQueueOptions } from './sink.js';
 import { createWriteQueue } from './write-queue.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -53,6 +53,8 @@ export interface ReportFileSink extends ReportSink {
    * whose answers do not wait (a report may lag its answer).
    */
   readonly gate: HoldGate | undefined;
+  /** Runs `run` with the queue's reserved room open: lifecycle reports are written through it, so a full queue does not drop them. */
+  reserved<T>(run: () => T): T;
 }
 
 export function openReportFileSink(options: ReportFileSinkOptions, logger: SinkLogger): ReportFileSink {
@@ -64,30 +66,40 @@ export function openReportFileSink(options: ReportFileSinkOptions, logger: SinkL
   let fd = opened.fd;
   let size = opened.size;
   const resume = opened.resume;
-  if (!opened.regular) rotateBytes = 0; // a device or a pipe: nothing to rename
+  // A device or a pipe (/dev/null, a FIFO): nothing to rename, and fsync means nothing there
+  // (EINVAL): said once here, instead of an fsync error every interval.
+  if (!opened.regular) {
+    rotateBytes = 0;
+    if (fsync !== 'never') logger.warn({ path, fsync }, 'execution reports: the report file is not a regular file (a pipe or a device): it is never fsynced or rotated');
+  }
+  const syncs = opened.regular && fsync !== 'never';
+  const clock = options.clock ?? UNREFED_SYSTEM_CLOCK;
+  const now = (): number => clock.now();
+  const syncFailures = new FailureBursts(logger, now, { path }, 'fsync failed');
+  const rotateFailures = new FailureBursts(logger, now, { path }, 'cannot rotate the report file');
+  let rotated = rotateBytes > 0 ? countRotatedFiles(path, rotateKeep) : 0;
 
   let dirty = false;
-  let syncFailing = false;
   async function sync(): Promise<void> {
-    if (!dirty) return;
+    if (!dirty || !syncs) return;
     dirty = false;
     try {
       await io.fsync(fd);
-      syncFailing = false;
+      syncFailures.succeeded();
     } catch (error) {
-      if (!syncFailing) logger.error({ err: error, path }, 'execution reports: fsync failed; reports may not survive a crash of the machine');
-      syncFailing = true;
+      syncFailures.failed(error, 'reports may not survive a crash of the machine');
     }
   }
 
   async function rotate(): Promise<void> {
-    if (fsync !== 'never') await sync();
+    await sync();
     try {
-      await shiftRotatedFiles(path, rotateKeep);
+      rotated = await shiftRotatedFiles(path, rotateKeep, rotated, io);
     } catch (error) {
-      logger.error({ err: error, path }, 'execution reports: cannot rotate the report file; writing on to it');
+      rotateFailures.failed(error, 'writing on to it');
       return;
     }
+    rotateFailures.succeeded();
     try {
       const next = await openAppend(path);
       const old = fd;
@@ -124,20 +136,19 @@ export function openReportFileSink(options: ReportFileSinkOptions, logger: SinkL
       if (fsync === 'always') await sync();
     },
     async close() {
-      if (fsync !== 'never') await sync();
+      await sync();
       await closeFd(fd);
     },
   };
 
   const queue = createWriteQueue(target, options, logger, path);
   // `interval`: at most every fsyncIntervalMs, when something was written; on the injected clock.
-  const clock = options.clock ?? UNREFED_SYSTEM_CLOCK;
   let timer: unknown;
   const tick = (): void => {
     if (dirty) void queue.run(sync);
     timer = clock.setTimeout(tick, Math.max(1, fsyncIntervalMs));
   };
-  if (fsync === 'interval') timer = clock.setTimeout(tick, Math.max(1, fsyncIntervalMs));
+  if (fsync === 'interval' && syncs) timer = clock.setTimeout(tick, Math.max(1, fsyncIntervalMs));
 
   return {
     path,
@@ -150,6 +161,7 @@ export function openReportFileSink(options: ReportFileSinkOptions, logger: SinkL
     stats: queue.stats,
     write: queue.write,
     flush: queue.flush,
+    reserved: queue.reserved,
     async close() {
       clock.clearTimeout(timer);
       await queue.close();

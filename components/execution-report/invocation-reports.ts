@@ -10,6 +10,7 @@
  */
 import { withoutLineEnd } from '../framing/index.js';
 import { paramsOf as paramsOfBody, targetFieldOf } from '../mcp/index.js';
+import { boundedText } from './bounded-text.js';
 import type { CompiledPolicy, Identity } from '../policy/index.js';
 import type { InvocationOutcome, ObservedFrame, PumpObserver, RequestEnd } from '../pump/index.js';
 import type { ReportPolicy, ReportTarget } from './schema.js';
@@ -81,7 +82,7 @@ export function createInvocationReports(options: InvocationReportsOptions): Pump
     if (params === undefined) return { policy, mode, target: undefined, argumentsDigest: undefined, arguments: undefined };
     const spec = targetFieldOf(frame.method);
     const name = spec === undefined ? undefined : params[spec.field];
-    const target = typeof name === 'string' ? { type: spec!.kind, name } : undefined;
+    const target = typeof name === 'string' ? { type: spec!.kind, name: boundedText(name) } : undefined;
     // tools/call and prompts/get: their `arguments`; any other request: its params.
     const raw = spec?.kind === 'resource' || spec === undefined ? params : params['arguments'];
     if (raw === undefined) return { policy, mode, target, argumentsDigest: undefined, arguments: undefined };
@@ -101,9 +102,9 @@ export function createInvocationReports(options: InvocationReportsOptions): Pump
     return reporter.report({
       kind: 'invocation',
       direction: frame.direction,
-      method: frame.method,
+      method: boundedText(frame.method),
       target: trace.target,
-      requestId: frame.id,
+      requestId: frame.id === undefined ? undefined : boundedText(frame.id), // a peer's text, bounded (bounded-text.ts)
       argumentsDigest: trace.argumentsDigest,
       arguments: trace.arguments,
       policy: trace.policy,

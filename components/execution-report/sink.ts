@@ -16,6 +16,8 @@ export interface WriteQueueOptions {
   readonly queueLimit?: number;
   /** Default 'block'. */
   readonly onOverflow?: OverflowPolicy;
+  /** Lines beyond queueLimit for writes inside `reserved` (lifecycle reports); default 1024. */
+  readonly reserveLines?: number;
 }
 
 export interface ReportSinkStats {
@@ -55,4 +57,53 @@ export interface SinkTarget {
   prepare(firstLineBytes: number): Promise<void>;
   write(data: Buffer): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A repeated failure is logged again, with its count, at most this often while it lasts. */
+export const FAILURE_SUMMARY_EVERY_MS = 60_000;
+
+/**
+ * One kind of repeated sink failure (cannot rotate, cannot fsync) logged once per burst, with a
+ * count, not once per batch (issue 19: 800+ "cannot rotate" lines in 3,000 calls): the first
+ * failure is logged; while the failures go on, one summary with the count at most every
+ * `FAILURE_SUMMARY_EVERY_MS`; the first success after a burst says how many there were.
+ */
+export class FailureBursts {
+  #failures = 0;
+  #unlogged = 0;
+  #loggedAt = 0;
+
+  constructor(
+    private readonly logger: SinkLogger,
+    private readonly now: () => number,
+    private readonly details: object,
+    private readonly what: string,
+  ) {}
+
+  /** Failures in the current burst (0: none). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  failed(error: unknown, consequence: string): void {
+    this.#failures += 1;
+    const now = this.now();
+    if (this.#failures === 1) {
+      this.#loggedAt = now;
+      this.logger.error({ ...this.details, err: error }, `execution reports: ${this.what}; ${consequence}`);
+      return;
+    }
+    this.#unlogged += 1;
+    if (now - this.#loggedAt < FAILURE_SUMMARY_EVERY_MS) return;
+    this.logger.error({ ...this.details, err: error, failures: this.#failures, sinceLastLogged: this.#unlogged }, `execution reports: ${this.what}, still (${this.#failures} times in this burst); ${consequence}`);
+    this.#loggedAt = now;
+    this.#unlogged = 0;
+  }
+
+  succeeded(): void {
+    if (this.#failures === 0) return;
+    this.logger.warn({ ...this.details, failures: this.#failures }, `execution reports: ${this.what}: recovered after ${this.#failures} failures`);
+    this.#failures = 0;
+    this.#unlogged = 0;
+  }
 }

@@ -11,6 +11,10 @@
  * ticket names every line queued so far, and it settles once the target's write of those lines
  * has returned (with fsync `always`, after the fsync). A write that fails settles too: answers
  * are never held by a broken disk (the loss is logged, counted, and shows in the chain).
+ *
+ * Lifecycle reports (exit, fatal, restart) must not be lost to a full queue (issue 19: the `exit`
+ * report was dropped at stop): writes inside `reserved(run)` may use `reserveLines` more lines
+ * beyond `queueLimit`, room ordinary reports never take.
  */
 import type { HoldGate } from '../transport/index.js';
 import type { OverflowPolicy, ReportSink, ReportSinkStats, SinkLogger, SinkTarget, WriteQueueOptions } from './sink.js';
@@ -21,12 +25,18 @@ export interface WriteQueue extends Omit<ReportSink, 'stats'> {
   run(task: () => Promise<void>): void;
   /** Settles a ticket once every line queued before it was taken has been written (or failed). */
   readonly gate: HoldGate;
+  /** Runs `run` with the reserved room open: its writes (and `full`) count against queueLimit + reserveLines. */
+  reserved<T>(run: () => T): T;
 }
 
 export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions, logger: SinkLogger, name: string): WriteQueue {
   const limit = options.queueLimit ?? 4096;
   const onOverflow = options.onOverflow ?? 'block';
   if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('report sink: queueLimit must be an integer ≥ 1');
+  const reserveLines = options.reserveLines ?? DEFAULT_RESERVE_LINES;
+  if (!Number.isSafeInteger(reserveLines) || reserveLines < 0) throw new TypeError('report sink: reserveLines must be an integer ≥ 0');
+  // The bound in force: queueLimit, or inside `reserved` the limit plus the reserve.
+  let bound = limit;
   const pending = new LineBuffer();
   let spare: LineBuffer | undefined = new LineBuffer();
   let inFlight = 0;
@@ -162,14 +172,23 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
     stats,
     onOverflow,
     get full() {
-      return pending.lines + inFlight >= limit;
+      return pending.lines + inFlight >= bound;
+    },
+    reserved<T>(run: () => T): T {
+      const outer = bound;
+      bound = limit + reserveLines;
+      try {
+        return run();
+      } finally {
+        bound = outer;
+      }
     },
     write(line: string | Uint8Array): boolean | Promise<void> {
       if (closing !== undefined) {
         stats.dropped += 1;
         return false;
       }
-      if (pending.lines + inFlight >= limit) {
+      if (pending.lines + inFlight >= bound) {
         if (onOverflow === 'drop') {
           if (overflowing === 0) logger.error({ sink: name, queueLimit: limit }, 'execution reports: the sink cannot keep up; dropping reports (counted)');
           overflowing += 1;
@@ -202,6 +221,9 @@ export function createWriteQueue(target: SinkTarget, options: WriteQueueOptions,
     },
   };
 }
+
+/** Lines beyond queueLimit that only lifecycle reports take: far more than a stop or a restart storm writes while the disk stalls. */
+export const DEFAULT_RESERVE_LINES = 1024;
 
 interface SettleWaiter {
   readonly ticket: number;

@@ -47,6 +47,8 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
   const { redactSecrets, mayHoldSecretsInJson } = await loadSecretScanner();
   let reporter: Reporter | undefined;
   let answerGate: HoldGate | undefined;
+  // Lifecycle reports go through the queue's reserved room: a queue full of invocation reports under `drop` never drops them.
+  let reserved: <T>(run: () => T) => T = (run) => run();
   if (config.reports !== undefined) {
     const settings = config.reports;
     const signer = settings.signingKeyFile === undefined ? undefined : loadSigningKey(settings.signingKeyFile);
@@ -60,6 +62,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
       onOverflow: settings.onOverflow,
     }, logger);
     answerGate = sink.gate;
+    reserved = sink.reserved;
     const chain = createReportChain({ prevDigest: sink.resume?.digest ?? null, nextSeq: (sink.resume?.seq ?? 0) + 1, signer });
     // A checkpoint every --report-checkpoint-every reports, and when signing --report-checkpoint-interval-ms after an uncovered one (docs/report.md).
     reporter = createReporter(chain, sink, { clock: context.clock, checkpointEvery: settings.checkpointEvery, checkpointIntervalMs: settings.checkpointIntervalMs });
@@ -87,7 +90,8 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
           : event.event === 'refused' ? { command: config.command, reason: event.reason }
             : { exitCode: event.exitCode, reason: event.reason };
     const pid = event.event === 'spawn' || event.event === 'exit' ? event.pid : undefined;
-    void reporter.report({ kind: 'lifecycle', event: event.event, detail, generation: Math.max(0, event.generation), pid });
+    const lifecycleReporter = reporter;
+    void reserved(() => lifecycleReporter.report({ kind: 'lifecycle', event: event.event, detail, generation: Math.max(0, event.generation), pid }));
   };
 
   return {
@@ -106,7 +110,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
     lifecycle,
     holdAnswers: (client) => (answerGate === undefined ? client : holdUntilSettled(client, answerGate)),
     refused(reason) {
-      void reporter?.report({ kind: 'lifecycle', event: 'refused', detail: { command: config.command, reason }, generation: 0 });
+      void reserved(() => reporter?.report({ kind: 'lifecycle', event: 'refused', detail: { command: config.command, reason }, generation: 0 }));
     },
     get sinkStats() {
       return reporter?.sink.stats;
