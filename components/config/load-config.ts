@@ -41,7 +41,7 @@ export interface SidecarConfig {
   /** --mode / MCP_PROXY_MODE: replaces the policy's own mode. */
   readonly modeOverride: PolicyMode | undefined;
   /** --tool-pins: a lock file checked at run time, as one more rule after the policy's (or alone). */
-  readonly toolPins?: { readonly lock: string; readonly unknown: 'deny' | 'allow' | 'observe' } | undefined;
+  readonly toolPins?: { readonly lock: string; readonly unknown: 'deny' | 'allow' | 'observe'; readonly trustOnFirstUse?: boolean } | undefined;
   /** Execution reports (--report-file); undefined: none are written. */
   readonly reports: ReportSettings | undefined;
   /** The transcript (--record); undefined: none is written. */
@@ -252,6 +252,8 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
     policy,
     modeOverride: s.mode,
     toolPins: s.toolPins === undefined ? undefined : Object.freeze({ lock: s.toolPins, unknown: s.toolPinsUnknown }),
+    // --tool-pins-state: the state file read as a lock that grows (`unknown` does not apply: an unknown definition is trusted).
+    ...(s.toolPinsState !== undefined && { toolPins: Object.freeze({ lock: s.toolPinsState, unknown: 'deny' as const, trustOnFirstUse: true }) }),
     reports: s.reportFile === undefined ? undefined : Object.freeze({
       file: s.reportFile,
       fsync: s.reportFsync,
@@ -283,6 +285,9 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
     auth: readAuth(s),
     admin: s.adminListen,
   };
+  if (s.toolPins !== undefined && s.toolPinsState !== undefined) {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--tool-pins and --tool-pins-state exclude each other: pins come from a reviewed lock file or are trusted on first use, not both', { hint: 'give one of them' });
+  }
   if (flags.stdio && config.http !== undefined) {
     throw new SidecarError('SIDECAR_ERR_USAGE', '--stdio and --http exclude each other: the client speaks either over stdin/stdout or over HTTP', { hint: 'run mcp-sidecar --help' });
   }

@@ -37,6 +37,8 @@ export interface ScalarSettings {
   readonly toolPins: string | undefined;
   /** What --tool-pins does with a definition the lock does not hold. */
   readonly toolPinsUnknown: 'deny' | 'allow' | 'observe';
+  /** A trust-on-first-use state file: pins what the server first lists (docs/policy.md "Trust on first use"). */
+  readonly toolPinsState: string | undefined;
   readonly reportFile: string | undefined;
   readonly reportFsync: 'always' | 'interval' | 'never';
   readonly reportFsyncIntervalMs: number;
@@ -80,31 +82,35 @@ export interface SettingSpec {
   readonly defaultValue: ScalarSettings[keyof ScalarSettings];
   /** Reads the text; `source` names the flag or variable in error messages. */
   readonly parse: (source: string, text: string) => ScalarSettings[keyof ScalarSettings];
+  /** A whole number's accepted range, as data: the parse uses it, and a docs test checks the README states it. */
+  readonly range?: readonly [min: number, max: number];
 }
 
-const ms = (max: number) => (source: string, text: string) => parseInteger(source, text, 0, max);
+/** A whole number from min to max: the range, and the parse that enforces it. */
+const integer = (min: number, max: number) => ({ range: [min, max] as const, parse: (source: string, text: string) => parseInteger(source, text, min, max) });
+const ms = (max: number) => integer(0, max);
 /** A setting the policy's `governor` section can also hold: the same bounds in both places. */
-const within = ({ min, max }: Bounds) => (source: string, text: string) => parseInteger(source, text, min, max);
+const within = ({ min, max }: Bounds) => integer(min, max);
 
 export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'maxFrameBytes', flag: 'max-frame-bytes', env: 'MCP_PROXY_MAX_FRAME_BYTES', defaultValue: 16 * 1024 * 1024, parse: (s, t) => parseByteSize(s, t, FRAME_BYTES.min, FRAME_BYTES.max) },
   { key: 'logLevel', flag: 'log-level', env: 'MCP_PROXY_LOG_LEVEL', defaultValue: 'info', parse: (s, t) => parseChoice(s, t, LOG_LEVELS) },
-  { key: 'maxRestarts', flag: 'max-restarts', env: 'MCP_PROXY_MAX_RESTARTS', defaultValue: 5, parse: within(GOVERNOR_BOUNDS.maxRestarts) },
-  { key: 'restartBackoffMs', flag: 'restart-backoff-ms', env: 'MCP_PROXY_RESTART_BACKOFF_MS', defaultValue: 1000, parse: within(GOVERNOR_BOUNDS.restartBackoffMs) },
-  { key: 'restartBackoffMaxMs', flag: 'restart-backoff-max-ms', env: 'MCP_PROXY_RESTART_BACKOFF_MAX_MS', defaultValue: 30_000, parse: within(GOVERNOR_BOUNDS.restartBackoffMaxMs) },
-  { key: 'restartResetMs', flag: 'restart-reset-ms', env: 'MCP_PROXY_RESTART_RESET_MS', defaultValue: 60_000, parse: (s, t) => parseInteger(s, t, 1000, 3_600_000) },
-  { key: 'restartQueueLimit', flag: 'restart-queue-limit', env: 'MCP_PROXY_RESTART_QUEUE_LIMIT', defaultValue: 256, parse: (s, t) => parseInteger(s, t, 0, 100_000) },
-  { key: 'restartQueueTimeoutMs', flag: 'restart-queue-timeout-ms', env: 'MCP_PROXY_RESTART_QUEUE_TIMEOUT_MS', defaultValue: 30_000, parse: ms(600_000) },
-  { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'MCP_PROXY_DRAIN_TIMEOUT_MS', defaultValue: 5000, parse: within(GOVERNOR_BOUNDS.drainTimeoutMs) },
-  { key: 'stdinCloseGraceMs', flag: 'stdin-close-grace-ms', env: 'MCP_PROXY_STDIN_CLOSE_GRACE_MS', defaultValue: 2000, parse: ms(60_000) },
-  { key: 'killTimeoutMs', flag: 'kill-timeout-ms', env: 'MCP_PROXY_KILL_TIMEOUT_MS', defaultValue: 5000, parse: within(GOVERNOR_BOUNDS.killTimeoutMs) },
+  { key: 'maxRestarts', flag: 'max-restarts', env: 'MCP_PROXY_MAX_RESTARTS', defaultValue: 5, ...within(GOVERNOR_BOUNDS.maxRestarts) },
+  { key: 'restartBackoffMs', flag: 'restart-backoff-ms', env: 'MCP_PROXY_RESTART_BACKOFF_MS', defaultValue: 1000, ...within(GOVERNOR_BOUNDS.restartBackoffMs) },
+  { key: 'restartBackoffMaxMs', flag: 'restart-backoff-max-ms', env: 'MCP_PROXY_RESTART_BACKOFF_MAX_MS', defaultValue: 30_000, ...within(GOVERNOR_BOUNDS.restartBackoffMaxMs) },
+  { key: 'restartResetMs', flag: 'restart-reset-ms', env: 'MCP_PROXY_RESTART_RESET_MS', defaultValue: 60_000, ...integer(1000, 3_600_000) },
+  { key: 'restartQueueLimit', flag: 'restart-queue-limit', env: 'MCP_PROXY_RESTART_QUEUE_LIMIT', defaultValue: 256, ...integer(0, 100_000) },
+  { key: 'restartQueueTimeoutMs', flag: 'restart-queue-timeout-ms', env: 'MCP_PROXY_RESTART_QUEUE_TIMEOUT_MS', defaultValue: 30_000, ...ms(600_000) },
+  { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'MCP_PROXY_DRAIN_TIMEOUT_MS', defaultValue: 5000, ...within(GOVERNOR_BOUNDS.drainTimeoutMs) },
+  { key: 'stdinCloseGraceMs', flag: 'stdin-close-grace-ms', env: 'MCP_PROXY_STDIN_CLOSE_GRACE_MS', defaultValue: 2000, ...ms(60_000) },
+  { key: 'killTimeoutMs', flag: 'kill-timeout-ms', env: 'MCP_PROXY_KILL_TIMEOUT_MS', defaultValue: 5000, ...within(GOVERNOR_BOUNDS.killTimeoutMs) },
   // Request deadlines and the circuit breaker (docs/operations.md): off / 5 failures in 30 s, 10 s cool-down.
-  { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: 'MCP_PROXY_REQUEST_TIMEOUT_MS', defaultValue: 0, parse: ms(86_400_000) },
+  { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: 'MCP_PROXY_REQUEST_TIMEOUT_MS', defaultValue: 0, ...ms(86_400_000) },
   // A bare flag (a boolean option in load-config), or true/false in the variable.
   { key: 'requestTimeoutResetsOnProgress', flag: 'request-timeout-resets-on-progress', env: 'MCP_PROXY_REQUEST_TIMEOUT_RESETS_ON_PROGRESS', defaultValue: false, parse: (s, t) => parseChoice(s, String(t), ['true', 'false'] as const) === 'true' },
-  { key: 'circuitFailures', flag: 'circuit-failures', env: 'MCP_PROXY_CIRCUIT_FAILURES', defaultValue: 5, parse: (s, t) => parseInteger(s, t, 0, 10_000) },
-  { key: 'circuitWindowMs', flag: 'circuit-window-ms', env: 'MCP_PROXY_CIRCUIT_WINDOW_MS', defaultValue: 30_000, parse: (s, t) => parseInteger(s, t, 1, 3_600_000) },
-  { key: 'circuitCooldownMs', flag: 'circuit-cooldown-ms', env: 'MCP_PROXY_CIRCUIT_COOLDOWN_MS', defaultValue: 10_000, parse: (s, t) => parseInteger(s, t, 1, 3_600_000) },
+  { key: 'circuitFailures', flag: 'circuit-failures', env: 'MCP_PROXY_CIRCUIT_FAILURES', defaultValue: 5, ...integer(0, 10_000) },
+  { key: 'circuitWindowMs', flag: 'circuit-window-ms', env: 'MCP_PROXY_CIRCUIT_WINDOW_MS', defaultValue: 30_000, ...integer(1, 3_600_000) },
+  { key: 'circuitCooldownMs', flag: 'circuit-cooldown-ms', env: 'MCP_PROXY_CIRCUIT_COOLDOWN_MS', defaultValue: 10_000, ...integer(1, 3_600_000) },
   { key: 'executableSha256', flag: 'executable-sha256', env: 'MCP_PROXY_EXECUTABLE_SHA256', defaultValue: undefined, parse: parseSha256 },
   // The server's own uid and gid (docs/governor.md); resolved and checked at start.
   { key: 'serverUser', flag: 'server-user', env: 'MCP_PROXY_SERVER_USER', defaultValue: undefined, parse: (s, t) => parseAccountName(s, t, 'user') },
@@ -113,34 +119,35 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'mode', flag: 'mode', env: 'MCP_PROXY_MODE', defaultValue: undefined, parse: (s, t) => parseChoice(s, t, ['observe', 'enforce'] as const) },
   { key: 'toolPins', flag: 'tool-pins', env: 'MCP_PROXY_TOOL_PINS', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'toolPinsUnknown', flag: 'tool-pins-unknown', env: 'MCP_PROXY_TOOL_PINS_UNKNOWN', defaultValue: 'deny', parse: (s, t) => parseChoice(s, t, ['deny', 'allow', 'observe'] as const) },
+  { key: 'toolPinsState', flag: 'tool-pins-state', env: 'MCP_PROXY_TOOL_PINS_STATE', defaultValue: undefined, parse: (_s, t) => t },
   // Execution reports and transcripts (docs/report.md).
   { key: 'reportFile', flag: 'report-file', env: 'MCP_PROXY_REPORT_FILE', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'reportFsync', flag: 'report-fsync', env: 'MCP_PROXY_REPORT_FSYNC', defaultValue: 'interval', parse: (s, t) => parseChoice(s, t, ['always', 'interval', 'never'] as const) },
-  { key: 'reportFsyncIntervalMs', flag: 'report-fsync-interval-ms', env: 'MCP_PROXY_REPORT_FSYNC_INTERVAL_MS', defaultValue: 1000, parse: (s, t) => parseInteger(s, t, 10, 60_000) },
+  { key: 'reportFsyncIntervalMs', flag: 'report-fsync-interval-ms', env: 'MCP_PROXY_REPORT_FSYNC_INTERVAL_MS', defaultValue: 1000, ...integer(10, 60_000) },
   { key: 'reportRotateBytes', flag: 'report-rotate-bytes', env: 'MCP_PROXY_REPORT_ROTATE_BYTES', defaultValue: 0, parse: (s, t) => (t.trim() === '0' ? 0 : parseByteSize(s, t, 64 * 1024, 1024 ** 4)) },
-  { key: 'reportRotateKeep', flag: 'report-rotate-keep', env: 'MCP_PROXY_REPORT_ROTATE_KEEP', defaultValue: 10, parse: (s, t) => parseInteger(s, t, 1, 10_000) },
-  { key: 'reportQueueLimit', flag: 'report-queue-limit', env: 'MCP_PROXY_REPORT_QUEUE_LIMIT', defaultValue: 4096, parse: (s, t) => parseInteger(s, t, 1, 1_000_000) },
+  { key: 'reportRotateKeep', flag: 'report-rotate-keep', env: 'MCP_PROXY_REPORT_ROTATE_KEEP', defaultValue: 10, ...integer(1, 10_000) },
+  { key: 'reportQueueLimit', flag: 'report-queue-limit', env: 'MCP_PROXY_REPORT_QUEUE_LIMIT', defaultValue: 4096, ...integer(1, 1_000_000) },
   { key: 'reportOnOverflow', flag: 'report-on-overflow', env: 'MCP_PROXY_REPORT_ON_OVERFLOW', defaultValue: 'block', parse: (s, t) => parseChoice(s, t, ['block', 'drop'] as const) },
   { key: 'reportArguments', flag: 'report-arguments', env: 'MCP_PROXY_REPORT_ARGUMENTS', defaultValue: 'digest', parse: (s, t) => parseChoice(s, t, ['digest', 'redacted'] as const) },
-  { key: 'reportCheckpointEvery', flag: 'report-checkpoint-every', env: 'MCP_PROXY_REPORT_CHECKPOINT_EVERY', defaultValue: 1000, parse: (s, t) => parseInteger(s, t, 1, 1_000_000) },
-  { key: 'reportCheckpointIntervalMs', flag: 'report-checkpoint-interval-ms', env: 'MCP_PROXY_REPORT_CHECKPOINT_INTERVAL_MS', defaultValue: 1000, parse: (s, t) => parseInteger(s, t, 0, 3_600_000) },
+  { key: 'reportCheckpointEvery', flag: 'report-checkpoint-every', env: 'MCP_PROXY_REPORT_CHECKPOINT_EVERY', defaultValue: 1000, ...integer(1, 1_000_000) },
+  { key: 'reportCheckpointIntervalMs', flag: 'report-checkpoint-interval-ms', env: 'MCP_PROXY_REPORT_CHECKPOINT_INTERVAL_MS', defaultValue: 1000, ...integer(0, 3_600_000) },
   { key: 'reportSigningKey', flag: 'report-signing-key', env: 'MCP_PROXY_REPORT_SIGNING_KEY', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'recordFile', flag: 'record', env: 'MCP_PROXY_RECORD', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'recordArguments', flag: 'record-arguments', env: 'MCP_PROXY_RECORD_ARGUMENTS', defaultValue: 'redacted', parse: (s, t) => parseChoice(s, t, ['digest', 'redacted'] as const) },
   // Streamable HTTP northbound and its auth (docs/operations.md).
   { key: 'httpListen', flag: 'http', env: 'MCP_PROXY_HTTP_LISTEN', defaultValue: undefined, parse: parseListenAddress },
-  { key: 'httpMaxSessions', flag: 'http-max-sessions', env: 'MCP_PROXY_HTTP_MAX_SESSIONS', defaultValue: 4, parse: (s, t) => parseInteger(s, t, 1, 1000) },
-  { key: 'httpIdleTimeoutMs', flag: 'http-idle-timeout-ms', env: 'MCP_PROXY_HTTP_IDLE_TIMEOUT_MS', defaultValue: 300_000, parse: (s, t) => parseInteger(s, t, 1000, 86_400_000) },
+  { key: 'httpMaxSessions', flag: 'http-max-sessions', env: 'MCP_PROXY_HTTP_MAX_SESSIONS', defaultValue: 4, ...integer(1, 1000) },
+  { key: 'httpIdleTimeoutMs', flag: 'http-idle-timeout-ms', env: 'MCP_PROXY_HTTP_IDLE_TIMEOUT_MS', defaultValue: 300_000, ...integer(1000, 86_400_000) },
   // A caller's share of the sessions (its own idle ones are evicted first), and of requests in flight (docs/operations.md).
-  { key: 'httpMaxSessionsPerIdentity', flag: 'http-max-sessions-per-identity', env: 'MCP_PROXY_HTTP_MAX_SESSIONS_PER_IDENTITY', defaultValue: undefined, parse: (s, t) => parseInteger(s, t, 1, 1000) },
-  { key: 'httpMaxInFlightPerIdentity', flag: 'http-max-in-flight-per-identity', env: 'MCP_PROXY_HTTP_MAX_IN_FLIGHT_PER_IDENTITY', defaultValue: undefined, parse: (s, t) => parseInteger(s, t, 1, 100_000) },
+  { key: 'httpMaxSessionsPerIdentity', flag: 'http-max-sessions-per-identity', env: 'MCP_PROXY_HTTP_MAX_SESSIONS_PER_IDENTITY', defaultValue: undefined, ...integer(1, 1000) },
+  { key: 'httpMaxInFlightPerIdentity', flag: 'http-max-in-flight-per-identity', env: 'MCP_PROXY_HTTP_MAX_IN_FLIGHT_PER_IDENTITY', defaultValue: undefined, ...integer(1, 100_000) },
   // An auto-negotiating client probes with server/discover, then goes on statelessly within
   // milliseconds or opens a legacy session: 5 s keeps a stateless client's bursts on one server
   // and stops a probe's server soon after it was last used (docs/operations.md).
-  { key: 'httpStatelessLingerMs', flag: 'http-stateless-linger-ms', env: 'MCP_PROXY_HTTP_STATELESS_LINGER_MS', defaultValue: 5000, parse: (s, t) => parseInteger(s, t, 0, 86_400_000) },
+  { key: 'httpStatelessLingerMs', flag: 'http-stateless-linger-ms', env: 'MCP_PROXY_HTTP_STATELESS_LINGER_MS', defaultValue: 5000, ...integer(0, 86_400_000) },
   // Started servers waiting for new HTTP sessions (docs/operations.md, "Warm servers"); the default is per transport.
-  { key: 'warmServers', flag: 'warm-servers', env: 'MCP_PROXY_WARM_SERVERS', defaultValue: undefined, parse: (s, t) => parseInteger(s, t, 0, 64) },
-  { key: 'warmServerReadyTimeoutMs', flag: 'warm-server-ready-timeout-ms', env: 'MCP_PROXY_WARM_SERVER_READY_TIMEOUT_MS', defaultValue: 10_000, parse: (s, t) => parseInteger(s, t, 100, 3_600_000) },
+  { key: 'warmServers', flag: 'warm-servers', env: 'MCP_PROXY_WARM_SERVERS', defaultValue: undefined, ...integer(0, 64) },
+  { key: 'warmServerReadyTimeoutMs', flag: 'warm-server-ready-timeout-ms', env: 'MCP_PROXY_WARM_SERVER_READY_TIMEOUT_MS', defaultValue: 10_000, ...integer(100, 3_600_000) },
   { key: 'httpMaxBodyBytes', flag: 'http-max-body-bytes', env: 'MCP_PROXY_HTTP_MAX_BODY_BYTES', defaultValue: undefined, parse: (s, t) => parseByteSize(s, t, 1024, 1024 ** 3) },
   { key: 'authTokenFile', flag: 'auth-token-file', env: 'MCP_PROXY_AUTH_TOKEN_FILE', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'authJwksUrl', flag: 'auth-jwks-url', env: 'MCP_PROXY_AUTH_JWKS_URL', defaultValue: undefined, parse: parseUrl },

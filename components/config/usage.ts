@@ -50,6 +50,9 @@ Policy:
                                     env MCP_PROXY_TOOL_PINS
   --tool-pins-unknown <deny|allow|observe>   a definition the lock does not hold, default deny
                                     env MCP_PROXY_TOOL_PINS_UNKNOWN
+  --tool-pins-state <file>          trust on first use: pins what the server first lists, holds it
+                                    (\`pin approve\` accepts a change); not with --tool-pins
+                                    env MCP_PROXY_TOOL_PINS_STATE
   mcp-sidecar policy validate <file>...          check policy files (exit 0/1)
   mcp-sidecar policy test <policy> <cases.yaml>  run a policy's test cases (exit 0/1)
   mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed]   check an execution report file (exit 0/1)

@@ -102,6 +102,8 @@ export interface PumpOptions {
   readonly requestTimeoutResetsOnProgress?: boolean;
   /** The upstream's circuit breaker (may be shared by every session of one server command). */
   readonly breaker?: CircuitBreaker;
+  /** The governed server's name for rules (FrameContext.server, CEL `server`): its executable's basename. */
+  readonly serverName?: string;
 }
 
 /** Requests awaiting an answer, per direction and session: a peer that never answers cannot grow memory without bound. */
@@ -149,7 +151,7 @@ export function denialOutcome(evaluation: Evaluation): InvocationOutcome {
   return deciding !== undefined && (deciding.kind === 'rateLimit' || deciding.reason === 'too_many_in_flight') ? 'rate_limited' : 'blocked';
 }
 
-export function createPumpContext({ client, server, logger, events, policy, clock: given, observer, identity }: PumpOptions): PumpContext {
+export function createPumpContext({ client, server, logger, events, policy, clock: given, observer, identity, serverName }: PumpOptions): PumpContext {
   const clock: Clock = given ?? systemClock;
   const readNow = (): number => clock.now();
   const ledger = new InFlightLedger();
@@ -202,6 +204,9 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
 
   // This session, as rules that keep per-session state know it (FrameContext.session).
   const session = {};
+  // The protocol version this session negotiated (FrameContext.era): read from the server's
+  // initialize result, once a session, so no frame pays for it.
+  let era: string | undefined;
   let idleWaiters: Array<() => void> = [];
   const notifyIfIdle = (): void => {
     if (ledger.size > 0 || idleWaiters.length === 0) return;
@@ -217,8 +222,9 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
     evaluate(direction, phase, method, id, line, inFlight, depth, tool) {
       const current = policy?.current;
       if (current === undefined || current.isEmpty) return PASS;
+      if (phase === 'response' && method === 'initialize' && direction === 'server-to-client') era = negotiatedVersion(line) ?? era;
       // The clock is passed, not read: only a rule that asks (a rate limit) reads it.
-      const evaluation = evaluateFrame(current, direction, phase, method, line, readNow, identity, keepBody, inFlight, depth, session, tool);
+      const evaluation = evaluateFrame(current, direction, phase, method, line, readNow, identity, keepBody, inFlight, depth, session, tool, serverName, era);
       if (evaluation.decisions.length > 0) events.onDecisions?.({ direction, phase, method, id, decisions: evaluation.decisions });
       if (evaluation.action.kind === 'deny') stats.deniedByPolicy++;
       else if (evaluation.action.kind === 'replace') stats.rewrittenByPolicy++;
@@ -239,4 +245,14 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
     },
   };
   return context;
+}
+
+/** `result.protocolVersion` of an initialize response (an error, or none: undefined). Parsed once a session. */
+function negotiatedVersion(line: Buffer): string | undefined {
+  try {
+    const version = (JSON.parse(line.toString('utf8')) as { result?: { protocolVersion?: unknown } } | null)?.result?.protocolVersion;
+    return typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined; // the envelope reader refused what JSON.parse cannot read; kept defensive
+  }
 }

@@ -9,12 +9,17 @@ import type { PolicyHolder } from '../pump/index.js';
 import { canonicalJson } from '../values/index.js';
 import { SidecarError } from '../errors/index.js';
 import type { PolicyDocument, RuleSpec } from '../policy/index.js';
+import type { PinState } from '../tool-pins/index.js';
 
-/** --tool-pins: the lock, and what happens to a definition it does not hold. */
+/** --tool-pins: the lock, and what happens to a definition it does not hold; or --tool-pins-state (`trustOnFirstUse`: `lock` is the state file). */
 export interface ToolPinsSetting {
   readonly lock: string;
   readonly unknown: 'deny' | 'allow' | 'observe';
+  readonly trustOnFirstUse?: boolean;
 }
+
+/** The id of the pins rule --tool-pins and --tool-pins-state add. */
+const TOOL_PINS_RULE_ID = 'tool-pins';
 
 /**
  * The policy with --tool-pins as one more rule after its own, or (no policy file) a built-in
@@ -23,15 +28,19 @@ export interface ToolPinsSetting {
  */
 export function withToolPins(loaded: LoadedPolicy | undefined, pins: ToolPinsSetting): LoadedPolicy {
   const lock = resolve(pins.lock);
-  const rule: RuleSpec = { id: 'tool-pins', pins: { lock, unknown: pins.unknown } };
+  const rule: RuleSpec = { id: TOOL_PINS_RULE_ID, pins: { lock, unknown: pins.unknown } };
   const document: PolicyDocument = loaded === undefined
     ? { apiVersion: 'mcp-sidecar/v1', kind: 'Policy', metadata: { name: 'built-in-tool-pins', revision: '0' }, mode: 'enforce', governor: {}, limits: {}, rules: [rule] }
     : { ...loaded.document, rules: [...loaded.document.rules, rule] };
-  let lockText: string;
-  try {
-    lockText = readFileSync(lock, 'utf8');
-  } catch (error) {
-    throw new SidecarError('SIDECAR_ERR_POLICY_UNREADABLE', `--tool-pins ${pins.lock}: ${(error as Error).message}`, { cause: error });
+  // A trust-on-first-use state is read live by the rule (it grows as servers list): its text is
+  // not part of the digest, or every definition trusted would reload the policy.
+  let lockText = 'trust on first use';
+  if (pins.trustOnFirstUse !== true) {
+    try {
+      lockText = readFileSync(lock, 'utf8');
+    } catch (error) {
+      throw new SidecarError('SIDECAR_ERR_POLICY_UNREADABLE', `--tool-pins ${pins.lock}: ${(error as Error).message}`, { cause: error });
+    }
   }
   const digest = createHash('sha256').update(canonicalJson(document)).update('\n').update(lockText).digest('hex');
   return Object.freeze({ document, digest, source: loaded?.source ?? lock });
@@ -55,7 +64,8 @@ export async function createPolicyHolder(
     const again = file === undefined ? undefined : (await loadPolicyDocument()).loadPolicyFile(file.source);
     return toolPins === undefined ? again! : withToolPins(again, toolPins);
   };
-  let current: CompiledPolicy = await buildPolicy(loaded, modeOverride);
+  const build = toolPins?.trustOnFirstUse === true ? await trustOnFirstUseBuilder(toolPins.lock, logger) : buildPolicy;
+  let current: CompiledPolicy = await build(loaded, modeOverride);
   await hearPinMismatches(current, logger);
   logger.info({ policy: current.name, revision: current.revision, digest: current.digest, mode: current.mode, rules: current.rules.length }, 'policy in force');
 
@@ -67,7 +77,7 @@ export async function createPolicyHolder(
     },
     async reload(why) {
       try {
-        const next = await buildPolicy(await readAgain(), modeOverride);
+        const next = await build(await readAgain(), modeOverride);
         if (next.digest === current.digest) return true;
         current = next;
         await hearPinMismatches(current, logger);
@@ -97,6 +107,39 @@ export async function createPolicyHolder(
     logger.warn({ file: loaded.source, err: (error as Error).message }, 'cannot watch the policy file; reload with SIGHUP');
   }
   return holder;
+}
+
+/**
+ * --tool-pins-state: compiles policies whose `tool-pins` rule trusts on first use over one
+ * PinState, opened (or created) here once for the process and shared by every session and every
+ * reload. A state file that cannot be opened or created (corrupt, a read-only volume without
+ * one) refuses the start; one that cannot be written later trusts nothing (the rule hides what
+ * it cannot trust) and logs why.
+ */
+async function trustOnFirstUseBuilder(statePath: string, logger: Logger): Promise<(loaded: LoadedPolicy, modeOverride?: PolicyMode) => Promise<CompiledPolicy>> {
+  const [{ PinState: PinStateFile }, { createTrustOnFirstUseRules }, { compileLoadedPolicy }, { loadRuleFactory }] = await Promise.all([
+    import('../tool-pins/index.js'), import('../policy/rules/pins.js'), import('../policy/engine/build.js'), import('../policy/rules/registry.js'),
+  ]);
+  const path = resolve(statePath);
+  let state: PinState;
+  try {
+    state = PinStateFile.open(path);
+  } catch (error) {
+    throw new SidecarError('SIDECAR_ERR_POLICY_UNREADABLE', `--tool-pins-state ${statePath}: ${(error as Error).message}`, { cause: error });
+  }
+  const onStateError = (error: Error, action: 'refresh' | 'trust' | 'propose'): void => {
+    logger.error({ file: path, action, err: error.message }, action === 'propose'
+      ? 'tool pin state: cannot record a changed definition for review (it stays hidden)'
+      : 'tool pin state: cannot trust what the server lists; unknown definitions stay hidden');
+  };
+  return async (loaded, modeOverride) => {
+    const createRules = await loadRuleFactory(loaded.document.rules);
+    return compileLoadedPolicy(loaded, (spec, context) => (
+      spec.id === TOOL_PINS_RULE_ID && 'pins' in spec && spec.pins.lock === path
+        ? createTrustOnFirstUseRules(spec.id, context.mode, state, onStateError)
+        : createRules(spec, context)
+    ), modeOverride);
+  };
 }
 
 /** A policy with a pins rule logs each mismatch (the rule kind is loaded already). */

@@ -3,6 +3,7 @@
  * sequence. Over stdio the proxy runs one session for its life; over HTTP each MCP session (and
  * the shared stateless one) is one of these.
  */
+import { basename } from 'node:path';
 import type { CircuitBreaker, UpstreamBreakers } from '../circuit-breaker/index.js';
 import type { SidecarConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
@@ -123,6 +124,8 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     breaker,
     observer: combineObservers(context.observers(identity, () => governor)),
     identity,
+    // CEL `server`: the executable as admitted, never the server's own claim (serverInfo).
+    serverName: basename(context.executable),
   });
 
   function finish(code: ExitCode, reason: string, drain: boolean): Promise<ExitCode> {

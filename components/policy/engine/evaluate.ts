@@ -105,6 +105,8 @@ class Frame implements FrameContext {
     readonly depth: number | undefined,
     readonly session: object | undefined,
     readonly tool: string | undefined,
+    readonly server: string | undefined,
+    readonly era: string | undefined,
   ) {
     this.#now = now;
   }
@@ -144,12 +146,12 @@ class Frame implements FrameContext {
  */
 export function evaluateFrame(
   policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity, keepBody = false, inFlight = 0, depth?: number,
-  session?: object, tool?: string,
+  session?: object, tool?: string, server?: string, era?: string,
 ): Evaluation {
   const rules = policy.rulesFor(direction, phase, method);
   if (rules.length === 0) return PASS;
 
-  const frame = new Frame(direction, phase, method, line, now, identity, inFlight, depth, session, tool);
+  const frame = new Frame(direction, phase, method, line, now, identity, inFlight, depth, session, tool, server, era);
   let decisions: Decision[] | undefined;
   let deadline: PolicyDeadline | undefined;
   let observedDeadline: PolicyDeadline | undefined;

@@ -69,6 +69,16 @@ export interface FrameContext {
    * it (Rule.needsTool). Undefined otherwise.
    */
   readonly tool?: string | undefined;
+  /**
+   * The governed server's name (CEL `server`): the basename of its executable as admitted
+   * (`server-github`, `uvx`, `node`), never what the server says of itself. Absent: unknown.
+   */
+  readonly server?: string | undefined;
+  /**
+   * The MCP protocol version the session negotiated (the server's `initialize` result), for CEL
+   * `era`; a 2026-07-28 request's own `_meta` version takes precedence. Absent: not negotiated.
+   */
+  readonly era?: string | undefined;
 }
 
 export type DenyCategory = 'forbidden' | 'transient_error' | 'user_error' | 'internal_error';

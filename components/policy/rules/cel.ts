@@ -12,9 +12,11 @@
 //   arguments  params.arguments of a tools/call or prompts/get request (else {}); JSON integers
 //              (1 and 1.0 alike: JSON.parse reads them the same) are CEL ints, other numbers doubles
 //   identity   the caller's identity fields (tenantId, userId, agentId); {} without auth
-//   server     the governed server's name when the engine passes one; null today
+//   server     the governed server's name: its executable's basename as admitted (never the
+//              server's own serverInfo); null when the engine passes none (policy test, replay)
 //   direction  'client-to-server' or 'server-to-client'
-//   era        the protocol version the request itself names (params._meta, 2026-07-28), else null
+//   era        the protocol version the request itself names (params._meta, 2026-07-28), else
+//              the one its session negotiated (the initialize result), else null
 //
 // `tests: [{ input: {…}, expect: allow | deny }]` run once, at load, against the rule as compiled
 // (its kind, its `when` and `unless`); a case that comes out otherwise refuses the policy.
@@ -86,9 +88,9 @@ export function celVariables(program: CelProgram, frame: FrameContext): Record<C
     tool: uses.has('tool') && frame.method === 'tools/call' && typeof params?.['name'] === 'string' ? params['name'] : null,
     arguments: uses.has('arguments') ? argumentsOf(frame.method, params, budget) : EMPTY,
     identity: uses.has('identity') ? identityOf(frame.identity, budget) : EMPTY,
-    server: null,
+    server: frame.server ?? null,
     direction: frame.direction,
-    era: uses.has('era') && params !== undefined ? (requestProtocolVersion({ params }) ?? null) : null,
+    era: uses.has('era') ? ((params !== undefined ? requestProtocolVersion({ params }) : undefined) ?? frame.era ?? null) : null,
   };
 }
 

@@ -13,12 +13,20 @@
 //
 // `unknown: observe` compiles a second pair of rules in observe mode for the unknown entries,
 // so the engine records their would-deny next to the enforced removals of changed ones.
+//
+// Trust on first use (`--tool-pins-state`): the pins come from a PinState that grows. Before a
+// list is checked the state is read again when another process changed it (one stat otherwise:
+// `pin approve` takes effect at the next list); an unknown definition is trusted and is pinned
+// from then on; a changed one is proposed for `pin approve` and treated as changed meanwhile. A
+// state that cannot be read again or written trusts nothing (fail closed): unknown entries are
+// hidden as with `unknown: deny`, and the pins held so far stay in force.
 import { readFileSync } from 'node:fs';
 import type { PinsRule, PinsUnknown, PolicyMode } from '../document/document.js';
 import type { DecisionPin, FrameContext, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
 import {
-  describeChanges, LIST_OF, listDigest, parseLock, PinIndex, type DefinitionKind, type FieldChange, type PinVerdict,
+  describeChanges, LIST_OF, listDigest, parseLock, pinDefinition, PinIndex, type DefinitionKind, type FieldChange, type PinnedDefinition,
+  type PinState, type PinVerdict,
 } from '../../tool-pins/index.js';
 import { deny, invalidParams, isRecord, quoteForMessage, readParams, type RuleContext } from './common.js';
 
@@ -84,8 +92,86 @@ export function createPinsRules(spec: PinsRule, context: RuleContext): Rule[] {
   return createPinsRulesFromIndex(spec.id, context.mode, new PinIndex(lock), spec.pins.unknown);
 }
 
-/** The rules over an index already read (tests, and the trust-on-first-use state). */
+/** The rules over an index already read (a lock file; tests). */
 export function createPinsRulesFromIndex(id: string, mode: PolicyMode, index: PinIndex, unknown: PinsUnknown): Rule[] {
+  return createPinsRulesOver(id, mode, { get index() { return index; } }, unknown);
+}
+
+/** Hears what the trust-on-first-use state could not do (re-read, trust, propose): the runtime logs it. */
+export type PinStateErrorListener = (error: Error, action: 'refresh' | 'trust' | 'propose') => void;
+
+/**
+ * Trust on first use over one PinState (one per process, shared by every session and every
+ * compiled policy). `unknown` does not apply: an unknown definition is trusted, and one that
+ * cannot be (the state cannot be written) is hidden as with `unknown: deny`.
+ */
+export function createTrustOnFirstUseRules(id: string, mode: PolicyMode, state: PinState, onStateError: PinStateErrorListener): Rule[] {
+  return createPinsRulesOver(id, mode, new TrustOnFirstUse(state, onStateError), 'deny');
+}
+
+/** Where the rules read their pins: read at every check, since a trust-on-first-use state changes under them. */
+interface PinSource {
+  readonly index: PinIndex;
+  /** Trust on first use: settles a list's verdicts (trusts the unknown, proposes the changed) before they are judged. */
+  settle?(kind: DefinitionKind, entries: readonly unknown[], verdicts: PinVerdict[]): void;
+}
+
+class TrustOnFirstUse implements PinSource {
+  readonly #state: PinState;
+  readonly #onError: PinStateErrorListener;
+
+  constructor(state: PinState, onError: PinStateErrorListener) {
+    this.#state = state;
+    this.#onError = onError;
+  }
+
+  get index(): PinIndex {
+    return this.#state.index;
+  }
+
+  settle(kind: DefinitionKind, entries: readonly unknown[], verdicts: PinVerdict[]): void {
+    // Another process's change (`pin approve`, another proxy's first use): one stat when none.
+    try {
+      if (this.#state.refresh()) for (let i = 0; i < entries.length; i++) verdicts[i] = this.#state.index.check(kind, entries[i]);
+    } catch (error) {
+      // Unreadable now (corrupt, removed): trusting would write a file without what was pinned
+      // before, so nothing is trusted until it can be read; the pins held so far stay in force.
+      this.#onError(error as Error, 'refresh');
+      return;
+    }
+    const unknown: PinnedDefinition[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      if (verdicts[i]!.status !== 'unknown') continue;
+      const definition = pinDefinition(kind, entries[i]);
+      if (definition !== undefined) unknown.push(definition);
+    }
+    if (unknown.length > 0) {
+      try {
+        this.#state.trust(unknown);
+      } catch (error) {
+        this.#onError(error as Error, 'trust'); // fail closed: they stay unknown, hidden
+        return;
+      }
+      // Pinned now, or changed if another process trusted another definition of the name first.
+      for (let i = 0; i < entries.length; i++) if (verdicts[i]!.status === 'unknown') verdicts[i] = this.#state.index.check(kind, entries[i]);
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const verdict = verdicts[i]!;
+      if (verdict.status !== 'changed') continue;
+      // Already pending with this pin: no write, and no lock taken, at every list.
+      if (this.#state.pending.some((d) => d.kind === kind && d.key === verdict.key && d.pin === verdict.pin)) continue;
+      const definition = pinDefinition(kind, entries[i]);
+      if (definition === undefined) continue;
+      try {
+        this.#state.propose(definition);
+      } catch (error) {
+        this.#onError(error as Error, 'propose'); // still hidden as changed; only the review record is missing
+      }
+    }
+  }
+}
+
+function createPinsRulesOver(id: string, mode: PolicyMode, source: PinSource, unknown: PinsUnknown): Rule[] {
   // One memory per session; frames without a session (policy test, replay) share `implicit`.
   const sessions = new WeakMap<object, SessionMemory>();
   let implicit: SessionMemory | undefined;
@@ -125,8 +211,16 @@ export function createPinsRulesFromIndex(id: string, mode: PolicyMode, index: Pi
       const kept: unknown[] = [];
       const removed: PinMismatch[] = [];
       const listedPins: Array<{ key: string; pin: string }> = [];
-      for (const entry of entries) {
-        const verdict = index.check(kind, entry);
+      let index = source.index;
+      const verdicts = entries.map((entry) => index.check(kind, entry));
+      // Only the enforced pair settles (trust on first use has no observe-only pair).
+      if (judgesOthers && source.settle !== undefined) {
+        source.settle(kind, entries, verdicts);
+        index = source.index;
+      }
+      for (let i = 0; i < entries.length; i++) {
+        const entry: unknown = entries[i];
+        const verdict = verdicts[i]!;
         if (verdict.status !== 'unreadable') listedPins.push({ key: verdict.key, pin: verdict.pin });
         if (judgesOthers) remember(memory, kind, verdict.status === 'unreadable' ? { status: 'unreadable', key: verdict.key ?? '' } : { ...verdict, inForce: { effect: 'pin', pin: verdict.pin } });
         const judged = verdict.status === 'unknown' ? judgesUnknown : verdict.status !== 'pinned' && judgesOthers;
@@ -182,7 +276,7 @@ export function createPinsRulesFromIndex(id: string, mode: PolicyMode, index: Pi
       const name = readParams(frame.body())?.['name'];
       if (typeof name !== 'string') return judgesOthers ? invalidParams(frame.method, 'name') : CONTINUE;
       const last = lastListed(frame, call.kind, name);
-      const pinned = last === undefined ? index.get(call.kind, name) : undefined;
+      const pinned = last === undefined ? source.index.get(call.kind, name) : undefined;
       const status = last?.status ?? (pinned === undefined ? 'unknown' : 'pinned');
       // The pin in force (for the call's report): what this session was last shown, else the lock's.
       // Only the enforced pair says it, so it is said once.
