@@ -1,12 +1,12 @@
 import type { Clock } from '../clock/index.js';
-import { descendantsIn, isStillRunning, signalSnapshot, systemProcessTable, type ProcessEntry, type ProcessTable } from './process-tree.js';
+import { isStillRunning, signalSnapshot, systemProcessTable, type ProcessEntry, type ProcessTable } from './process-tree.js';
 
 /**
- * How often a running server's descendants are looked for. One scan reads every /proc/<pid>/stat
- * the proxy can see, so its cost follows the processes there, not the server's tree (measured:
- * 2.8 ms of CPU with 113 processes, 29 ms with 1,119: docs/governor.md): once a second is ~0.3% of
- * a core in a container and ~3% beside a thousand processes. A descendant born and orphaned
- * within one interval escapes.
+ * How often a running server's descendants are looked for. Where the kernel lists each process's
+ * children (/proc/<pid>/task/<tid>/children), a scan reads the server's tree only, so its cost
+ * follows the tree, not the machine; elsewhere on Linux it reads every /proc/<pid>/stat (see
+ * docs/governor.md for both costs). Every watch of the proxy is scanned in one pass per interval
+ * (`DescendantScanner`). A descendant born and orphaned within one interval escapes.
  */
 export const DESCENDANT_SCAN_INTERVAL_MS = 1000;
 
@@ -15,9 +15,86 @@ export interface DescendantWatchOptions {
   /** 0: no periodic scans, only those asked for (`scan()`). */
   readonly intervalMs: number;
   readonly table?: ProcessTable;
+  /** The pass that scans it periodically (default: the one shared by every watch on this clock, table and interval). */
+  readonly scanner?: DescendantScanner;
 }
 
 const key = (entry: ProcessEntry): string => `${entry.pid}:${entry.startTime}`;
+
+/** One look at the processes, shared by every watch scanned in one pass. */
+export interface ProcessView {
+  /** The process that has `pid` now, if any. */
+  entry(pid: number): ProcessEntry | undefined;
+  /** The processes whose parent is `pid` now (zombies included). */
+  childrenOf(pid: number): readonly ProcessEntry[];
+}
+
+const NO_CHILDREN: readonly ProcessEntry[] = [];
+
+/** The whole table, read once (where the kernel has no children files). */
+class WholeTableView implements ProcessView {
+  readonly #byPid = new Map<number, ProcessEntry>();
+  readonly #children = new Map<number, ProcessEntry[]>();
+
+  constructor(table: readonly ProcessEntry[]) {
+    for (const entry of table) {
+      this.#byPid.set(entry.pid, entry);
+      const siblings = this.#children.get(entry.ppid);
+      if (siblings) siblings.push(entry);
+      else this.#children.set(entry.ppid, [entry]);
+    }
+  }
+
+  entry(pid: number): ProcessEntry | undefined {
+    return this.#byPid.get(pid);
+  }
+
+  childrenOf(pid: number): readonly ProcessEntry[] {
+    return this.#children.get(pid) ?? NO_CHILDREN;
+  }
+}
+
+/** Only the processes a walk reaches: each read once per pass. */
+class ChildrenFilesView implements ProcessView {
+  readonly #table: ProcessTable;
+  readonly #readChildren: (pid: number, threads?: number) => number[];
+  readonly #read = new Map<number, ProcessEntry | null>();
+
+  constructor(table: ProcessTable, readChildren: (pid: number, threads?: number) => number[]) {
+    this.#table = table;
+    this.#readChildren = readChildren;
+  }
+
+  entry(pid: number): ProcessEntry | undefined {
+    let entry = this.#read.get(pid);
+    if (entry === undefined) {
+      entry = this.#table.lookup(pid) ?? null;
+      this.#read.set(pid, entry);
+    }
+    return entry ?? undefined;
+  }
+
+  childrenOf(pid: number): readonly ProcessEntry[] {
+    const found: ProcessEntry[] = [];
+    for (const childPid of this.#readChildren(pid, this.entry(pid)?.threads)) {
+      const child = this.entry(childPid);
+      // Its parent link is read again: a child re-parented since the list was read is not `pid`'s.
+      if (child !== undefined && child.ppid === pid) found.push(child);
+    }
+    return found;
+  }
+}
+
+/** A look at `table` for one pass: its children files when it has them, else the whole table; undefined when it cannot be read. */
+export function openProcessView(table: ProcessTable): ProcessView | undefined {
+  const readChildren = table.children;
+  if (readChildren !== undefined) return new ChildrenFilesView(table, readChildren);
+  try {
+    return new WholeTableView(table.list());
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Keeps a server's descendants known while it lives, so that they can still be found once it has
@@ -32,55 +109,57 @@ export class DescendantWatch {
   readonly #root: ProcessEntry | undefined;
   readonly #rootRunning: () => boolean;
   readonly #known = new Map<string, ProcessEntry>();
-  readonly #clock: Clock;
-  readonly #intervalMs: number;
   readonly #table: ProcessTable;
-  #timer: unknown;
-  #watching = false;
+  readonly #scanner: DescendantScanner | undefined;
 
   /** `rootRunning`: false once the server has exited (its pid may then be anyone's). */
   constructor(rootPid: number, rootRunning: () => boolean, options: DescendantWatchOptions) {
     this.#rootPid = rootPid;
     this.#rootRunning = rootRunning;
-    this.#clock = options.clock;
-    this.#intervalMs = options.intervalMs;
-    this.#table = options.table ?? systemProcessTable;
+    this.#table = options.scanner?.table ?? options.table ?? systemProcessTable;
+    this.#scanner = options.scanner ?? (options.intervalMs > 0 ? sharedDescendantScanner(options.clock, this.#table, options.intervalMs) : undefined);
     this.#root = this.#table.lookup(rootPid);
   }
 
-  /** Starts the periodic scans (none when the interval is 0). */
+  /** Joins the periodic scans (none when the interval is 0). */
   start(): this {
-    if (this.#intervalMs > 0 && !this.#watching) {
-      this.#watching = true;
-      this.#schedule();
-    }
+    this.#scanner?.register(this);
     return this;
   }
 
-  /** Ends the periodic scans; what is known stays known. */
+  /** Leaves the periodic scans; what is known stays known. */
   stop(): void {
-    this.#watching = false;
-    this.#clock.clearTimeout(this.#timer);
+    this.#scanner?.unregister(this);
   }
 
   /** One scan now; false (and nothing learnt) when the process table could not be read. */
   scan(): boolean {
-    let table: ProcessEntry[];
-    try {
-      table = this.#table.list();
-    } catch {
-      return false;
-    }
-    const byPid = new Map<number, ProcessEntry>();
-    for (const entry of table) byPid.set(entry.pid, entry);
+    const view = openProcessView(this.#table);
+    if (view === undefined) return false;
+    this.scanIn(view);
+    return true;
+  }
+
+  /** One scan in a look already open (the scanner's pass). */
+  scanIn(view: ProcessView): void {
     for (const [name, entry] of this.#known) {
-      const now = byPid.get(entry.pid);
+      const now = view.entry(entry.pid);
       if (now === undefined || now.startTime !== entry.startTime || now.state === 'Z') this.#known.delete(name);
     }
-    const roots = [...this.#known.values()].map((entry) => entry.pid);
-    if (this.#rootIsTheServer(byPid.get(this.#rootPid))) roots.push(this.#rootPid);
-    for (const entry of descendantsIn(table, roots)) this.#known.set(key(entry), entry);
-    return true;
+    const queue: number[] = [];
+    for (const entry of this.#known.values()) queue.push(entry.pid);
+    if (this.#rootIsTheServer(view.entry(this.#rootPid))) queue.push(this.#rootPid);
+    const visited = new Set<number>();
+    for (let next = 0; next < queue.length; next++) {
+      const pid = queue[next]!;
+      if (visited.has(pid)) continue;
+      visited.add(pid);
+      for (const child of view.childrenOf(pid)) {
+        if (child.state === 'Z' || visited.has(child.pid)) continue;
+        this.#known.set(key(child), child);
+        queue.push(child.pid);
+      }
+    }
   }
 
   /** What the scans read and the sweep signals. */
@@ -97,14 +176,93 @@ export class DescendantWatch {
     if (!this.#rootRunning() || now === undefined) return false;
     return this.#root === undefined || now.startTime === this.#root.startTime;
   }
+}
+
+/**
+ * The periodic scans of every watch of the proxy (a session's governor each over HTTP, the warm
+ * servers): one timer, and one pass per interval that scans them all in one look (one read of the
+ * whole table where it must be read whole). No timer while no watch is registered.
+ */
+export class DescendantScanner {
+  readonly clock: Clock;
+  readonly intervalMs: number;
+  readonly table: ProcessTable;
+  readonly #watches = new Set<DescendantWatch>();
+  #timer: unknown;
+
+  constructor(clock: Clock, intervalMs: number, table: ProcessTable = systemProcessTable) {
+    this.clock = clock;
+    this.intervalMs = intervalMs;
+    this.table = table;
+  }
+
+  register(watch: DescendantWatch): void {
+    this.#watches.add(watch);
+    if (this.#timer === undefined) this.#schedule();
+  }
+
+  unregister(watch: DescendantWatch): void {
+    this.#watches.delete(watch);
+    if (this.#watches.size > 0 || this.#timer === undefined) return;
+    this.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Watches registered now. */
+  get watching(): number {
+    return this.#watches.size;
+  }
+
+  /** One pass over every registered watch; false when the process table could not be read. */
+  scanAll(): boolean {
+    if (this.#watches.size === 0) return true;
+    const view = openProcessView(this.table);
+    if (view === undefined) return false;
+    for (const watch of this.#watches) watch.scanIn(view);
+    return true;
+  }
 
   #schedule(): void {
-    this.#timer = this.#clock.setTimeout(() => {
-      if (!this.#watching) return;
-      this.scan();
-      this.#schedule();
-    }, this.#intervalMs);
+    this.#timer = this.clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.scanAll();
+      if (this.#watches.size > 0) this.#schedule();
+    }, this.intervalMs);
   }
+}
+
+// One scanner per clock, table and interval: in the proxy that is one (its clock, /proc, 1 s);
+// a test with its own fake clock or table gets its own.
+const scanners = new WeakMap<Clock, Map<ProcessTable, Map<number, DescendantScanner>>>();
+
+/** The scanner every watch on `clock`, `table` and `intervalMs` shares. */
+export function sharedDescendantScanner(clock: Clock, table: ProcessTable, intervalMs: number): DescendantScanner {
+  let byTable = scanners.get(clock);
+  if (byTable === undefined) scanners.set(clock, (byTable = new Map()));
+  let byInterval = byTable.get(table);
+  if (byInterval === undefined) byTable.set(table, (byInterval = new Map()));
+  let scanner = byInterval.get(intervalMs);
+  if (scanner === undefined) byInterval.set(intervalMs, (scanner = new DescendantScanner(clock, intervalMs, table)));
+  return scanner;
+}
+
+// Servers whose watch was kept by whoever held them before the governor (the warm pool).
+const handedOver = new WeakMap<object, DescendantWatch>();
+
+/**
+ * Hands a server's watch (and what it knows: helpers orphaned while the server waited) to
+ * whoever takes the server next; the governor that runs it continues the watch.
+ */
+export function handOverDescendantWatch(server: object, watch: DescendantWatch): void {
+  watch.stop();
+  handedOver.set(server, watch);
+}
+
+/** The watch handed over with `server`, once; undefined when none was. */
+export function takeDescendantWatch(server: object): DescendantWatch | undefined {
+  const watch = handedOver.get(server);
+  handedOver.delete(server);
+  return watch;
 }
 
 export interface SweepOptions {

@@ -8,7 +8,7 @@ import type { ServerAccount } from './server-user.js';
 import { relayServerStderr, StderrTail } from './stderr-tail.js';
 import { RestartQueue } from './restart-queue.js';
 import { settlesWithin, stopUpstream, type StopOutcome, type StopTimeouts } from './stop.js';
-import { DESCENDANT_SCAN_INTERVAL_MS, DescendantWatch, sweepDescendants, type SweepOutcome } from './descendants.js';
+import { DESCENDANT_SCAN_INTERVAL_MS, DescendantWatch, sweepDescendants, takeDescendantWatch, type SweepOutcome } from './descendants.js';
 import type { ProcessTable } from './process-tree.js';
 import { spawnUpstream, type Upstream, type UpstreamExit } from './upstream.js';
 
@@ -165,9 +165,10 @@ export function createGovernor(options: GovernorOptions): Governor {
     let endStdout!: () => void;
     const stdoutEnded = new Promise<void>((resolve) => (endStdout = resolve));
     const channel = createNdjsonChannel(upstream.stdout, upstream.stdin, { maxFrameBytes: options.maxFrameBytes, flushOn: options.flushOn });
+    // A warm server comes with the pool's watch, which may already know helpers it orphaned.
     const descendants = upstream.pid === undefined
       ? undefined
-      : new DescendantWatch(upstream.pid, () => !upstream.hasExited, { clock, intervalMs: scanIntervalMs, table: options.processTable }).start();
+      : (takeDescendantWatch(upstream) ?? new DescendantWatch(upstream.pid, () => !upstream.hasExited, { clock, intervalMs: scanIntervalMs, table: options.processTable })).start();
     const run: Run = { upstream, descendants, channel, stdoutEnded };
     current = run;
     relayServerStderr(upstream.stderr, logger, stderrTail);

@@ -13,7 +13,8 @@ export { resolveExecutable, untrustedPathEntries } from './executable.js';
 export { pinExecutable, fileAccess, type ExecutablePin, type FileIdentity, type PinFileAccess, type PinRefusal } from './executable-pin.js';
 export { backoffDelayMs, DEFAULT_BACKOFF_JITTER, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './backoff.js';
 export { snapshotDescendants, isStillRunning, systemProcessTable, type ProcessEntry, type ProcessTable } from './process-tree.js';
-export { DescendantWatch, sweepDescendants, DESCENDANT_SCAN_INTERVAL_MS, type DescendantWatchOptions, type SweepOptions, type SweepOutcome } from './descendants.js';
+export {
+  DescendantWatch, DescendantScanner, sharedDescendantScanner, handOverDescendantWatch, takeDescendantWatch, sweepDescendants, DESCENDANT_SCAN_INTERVAL_MS, type DescendantWatchOptions, type SweepOptions, type SweepOutcome } from './descendants.js';
 export { relayServerStderr, StderrTail } from './stderr-tail.js';
 export { systemClock, type Clock } from '../clock/index.js';
 export { createGovernor, type Governor, type GovernorEvent, type GovernorFatal, type GovernorOptions, type GovernorState, type RestartPolicy, type StartedServer } from './governor.js';

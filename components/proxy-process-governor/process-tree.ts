@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
 
 // A snapshot of a process's descendants, taken while it is still alive. Signalling its process
 // group is not enough: a descendant that called setsid() has left the group, and once its
@@ -13,6 +13,8 @@ export interface ProcessEntry {
   readonly startTime: string;
   /** 'Z' for a zombie: dead, waiting to be reaped by its parent. */
   readonly state: string;
+  /** Its threads (/proc/<pid>/stat field 20), when known: with one, its children are in one file. */
+  readonly threads?: number;
 }
 
 /** The machine's processes as the governor reads and signals them; tests give a fake one. */
@@ -23,14 +25,36 @@ export interface ProcessTable {
   lookup(pid: number): ProcessEntry | undefined;
   /** kill(2); false when it failed (ESRCH: already gone; EPERM). */
   signal(pid: number, signal: NodeJS.Signals): boolean;
+  /**
+   * The pids of `pid`'s children ([] once it is gone), read from the process itself; undefined
+   * when this table cannot (no /proc/<pid>/task/<tid>/children): then a scan reads `list()`.
+   * `threads`: the process's thread count, when known (one thread: one file to read).
+   */
+  readonly children?: ((pid: number, threads?: number) => number[]) | undefined;
+}
+
+// One buffer for every small /proc file a scan reads: readFileSync would stat each (size 0 in
+// /proc), allocate and grow; a scan reads hundreds of them.
+const procBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/** A /proc file's text (latin1); throws when it cannot be opened (the process is gone). */
+function readProcFile(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    let length = 0;
+    for (let read = -1; read !== 0 && length < procBuffer.length; length += read) read = readSync(fd, procBuffer, length, procBuffer.length - length, null);
+    return procBuffer.toString('latin1', 0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readProcStat(pid: number): ProcessEntry | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const stat = readProcFile(`/proc/${pid}/stat`);
     // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so split after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { pid, ppid: Number(fields[1]), startTime: fields[19]!, state: fields[0]! };
+    return { pid, ppid: Number(fields[1]), startTime: fields[19]!, state: fields[0]!, threads: Number(fields[17]) };
   } catch {
     return undefined;
   }
@@ -65,10 +89,52 @@ function lookupProcess(pid: number): ProcessEntry | undefined {
   }
 }
 
-/** The real one: /proc on Linux, `ps` elsewhere. */
+/**
+ * `pid`'s children, from each of its threads' `children` file (Linux ≥ 3.5, CONFIG_PROC_CHILDREN):
+ * a child is listed under the thread that forked it, not always the main one.
+ */
+function readChildren(pid: number, threadCount?: number): number[] {
+  const found: number[] = [];
+  let threads: readonly string[];
+  if (threadCount === 1) threads = [String(pid)];
+  else {
+    try {
+      threads = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return found; // gone
+    }
+  }
+  for (const tid of threads) {
+    let text: string;
+    try {
+      text = readProcFile(`/proc/${pid}/task/${tid}/children`);
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    // "pid pid pid " (each followed by a space), or empty.
+    let start = 0;
+    for (let space = text.indexOf(' '); space >= 0; space = text.indexOf(' ', start)) {
+      if (space > start) found.push(Number(text.slice(start, space)));
+      start = space + 1;
+    }
+  }
+  return found;
+}
+
+// Looked for once: a kernel either has the children files or does not.
+let childrenFiles: boolean | undefined;
+function hasChildrenFiles(): boolean {
+  childrenFiles ??= process.platform === 'linux' && existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+  return childrenFiles;
+}
+
+/** The real one: /proc on Linux (a process's own children files when the kernel has them), `ps` elsewhere. */
 export const systemProcessTable: ProcessTable = {
   list: readProcessTable,
   lookup: lookupProcess,
+  get children() {
+    return hasChildrenFiles() ? readChildren : undefined;
+  },
   signal(pid, signal) {
     try {
       process.kill(pid, signal);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import {
-  backoffDelayMs, relayServerStderr, StderrTail, stopUpstream, systemClock, type Clock, type ExecutablePin, type StopTimeouts, type Upstream, type UpstreamExit,
+  backoffDelayMs, DESCENDANT_SCAN_INTERVAL_MS, DescendantWatch, handOverDescendantWatch, relayServerStderr, StderrTail, stopUpstream, sweepDescendants, systemClock,
+  type Clock, type ExecutablePin, type ProcessTable, type StopTimeouts, type Upstream, type UpstreamExit,
 } from '../proxy-process-governor/index.js';
 import { pingFrame, pingIdFor, readPingAnswer } from './ping.js';
 
@@ -25,6 +26,10 @@ export interface WarmPoolOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /** How often a waiting server's descendants are looked for (default as the governor's: DESCENDANT_SCAN_INTERVAL_MS on Linux, else 0). */
+  readonly descendantScanIntervalMs?: number;
+  /** The process table the scans and the sweep read and signal (tests give a fake one). */
+  readonly processTable?: ProcessTable;
 }
 
 export interface WarmPool {
@@ -62,6 +67,8 @@ interface WaitingServer {
   stopAwaitingAnswer: () => void;
   /** Set when the pool stops it for not answering in time: its exit is then the pool's doing. */
   stopped?: Promise<void>;
+  /** Its descendants, known while it waits, so that what it leaves when it dies is swept; handed to the governor that takes it. */
+  readonly descendants: DescendantWatch | undefined;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -80,7 +87,10 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  const scanIntervalMs = options.descendantScanIntervalMs ?? (process.platform === 'linux' ? DESCENDANT_SCAN_INTERVAL_MS : 0);
   const waiting: WaitingServer[] = [];
+  // Sweeps after a waiting server died: stop() waits for them.
+  const sweeps = new Set<Promise<void>>();
   let pings = 0;
   const stderrTail = new StderrTail(STDERR_TAIL_LINES);
   // Waiting servers that died in a row: the backoff grows with it; a hand-out starts it over.
@@ -106,7 +116,12 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
         return;
       }
       const upstream = options.spawn();
-      const server: WaitingServer = { upstream, detachStderr: relayServerStderr(upstream.stderr, logger, stderrTail), ready: false, stopAwaitingAnswer: () => {} };
+      const descendants = upstream.pid === undefined
+        ? undefined
+        : new DescendantWatch(upstream.pid, () => !upstream.hasExited, { clock, intervalMs: scanIntervalMs, table: options.processTable }).start();
+      const server: WaitingServer = {
+        upstream, detachStderr: relayServerStderr(upstream.stderr, logger, stderrTail), ready: false, stopAwaitingAnswer: () => {}, descendants,
+      };
       waiting.push(server);
       logger.debug({ pid: upstream.pid, waiting: waiting.length }, 'started a warm server');
       awaitReady(server);
@@ -122,6 +137,8 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
       onAnswer(outcome) {
         server.stopAwaitingAnswer();
         server.ready = true;
+        // As the governor at a first answer: its helpers are mostly started by now.
+        if (scanIntervalMs > 0) server.descendants?.scan();
         logger.debug({ pid: upstream.pid, answer: outcome }, 'a warm server answered its ping: ready');
       },
       onStrayLine({ line, reason }) {
@@ -132,7 +149,8 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
     const timer = clock.setTimeout(() => {
       server.stopAwaitingAnswer();
       logger.warn({ pid: upstream.pid, readyTimeoutMs }, `a warm server did not answer its ping within ${readyTimeoutMs} ms; stopping it`);
-      server.stopped = stopUpstream(upstream, options.stop, undefined, clock).then((outcome) => {
+      server.stopped = stopUpstream(upstream, options.stop, undefined, clock, server.descendants).then((outcome) => {
+        server.descendants?.stop();
         if (outcome.survivors > 0) logger.error({ pid: upstream.pid, survivors: outcome.survivors }, 'processes of a warm server\'s tree survived SIGKILL');
       });
     }, readyTimeoutMs);
@@ -143,6 +161,25 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
     // A write error (the server already gone) surfaces as its exit.
     upstream.stdin.once('error', () => {});
     upstream.stdin.write(pingFrame(id));
+  }
+
+  // What a waiting server left when it died (helpers in sessions of their own included) ends
+  // with it, as after a session's server's crash; the replacement does not wait for it.
+  function sweepAfterExit(server: WaitingServer): void {
+    const watch = server.descendants;
+    if (watch === undefined) return;
+    // Its children are re-parented by now; a look down from those known finds their own.
+    watch.stop();
+    watch.scan();
+    const tree = watch.known;
+    if (tree.length === 0) return;
+    const pid = server.upstream.pid;
+    const sweeping = sweepDescendants(tree, { clock, gentle: true, graceMs: options.stop.killTimeoutMs, table: watch.table }).then((outcome) => {
+      if (outcome.signalled > 0) logger.warn({ pid, descendantsSignalled: outcome.signalled }, 'ended the processes a warm server left behind when it exited');
+      if (outcome.survivors > 0) logger.error({ pid, survivors: outcome.survivors }, 'processes a warm server left behind survived SIGKILL');
+    });
+    sweeps.add(sweeping);
+    void sweeping.finally(() => sweeps.delete(sweeping));
   }
 
   // In the background: a macrotask later on the proxy's clock, so the session that took a server
@@ -159,6 +196,7 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
     waiting.splice(index, 1);
     server.stopAwaitingAnswer();
     server.detachStderr();
+    if (server.stopped === undefined) sweepAfterExit(server); // else its stop sequence sweeps
     server.upstream.signalGroup('SIGKILL'); // whatever it left in its group
     failures++;
     const how = exit.spawnError ? exit.spawnError.message : exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
@@ -192,6 +230,7 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
       const server = index < 0 ? undefined : waiting.splice(index, 1)[0];
       if (server !== undefined) {
         server.detachStderr();
+        if (server.descendants !== undefined) handOverDescendantWatch(server.upstream, server.descendants);
         failures = 0;
         logger.debug({ pid: server.upstream.pid, waiting: waiting.length }, 'handed a warm server to a new session');
       }
@@ -230,10 +269,12 @@ export function startWarmPool(options: WarmPoolOptions): WarmPool {
           server.detachStderr();
           return;
         }
-        const outcome = await stopUpstream(server.upstream, options.stop, hurry, clock);
+        const outcome = await stopUpstream(server.upstream, options.stop, hurry, clock, server.descendants);
+        server.descendants?.stop();
         server.detachStderr();
         if (outcome.survivors > 0) logger.error({ pid: server.upstream.pid, survivors: outcome.survivors }, 'processes of a warm server\'s tree survived SIGKILL');
       }));
+      await Promise.all(sweeps);
     },
   };
 }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import type { ExecutablePin, Upstream } from '../../../components/proxy-process-governor/index.js';
+import { takeDescendantWatch, type ExecutablePin, type Upstream } from '../../../components/proxy-process-governor/index.js';
 import { startWarmPool, type WarmPoolOptions } from '../../../components/warm-pool/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { fakeUpstream, type FakeUpstream } from '../../helpers/fake-upstream.js';
+import { FakeProcessTable } from '../proxy-process-governor/fake-process-table.js';
 
 // A fake server: exits on stdin EOF, or when the test says so.
 type FakeServer = FakeUpstream;
@@ -36,10 +37,15 @@ function harness(overrides: Partial<WarmPoolOptions> & { sessions?: { count: num
   const spawned: FakeServer[] = [];
   const sessions = overrides.sessions ?? { count: 0 };
   const answer = overrides.answer ?? 'result';
+  // The servers' pids are made up: their descendants are looked for here, never in the real /proc.
+  const table = new FakeProcessTable({ childrenFiles: true });
+  table.start(1, 0);
   const pool = startWarmPool({
     size: 1,
     spawn: () => {
       const server = fakeServer(1000 + spawned.length);
+      table.start(1000 + spawned.length, 1);
+      void server.upstream.exited.then(() => table.exit(server.upstream.pid!));
       spawned.push(server);
       // The pool writes its ping as it spawns; the server answers once it runs (a microtask later).
       if (answer !== 'silent') queueMicrotask(() => answerPing(server, answer));
@@ -52,9 +58,11 @@ function harness(overrides: Partial<WarmPoolOptions> & { sessions?: { count: num
     logger: logs.logger,
     clock,
     random: () => 0.5,
+    processTable: table,
+    descendantScanIntervalMs: 1000,
     ...overrides,
   });
-  return { pool, clock, logs, spawned, sessions };
+  return { pool, clock, logs, spawned, sessions, table };
 }
 
 describe('warm pool', () => {
@@ -203,7 +211,8 @@ describe('warm pool', () => {
   });
 
   it('should ignore the exit of a server it handed out: its governor watches it', async () => {
-    const { pool, clock, spawned } = harness();
+    // No periodic scans here: every timer left would be a replacement's.
+    const { pool, clock, spawned } = harness({ descendantScanIntervalMs: 0 });
     await settle();
     assert.ok(pool.take());
     clock.advance(0);
@@ -430,5 +439,59 @@ describe('warm pool: a server is ready once it answered the pool\'s ping', () =>
     await stopped;
     // One sequence: SIGTERM, then its group's leftovers SIGKILLed. A second would SIGTERM it again.
     assert.deepEqual(stubborn.signals, ['SIGTERM', 'SIGKILL'], 'one stop sequence, not two');
+  });
+
+  it('should sweep what a waiting server left in a session of its own when it dies, and nothing else', async () => {
+    const { pool, clock, spawned, logs, table } = harness();
+    table.start(50, 1); // a stranger
+    table.start(5000, 1000, { ignoresTerm: true }); // the waiting server's helper, setsid: out of its group
+    clock.advance(1000); // a periodic scan sees it
+    table.exit(1000); // the kernel re-parents 5000 to init before the pool hears of the exit
+    spawned[0]!.die({ code: 1, signal: null });
+    await settle();
+    assert.equal(pool.waiting, 0);
+    assert.deepEqual(table.signals, [[5000, 'SIGTERM']], 'swept at the exit notice, nothing else signalled');
+    const stopping = pool.stop();
+    for (let waited = 0; waited < 5000; waited += 25) {
+      clock.advance(25);
+      await settle();
+    }
+    await stopping;
+    assert.deepEqual(table.signals, [[5000, 'SIGTERM'], [5000, 'SIGKILL']], 'SIGKILL after --kill-timeout-ms; the pool\'s stop waited for it');
+    assert.deepEqual([...table.processes.keys()].sort((a, b) => a - b), [1, 50]);
+    const swept = logs.entries.filter((entry) => entry.msg === 'ended the processes a warm server left behind when it exited');
+    assert.deepEqual(swept.map((entry) => [entry.pid, entry.descendantsSignalled]), [[1000, 1]]);
+    assert.equal(clock.pending().length, 0, 'no scan left scheduled');
+  });
+
+  it('should scan its waiting servers in one pass on one timer, and leave none once stopped', async () => {
+    const { pool, clock, table } = harness({ size: 3 });
+    await settle();
+    assert.equal(pool.ready, 3);
+    assert.equal(clock.pending().filter((timer) => timer.ms === 1000).length, 1, 'one scan timer for three waiting servers');
+    const reads = table.childrenReads;
+    clock.advance(1000);
+    assert.equal(table.childrenReads - reads, 3, 'one pass: each server\'s children read once');
+    const stopping = pool.stop();
+    clock.advance(2000);
+    await stopping;
+    assert.equal(clock.pending().length, 0);
+  });
+
+  it('should hand a server\'s watch, with what it knows, to whoever takes the server', async () => {
+    const { pool, clock, spawned, table } = harness();
+    table.start(5000, 1000);
+    table.start(5001, 5000);
+    clock.advance(1000);
+    table.exit(5000); // its child, 5001, is an orphan now: no walk from the server finds it
+    await settle();
+    const taken = pool.take();
+    assert.equal(taken, spawned[0]!.upstream);
+    const watch = takeDescendantWatch(taken!);
+    assert.ok(watch, 'handed over with the server');
+    assert.deepEqual(watch.known.map((entry) => entry.pid), [5001]);
+    assert.equal(takeDescendantWatch(taken!), undefined, 'taken once');
+    clock.advance(0); // the replacement
+    await pool.stop();
   });
 });
