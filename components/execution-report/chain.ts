@@ -63,10 +63,13 @@ export interface ReportChain {
   append(input: ReportInput): AppendedReport;
   /** The same report as `append`, as bytes: what the proxy writes (no string copy of the line). */
   appendBytes(input: ReportInput): EncodedReport;
-  /** Appends a checkpoint line (signed when there is a signer); `invocationId` is ''. */
-  checkpointBytes(reason: CheckpointReason): EncodedReport;
+  /**
+   * Appends a checkpoint line (signed when there is a signer); `invocationId` is ''. `dropped`
+   * (≥ 1): reports dropped since the last report appended, declared by the checkpoint.
+   */
+  checkpointBytes(reason: CheckpointReason, dropped?: number): EncodedReport;
   /** The same as `checkpointBytes`, as a string. */
-  checkpoint(reason: CheckpointReason): AppendedReport;
+  checkpoint(reason: CheckpointReason, dropped?: number): AppendedReport;
   /** Reports appended since the last checkpoint (or since the chain started). */
   readonly sinceCheckpoint: number;
   /** A signing key is configured: checkpoints are signed. */
@@ -172,8 +175,9 @@ export function createReportChain(options: ReportChainOptions = {}): ReportChain
     return encode(text, false, input, invocationId);
   }
 
-  function checkpointBytes(reason: CheckpointReason): EncodedReport {
-    const text = checkpointText({ seq, prevDigest, reason, reports: sinceCheckpoint });
+  function checkpointBytes(reason: CheckpointReason, dropped?: number): EncodedReport {
+    if (dropped !== undefined && (!Number.isSafeInteger(dropped) || dropped < 1)) throw new TypeError(`execution report: a checkpoint's dropped must be an integer ≥ 1, got ${String(dropped)}`);
+    const text = checkpointText({ seq, prevDigest, reason, reports: sinceCheckpoint, dropped });
     sinceCheckpoint = 0;
     stated = undefined;
     return encode(text, true, undefined, '');
@@ -184,7 +188,7 @@ export function createReportChain(options: ReportChainOptions = {}): ReportChain
   return {
     append: (input) => asLine(appendBytes(input)),
     appendBytes,
-    checkpoint: (reason) => asLine(checkpointBytes(reason)),
+    checkpoint: (reason, dropped) => asLine(checkpointBytes(reason, dropped)),
     checkpointBytes,
     get sinceCheckpoint() {
       return sinceCheckpoint;

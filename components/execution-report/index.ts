@@ -26,6 +26,7 @@ export type { SinkIo } from './rotate.js';
 export { lastReportInFile, readFileTail, lastNewline, type LastReport, type FileTail } from './file-tail.js';
 export { createReporter, type Reporter, type ReporterOptions } from './reporter.js';
 export { createInvocationReports, NO_POLICY, type InvocationReportsOptions } from './invocation-reports.js';
+export { boundedText, MAX_COPIED_CHARS } from './bounded-text.js';
 export type { VerifyResult, VerifyProblem, VerifyOptions, ProblemKind, ChainEnd } from './verify.js';
 export type { ReportVerifyIo } from './verify-command.js';
 

@@ -163,11 +163,15 @@ export interface CheckpointFields {
   readonly reason: CheckpointReason;
   /** Reports (invocation and lifecycle) since the previous checkpoint of this chain, or since it started. */
   readonly reports: number;
+  /** Reports dropped after the last report written (≥ 1), declared by this checkpoint; absent: none. */
+  readonly dropped?: number;
 }
 
-const CHECKPOINT_HEAD = `{"kind":"checkpoint","prevDigest":`;
+const CHECKPOINT_HEAD = `"kind":"checkpoint","prevDigest":`;
 const CHECKPOINT_SCHEMA = `,"schema":${q(REPORT_FORMAT)},"schemaVersion":${REPORT_FORMAT_VERSION},"seq":`;
 
 export function checkpointText(c: CheckpointFields): string {
-  return `${CHECKPOINT_HEAD}${prevDigestText(c.prevDigest)},"reason":${q(c.reason)},"reports":${int(c.reports, 'reports')}${CHECKPOINT_SCHEMA}${int(c.seq, 'seq')}}`;
+  // `dropped` sorts before `kind`: the canonical key order puts it first.
+  const dropped = c.dropped === undefined ? '{' : `{"dropped":${int(c.dropped, 'dropped')},`;
+  return `${dropped}${CHECKPOINT_HEAD}${prevDigestText(c.prevDigest)},"reason":${q(c.reason)},"reports":${int(c.reports, 'reports')}${CHECKPOINT_SCHEMA}${int(c.seq, 'seq')}}`;
 }

@@ -10,7 +10,9 @@
  * dropped just before it (`dropped`), inside its digest. (Dropping after the chain would
  * leave a gap that verify cannot tell from a deleted line.) Under `block` the promise the sink
  * returns is handed back: the caller stops reading until it resolves. Checkpoints are never
- * dropped: they are few, and a missing one would read as a cut file.
+ * dropped: they are few, and a missing one would read as a cut file. Drops no report followed
+ * are declared by the next checkpoint (`dropped`): always the closing one, which the queue,
+ * flushed first, has room for — so a file closed cleanly declares every report it dropped.
  */
 import { systemClock, type Clock } from '../clock/index.js';
 import type { EncodedReport, ReportChain } from './chain.js';
@@ -21,7 +23,7 @@ import type { ReportSink } from './sink.js';
 export interface Reporter {
   /** undefined when queued or dropped; a promise (block, queue full): stop reading until it resolves. */
   report(input: ReportInput): Promise<void> | undefined;
-  /** Reports dropped and not yet declared in a written report. */
+  /** Reports dropped and not yet declared in a written report or checkpoint. */
   readonly undeclaredDrops: number;
   readonly chain: ReportChain;
   readonly sink: ReportSink;
@@ -59,7 +61,9 @@ export function createReporter(chain: ReportChain, sink: ReportSink, options: Re
       clock.clearTimeout(timer);
       timer = undefined;
     }
-    const queued = sink.write(chain.checkpointBytes(reason).bytes);
+    const declared = dropped > 0 ? dropped : undefined;
+    dropped = 0;
+    const queued = sink.write(chain.checkpointBytes(reason, declared).bytes);
     return typeof queued === 'boolean' ? undefined : queued;
   };
 
@@ -102,7 +106,9 @@ export function createReporter(chain: ReportChain, sink: ReportSink, options: Re
       if (!closed) {
         await sink.flush(); // room for the closing checkpoint, even under drop
         closed = true;
-        // Written and the sink closed in the same turn: no report can come between them.
+        // Written and the sink closed in the same turn: no report can come between them. It
+        // declares the drops no report followed (the last ones before close), which are
+        // otherwise lost with the writer.
         const written = checkpoint('close');
         const closing = sink.close();
         await written;

@@ -174,6 +174,7 @@ export const checkpointSchema = z.strictObject({
   ...chainFields,
   reason: z.enum(CHECKPOINT_REASONS).describe('count: every N reports; interval: T ms after an uncovered report (when signing); close: the writer closed the file cleanly.'),
   reports: count.describe('Reports since the previous checkpoint of the same writer (or since it started).'),
+  dropped: z.int().min(1).optional().describe('Reports dropped after the last report written before this checkpoint (onOverflow: drop): declared here because no report followed them (at close, or when an interval checkpoint falls due).'),
   signature: signature.optional().describe('Over `digest`, which covers every line before it through the chain; excluded from the digest.'),
 }).describe('Format 2: a checkpoint: names the format and, when signing, signs the chain up to itself.');
 

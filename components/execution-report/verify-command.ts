@@ -58,7 +58,9 @@ function describeOk(result: VerifyResult, signed: boolean): string {
   const checkpoints = result.checkpoints > 0 ? `, ${plural(result.checkpoints, 'checkpoint')}` : '';
   // A file whose checkpoints were all removed has nothing to check a signature of: said, not implied valid.
   const signatures = !signed ? '' : result.signaturesValid > 0 ? ', signatures valid' : ', no signature in it';
-  let text = `ok ${plural(result.reports, 'report')}${checkpoints}, chain intact${signatures}\n`;
+  // Drops are part of what the chain attests (declared inside digests): said on the same line.
+  const drops = result.declaredDrops > 0 ? `, ${result.declaredDrops} declared dropped` : '';
+  let text = `ok ${plural(result.reports, 'report')}${checkpoints}, chain intact${drops}${signatures}\n`;
   const { first, last } = result;
   if (first !== undefined && last !== undefined) {
     const start = first.prevDigest === null ? 'from the start of the chain' : `continuing from ${first.prevDigest}`;
@@ -68,7 +70,6 @@ function describeOk(result: VerifyResult, signed: boolean): string {
     text += 'note: the last line is not a closing checkpoint: the writer is still running, stopped without closing, or lines were cut from the end'
       + `; ${plural(result.uncovered, 'report')} after the last checkpoint${signed ? ', covered by no signature' : ''}\n`;
   }
-  if (result.declaredDrops > 0) text += `note: the reports declare ${plural(result.declaredDrops, 'report')} dropped because the sink could not keep up\n`;
   for (const torn of result.problems) text += `${torn.file}:${torn.line}: ${torn.message}\n`;
   return text;
 }

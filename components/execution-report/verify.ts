@@ -60,7 +60,7 @@ export interface VerifyResult {
   readonly torn: boolean;
   /** Signatures checked and valid (with a public key). */
   readonly signaturesValid: number;
-  /** Reports that the sink dropped, as declared by the reports written after them. */
+  /** Reports that the sink dropped, as declared by the reports (and checkpoints) written after them. */
   readonly declaredDrops: number;
   readonly first: ChainEnd | undefined;
   readonly last: ChainEnd | undefined;
@@ -132,6 +132,7 @@ export function verifyReportFiles(paths: readonly string[], options: VerifyOptio
           checkpoints += 1;
           uncovered = 0;
           closed = report.reason === 'close';
+          if (report.dropped !== undefined) declaredDrops += report.dropped;
         } else {
           reports += 1;
           if (format2) uncovered += 1;

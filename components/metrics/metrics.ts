@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ReportSinkStats } from '../execution-report/index.js';
 import type { GovernorState } from '../proxy-process-governor/index.js';
 import { internalErrorCount, type PumpObserver } from '../pump/index.js';
+import type { TranscriptStats } from '../transcript/index.js';
 import { registerCellHistogram, type CellHistogram } from './histogram.js';
 import { createMetricsObserver, DURATION_CELLS, durationCell, EFFECT_LABELS, frameCell } from './observer.js';
 
@@ -46,6 +47,8 @@ export interface CircuitSource {
 }
 
 export type ReportSinkCounts = Pick<ReportSinkStats, 'queued' | 'written' | 'dropped' | 'failures'>;
+/** The transcript writer's counts (--record) the metrics read. */
+export type TranscriptCounts = Pick<TranscriptStats, 'failures'>;
 
 export interface Metrics {
   /** For the pump (one or many at once): frames, decisions, in-flight requests, durations. */
@@ -57,6 +60,8 @@ export interface Metrics {
   watchPolicy(read: () => PolicyInfo | undefined): void;
   /** Reads the report sink's counters at each scrape. */
   watchReportSink(read: () => ReportSinkCounts | undefined): void;
+  /** Reads the transcript writer's counters at each scrape (undefined: no --record). */
+  watchTranscript(read: () => TranscriptCounts | undefined): void;
   /** Reads the number of open HTTP sessions at each scrape. */
   watchHttpSessions(read: () => number): void;
   /** Reads how many idle HTTP sessions were evicted for newer ones, and how many warm servers wait, at each scrape. */
@@ -110,6 +115,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let retiredRestarts = 0;
   let readPolicy: (() => PolicyInfo | undefined) | undefined;
   let readSink: (() => ReportSinkCounts | undefined) | undefined;
+  let readTranscript: (() => TranscriptCounts | undefined) | undefined;
   let readSessions: (() => number) | undefined;
   let readEvictions: (() => number) | undefined;
   let readWarm: (() => number) | undefined;
@@ -156,6 +162,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   mirrorCounter(registry, 'reports_written_total', 'Execution reports written', [], (add) => add({}, sinkValue('written')()));
   mirrorCounter(registry, 'reports_dropped_total', 'Execution reports dropped: the queue was full under --report-on-overflow drop, or the sink was closed', [], (add) => add({}, sinkValue('dropped')()));
   mirrorCounter(registry, 'report_write_failures_total', 'Execution reports lost to write errors', [], (add) => add({}, sinkValue('failures')()));
+  mirrorCounter(registry, 'transcript_write_failures_total', 'Frames the transcript (--record) lost: they could not be serialized or written', [], (add) => add({}, safely(readTranscript)?.failures ?? 0));
   mirrorGauge(registry, 'http_sessions', 'Open Streamable HTTP sessions (0 over stdio)', () => safely(readSessions) ?? 0);
   mirrorCounter(registry, 'http_sessions_evicted_total', 'Idle Streamable HTTP sessions evicted at the session cap for a newer session', [], (add) => add({}, safely(readEvictions) ?? 0));
   mirrorGauge(registry, 'warm_servers', 'Server processes spawned ahead of HTTP sessions, waiting for one (--warm-servers)', () => safely(readWarm) ?? 0);
@@ -187,6 +194,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     watchPolicy: (read) => void (readPolicy = read),
     watchReportSink: (read) => void (readSink = read),
+    watchTranscript: (read) => void (readTranscript = read),
     watchHttpSessions: (read) => void (readSessions = read),
     watchHttpEvictions: (read) => void (readEvictions = read),
     watchWarmServers: (read) => void (readWarm = read),

@@ -13,7 +13,7 @@ import type { Logger } from '../logging/index.js';
 import { loadSecretScanner, type CompiledPolicy, type Identity } from '../policy/index.js';
 import type { GovernorEvent } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
-import type { TranscriptWriter } from '../transcript/index.js';
+import type { TranscriptStats, TranscriptWriter } from '../transcript/index.js';
 import { holdUntilSettled, type FrameChannel, type HoldGate } from '../transport/index.js';
 
 export interface Reporting {
@@ -31,6 +31,8 @@ export interface Reporting {
   holdAnswers(client: FrameChannel): FrameChannel;
   /** The report sink's counters, for metrics. */
   readonly sinkStats: Readonly<ReportSinkStats> | undefined;
+  /** The transcript's counts (`--record`), for the metrics. */
+  readonly transcriptStats: Readonly<TranscriptStats> | undefined;
   /** Writes out what is queued and closes the files. */
   close(): Promise<void>;
 }
@@ -111,6 +113,9 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
     holdAnswers: (client) => (answerGate === undefined ? client : holdUntilSettled(client, answerGate)),
     refused(reason) {
       void reserved(() => reporter?.report({ kind: 'lifecycle', event: 'refused', detail: { command: config.command, reason }, generation: 0 }));
+    },
+    get transcriptStats() {
+      return transcript?.stats;
     },
     get sinkStats() {
       return reporter?.sink.stats;

@@ -178,6 +178,7 @@ async function startAdmin(config: SidecarConfig, logger: Logger, version: string
     metrics.watchPinMismatches(pinMismatchCounts);
   }
   metrics.watchReportSink(() => reporting?.sinkStats);
+  metrics.watchTranscript(() => reporting?.transcriptStats);
   const endpoint = await startAdminEndpoint({ listen: config.admin!, metrics, readiness, version, logger });
   return { metrics, endpoint };
 }

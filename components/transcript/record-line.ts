@@ -2,7 +2,8 @@
 // per frame, and the occasional policy reload or gap. Keys are written in a fixed order, the
 // frame body last (it is the long part), so a person can read the file with `less`.
 import type { Decision, Identity } from '../policy/index.js';
-import { argumentsDigest } from '../execution-report/index.js';
+import { argumentsDigest, boundedText } from '../execution-report/index.js';
+import { recordedId } from './pairing.js';
 import { markersToPlaceholders, placeholderFor } from './placeholders.js';
 import { TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, type ArgumentsMode, type RecordedPolicy, type TranscriptFrame } from './types.js';
 
@@ -94,7 +95,10 @@ export function frameLine(frame: TranscriptFrame, argumentsMode: ArgumentsMode, 
     && (frame.kind === 'response' || (frame.kind === 'notification' && REDACTED_NOTIFICATIONS.has(frame.method)));
   const content = redactSecrets({ body, text }, scannedByRedactRules ? placeholderFor : undefined).value as { body: unknown; text: string | undefined };
   // The same marker on both sides of an invocation, so a request and its response still pair.
-  const envelope = redactSecrets({ method: frame.method, id: frame.id }).value as { method: string; id: string | undefined };
+  // Redacted first, then bounded (issue 19: a peer's huge id or method was copied whole beside
+  // the body), so no part of a secret survives in the kept prefix.
+  const redacted = redactSecrets({ method: frame.method, id: frame.id }).value as { method: string; id: string | undefined };
+  const envelope = { method: boundedText(redacted.method), id: redacted.id === undefined ? undefined : recordedId(redacted.id) };
   const identity = identityFields(frame.identity);
   const record = {
     type: 'frame',

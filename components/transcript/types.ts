@@ -2,6 +2,7 @@
  * The transcript contract: what the proxy hands the writer for every frame it judged, and what
  * the writer promises in return. The file format itself is in docs/replay.md and record-line.ts.
  */
+import type { Clock } from '../clock/index.js';
 import type { Identity } from '../policy/index.js';
 import type { ObservedFrame } from '../pump/index.js';
 
@@ -41,6 +42,8 @@ export interface TranscriptOptions {
   readonly policy?: RecordedPolicy;
   /** Frame bytes waiting for the disk before `record` drops (counted, marked in the file); default 64 MiB. */
   readonly maxQueuedBytes?: number;
+  /** When repeated failures are logged again (once per burst, a summary a minute); default: the system clock. */
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 /** What the writer logs with: a pino logger fits. */
@@ -54,7 +57,7 @@ export interface TranscriptStats {
   readonly written: number;
   /** Frames refused: the queue was full (marked in the file by a `gap` line), or the writer was closed. */
   readonly dropped: number;
-  /** Frames lost to write errors, or that could not be serialized. */
+  /** Frames lost to write errors, or that could not be serialized (`mcp_sidecar_transcript_write_failures_total`). */
   readonly failures: number;
   readonly bytes: number;
   /** Frames waiting now. */

@@ -3,10 +3,13 @@
 // the writer's loop, so the frame path pays nothing for them but the wait for its own turn.
 // One write in flight at a time, with everything queued meanwhile joined into it. The queue is
 // bounded by bytes: past the bound, frames are dropped (counted), and a `gap` line in the file
-// says how many, so a replay knows the transcript is incomplete. Write failures are logged
-// once per burst and counted; they never reach the proxy.
+// says how many, so a replay knows the transcript is incomplete. Frames that cannot be
+// serialized or written are counted (`stats.failures`) and logged once per burst with their
+// count (failure-bursts.ts); they never reach the proxy.
 import { close, fstatSync, ftruncate, write } from 'node:fs';
+import { systemClock } from '../clock/index.js';
 import { loadSecretRedactor } from '../policy/index.js';
+import { TranscriptFailureBursts } from './failure-bursts.js';
 import { frameLine, gapLine, headerLine, policyLine, type RedactSecrets } from './record-line.js';
 import { openTranscriptFile } from './transcript-file.js';
 import type { RecordedPolicy, TranscriptFrame, TranscriptOptions, TranscriptStats, TranscriptWriter } from './types.js';
@@ -49,7 +52,13 @@ export function openTranscript(options: TranscriptOptions): TranscriptWriter {
   let queuedFrames = 0;
   let size = fstatSync(fd).size; // where a failed write is cut back to
   let gap = 0; // frames dropped since the last one queued
-  let failing = 0; // frames lost in the current burst of write failures
+  const clock = options.clock ?? systemClock;
+  const unrecordable = new TranscriptFailureBursts(logger, clock, { path }, {
+    what: 'a frame could not be recorded', consequence: 'it is left out of the transcript (counted)', recovery: 'recording frames again',
+  });
+  const unwritable = new TranscriptFailureBursts(logger, clock, { path }, {
+    what: 'cannot write', consequence: 'frames are being lost (counted)', recovery: 'writing again',
+  });
   let running = false;
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -77,8 +86,9 @@ export function openTranscript(options: TranscriptOptions): TranscriptWriter {
         if (redact === undefined) throw new Error('no secret redactor');
         text += frameLine(item, options.arguments, redact);
         frames += 1;
+        unrecordable.succeeded();
       } catch (error) {
-        if (stats.failures === 0) logger.error({ err: error, path }, 'transcript: a frame could not be recorded (counted)');
+        unrecordable.failed(error, 1);
         stats.failures += 1;
       }
     }
@@ -97,11 +107,9 @@ export function openTranscript(options: TranscriptOptions): TranscriptWriter {
         size += data.length;
         stats.written += frames;
         stats.bytes += data.length;
-        if (failing > 0) logger.warn({ path, lost: failing }, `transcript: writing again; ${failing} frames were lost`);
-        failing = 0;
+        unwritable.succeeded();
       } catch (error) {
-        if (failing === 0) logger.error({ err: error, path }, 'transcript: cannot write; frames are being lost (counted)');
-        failing += frames;
+        unwritable.failed(error, frames);
         stats.failures += frames;
       }
       queuedFrames -= batchFrames.length;
