@@ -4,3 +4,4 @@
  */
 export { startAdminEndpoint, type AdminEndpoint, type AdminEndpointOptions, type ListenAddress, type MetricsSource } from './server.js';
 export { circuitReadiness, combineReadiness, upstreamReadiness, type CircuitSource, type Readiness } from './readiness.js';
+export { policyReadiness, type PolicyBundleSource } from './readiness.js';

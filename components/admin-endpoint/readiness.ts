@@ -53,3 +53,22 @@ export function combineReadiness(...parts: ReadonlyArray<() => Readiness>): () =
     return READY;
   };
 }
+
+/** What readiness reads of a policy bundle source (--policy-url): the policy-bundle component's PolicyBundleStatus fits. */
+export interface PolicyBundleSource {
+  readonly url: string;
+  readonly source: 'control-plane' | 'cache' | 'file';
+  readonly revision: number | undefined;
+  readonly lastError: string | undefined;
+}
+
+// The policy's share: a proxy always has a policy in force once started (without one it refuses
+// to start), so this never makes the pod unready: a control plane that is down must not take a
+// fleet out of service, and last known good is what it is for. It says where the policy came
+// from, for /readyz's body.
+export function policyReadiness(bundle: PolicyBundleSource): Readiness & { readonly policy: string } {
+  const from = bundle.source === 'control-plane' ? `revision ${bundle.revision} from ${bundle.url}`
+    : bundle.source === 'cache' ? `revision ${bundle.revision}, the last known good bundle (${bundle.url} not reached since start)`
+      : `the --policy file (no bundle from ${bundle.url} yet)`;
+  return { ready: true, policy: bundle.lastError === undefined ? from : `${from}; last poll: ${bundle.lastError}` };
+}

@@ -20,6 +20,8 @@ export interface AdminEndpointOptions {
   readonly metrics: MetricsSource;
   /** Asked at each GET /readyz. */
   readonly readiness: () => Readiness;
+  /** Where the policy in force came from (--policy-url), shown in /readyz's body; never affects readiness. */
+  readonly policyState?: () => string | undefined;
   /** The proxy's version, for /version. */
   readonly version: string;
   readonly logger: Logger;
@@ -65,7 +67,7 @@ function listenError(listen: ListenAddress, error: NodeJS.ErrnoException): Sidec
 // Serves /metrics, /healthz, /readyz and /version over plain HTTP (GET or HEAD). Never keeps
 // the process alive by itself, and never lets a request's failure reach the rest of the proxy.
 export async function startAdminEndpoint(options: AdminEndpointOptions): Promise<AdminEndpoint> {
-  const { listen, metrics, readiness, version, logger } = options;
+  const { listen, metrics, readiness, policyState, version, logger } = options;
   const versionBody = { name: 'mcp-sidecar', version, node: process.version };
   const routes = new Map<string, Reply>([
     ['/metrics', async (res) => {
@@ -80,7 +82,14 @@ export async function startAdminEndpoint(options: AdminEndpointOptions): Promise
       } catch (error) {
         state = { ready: false, reason: `the readiness check failed: ${error instanceof Error ? error.message : String(error)}` };
       }
-      sendJson(res, state.ready ? 200 : 503, state.ready ? { ready: true } : { ready: false, reason: state.reason ?? 'not ready' });
+      let policy: string | undefined;
+      try {
+        policy = policyState?.();
+      } catch {
+        policy = undefined;
+      }
+      const body = state.ready ? { ready: true } : { ready: false, reason: state.reason ?? 'not ready' };
+      sendJson(res, state.ready ? 200 : 503, policy === undefined ? body : { ...body, policy });
     }],
     ['/version', (res) => sendJson(res, 200, versionBody)],
   ]);

@@ -127,6 +127,18 @@ export const ERROR_CODES = {
     category: 'user_error', retryable: false,
     message: 'The policy file is not a valid policy',
   },
+  SIDECAR_ERR_POLICY_NONE: {
+    category: 'user_error', retryable: false,
+    message: 'No policy is available to enforce',
+  },
+  SIDECAR_ERR_POLICY_BUNDLE_REJECTED: {
+    category: 'user_error', retryable: false,
+    message: 'The policy bundle was refused',
+  },
+  SIDECAR_ERR_POLICY_BUNDLE_KEY: {
+    category: 'user_error', retryable: false,
+    message: 'The policy bundle key cannot be used',
+  },
   SIDECAR_ERR_REPORT_SINK: {
     category: 'user_error', retryable: false,
     message: 'The execution report file cannot be written',
@@ -185,6 +197,23 @@ export const ERROR_CODES = {
   SIDECAR_ERR_HTTP_IDENTITY_IN_FLIGHT: {
     rpcCode: -32039, category: 'transient_error', retryable: true,
     message: 'Too many requests in flight for this caller: it has its share of unanswered requests',
+  },
+  // The gateway (--servers): what it answers itself for a request no service can take.
+  SIDECAR_ERR_GATEWAY_NO_ROUTE: {
+    rpcCode: -32602, category: 'user_error', retryable: false,
+    message: 'Invalid params: no service of the gateway answers for this name or URI',
+  },
+  SIDECAR_ERR_GATEWAY_INVALID_CURSOR: {
+    rpcCode: -32602, category: 'user_error', retryable: false,
+    message: 'Invalid params: the cursor was not issued by this gateway for this list',
+  },
+  SIDECAR_ERR_GATEWAY_METHOD_NOT_ROUTED: {
+    rpcCode: -32601, category: 'user_error', retryable: false,
+    message: 'Method not found: the gateway does not route this method to a service',
+  },
+  SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE: {
+    rpcCode: -32040, category: 'internal_error', retryable: false,
+    message: 'Service unavailable: this namespace\'s server is down for good or failed its initialize',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

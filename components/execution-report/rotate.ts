@@ -5,7 +5,7 @@
  * new file names the last digest of `file.1`, so `report verify file.2 file.1 file` checks the
  * whole chain.
  */
-import { close, existsSync, fsync, open, rename, write } from 'node:fs';
+import { close, existsSync, fsync, open, rename, renameSync, unlink, write } from 'node:fs';
 import { PRIVATE_FILE_MODE } from './file-open.js';
 
 const renameAsync = (from: string, to: string): Promise<void> =>
@@ -17,10 +17,59 @@ const renameAsync = (from: string, to: string): Promise<void> =>
  * 999 renames per rotation, nearly all of files that did not exist).
  */
 export function countRotatedFiles(path: string, keep: number): number {
+  // Guarded (an export runs), every rotated file counts, also beyond `keep` (kept for the export), so the shift moves them rather than replacing one.
+  if (rotationGuards.has(path)) return closeRotationGaps(path);
   let n = 0;
   while (n < keep && existsSync(`${path}.${n + 1}`)) n++;
   return n;
 }
+
+/** Consecutive missing names after which no rotated file is looked for. */
+const GAP_SCAN = 8;
+
+/**
+ * A proxy killed in the middle of a rotation leaves one name missing (`path.3` moved to
+ * `path.4`, `path.2` not yet to `path.3`); a later rotation would then replace the file past the
+ * gap. Guarded, the files are moved down over the gaps at open, newest first (each to a name that
+ * is free or its own), keeping their order; returns how many there are.
+ */
+function closeRotationGaps(path: string): number {
+  const present: number[] = [];
+  for (let index = 1, missing = 0; missing < GAP_SCAN; index++) {
+    if (existsSync(`${path}.${index}`)) {
+      present.push(index);
+      missing = 0;
+    } else {
+      missing += 1;
+    }
+  }
+  present.forEach((index, k) => {
+    if (index !== k + 1) renameSync(`${path}.${index}`, `${path}.${k + 1}`);
+  });
+  return present.length;
+}
+
+/**
+ * What rotation asks before it lets the oldest files go (`--report-export`: a file the export
+ * cursor has not passed is never deleted, docs/report.md "Export").
+ */
+export interface RotationGuard {
+  /** Of the `existing` rotated files `path.1` … `path.existing`, the highest index still needed (0: none of them). */
+  oldestNeeded(existing: number): number;
+}
+
+const rotationGuards = new Map<string, RotationGuard>();
+
+/** Guards the rotation of the report file at `path` until the returned function is called. Register before the sink opens. */
+export function guardRotation(path: string, guard: RotationGuard): () => void {
+  rotationGuards.set(path, guard);
+  return () => {
+    if (rotationGuards.get(path) === guard) rotationGuards.delete(path);
+  };
+}
+
+const unlinkAsync = (path: string): Promise<void> =>
+  new Promise((resolve, reject) => unlink(path, (error) => (error && error.code !== 'ENOENT' ? reject(error) : resolve())));
 
 /**
  * Shifts `path` → `path.1` → … → `path.keep`, renaming only the `existing` rotated files (the
@@ -29,7 +78,12 @@ export function countRotatedFiles(path: string, keep: number): number {
  */
 export async function shiftRotatedFiles(path: string, keep: number, existing: number, io: SinkIo = FS_IO): Promise<number> {
   const rename = io.rename ?? renameAsync;
-  for (let i = Math.min(existing, keep - 1); i >= 1; i--) {
+  // The highest index that moves up rather than going: `keep − 1`, or further when a guard still needs older files.
+  const needed = rotationGuards.get(path)?.oldestNeeded(existing) ?? 0;
+  const last = Math.min(existing, Math.max(keep - 1, needed));
+  // Beyond it, only files a guard kept past `keep` earlier and no longer needs (the move of `last` replaces `last + 1`).
+  for (let i = existing; i > last + 1; i--) await unlinkAsync(`${path}.${i}`);
+  for (let i = last; i >= 1; i--) {
     try {
       await rename(`${path}.${i}`, `${path}.${i + 1}`);
     } catch (error) {
@@ -37,7 +91,7 @@ export async function shiftRotatedFiles(path: string, keep: number, existing: nu
     }
   }
   await rename(path, `${path}.1`);
-  return Math.min(existing + 1, keep);
+  return last + 1;
 }
 
 export const openAppend = (path: string): Promise<number> =>

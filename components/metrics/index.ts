@@ -6,6 +6,6 @@
  */
 export {
   createMetrics, METRIC_PREFIX, DURATION_BUCKETS_SECONDS,
-  type CircuitSource, type Metrics, type MetricsOptions, type UpstreamSource, type PolicyInfo, type ReportSinkCounts,
+  type CircuitSource, type Metrics, type MetricsOptions, type UpstreamSource, type PolicyInfo, type ReportSinkCounts, type PolicyBundleCounts,
 } from './metrics.js';
 export { KNOWN_METHODS, methodLabel } from './labels.js';

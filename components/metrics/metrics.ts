@@ -46,7 +46,21 @@ export interface CircuitSource {
   readonly transitions: Readonly<Record<CircuitState, number>>;
 }
 
+/** A policy bundle source's status as the metrics read it (--policy-url): the policy-bundle component's PolicyBundleStatus fits. */
+export interface PolicyBundleCounts {
+  readonly source: string;
+  readonly revision: number | undefined;
+  readonly digest: string | undefined;
+  /** Milliseconds since the epoch. */
+  readonly lastSuccessAt: number | undefined;
+  readonly fetches: number;
+  readonly failures: Readonly<Record<string, number>>;
+  readonly activations: number;
+}
+
 export type ReportSinkCounts = Pick<ReportSinkStats, 'queued' | 'written' | 'dropped' | 'failures'>;
+/** The report export's counters (--report-export) the metrics read. */
+export interface ReportExportCounts { readonly exported: number; readonly failures: number; readonly lagBytes: number; readonly lastSuccessMs: number }
 /** The transcript writer's counts (--record) the metrics read. */
 export type TranscriptCounts = Pick<TranscriptStats, 'failures'>;
 
@@ -62,6 +76,8 @@ export interface Metrics {
   watchReportSink(read: () => ReportSinkCounts | undefined): void;
   /** Reads the transcript writer's counters at each scrape (undefined: no --record). */
   watchTranscript(read: () => TranscriptCounts | undefined): void;
+  /** Reads the report export's counters at each scrape (undefined: no --report-export). */
+  watchReportExport(read: () => ReportExportCounts | undefined): void;
   /** Reads the number of open HTTP sessions at each scrape. */
   watchHttpSessions(read: () => number): void;
   /** Reads how many idle HTTP sessions were evicted for newer ones, and how many warm servers wait, at each scrape. */
@@ -69,6 +85,8 @@ export interface Metrics {
   watchWarmServers(read: () => number): void;
   /** Reads the tool-pin mismatches seen so far, by definition kind, at each scrape (a pins rule's counts). */
   watchPinMismatches(read: () => Readonly<Record<string, number>>): void;
+  /** Reads the policy bundle source at each scrape (undefined: no --policy-url). */
+  watchPolicyBundle(read: () => PolicyBundleCounts | undefined): void;
   /** Reads the sessions' circuit breakers at each scrape (none: every state 0, no transitions). */
   watchCircuitBreakers(read: () => CircuitSource | undefined): void;
   /** The exposition, in Prometheus text format. */
@@ -116,11 +134,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let readPolicy: (() => PolicyInfo | undefined) | undefined;
   let readSink: (() => ReportSinkCounts | undefined) | undefined;
   let readTranscript: (() => TranscriptCounts | undefined) | undefined;
+  let readExport: (() => ReportExportCounts | undefined) | undefined;
   let readSessions: (() => number) | undefined;
   let readEvictions: (() => number) | undefined;
   let readWarm: (() => number) | undefined;
   let readPinMismatches: (() => Readonly<Record<string, number>>) | undefined;
   let readBreakers: (() => CircuitSource | undefined) | undefined;
+  let readBundle: (() => PolicyBundleCounts | undefined) | undefined;
 
   mirrorCounter(registry, 'frames_total', 'Frames judged by the proxy, by direction, kind (request, notification, response) and method (`other` for methods MCP does not define)', ['direction', 'kind', 'method'], (add) => {
     counts.frames.forEach((value, index) => value > 0 && add(frameCell(index), value));
@@ -157,12 +177,38 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
 
+  mirrorCounter(registry, 'policy_bundle_fetches_total', 'Polls of the policy bundle URL (--policy-url), each with its retries', [], (add) => add({}, safely(readBundle)?.fetches ?? 0));
+  mirrorCounter(registry, 'policy_bundle_failures_total', 'Policy bundle polls that ended without the control plane\'s bundle, by reason (unreachable, timeout, too_large, http_status: not fetched; format, signature, unsigned, invalid, revision: refused)', ['reason'], (add) => {
+    for (const [reason, value] of Object.entries(safely(readBundle)?.failures ?? {})) add({ reason }, value);
+  });
+  mirrorCounter(registry, 'policy_bundle_activations_total', 'Policy bundles put in force (at start and since)', [], (add) => add({}, safely(readBundle)?.activations ?? 0));
+  new Gauge<'revision' | 'digest' | 'source'>({
+    name: `${METRIC_PREFIX}policy_bundle_info`, help: 'The policy bundle in force (value 1): its revision, digest, and source (control-plane, cache: the last known good at start, file: the --policy fallback)', labelNames: ['revision', 'digest', 'source'], registers: [registry],
+    collect() {
+      this.reset();
+      const bundle = safely(readBundle);
+      if (bundle !== undefined) this.set({ revision: bundle.revision === undefined ? '' : String(bundle.revision), digest: bundle.digest ?? '', source: bundle.source }, 1);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}policy_bundle_last_success_timestamp_seconds`, help: 'When the control plane last answered a poll well (a bundle in force, the same one, or 304); 0 before the first', registers: [registry],
+    collect() {
+      this.reset();
+      const at = safely(readBundle)?.lastSuccessAt;
+      if (at !== undefined) this.set(at / 1000);
+    },
+  });
+
   const sinkValue = (key: keyof ReportSinkCounts) => (): number => safely(readSink)?.[key] ?? 0;
   mirrorGauge(registry, 'report_queue_length', 'Execution reports waiting to be written (the sink\'s lag)', sinkValue('queued'));
   mirrorCounter(registry, 'reports_written_total', 'Execution reports written', [], (add) => add({}, sinkValue('written')()));
   mirrorCounter(registry, 'reports_dropped_total', 'Execution reports dropped: the queue was full under --report-on-overflow drop, or the sink was closed', [], (add) => add({}, sinkValue('dropped')()));
   mirrorCounter(registry, 'report_write_failures_total', 'Execution reports lost to write errors', [], (add) => add({}, sinkValue('failures')()));
   mirrorCounter(registry, 'transcript_write_failures_total', 'Frames the transcript (--record) lost: they could not be serialized or written', [], (add) => add({}, safely(readTranscript)?.failures ?? 0));
+  mirrorCounter(registry, 'reports_exported_total', 'Report lines the OTLP receiver acknowledged (--report-export; a batch sent again counts again)', [], (add) => add({}, safely(readExport)?.exported ?? 0));
+  mirrorCounter(registry, 'report_export_failures_total', 'Export requests that failed (a status other than 2xx, a network error, a timeout) and are retried', [], (add) => add({}, safely(readExport)?.failures ?? 0));
+  mirrorGauge(registry, 'report_export_lag_bytes', 'Bytes of the report files not acknowledged by the OTLP receiver yet (the export spool)', () => safely(readExport)?.lagBytes ?? 0);
+  mirrorGauge(registry, 'report_export_last_success_timestamp_seconds', 'When the OTLP receiver last acknowledged a batch, in seconds since the epoch (0: never)', () => (safely(readExport)?.lastSuccessMs ?? 0) / 1000);
   mirrorGauge(registry, 'http_sessions', 'Open Streamable HTTP sessions (0 over stdio)', () => safely(readSessions) ?? 0);
   mirrorCounter(registry, 'http_sessions_evicted_total', 'Idle Streamable HTTP sessions evicted at the session cap for a newer session', [], (add) => add({}, safely(readEvictions) ?? 0));
   mirrorGauge(registry, 'warm_servers', 'Server processes spawned ahead of HTTP sessions, waiting for one (--warm-servers)', () => safely(readWarm) ?? 0);
@@ -195,11 +241,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     watchPolicy: (read) => void (readPolicy = read),
     watchReportSink: (read) => void (readSink = read),
     watchTranscript: (read) => void (readTranscript = read),
+    watchReportExport: (read) => void (readExport = read),
     watchHttpSessions: (read) => void (readSessions = read),
     watchHttpEvictions: (read) => void (readEvictions = read),
     watchWarmServers: (read) => void (readWarm = read),
     watchPinMismatches: (read) => void (readPinMismatches = read),
     watchCircuitBreakers: (read) => void (readBreakers = read),
+    watchPolicyBundle: (read) => void (readBundle = read),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -26,6 +26,8 @@ export function exitCodeForError(code: ErrorCode): ExitCode {
     case 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED':
     case 'SIDECAR_ERR_POLICY_INVALID':
     case 'SIDECAR_ERR_POLICY_UNREADABLE':
+    case 'SIDECAR_ERR_POLICY_BUNDLE_KEY':
+    case 'SIDECAR_ERR_POLICY_NONE':
     case 'SIDECAR_ERR_REPORT_KEY':
       return EXIT_CODES.CONFIG;
     case 'SIDECAR_ERR_REPORT_SINK':

@@ -13,6 +13,7 @@ import type { Logger } from '../logging/index.js';
 import { loadSecretScanner, type CompiledPolicy, type Identity } from '../policy/index.js';
 import type { GovernorEvent } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
+import type { ReportExport, ReportExportStats } from '../report-export/index.js';
 import type { TranscriptStats, TranscriptWriter } from '../transcript/index.js';
 import { holdUntilSettled, type FrameChannel, type HoldGate } from '../transport/index.js';
 
@@ -31,6 +32,8 @@ export interface Reporting {
   holdAnswers(client: FrameChannel): FrameChannel;
   /** The report sink's counters, for metrics. */
   readonly sinkStats: Readonly<ReportSinkStats> | undefined;
+  /** The export's counters (--report-export), for metrics. */
+  readonly exportStats: Readonly<ReportExportStats> | undefined;
   /** The transcript's counts (`--record`), for the metrics. */
   readonly transcriptStats: Readonly<TranscriptStats> | undefined;
   /** Writes out what is queued and closes the files. */
@@ -51,9 +54,15 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
   let answerGate: HoldGate | undefined;
   // Lifecycle reports go through the queue's reserved room: a queue full of invocation reports under `drop` never drops them.
   let reserved: <T>(run: () => T) => T = (run) => run();
+  let reportExport: ReportExport | undefined;
   if (config.reports !== undefined) {
     const settings = config.reports;
     const signer = settings.signingKeyFile === undefined ? undefined : loadSigningKey(settings.signingKeyFile);
+    // Before the sink opens: the export guards rotation, which counts the rotated files at open (docs/report.md "Export").
+    if (settings.export !== undefined) {
+      const { createReportExport } = await import('../report-export/index.js');
+      reportExport = await createReportExport({ file: settings.file, rotateKeep: settings.rotateKeep, logger, clock: context.clock, ...settings.export });
+    }
     const sink = openReportFileSink({
       path: settings.file,
       fsync: settings.fsync,
@@ -69,6 +78,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
     // A checkpoint every --report-checkpoint-every reports, and when signing --report-checkpoint-interval-ms after an uncovered one (docs/report.md).
     reporter = createReporter(chain, sink, { clock: context.clock, checkpointEvery: settings.checkpointEvery, checkpointIntervalMs: settings.checkpointIntervalMs });
     logger.info({ file: settings.file, continuesFrom: sink.resume?.seq, signed: signer !== undefined, keyId: signer?.keyId }, 'execution reports are written to the report file');
+    reportExport?.start();
   }
   let transcript: TranscriptWriter | undefined;
   if (config.record !== undefined) {
@@ -120,8 +130,13 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
     get sinkStats() {
       return reporter?.sink.stats;
     },
+    get exportStats() {
+      return reportExport?.stats;
+    },
     async close() {
       await Promise.all([reporter?.close(), transcript?.close()]);
+      // After the reporter: its closing checkpoint is in the file, and the export's last pass ships it.
+      await reportExport?.close();
     },
   };
 }

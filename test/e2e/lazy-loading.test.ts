@@ -41,6 +41,13 @@ describe('lazy loading', () => {
     assert.deepEqual(modulesLoaded([]).filter((url) => /components\/(http-northbound|http-auth)\//.test(url)), []);
   });
 
+  // Issue 17: OpenTelemetry (~130-210 ms, ~35 MB) loads only with --otlp-traces.
+  test('without --otlp-traces, the proxy loads no OpenTelemetry module, nor the tracing component', () => {
+    assert.deepEqual(modulesLoaded([]).filter((url) => /node_modules\/@opentelemetry\/|components\/tracing\//.test(url)), []);
+    const traced = modulesLoaded(['--otlp-traces', 'http://127.0.0.1:9/v1/traces']);
+    assert.ok(traced.some((url) => url.includes('/node_modules/@opentelemetry/sdk-trace-base/')), 'with it, the SDK loads');
+  });
+
   test('with a policy, it does', () => {
     const loaded = heavy(modulesLoaded(['--policy', 'policies/readonly.yaml']));
     assert.ok(loaded.some((url) => url.includes('/node_modules/yaml/')), 'YAML');

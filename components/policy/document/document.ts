@@ -196,6 +196,12 @@ export interface RateLimitRule extends RuleBase {
     readonly per: RateLimitPer | readonly RateLimitDimension[];
     readonly capacity: number;
     readonly refillPerSecond: number;
+    /** Where the buckets live: this proxy's memory (absent, the default) or Redis, shared by every replica. */
+    readonly store?: 'memory' | 'redis';
+    /** store: redis, when Redis cannot be reached and no leased token is left: deny (absent, the default) or allow. */
+    readonly onStoreError?: 'allow' | 'deny';
+    /** store: redis: tokens taken from Redis at once (absent: a tenth of capacity, at least 1). */
+    readonly lease?: number;
   };
 }
 /** The identity fields a rate limit can key on. */

@@ -100,6 +100,9 @@ const rateLimit = requireOne(
     per: per.describe('What gets its own bucket: tool (default), method, rule (one bucket), an identity field (tenantId, userId, agentId), or a list such as [tenantId, tool].'),
     capacity: z.int().min(1),
     refillPerSecond: z.number().positive(),
+    store: z.enum(['memory', 'redis']).optional().describe('Where the buckets live: memory (default, per proxy) or redis (--redis-url: one quota across every replica).'),
+    onStoreError: z.enum(['allow', 'deny']).optional().describe('store: redis, when Redis cannot be reached and no leased token is left: deny (default) or allow (this proxy\'s own bucket decides).'),
+    lease: z.int().min(1).max(1_000_000).optional().describe('store: redis: the most tokens a proxy leases from Redis ahead of use, per bucket (default: a tenth of capacity, at least 1).'),
   }),
   ['tools', 'methods'],
 ).describe('A token bucket over tool calls (by tool glob) or requests (by method glob): `per` tool, method, rule or identity field, or a list of them.');

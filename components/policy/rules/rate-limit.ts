@@ -18,11 +18,16 @@
 // A `tools/call` without a string name, in a rule with `tools` globs that its `methods` do not
 // cover, is denied (invalid_params): the rule cannot tell whether it covers the call, and
 // letting it pass would let a nameless call skip the bucket.
+//
+// `store: redis`: the buckets are shared by every replica through Redis, spent from leased
+// tokens so the check stays synchronous (rate-limit-redis.ts).
 import type { IdentityField, RateLimitRule } from '../document/document.js';
 import type { FrameContext, Identity, Rule, Verdict } from '../engine/types.js';
 import { CONTINUE } from '../engine/types.js';
 import { compileGlobs, type GlobMatcher } from '../engine/glob.js';
-import { deny, invalidParams, quoteForMessage, readParams, type RuleContext } from './common.js';
+import { deny, invalidParams, quoteForMessage, readParams, RuleSpecError, type RuleContext } from './common.js';
+import { fleetLeaseStore } from '../../rate-limit-store/index.js';
+import { LEASE_PENDING, LEASE_PENDING_RETRY_MS, LeasedBuckets, STORE_UNAVAILABLE, STORE_UNAVAILABLE_RETRY_MS } from './rate-limit-redis.js';
 
 export const MAX_RATE_LIMIT_BUCKETS = 10_000;
 
@@ -125,7 +130,7 @@ export function createRateLimitRules(spec: RateLimitRule, context: RuleContext):
 
   const matchTool: GlobMatcher | undefined = tools !== undefined && tools.length > 0 ? compileGlobs(tools) : undefined;
   const matchMethod: GlobMatcher | undefined = methodGlobs !== undefined && methodGlobs.length > 0 ? compileGlobs(methodGlobs) : undefined;
-  const buckets = new TokenBuckets(capacity, refillPerSecond);
+  const buckets = spec.rateLimit.store === 'redis' ? leasedBuckets(spec) : new TokenBuckets(capacity, refillPerSecond);
   const methods = [...new Set([...(matchTool ? ['tools/call'] : []), ...(methodGlobs ?? [])])];
   // The bucket key of the last tool seen: the same tool, call after call, builds no new string.
   let lastTool: string | undefined;
@@ -165,9 +170,23 @@ export function createRateLimitRules(spec: RateLimitRule, context: RuleContext):
       const identity = frame.identity;
       const retryAfterMs = buckets.take(identityFields.length === 0 ? key : identityKey(identityFields, identity, key), frame.now);
       if (retryAfterMs === 0) return CONTINUE;
+      if (retryAfterMs === STORE_UNAVAILABLE) {
+        return deny('rate_limit_store_unavailable', `rate limit ${quoteForMessage(id)} cannot count this request: its store (Redis) is unavailable; retry in ${STORE_UNAVAILABLE_RETRY_MS} ms`, 'transient_error', { retryAfterMs: STORE_UNAVAILABLE_RETRY_MS });
+      }
       const what = per === 'rule' ? (identityFields.length === 0 ? 'these requests' : 'requests') : per === 'tool' && tool !== undefined ? `tool ${quoteForMessage(tool)}` : `method ${quoteForMessage(method)}`;
       const whose = identityFields.length === 0 ? '' : ` ${identityText(identityFields, identity)}`;
+      if (retryAfterMs === LEASE_PENDING) {
+        return deny('rate_limited', `rate limit for ${what}${whose}: this proxy's tokens are spent and more are on their way from Redis; retry in ${LEASE_PENDING_RETRY_MS} ms`, 'transient_error', { retryAfterMs: LEASE_PENDING_RETRY_MS });
+      }
       return deny('rate_limited', `rate limit for ${what}${whose} exceeded (${capacity} burst, ${refillPerSecond}/s); retry in ${retryAfterMs} ms`, 'transient_error', { retryAfterMs });
     },
   }];
+}
+
+/** `store: redis`: buckets leased from the process's store, which --redis-url configures (fail closed without one). */
+function leasedBuckets(spec: RateLimitRule): LeasedBuckets {
+  const store = fleetLeaseStore();
+  if (store === undefined) throw new RuleSpecError(spec.id, 'store: redis needs a Redis: give --redis-url (MCP_PROXY_REDIS_URL)');
+  const { capacity, refillPerSecond, lease, onStoreError } = spec.rateLimit;
+  return new LeasedBuckets({ store, ruleId: spec.id, capacity, refillPerSecond, ...(lease !== undefined && { lease }), ...(onStoreError !== undefined && { onStoreError }) });
 }
