@@ -64,6 +64,7 @@ async function main(): Promise<number> {
   if (args[0] === 'policy') return policyCommand(args.slice(1));
   if (args[0] === 'report') return reportCommand(args.slice(1));
   if (args[0] === 'replay') return replayCommand(args.slice(1));
+  if (args[0] === 'bundle') return (await import('./components/policy-bundle/index.js')).runBundleCommand(args.slice(1), { stdout: process.stdout, stderr: process.stderr });
   if (args[0] === 'pin') return (await import('./components/pin-command/index.js')).runPinCommand(args.slice(1), { stdout: process.stdout, stderr: process.stderr, env: process.env });
   const request = await loadConfig(args, process.env);
   if (request.kind === 'help') {

@@ -3,6 +3,7 @@ import { SidecarError } from '../errors/index.js';
 import type { LogLevel } from '../logging/index.js';
 import { parseCommandLine } from '../proxy-process-governor/command-line.js';
 import type { LoadedPolicy, PolicyMode } from '../policy/index.js';
+import type { PolicyBundleSettings } from '../policy-bundle/source.js';
 import type { AllowRule, RestartPolicy, ServerAccountSettings } from '../proxy-process-governor/index.js';
 import { isLoopbackHost, type IdentityClaims, type ListenAddress } from './parse-values.js';
 import { GOVERNOR_SECTION_KEYS, LIST_SETTINGS, SCALAR_SETTINGS, type ArgumentsRecording, type ScalarSettings, type SettingSpec } from './settings.js';
@@ -42,6 +43,8 @@ export interface SidecarConfig {
   readonly modeOverride: PolicyMode | undefined;
   /** --tool-pins: a lock file checked at run time, as one more rule after the policy's (or alone). */
   readonly toolPins?: { readonly lock: string; readonly unknown: 'deny' | 'allow' | 'observe'; readonly trustOnFirstUse?: boolean } | undefined;
+  /** --policy-url: a signed policy bundle polled from a control plane; `policy` is then the fallback at start. */
+  readonly policyBundle?: PolicyBundleSettings | undefined;
   /** Execution reports (--report-file); undefined: none are written. */
   readonly reports: ReportSettings | undefined;
   /** The transcript (--record); undefined: none is written. */
@@ -52,6 +55,37 @@ export interface SidecarConfig {
   readonly auth: AuthSettings | undefined;
   /** The admin endpoint (--admin); undefined: off. */
   readonly admin: ListenAddress | undefined;
+  /** --otlp-traces: spans to an OpenTelemetry Collector, and --trace-inject; undefined: no traces (nothing of OpenTelemetry loads). */
+  readonly traces?: { readonly url: string; readonly inject: boolean } | undefined;
+  /** The Redis of `rateLimit` rules with `store: redis` (--redis-url); undefined: none, and such a rule does not compile. */
+  readonly redisUrl: string | undefined;
+  /** --servers: the gateway's services (docs/gateway.md); then `command` names the file and `argv` is empty. Undefined: one server, --proxy. */
+  readonly gateway?: GatewaySettings | undefined;
+}
+
+/** The gateway's services, each resolved against the proxy-wide settings it overrides. */
+export interface GatewaySettings {
+  /** The servers file as given. */
+  readonly source: string;
+  readonly separator: string;
+  readonly services: readonly GatewayServiceSettings[];
+}
+
+export interface GatewayServiceSettings {
+  /** The namespace. */
+  readonly name: string;
+  readonly command: string;
+  readonly argv: readonly string[];
+  /** --pass-env and --set-env, with the service's own added (its `env` wins). */
+  readonly childEnv: { readonly passThrough: readonly string[]; readonly set: Readonly<Record<string, string>> };
+  /** Its `serverUser`, else --server-user (with --server-group). */
+  readonly serverAccount: ServerAccountSettings | undefined;
+  readonly restart: RestartPolicy;
+  readonly killTimeoutMs: number;
+  /** Its `timeouts.requestMs`, else --request-timeout-ms (0: none). */
+  readonly requestTimeoutMs: number;
+  /** Over --http: its servers started ahead of sessions. */
+  readonly warmServers: number;
 }
 
 export interface ReportSettings {
@@ -70,6 +104,21 @@ export interface ReportSettings {
   readonly checkpointIntervalMs: number;
   /** A PEM file with an Ed25519 private key: each checkpoint is signed. */
   readonly signingKeyFile: string | undefined;
+  /** --report-export: the report file shipped to an OTLP/HTTP receiver; undefined: not exported. */
+  readonly export?: ReportExportSettings | undefined;
+}
+
+export interface ReportExportSettings {
+  /** The OTLP/HTTP base URL; records go to `<url>/v1/logs`. */
+  readonly url: string;
+  /** Records per request, at most. */
+  readonly batch: number;
+  /** How often the file is read for new lines. */
+  readonly intervalMs: number;
+  /** One request's deadline (a stalled receiver). */
+  readonly timeoutMs: number;
+  /** Unexported bytes past which a warning is logged. */
+  readonly spoolWarnBytes: number;
 }
 
 export interface HttpSettings {
@@ -115,6 +164,8 @@ const OPTIONS = {
   ...Object.fromEntries(SCALAR_SETTINGS.map((s) => [s.flag, { type: 'string' }])),
   // A bare flag: parseArgs gives `true`, which the setting reads as the text "true".
   'request-timeout-resets-on-progress': { type: 'boolean' },
+  'trace-inject': { type: 'boolean' },
+  'policy-allow-unsigned': { type: 'boolean' },
   ...Object.fromEntries(LIST_SETTINGS.map((s) => [s.flag, { type: 'string', multiple: true }])),
 } as const satisfies NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
 
@@ -201,6 +252,38 @@ function readServerAccount(s: ScalarSettings): ServerAccountSettings | undefined
   return Object.freeze({ user: s.serverUser, group: s.serverGroup });
 }
 
+/** --servers: the file (loaded on demand: YAML and zod stay off a one-server start), each service over the proxy-wide settings. */
+async function readGateway(file: string, config: SidecarConfig, s: ScalarSettings): Promise<GatewaySettings> {
+  if (s.executableSha256 !== undefined) {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--executable-sha256 pins the one server of --proxy; with --servers each service has its own executable', { hint: 'leave out --executable-sha256 with --servers' });
+  }
+  const { loadServersFile } = await import('../gateway/index.js');
+  const servers = loadServersFile(file);
+  const services = servers.servers.map((spec): GatewayServiceSettings => {
+    const backoffBaseMs = spec.restart?.backoffMs ?? config.restart.backoffBaseMs;
+    return Object.freeze({
+      name: spec.name,
+      command: spec.command,
+      argv: Object.freeze(parseCommandLine(spec.command)),
+      childEnv: Object.freeze({
+        passThrough: Object.freeze([...config.childEnv.passThrough, ...(spec.passEnv ?? [])]),
+        set: Object.freeze({ ...config.childEnv.set, ...spec.env }),
+      }),
+      serverAccount: spec.serverUser === undefined ? config.serverAccount : Object.freeze({ user: spec.serverUser, group: undefined }),
+      restart: Object.freeze({
+        ...config.restart,
+        maxRestarts: spec.restart?.maxRestarts ?? config.restart.maxRestarts,
+        backoffBaseMs,
+        backoffMaxMs: Math.max(backoffBaseMs, spec.restart?.backoffMaxMs ?? config.restart.backoffMaxMs),
+      }),
+      killTimeoutMs: spec.timeouts?.killMs ?? config.killTimeoutMs,
+      requestTimeoutMs: spec.timeouts?.requestMs ?? config.requestTimeoutMs ?? 0,
+      warmServers: spec.warm ?? 0,
+    });
+  });
+  return Object.freeze({ source: file, separator: servers.separator, services: Object.freeze(services) });
+}
+
 /** Reads the command line and environment into a config, or throws a SidecarError that says what to fix. */
 export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRequest> {
   let flags: FlagValues;
@@ -211,9 +294,13 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
   }
   if (flags.help) return { kind: 'help' };
   if (flags.version) return { kind: 'version' };
-  const command = flags.proxy as string | undefined;
+  const serversFile = readSetting(SCALAR_SETTINGS.find((spec) => spec.key === 'serversFile')!, flags, env, {}) as string | undefined;
+  if (flags.proxy !== undefined && serversFile !== undefined) {
+    throw new SidecarError('SIDECAR_ERR_USAGE', '--proxy and --servers exclude each other: one server, or a servers file of several', { hint: 'run mcp-sidecar --help' });
+  }
+  const command = (flags.proxy as string | undefined) ?? (serversFile === undefined ? undefined : `--servers ${serversFile}`);
   if (command === undefined) {
-    throw new SidecarError('SIDECAR_ERR_USAGE', '--proxy "<server command>" is required', { hint: 'run mcp-sidecar --help' });
+    throw new SidecarError('SIDECAR_ERR_USAGE', '--proxy "<server command>" is required', { hint: 'run mcp-sidecar --help (or give --servers <file> for several servers)' });
   }
 
   // The policy file is read first: its governor section is a settings layer of its own.
@@ -223,7 +310,7 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
   const s = readScalars(flags, env, fileLayerOf(policy));
   const config: SidecarConfig = {
     command,
-    argv: Object.freeze(parseCommandLine(command)),
+    argv: Object.freeze(serversFile === undefined ? parseCommandLine(command) : []),
     transport: s.httpListen === undefined ? 'stdio' : 'http',
     maxFrameBytes: s.maxFrameBytes,
     logLevel: s.logLevel,
@@ -254,6 +341,9 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
     toolPins: s.toolPins === undefined ? undefined : Object.freeze({ lock: s.toolPins, unknown: s.toolPinsUnknown }),
     // --tool-pins-state: the state file read as a lock that grows (`unknown` does not apply: an unknown definition is trusted).
     ...(s.toolPinsState !== undefined && { toolPins: Object.freeze({ lock: s.toolPinsState, unknown: 'deny' as const, trustOnFirstUse: true }) }),
+    policyBundle: s.policyUrl === undefined ? undefined : Object.freeze({
+      url: s.policyUrl, pollMs: s.policyPollMs, publicKeyFile: s.policyPublicKey, jwksUrl: s.policyJwksUrl, allowUnsigned: s.policyAllowUnsigned, cacheDir: s.policyCacheDir,
+    }),
     reports: s.reportFile === undefined ? undefined : Object.freeze({
       file: s.reportFile,
       fsync: s.reportFsync,
@@ -266,6 +356,7 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
       checkpointEvery: s.reportCheckpointEvery,
       checkpointIntervalMs: s.reportCheckpointIntervalMs,
       signingKeyFile: s.reportSigningKey,
+      export: s.reportExport === undefined ? undefined : Object.freeze({ url: s.reportExport, batch: s.reportExportBatch, intervalMs: s.reportExportIntervalMs, timeoutMs: s.reportExportTimeoutMs, spoolWarnBytes: s.reportExportSpoolWarnBytes }),
     }),
     record: s.recordFile === undefined ? undefined : Object.freeze({ file: s.recordFile, arguments: s.recordArguments }),
     http: s.httpListen === undefined ? undefined : Object.freeze({
@@ -284,9 +375,21 @@ export async function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv
     }),
     auth: readAuth(s),
     admin: s.adminListen,
+    traces: s.otlpTraces === undefined ? undefined : Object.freeze({ url: s.otlpTraces, inject: s.traceInject }),
+    redisUrl: s.redisUrl,
   };
+  if (serversFile !== undefined) Object.assign(config, { gateway: await readGateway(serversFile, config, s) });
   if (s.toolPins !== undefined && s.toolPinsState !== undefined) {
     throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--tool-pins and --tool-pins-state exclude each other: pins come from a reviewed lock file or are trusted on first use, not both', { hint: 'give one of them' });
+  }
+  if (s.reportExport !== undefined && s.reportFile === undefined) {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--report-export ships the report file, and no --report-file is given', { hint: 'give --report-file <path>: it is the export\'s durable spool' });
+  }
+  if (config.policyBundle !== undefined && config.policyBundle.publicKeyFile === undefined && config.policyBundle.jwksUrl === undefined && !config.policyBundle.allowUnsigned) {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--policy-url needs a key to check the bundles it serves', { hint: 'give --policy-public-key <pem> or --policy-jwks-url <url> (or, to trust the transport alone, --policy-allow-unsigned)' });
+  }
+  if (s.traceInject && s.otlpTraces === undefined) {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', '--trace-inject needs --otlp-traces: the server would continue spans the proxy never exports', { hint: 'give --otlp-traces <Collector URL>' });
   }
   if (flags.stdio && config.http !== undefined) {
     throw new SidecarError('SIDECAR_ERR_USAGE', '--stdio and --http exclude each other: the client speaks either over stdin/stdout or over HTTP', { hint: 'run mcp-sidecar --help' });

@@ -1,6 +1,7 @@
 import { LOG_LEVELS, type LogLevel } from '../logging/index.js';
 import type { PolicyMode } from '../policy/index.js';
 import { FRAME_BYTES, GOVERNOR_BOUNDS, type Bounds } from '../values/index.js';
+import { SidecarError } from '../errors/index.js';
 import { parseAccountName, parseByteSize, parseChoice, parseIdentityClaims, parseInteger, parseListenAddress, parseSha256, parseUrl, type IdentityClaims, type ListenAddress } from './parse-values.js';
 
 // Every scalar setting: its flag, its environment variable, its default and how its text is
@@ -39,6 +40,13 @@ export interface ScalarSettings {
   readonly toolPinsUnknown: 'deny' | 'allow' | 'observe';
   /** A trust-on-first-use state file: pins what the server first lists (docs/policy.md "Trust on first use"). */
   readonly toolPinsState: string | undefined;
+  /** Policy bundles from a control plane (docs/operations.md "Policy bundles"): the URL polled, how often, the key, the cache. */
+  readonly policyUrl: string | undefined;
+  readonly policyPollMs: number;
+  readonly policyPublicKey: string | undefined;
+  readonly policyJwksUrl: string | undefined;
+  readonly policyAllowUnsigned: boolean;
+  readonly policyCacheDir: string | undefined;
   readonly reportFile: string | undefined;
   readonly reportFsync: 'always' | 'interval' | 'never';
   readonly reportFsyncIntervalMs: number;
@@ -50,6 +58,12 @@ export interface ScalarSettings {
   readonly reportCheckpointEvery: number;
   readonly reportCheckpointIntervalMs: number;
   readonly reportSigningKey: string | undefined;
+  /** OTLP/HTTP endpoint the report file is exported to (docs/report.md "Export"); its batch, poll interval, request timeout and spool warning. */
+  readonly reportExport: string | undefined;
+  readonly reportExportBatch: number;
+  readonly reportExportIntervalMs: number;
+  readonly reportExportTimeoutMs: number;
+  readonly reportExportSpoolWarnBytes: number;
   readonly recordFile: string | undefined;
   readonly recordArguments: ArgumentsRecording;
   readonly httpListen: ListenAddress | undefined;
@@ -70,6 +84,14 @@ export interface ScalarSettings {
   readonly authAudience: string | undefined;
   readonly identityClaims: IdentityClaims;
   readonly adminListen: ListenAddress | undefined;
+  /** The Collector's OTLP/HTTP traces endpoint (docs/operations.md "Traces"); undefined: no traces. */
+  readonly otlpTraces: string | undefined;
+  /** Requests without trace context are sent to the server with the proxy's (`params._meta.traceparent`). */
+  readonly traceInject: boolean;
+  /** Redis for `rateLimit` rules with `store: redis` (fleet-wide buckets); undefined: none. */
+  readonly redisUrl: string | undefined;
+  /** The gateway's servers file (docs/gateway.md); undefined: one server, --proxy. */
+  readonly serversFile: string | undefined;
 }
 
 /** Arguments in reports and transcripts: only their digest, or the body after redaction. */
@@ -120,6 +142,13 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'toolPins', flag: 'tool-pins', env: 'MCP_PROXY_TOOL_PINS', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'toolPinsUnknown', flag: 'tool-pins-unknown', env: 'MCP_PROXY_TOOL_PINS_UNKNOWN', defaultValue: 'deny', parse: (s, t) => parseChoice(s, t, ['deny', 'allow', 'observe'] as const) },
   { key: 'toolPinsState', flag: 'tool-pins-state', env: 'MCP_PROXY_TOOL_PINS_STATE', defaultValue: undefined, parse: (_s, t) => t },
+  // Policy bundles from a control plane (docs/operations.md "Policy bundles"); --policy-allow-unsigned is a bare flag.
+  { key: 'policyUrl', flag: 'policy-url', env: 'MCP_PROXY_POLICY_URL', defaultValue: undefined, parse: parseUrl },
+  { key: 'policyPollMs', flag: 'policy-poll-ms', env: 'MCP_PROXY_POLICY_POLL_MS', defaultValue: 30_000, ...integer(1000, 86_400_000) },
+  { key: 'policyPublicKey', flag: 'policy-public-key', env: 'MCP_PROXY_POLICY_PUBLIC_KEY', defaultValue: undefined, parse: (_s, t) => t },
+  { key: 'policyJwksUrl', flag: 'policy-jwks-url', env: 'MCP_PROXY_POLICY_JWKS_URL', defaultValue: undefined, parse: parseUrl },
+  { key: 'policyAllowUnsigned', flag: 'policy-allow-unsigned', env: 'MCP_PROXY_POLICY_ALLOW_UNSIGNED', defaultValue: false, parse: (s, t) => parseChoice(s, String(t), ['true', 'false'] as const) === 'true' },
+  { key: 'policyCacheDir', flag: 'policy-cache-dir', env: 'MCP_PROXY_POLICY_CACHE_DIR', defaultValue: undefined, parse: (_s, t) => t },
   // Execution reports and transcripts (docs/report.md).
   { key: 'reportFile', flag: 'report-file', env: 'MCP_PROXY_REPORT_FILE', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'reportFsync', flag: 'report-fsync', env: 'MCP_PROXY_REPORT_FSYNC', defaultValue: 'interval', parse: (s, t) => parseChoice(s, t, ['always', 'interval', 'never'] as const) },
@@ -132,6 +161,12 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'reportCheckpointEvery', flag: 'report-checkpoint-every', env: 'MCP_PROXY_REPORT_CHECKPOINT_EVERY', defaultValue: 1000, ...integer(1, 1_000_000) },
   { key: 'reportCheckpointIntervalMs', flag: 'report-checkpoint-interval-ms', env: 'MCP_PROXY_REPORT_CHECKPOINT_INTERVAL_MS', defaultValue: 1000, ...integer(0, 3_600_000) },
   { key: 'reportSigningKey', flag: 'report-signing-key', env: 'MCP_PROXY_REPORT_SIGNING_KEY', defaultValue: undefined, parse: (_s, t) => t },
+  // The report file exported to an OpenTelemetry Collector from a committed cursor (docs/report.md "Export").
+  { key: 'reportExport', flag: 'report-export', env: 'MCP_PROXY_REPORT_EXPORT', defaultValue: undefined, parse: parseUrl },
+  { key: 'reportExportBatch', flag: 'report-export-batch', env: 'MCP_PROXY_REPORT_EXPORT_BATCH', defaultValue: 512, ...integer(1, 10_000) },
+  { key: 'reportExportIntervalMs', flag: 'report-export-interval-ms', env: 'MCP_PROXY_REPORT_EXPORT_INTERVAL_MS', defaultValue: 500, ...integer(10, 60_000) },
+  { key: 'reportExportTimeoutMs', flag: 'report-export-timeout-ms', env: 'MCP_PROXY_REPORT_EXPORT_TIMEOUT_MS', defaultValue: 10_000, ...integer(100, 600_000) },
+  { key: 'reportExportSpoolWarnBytes', flag: 'report-export-spool-warn', env: 'MCP_PROXY_REPORT_EXPORT_SPOOL_WARN', defaultValue: 64 * 1024 * 1024, parse: (s, t) => parseByteSize(s, t, 64 * 1024, 1024 ** 4) },
   { key: 'recordFile', flag: 'record', env: 'MCP_PROXY_RECORD', defaultValue: undefined, parse: (_s, t) => t },
   { key: 'recordArguments', flag: 'record-arguments', env: 'MCP_PROXY_RECORD_ARGUMENTS', defaultValue: 'redacted', parse: (s, t) => parseChoice(s, t, ['digest', 'redacted'] as const) },
   // Streamable HTTP northbound and its auth (docs/operations.md).
@@ -156,6 +191,13 @@ export const SCALAR_SETTINGS: readonly SettingSpec[] = [
   { key: 'identityClaims', flag: 'identity-claims', env: 'MCP_PROXY_IDENTITY_CLAIMS', defaultValue: { tenantId: 'tenant_id', userId: 'sub', agentId: 'azp' }, parse: parseIdentityClaims },
   // The admin endpoint: /metrics, /healthz, /readyz, /version.
   { key: 'adminListen', flag: 'admin', env: 'MCP_PROXY_ADMIN_LISTEN', defaultValue: undefined, parse: parseListenAddress },
+  // Traces to an OpenTelemetry Collector (docs/operations.md "Traces"); the injection is a bare flag, or true/false in the variable.
+  { key: 'otlpTraces', flag: 'otlp-traces', env: 'MCP_PROXY_OTLP_TRACES', defaultValue: undefined, parse: parseUrl },
+  { key: 'traceInject', flag: 'trace-inject', env: 'MCP_PROXY_TRACE_INJECT', defaultValue: false, parse: (s, t) => parseChoice(s, String(t), ['true', 'false'] as const) === 'true' },
+  // Fleet-wide rate limits: the Redis that `store: redis` rules lease tokens from (docs/policy.md "rateLimit").
+  { key: 'redisUrl', flag: 'redis-url', env: 'MCP_PROXY_REDIS_URL', defaultValue: undefined, parse: (source, text) => parseRedisUrl(source, text) },
+  // Many servers behind one proxy, by namespace (docs/gateway.md); excludes --proxy.
+  { key: 'serversFile', flag: 'servers', env: 'MCP_PROXY_SERVERS', defaultValue: undefined, parse: (_s, t) => t },
 ];
 
 /** The policy file's `governor` section feeds these settings, below flags and environment. */
@@ -168,3 +210,17 @@ export const LIST_SETTINGS = [
   { key: 'httpAllowedHosts', flag: 'http-allowed-host', env: 'MCP_PROXY_HTTP_ALLOWED_HOSTS' },
   { key: 'httpAllowedOrigins', flag: 'http-allowed-origin', env: 'MCP_PROXY_HTTP_ALLOWED_ORIGINS' },
 ] as const;
+
+/** `redis://` or `rediss://` (TLS), with any user, password and database the Redis needs. */
+function parseRedisUrl(source: string, text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', `${source} must be a redis:// or rediss:// URL, got ${JSON.stringify(text)}`);
+  }
+  return url.href;
+}

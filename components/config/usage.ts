@@ -9,6 +9,8 @@ and every frame passes through the proxy. Each flag has an environment variable;
 
 Server:
   --proxy <command>                 the MCP server to start (quotes honoured; shell operators refused)
+  --servers <file>                  many servers behind one proxy, by namespace (docs/gateway.md); excludes --proxy
+                                    env MCP_PROXY_SERVERS
   --allow <prefix>                  a command prefix allowed to start; repeat for more
                                     env MCP_PROXY_ALLOWED_PREFIXES (comma-separated); empty: nothing starts
   --executable-sha256 <hex>         the executable's contents must have this sha256   env MCP_PROXY_EXECUTABLE_SHA256
@@ -53,12 +55,22 @@ Policy:
   --tool-pins-state <file>          trust on first use: pins what the server first lists, holds it
                                     (\`pin approve\` accepts a change); not with --tool-pins
                                     env MCP_PROXY_TOOL_PINS_STATE
+  --policy-url <url>                a signed policy bundle polled from a control plane; --policy: the fallback
+                                    env MCP_PROXY_POLICY_URL
+  --policy-poll-ms <ms>             between polls, ±10% jitter, default 30000   env MCP_PROXY_POLICY_POLL_MS
+  --policy-public-key <pem>         bundles are signed with this key (Ed25519 or P-256)   env MCP_PROXY_POLICY_PUBLIC_KEY
+  --policy-jwks-url <url>           or with a key of this JWKS (the bundle's kid)   env MCP_PROXY_POLICY_JWKS_URL
+  --policy-allow-unsigned           accept unsigned bundles   env MCP_PROXY_POLICY_ALLOW_UNSIGNED=true
+  --policy-cache-dir <dir>          keep the last known good bundle; used at start when the URL is down
+                                    env MCP_PROXY_POLICY_CACHE_DIR
   mcp-sidecar policy validate <file>...          check policy files (exit 0/1)
   mcp-sidecar policy test <policy> <cases.yaml>  run a policy's test cases (exit 0/1)
   mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed]   check an execution report file (exit 0/1)
   mcp-sidecar pin --proxy <cmd> --allow <prefix> [--out tools.lock.json|-]   pin the server's tools, prompts, templates (exit 0/1)
   mcp-sidecar pin diff <lock> [<new-lock> | --proxy <cmd> --allow <prefix>] [--json]   what changed (exit 0 same, 1 changed, 2 trouble)
   mcp-sidecar pin approve <state-file> <name|kind:name>   accept a pending change (trust on first use)
+  mcp-sidecar bundle sign <policy.yaml> --key <private.pem> [--out <bundle>] [--rollback] [--kid <id>]   write a signed bundle
+  mcp-sidecar bundle verify <bundle> --key <public.pem>   check a bundle's signature and policy (exit 0/1)
 
 Execution reports and transcripts (docs/report.md):
   --report-file <path>              one report per invocation, NDJSON   env MCP_PROXY_REPORT_FILE
@@ -72,6 +84,11 @@ Execution reports and transcripts (docs/report.md):
   --report-checkpoint-every <n>     a checkpoint every n reports, default 1000   env MCP_PROXY_REPORT_CHECKPOINT_EVERY
   --report-checkpoint-interval-ms <ms>   signed: a checkpoint this soon after a report, default 1000 (0: none)   env MCP_PROXY_REPORT_CHECKPOINT_INTERVAL_MS
   --report-signing-key <pem>        sign the reports' checkpoints (Ed25519)   env MCP_PROXY_REPORT_SIGNING_KEY
+  --report-export <url>             ship the report file to an OTLP/HTTP Collector (<url>/v1/logs)   env MCP_PROXY_REPORT_EXPORT
+  --report-export-batch <n>         records per request, default 512    env MCP_PROXY_REPORT_EXPORT_BATCH
+  --report-export-interval-ms <ms>  read the file for new lines this often, default 500   env MCP_PROXY_REPORT_EXPORT_INTERVAL_MS
+  --report-export-timeout-ms <ms>   one request's deadline, default 10000   env MCP_PROXY_REPORT_EXPORT_TIMEOUT_MS
+  --report-export-spool-warn <size> warn when this much is not exported yet, default 64MiB   env MCP_PROXY_REPORT_EXPORT_SPOOL_WARN
   --record <path>                   a transcript for replay, secrets redacted   env MCP_PROXY_RECORD
   --record-arguments <digest|redacted>   default redacted               env MCP_PROXY_RECORD_ARGUMENTS
   mcp-sidecar replay --transcript <file> --policy <candidate.yaml> [--fail-on new-denies] [--json]
@@ -94,6 +111,9 @@ HTTP (a pod sidecar; docs/kubernetes.md):
   --auth-issuer <iss>  --auth-audience <aud>   required with JWTs       env MCP_PROXY_AUTH_ISSUER, MCP_PROXY_AUTH_AUDIENCE
   --identity-claims <map>           default tenantId=tenant_id,userId=sub,agentId=azp   env MCP_PROXY_IDENTITY_CLAIMS
   --admin <host:port>               /metrics /healthz /readyz /version  env MCP_PROXY_ADMIN_LISTEN
+  --otlp-traces <url>               a span per invocation to an OpenTelemetry Collector (OTLP/HTTP)   env MCP_PROXY_OTLP_TRACES
+  --trace-inject                    requests without params._meta.traceparent get the proxy's   env MCP_PROXY_TRACE_INJECT=true
+  --redis-url <url>                 Redis for rateLimit rules with store: redis   env MCP_PROXY_REDIS_URL
 
 Frames and logs:
   --stdio                           serve the client over stdin/stdout (the default)

@@ -5,6 +5,7 @@ import type { ErrorCode } from '../errors/index.js';
 import { evaluateFrame, PASS, type CompiledPolicy, type Decision, type Direction, type Evaluation, type Identity, type Phase } from '../policy/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { InFlightLedger } from './in-flight-ledger.js';
+import { ListedKinds } from './listed-kinds.js';
 import { countInternalError } from './internal-errors.js';
 import type { InvocationOutcome, ObservedFrame, PumpObserver } from './observer.js';
 import type { PumpRequest, RequestEnds } from './request.js';
@@ -78,6 +79,12 @@ export interface Pump {
   whenIdle(timeoutMs: number): Promise<void>;
   /** Resolves when everything queued for the client has been written. */
   flushClient(): Promise<void>;
+  /**
+   * Another policy is in force (a reload): the client is sent `notifications/<kind>/list_changed`
+   * for each kind of list (tools, prompts, resources) it has received in this session, since
+   * what the policy hides or pins may now differ. Nothing without a policy, or while stopping.
+   */
+  policyChanged(): void;
 }
 
 export interface PumpOptions {
@@ -123,6 +130,8 @@ export interface PumpContext {
   readonly ledger: InFlightLedger;
   /** The server's own requests (sampling, elicitation, roots) awaiting the client. */
   readonly serverRequests: InFlightLedger;
+  /** The kinds of list the client has received (only under a policy, which alone can change what they show). */
+  readonly listed: ListedKinds | undefined;
   readonly ends: RequestEnds;
   policyActive(): boolean;
   /**
@@ -217,6 +226,7 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
 
   const context: PumpContext = {
     client, server, logger, stats, observer, clock, ledger, serverRequests: new InFlightLedger(), ends, notifyIfIdle, internalFault, onClientRequestEnd: undefined,
+    listed: policy === undefined ? undefined : new ListedKinds(),
     policyActive: () => policy !== undefined && !policy.current.isEmpty,
     responsesNeedTool: () => policy !== undefined && policy.current.responsesNeedTool,
     evaluate(direction, phase, method, id, line, inFlight, depth, tool) {

@@ -62,6 +62,13 @@ export interface ObservedFrame {
 export interface PumpObserver<Trace = unknown> {
   onFrame(frame: ObservedFrame): Trace | undefined;
   onRequestEnd(end: RequestEnd<Trace>): void | Promise<void>;
+  /**
+   * What a client request admitted with this trace is sent to the server as, instead of `line`
+   * (--trace-inject: its traceparent added). Absent on every observer but a tracer's that injects:
+   * the pump then sends the bytes as they are, through the same code as before. Lone requests
+   * only: a batch is forwarded as its original bytes.
+   */
+  readonly rewriteForwarded?: (trace: Trace | undefined, line: Buffer) => Buffer;
 }
 
 export interface RequestEnd<Trace = unknown> {
@@ -80,7 +87,11 @@ export interface RequestEnd<Trace = unknown> {
 /** Several observers as one: each gets every call, with its own trace. */
 export function combineObservers(observers: readonly PumpObserver[]): PumpObserver | undefined {
   if (observers.length <= 1) return observers[0];
+  const rewriters = observers.flatMap((observer, i) => (observer.rewriteForwarded === undefined ? [] : [{ rewrite: observer.rewriteForwarded, i }]));
   return {
+    ...(rewriters.length > 0 && {
+      rewriteForwarded: (trace: unknown, line: Buffer) => rewriters.reduce((bytes, { rewrite, i }) => rewrite((trace as unknown[] | undefined)?.[i], bytes), line),
+    }),
     onFrame: (frame) => observers.map((observer) => observer.onFrame(frame)),
     onRequestEnd(end) {
       const traces = end.trace as unknown[] | undefined;

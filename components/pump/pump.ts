@@ -65,7 +65,7 @@ export function createPump(options: PumpOptions): Pump {
     return undefined;
   };
   /** A client request that passed: tracked (and observed) until its answer. */
-  const admitClientRequest = (request: Envelope, line: Buffer, evaluation: Evaluation): void => {
+  const admitClientRequest = (request: Envelope, line: Buffer, evaluation: Evaluation): PumpRequest => {
     let admitted: PumpRequest;
     if (observer === undefined) admitted = new PumpRequest('client-to-server', request.id!, request.key!, request.method!, ends);
     else {
@@ -75,7 +75,14 @@ export function createPump(options: PumpOptions): Pump {
     if (request.method === TOOLS_CALL && ctx.responsesNeedTool()) admitted.tool = toolNameOf(line, evaluation.body);
     ledger.add(admitted);
     guards.admitted(admitted, line, evaluation);
+    return admitted;
   };
+  // --trace-inject: a tracer rewrites what an admitted request is sent as. Chosen once a session,
+  // so without it a request is sent exactly as before, with no test per frame.
+  const rewriteForwarded = observer?.rewriteForwarded;
+  const sendClientRequest: (bytes: Buffer, request: Envelope, admitted: PumpRequest) => void = rewriteForwarded === undefined
+    ? (bytes, request) => server.send(bytes, request)
+    : (bytes, request, admitted) => server.send(rewriteForwarded(admitted.trace, bytes), request);
   /** A client notification that passed the rules: observed; a cancellation settles what it cancels. */
   const admitClientNotification = (notification: Envelope, line: Buffer, evaluation: Evaluation): void => {
     if (observer !== undefined) observer.onFrame(ctx.observe('client-to-server', 'request', 'notification', notification.method!, undefined, line, evaluation, evaluation.action.kind));
@@ -119,8 +126,7 @@ export function createPump(options: PumpOptions): Pump {
     if (action.kind === 'deny') return void localReply('client', refusedRequest(ctx, 'client-to-server', request, line, evaluation), action, denialOutcome(evaluation));
     const failFast = guards.refusal();
     if (failFast !== undefined) return void localReply('client', refusedRequest(ctx, 'client-to-server', request, line, evaluation), failFast, 'upstream_exited');
-    admitClientRequest(request, line, evaluation);
-    server.send(action.kind === 'replace' ? action.line : line, request);
+    sendClientRequest(action.kind === 'replace' ? action.line : line, request, admitClientRequest(request, line, evaluation));
   };
 
   const passClientNotification = (notification: Envelope, line: Buffer): void => {
@@ -204,6 +210,29 @@ export function createPump(options: PumpOptions): Pump {
     }
   };
 
+  /**
+   * The proxy's own `list_changed` after a policy change, for each kind of list the client has.
+   * It takes the route a server notification takes — the one session recovery's `list_changed`
+   * takes too: the rules in force judge it (a policy that drops these notifications drops the
+   * proxy's as well) and observers record it (reports, transcripts), each inside a fault boundary.
+   * It is not counted as a frame from the server: the server sent nothing.
+   */
+  function policyChanged(): void {
+    if (refusal !== undefined || ctx.listed === undefined) return;
+    const notifications = ctx.listed.notifications();
+    if (notifications.length === 0) return;
+    logger.info({ notifications: notifications.map((n) => n.method) }, 'the policy changed: the client is told to list again');
+    for (const { line } of notifications) {
+      let envelope: EnvelopeResult | undefined;
+      try {
+        envelope = readEnvelope(line);
+        routeServerFrame(envelope, line);
+      } catch (error) {
+        faults.frame('server', envelope, error);
+      }
+    }
+  }
+
   client.start({
     onFrame(line, given) {
       stats.framesFromClient++;
@@ -275,5 +304,6 @@ export function createPump(options: PumpOptions): Pump {
     busyUntil: () => guards.busyUntil(),
     whenIdle: (timeoutMs) => ctx.whenIdle(timeoutMs),
     flushClient: () => client.drained(),
+    policyChanged,
   };
 }

@@ -39,7 +39,7 @@ export interface UpstreamHealth {
 }
 
 export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, faults: FaultBoundary, cancelled: CancelledRequests, health: UpstreamHealth): (envelope: EnvelopeResult, line: Buffer) => void {
-  const { client, logger, stats, ledger, serverRequests, observer, ends } = ctx;
+  const { client, logger, stats, ledger, serverRequests, observer, ends, listed } = ctx;
   const toClient: FrameSink = { deliver: (bytes, envelope) => client.send(bytes, envelope), drop: () => {} };
 
   // The request a response answers: from the ledger, or one the client cancelled (already ended: a late answer).
@@ -80,6 +80,8 @@ export function createServerRoutes(ctx: PumpContext, localReply: LocalReply, fau
         return;
       }
       const reply = action.kind === 'replace' ? action.line : line;
+      // A list the client now holds: a policy change will tell it to list again (listed-kinds.ts).
+      if (listed !== undefined && response.kind === 'response') listed.answered(request.method);
       if (!late) request.end(response.kind === 'error' ? 'upstream_error' : 'forwarded', reply, observed);
       sink.deliver(reply, response, action.kind === 'forward');
     } catch (error) {

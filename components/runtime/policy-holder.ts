@@ -10,6 +10,7 @@ import { canonicalJson } from '../values/index.js';
 import { SidecarError } from '../errors/index.js';
 import type { PolicyDocument, RuleSpec } from '../policy/index.js';
 import type { PinState } from '../tool-pins/index.js';
+import type { PolicyBundleSettings, PolicyBundleStatus } from '../policy-bundle/index.js';
 
 /** --tool-pins: the lock, and what happens to a definition it does not hold; or --tool-pins-state (`trustOnFirstUse`: `lock` is the state file). */
 export interface ToolPinsSetting {
@@ -49,16 +50,47 @@ export function withToolPins(loaded: LoadedPolicy | undefined, pins: ToolPinsSet
 const RELOAD_DEBOUNCE_MS = 200;
 
 export interface ReloadablePolicy extends PolicyHolder {
-  /** Loads the file again; a file that fails validation is rejected and the policy in force stays. */
+  /** Loads the file again (with --policy-url: polls the control plane); a policy that fails validation is rejected and the policy in force stays. */
   reload(why: string): Promise<boolean>;
+  /** With --policy-url: where the policy in force came from, its revision, the polls' counts (metrics, /readyz). */
+  readonly bundle?: { status(): PolicyBundleStatus };
+  /**
+   * Calls `listener` each time another policy is put in force (after `current` is swapped; never
+   * for a rejected reload, nor for one that found the same digest): a session tells its client
+   * that what lists show may have changed. Returns what ends the subscription.
+   */
+  onChange(listener: () => void): () => void;
   close(): void;
+}
+
+/** The holder's change listeners: each told in turn; one that throws is logged and the others still hear. */
+function createChangeListeners(logger: Logger): { add(listener: () => void): () => void; tell(): void } {
+  const listeners = new Set<() => void>();
+  return {
+    add(listener) {
+      // A wrapper per subscription: one session's listener, added twice, is still two subscriptions.
+      const entry = (): void => listener();
+      listeners.add(entry);
+      return () => void listeners.delete(entry);
+    },
+    tell() {
+      for (const listener of listeners) {
+        try {
+          listener();
+        } catch (error) {
+          logger.error({ err: error instanceof Error ? error.message : String(error) }, 'internal error: a listener of policy changes failed');
+        }
+      }
+    },
+  };
 }
 
 // The policy in force, swapped whole on reload (SIGHUP, or the file changing): a frame sees
 // either the old policy or the new one, never a mix.
 export async function createPolicyHolder(
-  file: LoadedPolicy | undefined, modeOverride: PolicyMode | undefined, logger: Logger, clock: Clock = systemClock, toolPins?: ToolPinsSetting,
+  file: LoadedPolicy | undefined, modeOverride: PolicyMode | undefined, logger: Logger, clock: Clock = systemClock, toolPins?: ToolPinsSetting, bundle?: PolicyBundleSettings,
 ): Promise<ReloadablePolicy> {
+  if (bundle !== undefined) return createBundlePolicyHolder(bundle, file, modeOverride, logger, clock, toolPins);
   const loaded = toolPins === undefined ? file! : withToolPins(file, toolPins);
   const readAgain = async (): Promise<LoadedPolicy> => {
     const again = file === undefined ? undefined : (await loadPolicyDocument()).loadPolicyFile(file.source);
@@ -71,6 +103,7 @@ export async function createPolicyHolder(
 
   let watcher: FSWatcher | undefined;
   let debounce: unknown;
+  const changes = createChangeListeners(logger);
   const holder: ReloadablePolicy = {
     get current() {
       return current;
@@ -82,12 +115,14 @@ export async function createPolicyHolder(
         current = next;
         await hearPinMismatches(current, logger);
         logger.info({ why, policy: next.name, revision: next.revision, digest: next.digest, mode: next.mode, rules: next.rules.length }, 'policy reloaded');
+        changes.tell();
         return true;
       } catch (error) {
         logger.error({ why, file: loaded.source, err: error instanceof Error ? error.message : String(error) }, 'policy reload rejected: the policy in force stays');
         return false;
       }
     },
+    onChange: changes.add,
     close() {
       clock.clearTimeout(debounce);
       watcher?.close();
@@ -107,6 +142,63 @@ export async function createPolicyHolder(
     logger.warn({ file: loaded.source, err: (error as Error).message }, 'cannot watch the policy file; reload with SIGHUP');
   }
   return holder;
+}
+
+/**
+ * --policy-url: the control plane's bundle in force, else the last known good one, else the
+ * --policy file; none of them refuses the start (exit 78): never silently unpoliced. A new
+ * bundle replaces the policy whole, as a file reload does; SIGHUP polls at once.
+ */
+async function createBundlePolicyHolder(
+  settings: PolicyBundleSettings, file: LoadedPolicy | undefined, modeOverride: PolicyMode | undefined, logger: Logger, clock: Clock, toolPins: ToolPinsSetting | undefined,
+): Promise<ReloadablePolicy> {
+  const build = toolPins?.trustOnFirstUse === true ? await trustOnFirstUseBuilder(toolPins.lock, logger) : buildPolicy;
+  const compile = (loaded: LoadedPolicy): Promise<CompiledPolicy> => build(toolPins === undefined ? loaded : withToolPins(loaded, toolPins), modeOverride);
+  const { createPolicyBundleSource } = await import('../policy-bundle/index.js');
+  let current: CompiledPolicy | undefined;
+  const changes = createChangeListeners(logger);
+  const source = await createPolicyBundleSource<CompiledPolicy>({
+    settings, logger, clock, compile,
+    install(next, verified) {
+      current = next;
+      void hearPinMismatches(next, logger);
+      logger.info({ why: 'policy bundle', url: settings.url, policy: next.name, revision: next.revision, digest: next.digest, mode: next.mode, rules: next.rules.length, rollback: verified.rollback }, 'policy reloaded');
+      changes.tell();
+    },
+  });
+  try {
+    current = await source.initial();
+    if (current === undefined) {
+      if (file === undefined) {
+        throw new SidecarError('SIDECAR_ERR_POLICY_NONE', `${settings.url} gave no bundle that could be used, ${settings.cacheDir === undefined ? 'no --policy-cache-dir is set' : `${settings.cacheDir} holds no usable bundle`}, and no --policy file is given`, {
+          hint: 'make the control plane reachable, or give --policy <file> as the fallback (the logs above say why the bundle was not used)',
+        });
+      }
+      current = await compile(file);
+      source.fellBackToFile();
+      logger.warn({ url: settings.url, file: file.source }, 'policy bundle: none could be had; the --policy file is in force until one arrives');
+    }
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+  await hearPinMismatches(current, logger);
+  logger.info({ policy: current.name, revision: current.revision, digest: current.digest, mode: current.mode, rules: current.rules.length, source: source.status().source }, 'policy in force');
+  source.startPolling();
+  return {
+    get current() {
+      return current!;
+    },
+    async reload(why) {
+      const result = await source.poll(why);
+      return result !== 'failed' && result !== 'rejected';
+    },
+    bundle: source,
+    onChange: changes.add,
+    close() {
+      void source.close();
+    },
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { CircuitBreaker, UpstreamBreakers } from '../circuit-breaker/index.js';
-import type { SidecarConfig } from '../config/index.js';
+import type { GatewayServiceSettings, SidecarConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Identity } from '../policy/index.js';
 import {
@@ -27,8 +27,8 @@ export interface SessionContext {
   readonly serverAccount?: ServerAccount | undefined;
   readonly logger: Logger;
   readonly policy: ReloadablePolicy | undefined;
-  /** Observers for a session's pump (reports, transcript, metrics), given its identity and governor. */
-  readonly observers: (identity: Identity | undefined, governor: () => Governor) => readonly PumpObserver[];
+  /** Observers for a session's pump (reports, transcript, metrics), given its identity and its servers' restarts so far. */
+  readonly observers: (identity: Identity | undefined, generation: () => number) => readonly PumpObserver[];
   /** Lifecycle events of every session's server (reports, metrics). */
   readonly onGovernorEvent?: (event: GovernorEvent) => void;
   readonly env: NodeJS.ProcessEnv;
@@ -122,11 +122,13 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     requestTimeoutMs: config.requestTimeoutMs,
     requestTimeoutResetsOnProgress: config.requestTimeoutResetsOnProgress,
     breaker,
-    observer: combineObservers(context.observers(identity, () => governor)),
+    observer: combineObservers(context.observers(identity, () => governor.generation)),
     identity,
     // CEL `server`: the executable as admitted, never the server's own claim (serverInfo).
     serverName: basename(context.executable),
   });
+  // A reload may change what lists show: the client hears list_changed for what it listed, until the session ends.
+  if (policy !== undefined) void done.then(policy.onChange(() => pump.policyChanged()));
 
   function finish(code: ExitCode, reason: string, drain: boolean): Promise<ExitCode> {
     finishing ??= (async () => {
@@ -187,4 +189,164 @@ function exitCodeFor(fatal: GovernorFatal): ExitCode {
   if (fatal.exitCode === 69) return EXIT_CODES.UPSTREAM_UNAVAILABLE;
   if (fatal.exitCode === 78) return EXIT_CODES.CONFIG;
   return EXIT_CODES.UPSTREAM_FAILED;
+}
+
+/** A service of the gateway as admitted at start: its settings, the executable the allowlist resolved, its account. */
+export interface AdmittedService {
+  readonly settings: GatewayServiceSettings;
+  readonly executable: string;
+  readonly account: ServerAccount | undefined;
+}
+
+/** The gateway channel as this session uses it (components/gateway `createGatewayChannel`). */
+export type GatewayChannelFactory = (options: {
+  readonly services: ReadonlyArray<{ readonly name: string; readonly channel: FrameChannel }>;
+  readonly separator: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly serverInfo: { readonly name: string; readonly version: string };
+}) => FrameChannel & { serviceDown(name: string, reason: string): void };
+
+export interface GatewaySession {
+  /** Each service's governor, by namespace. */
+  readonly services: ReadonlyMap<string, Governor>;
+  readonly pump: Pump;
+  /** Starts the stop sequence (drain, then every service's, in parallel); a second call skips the waits. */
+  stop(reason: string): Promise<ExitCode>;
+  readonly done: Promise<ExitCode>;
+}
+
+export interface GatewaySessionOptions {
+  readonly services: readonly AdmittedService[];
+  readonly separator: string;
+  readonly createGateway: GatewayChannelFactory;
+  /** The gateway's own serverInfo (the client's initialize is answered once, from the merge). */
+  readonly serverInfo: { readonly name: string; readonly version: string };
+}
+
+/**
+ * One client in front of many services (--servers, docs/gateway.md): each service has its own
+ * governor (restarts, backoff, kill timeout, environment, account) and its own session recovery,
+ * and the pump's server side is the gateway channel over all of them. A service whose governor
+ * gives up is marked down in the gateway (its namespace answers errors) and the session goes on;
+ * it ends when the client goes, or when every service is down (nothing is left to serve).
+ */
+export function startGatewaySession(context: SessionContext, gatewayOptions: GatewaySessionOptions, client: FrameChannel, identity?: Identity, stoppedMessage = 'session stopped'): GatewaySession {
+  const { config, logger, policy } = context;
+  client = context.holdAnswers?.(client) ?? client;
+  let finishing: Promise<ExitCode> | undefined;
+  let hurry!: () => void;
+  const hurried = new Promise<void>((resolve) => (hurry = resolve));
+  let resolveDone!: (code: ExitCode) => void;
+  const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));
+  let clientGone = false;
+
+  const governors = new Map<string, Governor>();
+  const down = new Set<string>();
+  let gateway: ReturnType<GatewayChannelFactory> | undefined;
+  // A governor that gives up before the gateway exists (it cannot today: no pin, spawn errors come
+  // later) is told to the gateway once it does.
+  const downBeforeGateway: Array<[string, string]> = [];
+
+  const serviceDown = (name: string, fatal: GovernorFatal): void => {
+    if (down.has(name)) return;
+    down.add(name);
+    logger.error({ service: name, exitCode: fatal.exitCode, reason: fatal.reason }, 'a service is down: its namespace answers errors, the others go on');
+    if (gateway === undefined) downBeforeGateway.push([name, fatal.reason]);
+    else gateway.serviceDown(name, fatal.reason);
+    if (down.size === gatewayOptions.services.length) void finish(exitCodeFor(fatal), `every service is down (the last: ${name}, ${fatal.reason})`, false);
+  };
+
+  const services = gatewayOptions.services.map(({ settings, executable, account }) => {
+    const serviceLogger = logger.child({ service: settings.name });
+    const recovery = createSessionRecovery({ logger: serviceLogger });
+    const governor = createGovernor({
+      executable,
+      argv: settings.argv,
+      env: childEnvironment(context.env, { ...settings.childEnv, account }),
+      account,
+      maxFrameBytes: config.maxFrameBytes,
+      flushOn: context.serverFlushOn,
+      restart: settings.restart,
+      stop: { stdinCloseGraceMs: config.stdinCloseGraceMs, killTimeoutMs: settings.killTimeoutMs },
+      logger: serviceLogger,
+      onFatal: (fatal) => serviceDown(settings.name, fatal),
+      onEvent: context.onGovernorEvent,
+      shouldRestart: () => finishing === undefined,
+      onServerStart: recovery.onServerStart,
+      clock: context.clock,
+      random: context.random,
+      spawn: context.spawn,
+    });
+    governors.set(settings.name, governor);
+    return { name: settings.name, channel: recovery.wrap(governor.channel) };
+  });
+  gateway = gatewayOptions.createGateway({ services, separator: gatewayOptions.separator, logger, clock: context.clock, serverInfo: gatewayOptions.serverInfo });
+  for (const [name, reason] of downBeforeGateway.splice(0)) gateway.serviceDown(name, reason);
+
+  const pump = createPump({
+    client,
+    server: gateway,
+    logger,
+    events: {
+      onClientEnd: () => void stop('the client closed its input'),
+      onClientGone: (error) => {
+        clientGone = true;
+        void finish(EXIT_CODES.OK, `the client went away (${error.message})`, false);
+      },
+      onServerEnd: () => {},
+      onDecisions: (event) => logDecisions(logger, event),
+    },
+    policy,
+    clock: context.clock,
+    requestTimeoutMs: config.requestTimeoutMs,
+    requestTimeoutResetsOnProgress: config.requestTimeoutResetsOnProgress,
+    // No session-wide breaker: one service's failures must not fail the other namespaces.
+    breaker: undefined,
+    observer: combineObservers(context.observers(identity, () => sumOf(governors.values(), (governor) => governor.generation))),
+    identity,
+    serverName: GATEWAY_SERVER_NAME,
+  });
+  // A reload may change what lists show: the client hears list_changed for what it listed, until the session ends.
+  if (policy !== undefined) void done.then(policy.onChange(() => pump.policyChanged()));
+
+  function finish(code: ExitCode, reason: string, drain: boolean): Promise<ExitCode> {
+    finishing ??= (async () => {
+      pump.refuseNewRequests(code === EXIT_CODES.OK ? 'SIDECAR_ERR_SHUTTING_DOWN' : 'SIDECAR_ERR_UPSTREAM_EXITED', reason);
+      if (drain) await Promise.race([pump.whenIdle(config.drainTimeoutMs), hurried]);
+      const outcome = clientGone ? 'client_gone' : code !== EXIT_CODES.OK ? 'upstream_exited' : 'timeout';
+      // Every service's stop sequence at once: the slowest sets the pace, not their sum.
+      const stopped = await Promise.all([...governors].map(async ([name, governor]) => ({ name, outcome: await governor.stop(hurried) })));
+      for (const { name, outcome: { survivors } } of stopped) {
+        if (survivors > 0) logger.error({ service: name, survivors }, 'processes of the server\'s tree survived SIGKILL');
+      }
+      pump.failPending('SIDECAR_ERR_UPSTREAM_EXITED', code === EXIT_CODES.OK ? 'the proxy stopped the servers' : reason, outcome);
+      await pump.flushClient();
+      client.close();
+      const services = Object.fromEntries(stopped.map(({ name, outcome: { step } }) => [name, { stop: step, restarts: governors.get(name)!.generation, down: down.has(name) }]));
+      logger.info({ reason, services, exitCode: code, ...pump.stats }, stoppedMessage);
+      return code;
+    })();
+    void finishing.then(resolveDone);
+    return finishing;
+  }
+
+  function stop(reason: string): Promise<ExitCode> {
+    if (finishing) {
+      logger.info({ reason }, 'asked to stop again: no more waiting for in-flight requests or the servers');
+      hurry();
+    }
+    return finish(EXIT_CODES.OK, reason, true);
+  }
+
+  return { services: governors, pump, stop, done };
+}
+
+/** CEL `server` in gateway mode, until rules see the service a frame is routed to. */
+const GATEWAY_SERVER_NAME = 'gateway';
+
+function sumOf<T>(items: Iterable<T>, value: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += value(item);
+  return total;
 }

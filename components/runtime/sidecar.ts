@@ -11,7 +11,7 @@ import { createNdjsonChannel } from '../transport/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
 import type { ReloadablePolicy } from './policy-holder.js';
 import type { Reporting } from './reporting.js';
-import { startSession, type Session, type SessionContext } from './session.js';
+import { startGatewaySession, startSession, type AdmittedService, type GatewayChannelFactory, type GatewaySessionOptions, type Session, type SessionContext } from './session.js';
 import type { WarmPool } from '../warm-pool/index.js';
 
 /** The client side: in --stdio mode, the proxy's own stdin and stdout. */
@@ -33,6 +33,8 @@ export interface SidecarDeps {
   readonly version?: string;
   /** Where --server-user names, capabilities and file modes are read. Default: this system. */
   readonly accounts?: AccountSystem;
+  /** --servers: the gateway channel over the services. Default: components/gateway's (loaded only then). */
+  readonly createGateway?: GatewayChannelFactory;
 }
 
 export interface SidecarHandle {
@@ -42,6 +44,8 @@ export interface SidecarHandle {
   readonly done: Promise<ExitCode>;
   /** The server of the stdio session; undefined over HTTP (one per session there). */
   readonly governor: Governor | undefined;
+  /** --servers over stdio: each service's governor, by namespace; undefined otherwise. */
+  readonly services?: ReadonlyMap<string, Governor> | undefined;
   /** The policy in force, if a file was given; `reload` on SIGHUP. */
   readonly policy: ReloadablePolicy | undefined;
   /** Where the HTTP and admin endpoints listen (port 0 in the config picks a free one). */
@@ -71,13 +75,13 @@ function admit(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporti
  * proxy's secret files are not readable by it; or the refusal (exit 78). Never the same user
  * silently.
  */
-function admitAccount(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporting: Reporting | undefined): ServerAccount | undefined {
-  if (config.serverAccount === undefined) return undefined;
+function admitAccount(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporting: Reporting | undefined, settings = config.serverAccount): ServerAccount | undefined {
+  if (settings === undefined) return undefined;
   const secrets: ProxySecretFile[] = [];
   if (config.reports?.signingKeyFile !== undefined) secrets.push({ path: config.reports.signingKeyFile, setting: '--report-signing-key' });
   if (config.auth?.kind === 'token') secrets.push({ path: config.auth.tokenFile, setting: '--auth-token-file' });
   try {
-    const account = prepareServerAccount(config.serverAccount, secrets, deps.accounts);
+    const account = prepareServerAccount(settings, secrets, deps.accounts);
     logger.info({ user: account.user, uid: account.uid, group: account.group, gid: account.gid }, 'the MCP server runs as its own user');
     return account;
   } catch (error) {
@@ -98,18 +102,35 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
     for (const close of closers.splice(0).reverse()) await close();
   };
   try {
+    // Fleet-wide rate limits (--redis-url): the store `store: redis` rules lease from, set before
+    // the policy compiles; the Redis client loads only then.
+    if (config.redisUrl !== undefined) {
+      const { connectRedisLeaseStore, setFleetLeaseStore } = await import('../rate-limit-store/index.js');
+      const leaseStore = await connectRedisLeaseStore(config.redisUrl, { logger });
+      setFleetLeaseStore(leaseStore);
+      closers.push(async () => {
+        setFleetLeaseStore(undefined);
+        await leaseStore.close();
+      });
+    }
     // Without a policy file the engine is never loaded: frames pass untouched, at no cost.
     // --tool-pins without a policy file: a built-in policy of the pins rule alone.
-    const policy = config.policy === undefined && config.toolPins === undefined
+    // --policy-url: signed bundles from a control plane, the --policy file as the fallback.
+    const policy = config.policy === undefined && config.toolPins === undefined && config.policyBundle === undefined
       ? undefined
-      : await (await import('./policy-holder.js')).createPolicyHolder(config.policy, config.modeOverride, logger, clock, config.toolPins);
+      : await (await import('./policy-holder.js')).createPolicyHolder(config.policy, config.modeOverride, logger, clock, config.toolPins, config.policyBundle);
     if (policy !== undefined) closers.push(() => policy.close());
     // Reports and the transcript open before anything starts: a refusal is reported too.
     const reporting = config.reports === undefined && config.record === undefined
       ? undefined
       : await (await import('./reporting.js')).openReporting(config, { policy: () => policy?.current, logger, clock });
     if (reporting !== undefined) closers.push(() => reporting.close());
-    const { executable, pin: executablePin, account: serverAccount } = admit(config, deps, logger, reporting);
+    // Traces (--otlp-traces): the OpenTelemetry SDK loads only when configured; closed (its last spans exported) before the reports.
+    const tracing = config.traces === undefined ? undefined : (await import('../tracing/index.js')).startTracing(config.traces, { logger, clock, version: deps.version, transport: config.transport });
+    if (tracing !== undefined) closers.push(() => tracing.close());
+    // --servers: every service is admitted before any starts; there is no one server then.
+    const { executable, pin: executablePin, account: serverAccount } = config.gateway === undefined ? admit(config, deps, logger, reporting) : NO_SINGLE_SERVER;
+    const gateway = config.gateway === undefined ? undefined : await admitGateway(config, deps, logger, reporting);
 
     // Circuit breakers: one per session (each has its own server), so one session's failures never reach another.
     const breakers = config.circuit === undefined ? undefined : createUpstreamBreakers(config.circuit, clock);
@@ -120,13 +141,17 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
     if (admin !== undefined) closers.unshift(() => admin.endpoint.close()); // closed last: /readyz says 503 while the rest stops
     admin?.metrics.watchCircuitBreakers(() => breakers);
 
-    const observers: Array<(identity: Parameters<SessionContext['observers']>[0], governor: () => Governor) => PumpObserver[]> = [];
+    const observers: Array<(identity: Parameters<SessionContext['observers']>[0], generation: () => number) => PumpObserver[]> = [];
     const eventSinks: Array<(event: GovernorEvent) => void> = [];
     if (reporting !== undefined) {
-      observers.push((identity, governor) => reporting.observers(identity, () => governor().generation));
+      observers.push((identity, generation) => reporting.observers(identity, generation));
       eventSinks.push(reporting.lifecycle);
     }
     if (admin !== undefined) observers.push(() => [admin.metrics.observer as PumpObserver]);
+    if (tracing !== undefined) {
+      observers.push(() => [tracing.observer as PumpObserver]);
+      eventSinks.push(tracing.observer.lifecycle);
+    }
     const context: SessionContext = {
       config,
       executable,
@@ -134,7 +159,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       serverAccount,
       logger,
       policy,
-      observers: (identity, governor) => observers.flatMap((make) => make(identity, governor)),
+      observers: (identity, generation) => observers.flatMap((make) => make(identity, generation)),
       onGovernorEvent: eventSinks.length === 0 ? undefined : (event) => eventSinks.forEach((sink) => sink(event)),
       env: deps.env ?? process.env,
       clock,
@@ -144,7 +169,8 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       holdAnswers: reporting?.holdAnswers,
     };
 
-    if (config.transport === 'http') return await serveHttp(context, closeAll, policy, admin, (ready) => (readiness = ready));
+    if (config.transport === 'http') return await serveHttp(context, closeAll, policy, admin, (ready) => (readiness = ready), gateway);
+    if (gateway !== undefined) return await serveGatewayOverStdio(context, gateway, io, closeAll, policy, admin, (ready) => (readiness = ready));
 
     const session = startSession(context, createNdjsonChannel(io.input, io.output, { maxFrameBytes: config.maxFrameBytes }), undefined, 'proxy stopped');
     if (admin !== undefined) {
@@ -172,14 +198,22 @@ async function startAdmin(config: SidecarConfig, logger: Logger, version: string
   const [{ createMetrics }, { startAdminEndpoint }] = await Promise.all([import('../metrics/index.js'), import('../admin-endpoint/index.js')]);
   const metrics = createMetrics();
   metrics.watchPolicy(() => policy?.current);
+  metrics.watchPolicyBundle(() => policy?.bundle?.status());
   // The pins rule counts its mismatches; its module is loaded only when a policy uses it.
   if (config.toolPins !== undefined || policy?.current.rules.some((rule) => rule.kind === 'pins') === true) {
     const { pinMismatchCounts } = await import('../policy/rules/pins.js');
     metrics.watchPinMismatches(pinMismatchCounts);
   }
   metrics.watchReportSink(() => reporting?.sinkStats);
+  metrics.watchReportExport(() => reporting?.exportStats);
   metrics.watchTranscript(() => reporting?.transcriptStats);
-  const endpoint = await startAdminEndpoint({ listen: config.admin!, metrics, readiness, version, logger });
+  // A bundle's state shows in /readyz's body; a control-plane outage never makes the pod unready.
+  const { policyReadiness } = await import('../admin-endpoint/index.js');
+  const policyState = (): string | undefined => {
+    const bundle = policy?.bundle;
+    return bundle === undefined ? undefined : policyReadiness(bundle.status()).policy;
+  };
+  const endpoint = await startAdminEndpoint({ listen: config.admin!, metrics, readiness, policyState, version, logger });
   return { metrics, endpoint };
 }
 
@@ -189,14 +223,14 @@ async function startAdmin(config: SidecarConfig, logger: Logger, version: string
  */
 async function serveHttp(
   context: SessionContext, closeAll: () => Promise<void>, policy: ReloadablePolicy | undefined, admin: Awaited<ReturnType<typeof startAdmin>> | undefined,
-  setReadiness: (readiness: () => { ready: boolean; reason?: string }) => void,
+  setReadiness: (readiness: () => { ready: boolean; reason?: string }) => void, gateway?: GatewaySessionOptions,
 ): Promise<SidecarHandle> {
   const { config, logger } = context;
   const [{ startHttpNorthbound }, auth] = await Promise.all([
     import('../http-northbound/index.js'), config.auth === undefined ? undefined : import('../http-auth/index.js'),
   ]);
   const authenticate = auth === undefined ? undefined : await auth.createAuthenticator(config.auth!, { logger });
-  const sessions = new Set<Session>();
+  const sessions = new Set<Pick<Session, 'stop'>>();
   let pool: WarmPool | undefined;
   const northbound = await startHttpNorthbound({
     settings: config.http!,
@@ -211,6 +245,17 @@ async function serveHttp(
         context.onGovernorEvent?.(event);
         if (event.event === 'ready') pool?.resume();
       };
+      if (gateway !== undefined) {
+        // --servers: each MCP session has its own gateway, with a governor per service.
+        const session = startGatewaySession({ ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }), serverFlushOn: 'turn' }, gateway, client, info.identity);
+        sessions.add(session);
+        const untrack = [...session.services.values()].map((governor) => admin?.metrics.trackUpstream(governor));
+        void session.done.then(() => {
+          sessions.delete(session);
+          for (const release of untrack) release?.();
+        });
+        return { close: (reason) => session.stop(reason).then(() => undefined), closed: session.done.then(() => undefined), busyUntil: () => session.pump.busyUntil() };
+      }
       const session = startSession({ ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }), takeWarmServer: pool?.take, serverFlushOn: 'turn', onGovernorEvent }, client, info.identity);
       sessions.add(session);
       const untrack = admin?.metrics.trackUpstream(session.governor);
@@ -225,7 +270,8 @@ async function serveHttp(
   admin?.metrics.watchHttpSessions(() => northbound.sessionCount + northbound.statelessCount);
   admin?.metrics.watchHttpEvictions(() => northbound.evictedCount);
   admin?.metrics.watchWarmServers(() => pool?.waitingPids.length ?? 0);
-  pool = await startPool(context, () => sessions.size);
+  // --servers: the pool holds one command's servers; per-service warm servers are not pooled yet (docs/gateway.md).
+  pool = gateway === undefined ? await startPool(context, () => sessions.size) : undefined;
   logger.info({
     address: northbound.address, path: config.http!.path, maxSessions: config.http!.maxSessions, idleTimeoutMs: config.http!.idleTimeoutMs, statelessLingerMs: config.http!.statelessLingerMs,
   }, 'serving MCP over Streamable HTTP');
@@ -283,4 +329,59 @@ async function startPool(context: SessionContext, sessionServers: () => number):
   });
   logger.info({ warmServers: size, pids: pool.waitingPids }, 'warm servers are waiting for sessions');
   return pool;
+}
+
+/** --servers: what `admit` returns for the one server there is not. */
+const NO_SINGLE_SERVER = { executable: '', pin: undefined, account: undefined } as const;
+
+/**
+ * --servers: every service's command through the allowlist and its executable checks, and its
+ * account, before any starts; the first refused stops the proxy (exit 78, 69 when not found),
+ * its message naming the service. Then the gateway channel is loaded.
+ */
+async function admitGateway(config: SidecarConfig, deps: SidecarDeps, logger: Logger, reporting: Reporting | undefined): Promise<GatewaySessionOptions> {
+  const env = deps.env ?? process.env;
+  const accounts = new Map<string, ServerAccount | undefined>();
+  const services = config.gateway!.services.map((settings): AdmittedService => {
+    const decision = checkLaunch(settings.argv, config.allow, { cwd: deps.cwd ?? process.cwd(), pathVariable: env.PATH });
+    if (!decision.allowed) {
+      const code = decision.reason === 'not_found' ? 'SIDECAR_ERR_UPSTREAM_SPAWN' : 'SIDECAR_ERR_GOVERNOR_NOT_ALLOWED';
+      const message = `service ${JSON.stringify(settings.name)} (${config.gateway!.source}): ${decision.message}`;
+      logger.error({ code, reason: decision.reason, service: settings.name }, message);
+      reporting?.refused(decision.reason);
+      throw new SidecarError(code, message);
+    }
+    logger.debug({ service: settings.name, rule: decision.rule, executable: decision.executable }, 'the allowlist admits the service\'s command');
+    // Services sharing an account share its checks.
+    const key = settings.serverAccount === undefined ? '' : `${settings.serverAccount.user}:${settings.serverAccount.group ?? ''}`;
+    if (!accounts.has(key)) accounts.set(key, admitAccount(config, deps, logger, reporting, settings.serverAccount));
+    return { settings, executable: decision.executable, account: accounts.get(key) };
+  });
+  const createGateway = deps.createGateway ?? (await import('../gateway/index.js')).createGatewayChannel;
+  return { services, separator: config.gateway!.separator, createGateway, serverInfo: { name: 'mcp-sidecar-gateway', version: deps.version ?? 'unknown' } };
+}
+
+/**
+ * --servers over stdio: one gateway session for the proxy's life. /readyz is ready while any
+ * service is (a service that is down fails only its namespace).
+ */
+async function serveGatewayOverStdio(
+  context: SessionContext, gateway: GatewaySessionOptions, io: SidecarIo, closeAll: () => Promise<void>, policy: ReloadablePolicy | undefined,
+  admin: Awaited<ReturnType<typeof startAdmin>> | undefined, setReadiness: (readiness: () => { ready: boolean; reason?: string }) => void,
+): Promise<SidecarHandle> {
+  const session = startGatewaySession(context, gateway, createNdjsonChannel(io.input, io.output, { maxFrameBytes: context.config.maxFrameBytes }), undefined, 'proxy stopped');
+  if (admin !== undefined) {
+    for (const governor of session.services.values()) admin.metrics.trackUpstream(governor);
+    const { upstreamReadiness } = await import('../admin-endpoint/index.js');
+    setReadiness(() => {
+      const states = [...session.services].map(([name, governor]) => ({ name, readiness: upstreamReadiness(governor.state) }));
+      if (states.some((state) => state.readiness.ready)) return { ready: true };
+      return { ready: false, reason: `no service is ready (${states.map((state) => `${state.name}: ${state.readiness.reason ?? 'not ready'}`).join('; ')})` };
+    });
+  }
+  const done = session.done.then(async (code) => {
+    await closeAll();
+    return code;
+  });
+  return { stop: (reason) => session.stop(reason).then(() => done), done, governor: undefined, services: session.services, policy, addresses: { admin: admin?.endpoint.address } };
 }

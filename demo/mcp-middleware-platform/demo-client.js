@@ -9,6 +9,7 @@
 // 3. the same policy in observe mode: the denied call passes, its would-deny recorded
 // 4. the execution report step 2 wrote: one line per invocation, verified, and a tampered copy caught
 // 5. step 3's transcript replayed against the policy as written (enforce): what enforcing would change
+// 6. the gateway: two demo servers behind one proxy (demo/servers.yaml), each under its namespace
 // With --proxy-command only step 1 runs, against that command (split by the proxy's own
 // parser: no shell). Unless MCP_PROXY_ALLOWED_PREFIXES is set, that proxy is allowed to start
 // `node <this repository>/demo/...` scripts, so a command without --allow runs the demo server.
@@ -193,6 +194,21 @@ async function replay() {
   if (readFileSync(transcriptFile, 'utf8').includes('AKIA')) fail('a secret reached the transcript');
 }
 
+async function gateway() {
+  heading('6. the gateway: two servers behind one proxy (demo/servers.yaml)');
+  // The file's commands are relative to the repository: the proxy runs there.
+  const { client } = await connect(`node ${here('dist/cli.js')} --servers ${here('demo/servers.yaml')} --allow "node demo/" --stdio`);
+  step('tools/list: each server\'s tools under its namespace');
+  const names = (await client.listTools()).tools.map((tool) => tool.name);
+  show('tools', names.join(', '));
+  for (const name of ['alpha.echo', 'beta.echo']) if (!names.includes(name)) fail(`the merged list lacks ${name}`);
+  step('tools/call beta.echo: routed to the beta server');
+  const result = await client.callTool({ name: 'beta.echo', arguments: { text: 'hello, beta' } });
+  show('result', firstText(result));
+  if (result.isError || firstText(result) !== 'HELLO, BETA') fail(`expected "HELLO, BETA", got ${JSON.stringify(firstText(result))}`);
+  await client.close();
+}
+
 console.log('mcp-middleware-platform demo');
 try {
   if (values['proxy-command'] !== undefined) {
@@ -203,6 +219,7 @@ try {
     await observed();
     await reports();
     await replay();
+    await gateway();
   }
   console.log('\ndemo passed: every step answered through the proxy as expected');
 } catch (error) {

@@ -1,0 +1,697 @@
+// The gateway's server side: one FrameChannel (what the pump talks to, as to one server) over
+// many services, each a FrameChannel of its own (its governor's, wrapped by session recovery).
+// Client requests are routed by namespace (a tool's or prompt's name prefix) or by which service
+// listed a resource, under a gateway correlation id (a counter, so ids from the client and from
+// every service never meet); the handshake and the lists are fanned out and merged. A frame
+// passed on unchanged but for its id keeps its bytes: the id's bytes are spliced
+// (json-members.ts). One service's failure answers only its own requests (docs/gateway.md).
+import type { Logger } from 'pino';
+import type { Clock } from '../clock/index.js';
+import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
+import { parseFrameBody, readEnvelope, readOversizedId, type Envelope, type EnvelopeResult, type OversizedLine } from '../framing/index.js';
+import {
+  CANCELLED, INITIALIZE, cancelledRequestKey, paramsOf,
+} from '../mcp/index.js';
+import type { FrameChannel, FrameChannelHandlers, LocalReplyTarget } from '../transport/index.js';
+import { applyEdits, idSpan, isPlainString, pathSpan, sortedEdits, stringAt, type Edit, type Span } from './json-members.js';
+import { CursorCodec, LIST_KINDS, mergeHandshakes, type ListKind, type ServiceHandshake } from './merge.js';
+
+export interface GatewayService {
+  /** The namespace (`fs`): its tools are `fs.read_file`. */
+  readonly name: string;
+  /** That service's server side: its governor's channel, wrapped by session recovery. */
+  readonly channel: FrameChannel;
+}
+
+export interface GatewayOptions {
+  readonly services: readonly GatewayService[];
+  /** Between a namespace and a name: '.' by default. */
+  readonly separator: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly serverInfo: { readonly name: string; readonly version: string };
+  /**
+   * How long a fanned-out request (initialize, a list, logging/setLevel) waits for the slowest
+   * service before it is answered with those that did; the rest are left out (logged). 30 s by default.
+   */
+  readonly fanOutTimeoutMs?: number;
+}
+
+export type GatewayChannel = FrameChannel & {
+  /** That service's governor gave up (past its restarts): its requests get the retryable error, its namespace answers errors, the others go on. */
+  serviceDown(name: string, reason: string): void;
+};
+
+const DEFAULT_FAN_OUT_TIMEOUT_MS = 30_000;
+const PING = 'ping';
+const DISCOVER = 'server/discover';
+const SET_LEVEL = 'logging/setLevel';
+/** The scheme prefix that names a resource's service when two services list the same URI: `fs+file:///a`. */
+const URI_SERVICE_MARK = '+';
+const NAME_PATH = [Buffer.from('params'), Buffer.from('name')];
+const URI_PATH = [Buffer.from('params'), Buffer.from('uri')];
+const REF_PATH = [Buffer.from('params'), Buffer.from('ref')];
+const REF_NAME_PATH = [...REF_PATH, Buffer.from('name')];
+const REF_URI_PATH = [...REF_PATH, Buffer.from('uri')];
+const EMPTY_RESULT = {};
+
+interface Service {
+  readonly name: string;
+  readonly channel: FrameChannel;
+  /** `ready`; `left-out`: failed (or never answered) the client's initialize; `down`: gave up past its restarts. */
+  state: 'ready' | 'left-out' | 'down';
+  reason: string | undefined;
+  /** Its answer's capabilities, once it answered initialize (undefined: not known, so it is asked for every list). */
+  capabilities: Record<string, unknown> | undefined;
+  congested: boolean;
+  ended: boolean;
+  /** Its requests to the client in flight, by their key as the service wrote it → the gateway id the client saw. */
+  readonly asked: Map<string, string>;
+}
+
+/** A client request forwarded to one service. */
+interface Call {
+  readonly kind: 'call';
+  readonly service: Service;
+  readonly gatewayKey: string;
+  readonly client: LocalReplyTarget;
+}
+
+/** A client request fanned out to several services, answered once from what they answer. */
+interface FanOut {
+  readonly kind: 'fan-out';
+  readonly client: LocalReplyTarget;
+  /** The parts still awaited: gateway key → service. */
+  readonly awaited: Map<string, Service>;
+  /** Each service's result, by service (errors and silence leave it out). */
+  readonly answered: Map<Service, Record<string, unknown>>;
+  readonly finish: (fanOut: FanOut) => void;
+  timer: unknown;
+}
+
+interface Part {
+  readonly kind: 'part';
+  readonly service: Service;
+  readonly fanOut: FanOut;
+}
+
+/** A service's request to the client, under a gateway id. */
+interface Asked {
+  readonly service: Service;
+  readonly id: string;
+  readonly key: string;
+}
+
+function methodOf(envelope: EnvelopeResult): string {
+  return envelope.method ?? '(unknown)';
+}
+
+export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
+  const { logger, clock, separator } = options;
+  const fanOutTimeoutMs = options.fanOutTimeoutMs ?? DEFAULT_FAN_OUT_TIMEOUT_MS;
+  const separatorBytes = Buffer.from(separator);
+  const services: Service[] = options.services.map(({ name, channel }) => ({
+    name, channel, state: 'ready', reason: undefined, capabilities: undefined, congested: false, ended: false, asked: new Map(),
+  }));
+  const byName = new Map(services.map((service) => [service.name, service]));
+  const cursors = new CursorCodec();
+  let handlers: FrameChannelHandlers | undefined;
+  let nextId = 0;
+  let congestedCount = 0;
+  /** What the gateway awaits from services, by gateway key: a forwarded call, or one part of a fan-out. */
+  const awaiting = new Map<string, Call | Part>();
+  /** Client requests in flight, by the client's key (cancellation names them so). */
+  const byClientKey = new Map<string, Call | FanOut>();
+  /** Services' requests to the client, by the gateway key the client saw. */
+  const askedByGatewayKey = new Map<string, Asked>();
+  /** Which services listed each resource URI (resources/list). */
+  const uriOwners = new Map<string, Set<Service>>();
+
+  const newGatewayKey = (): string => String(++nextId);
+  const toClient = (line: Buffer, envelope: Envelope): void => handlers!.onFrame(line, envelope);
+
+  /** The frame with its top-level id replaced (its bytes otherwise as they were). */
+  function withId(line: Buffer, idText: string, newId: string, extra?: Edit): Buffer {
+    const span = idSpan(line, idText);
+    if (span === undefined) {
+      // An id member written with escapes in its name: re-serialized (rare; one reading still holds, as JSON.parse reads it).
+      const body = parseFrameBody(line) as Record<string, unknown>;
+      body['id'] = JSON.parse(newId) as unknown;
+      if (extra !== undefined) throw new Error('a frame whose id cannot be located cannot be edited in place');
+      return Buffer.from(`${JSON.stringify(body)}\n`);
+    }
+    const idEdit: Edit = { start: span.start, end: span.end, text: newId };
+    return applyEdits(line, extra === undefined ? [idEdit] : sortedEdits(idEdit, extra));
+  }
+
+  // ---- answers the gateway writes itself
+
+  /** An error for a client request, through the pump's one local reply (counted, observed, its request ended). */
+  function answerError(target: LocalReplyTarget, code: ErrorCode, detail: string): void {
+    if (handlers!.onLocalReply !== undefined) return handlers!.onLocalReply(target, code, detail);
+    toClient(encodeErrorResponse(target.id, code, detail), { kind: 'error', id: target.id, key: target.key, method: undefined });
+  }
+
+  function answerResult(target: LocalReplyTarget, result: unknown): void {
+    const line = Buffer.from(`{"jsonrpc":"2.0","id":${target.id},"result":${JSON.stringify(result)}}\n`);
+    toClient(line, { kind: 'response', id: target.id, key: target.key, method: undefined });
+  }
+
+  function unavailable(service: Service): string {
+    return `service ${service.name}: ${service.reason ?? 'unavailable'}`;
+  }
+
+  // ---- client → services
+
+  function sendCall(service: Service, client: LocalReplyTarget, line: Buffer, idText: string, extra?: Edit): void {
+    if (service.state !== 'ready') return answerError(client, 'SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE', unavailable(service));
+    const gatewayKey = newGatewayKey();
+    const call: Call = { kind: 'call', service, gatewayKey, client };
+    awaiting.set(gatewayKey, call);
+    byClientKey.set(client.key, call);
+    service.channel.send(withId(line, idText, gatewayKey, extra), { kind: 'request', id: gatewayKey, key: gatewayKey, method: client.method });
+  }
+
+  /** The service a namespaced name (`fs.read_file`) is for, and the edit that strips its prefix; or why none. */
+  function routeByName(line: Buffer, span: Span | undefined): { service: Service; edit: Edit } | string {
+    if (span === undefined) return 'the request names nothing';
+    if (isPlainString(line, span)) {
+      const separatorAt = line.indexOf(separatorBytes, span.start + 1);
+      if (separatorAt < 0 || separatorAt >= span.end - 1) return `${stringAt(line, span)} has no namespace (${separator})`;
+      const service = byName.get(line.toString('utf8', span.start + 1, separatorAt));
+      if (service === undefined) return `${stringAt(line, span)} is in no namespace of this gateway`;
+      return { service, edit: { start: span.start + 1, end: separatorAt + separatorBytes.length, text: '' } };
+    }
+    const name = stringAt(line, span);
+    if (name === undefined) return 'the name is not a string';
+    const separatorAt = name.indexOf(separator);
+    const service = separatorAt < 0 ? undefined : byName.get(name.slice(0, separatorAt));
+    if (service === undefined) return `${name} is in no namespace of this gateway`;
+    return { service, edit: { start: span.start, end: span.end, text: JSON.stringify(name.slice(separatorAt + separator.length)) } };
+  }
+
+  /** The service a resource URI is for: the one that listed it; else the one its `<service>+` mark names; else the only one with resources. */
+  function routeByUri(line: Buffer, span: Span | undefined): { service: Service; edit: Edit | undefined } | string {
+    const uri = span === undefined ? undefined : stringAt(line, span);
+    if (uri === undefined) return 'the request names no URI';
+    const owners = uriOwners.get(uri);
+    if (owners !== undefined && owners.size === 1) return { service: owners.values().next().value!, edit: undefined };
+    if (owners !== undefined && owners.size > 1) {
+      return `${uri} is listed by ${[...owners].map((s) => s.name).join(' and ')}: name one as <service>${URI_SERVICE_MARK}${uri}`;
+    }
+    const mark = uri.indexOf(URI_SERVICE_MARK);
+    const marked = mark > 0 ? byName.get(uri.slice(0, mark)) : undefined;
+    if (marked !== undefined && mark + 1 < uri.length) {
+      return { service: marked, edit: { start: span!.start, end: span!.end, text: JSON.stringify(uri.slice(mark + 1)) } };
+    }
+    const withResources = services.filter((service) => service.capabilities === undefined || service.capabilities['resources'] !== undefined);
+    if (withResources.length === 1) return { service: withResources[0]!, edit: undefined };
+    return `no service listed ${uri}: list resources first, or name the service as <service>${URI_SERVICE_MARK}${uri}`;
+  }
+
+  function targetOfRequest(envelope: Envelope, line: Buffer): LocalReplyTarget {
+    return { id: envelope.id!, key: envelope.key!, method: envelope.method!, line };
+  }
+
+  function routeRequest(envelope: Envelope, line: Buffer): void {
+    const method = envelope.method!;
+    const client = targetOfRequest(envelope, line);
+    let route: { service: Service; edit: Edit | undefined } | string;
+    switch (method) {
+      case 'tools/call':
+      case 'prompts/get':
+        route = routeByName(line, pathSpan(line, NAME_PATH));
+        break;
+      case 'resources/read':
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        route = routeByUri(line, pathSpan(line, URI_PATH));
+        break;
+      case 'completion/complete': {
+        const name = pathSpan(line, REF_NAME_PATH);
+        route = name !== undefined ? routeByName(line, name) : routeByUri(line, pathSpan(line, REF_URI_PATH));
+        break;
+      }
+      case INITIALIZE:
+      case DISCOVER:
+        return fanOut(client, line, services.filter((s) => s.state !== 'down'), (done) => finishHandshake(done, line));
+      case SET_LEVEL:
+        return fanOut(client, line, readyServices(), finishSetLevel);
+      case PING:
+        // The gateway is the server the client talks to; each service's life is its governor's to watch.
+        return answerResult(client, EMPTY_RESULT);
+      default: {
+        const list = LIST_KINDS.get(method);
+        if (list !== undefined) return startList(client, line, list);
+        return answerError(client, 'SIDECAR_ERR_GATEWAY_METHOD_NOT_ROUTED', method);
+      }
+    }
+    if (typeof route === 'string') return answerError(client, 'SIDECAR_ERR_GATEWAY_NO_ROUTE', route);
+    sendCall(route.service, client, line, envelope.id!, route.edit);
+  }
+
+  function readyServices(): Service[] {
+    return services.filter((service) => service.state === 'ready');
+  }
+
+  // ---- fan-out: one client request, a part per service, one answer
+
+  /** `lineFor`: a part's own request (a list page with that service's cursor), already under its gateway id; else the client's with the id replaced. */
+  function fanOut(client: LocalReplyTarget, line: Buffer, to: readonly Service[], finish: (done: FanOut) => void, lineFor?: (service: Service, gatewayId: number) => Buffer): void {
+    const done: FanOut = { kind: 'fan-out', client, awaited: new Map(), answered: new Map(), finish, timer: undefined };
+    byClientKey.set(client.key, done);
+    for (const service of to) {
+      const gatewayKey = newGatewayKey();
+      done.awaited.set(gatewayKey, service);
+      awaiting.set(gatewayKey, { kind: 'part', service, fanOut: done });
+    }
+    if (done.awaited.size === 0) return settleFanOut(done);
+    done.timer = clock.setTimeout(() => expireFanOut(done), fanOutTimeoutMs);
+    for (const [gatewayKey, service] of [...done.awaited]) {
+      const sent = lineFor === undefined ? withId(line, client.id, gatewayKey) : lineFor(service, Number(gatewayKey));
+      service.channel.send(sent, { kind: 'request', id: gatewayKey, key: gatewayKey, method: client.method });
+    }
+  }
+
+  function partAnswered(part: Part, gatewayKey: string, envelope: Envelope, line: Buffer): void {
+    const { fanOut: done, service } = part;
+    if (!done.awaited.delete(gatewayKey)) return;
+    if (envelope.kind === 'response') {
+      try {
+        const result = (parseFrameBody(line) as { result?: unknown }).result;
+        if (result !== null && typeof result === 'object' && !Array.isArray(result)) done.answered.set(service, result as Record<string, unknown>);
+      } catch {
+        logger.warn({ service: service.name, method: done.client.method }, 'a service\'s answer to a gateway request could not be read: left out');
+      }
+    } else {
+      logger.warn({ service: service.name, method: done.client.method }, 'a service answered a gateway request with an error: left out');
+    }
+    if (done.awaited.size === 0) settleFanOut(done);
+  }
+
+  function partFailed(part: Part, gatewayKey: string, reason: string): void {
+    const { fanOut: done, service } = part;
+    awaiting.delete(gatewayKey);
+    if (!done.awaited.delete(gatewayKey)) return;
+    logger.warn({ service: service.name, method: done.client.method, reason }, 'a service did not answer a gateway request: left out');
+    if (done.awaited.size === 0) settleFanOut(done);
+  }
+
+  function expireFanOut(done: FanOut): void {
+    done.timer = undefined;
+    for (const [gatewayKey, service] of done.awaited) {
+      awaiting.delete(gatewayKey);
+      logger.warn({ service: service.name, method: done.client.method, timeoutMs: fanOutTimeoutMs }, 'a service did not answer a gateway request in time: left out');
+      // MCP: initialize is never cancelled; anything else the service may stop working on.
+      if (done.client.method !== INITIALIZE) service.channel.send(cancellation(gatewayKey, 'the gateway stopped waiting'), CANCEL_ENVELOPE);
+      if (done.client.method === INITIALIZE) leaveOut(service, 'it did not answer initialize in time');
+    }
+    done.awaited.clear();
+    settleFanOut(done);
+  }
+
+  function settleFanOut(done: FanOut): void {
+    clock.clearTimeout(done.timer);
+    if (byClientKey.get(done.client.key) === done) byClientKey.delete(done.client.key);
+    done.finish(done);
+  }
+
+  function leaveOut(service: Service, reason: string): void {
+    if (service.state !== 'ready') return;
+    service.state = 'left-out';
+    service.reason = reason;
+    logger.warn({ service: service.name, reason }, 'a service is left out of the gateway: its namespace answers errors');
+  }
+
+  function finishHandshake(done: FanOut, line: Buffer): void {
+    const handshakes: ServiceHandshake[] = [];
+    for (const service of services) {
+      const result = done.answered.get(service);
+      if (result === undefined) {
+        if (done.client.method === INITIALIZE) leaveOut(service, 'it failed initialize');
+        continue;
+      }
+      if (service.state === 'left-out' && done.client.method === INITIALIZE) {
+        service.state = 'ready';
+        service.reason = undefined;
+      }
+      service.capabilities = (result['capabilities'] ?? {}) as Record<string, unknown>;
+      handshakes.push({ service: service.name, result });
+    }
+    if (handshakes.length === 0) return answerError(done.client, 'SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE', `no service answered ${done.client.method}`);
+    let requestedVersion: string | undefined;
+    try {
+      const version = paramsOf(parseFrameBody(line))?.['protocolVersion'];
+      requestedVersion = typeof version === 'string' ? version : undefined;
+    } catch {
+      requestedVersion = undefined;
+    }
+    const { result, versionsAgreed } = mergeHandshakes(handshakes, { requestedVersion, serverInfo: options.serverInfo });
+    if (!versionsAgreed) logger.warn({ services: handshakes.map((h) => `${h.service}:${String(h.result['protocolVersion'])}`), version: result['protocolVersion'] }, 'the services answered different protocol versions: the oldest is the gateway\'s');
+    answerResult(done.client, result);
+  }
+
+  function finishSetLevel(done: FanOut): void {
+    if (done.answered.size === 0 && readyServices().length > 0) return answerError(done.client, 'SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE', 'no service accepted logging/setLevel');
+    answerResult(done.client, EMPTY_RESULT);
+  }
+
+  // ---- lists: merged, namespaced, paginated with the gateway's cursor
+
+  function startList(client: LocalReplyTarget, line: Buffer, list: ListKind): void {
+    let body: Record<string, unknown>;
+    try {
+      body = parseFrameBody(line) as Record<string, unknown>;
+    } catch {
+      return answerError(client, 'SIDECAR_ERR_GATEWAY_NO_ROUTE', 'the request could not be read');
+    }
+    const params = paramsOf(body);
+    const cursor = params?.['cursor'];
+    let cursorOf: Map<Service, string> | undefined;
+    let to: Service[];
+    if (cursor === undefined) {
+      to = readyServices().filter((service) => service.capabilities === undefined || service.capabilities[list.capability] !== undefined);
+    } else {
+      const position = typeof cursor === 'string' ? decodeCursor(cursor, list.method) : undefined;
+      if (position === undefined) return answerError(client, 'SIDECAR_ERR_GATEWAY_INVALID_CURSOR', `${list.method}`);
+      cursorOf = new Map();
+      for (const [name, own] of position.parts) {
+        const service = byName.get(name);
+        if (service?.state === 'ready') cursorOf.set(service, own);
+        else logger.warn({ service: name, method: list.method }, 'a service with more to list is unavailable: left out');
+      }
+      to = [...cursorOf.keys()];
+    }
+    const lineFor = cursorOf === undefined ? undefined : (service: Service, gatewayId: number): Buffer => {
+      const own = { ...body, id: gatewayId, params: { ...params, cursor: cursorOf!.get(service) } };
+      return Buffer.from(`${JSON.stringify(own)}\n`);
+    };
+    fanOut(client, line, to, (done) => finishList(done, list, cursor === undefined), lineFor);
+  }
+
+  function decodeCursor(cursor: string, method: string): ReturnType<CursorCodec['decode']> {
+    try {
+      return cursors.decode(cursor, method);
+    } catch {
+      return undefined;
+    }
+  }
+
+  function finishList(done: FanOut, list: ListKind, firstPage: boolean): void {
+    const items: unknown[] = [];
+    const more: Array<[string, string]> = [];
+    const pageUris = new Map<string, Service[]>();
+    for (const service of services) {
+      const result = done.answered.get(service);
+      if (result === undefined) continue;
+      const listed = result[list.items];
+      if (!Array.isArray(listed)) {
+        logger.warn({ service: service.name, method: list.method }, 'a service\'s list has no items array: left out');
+        continue;
+      }
+      if (list.items === 'resources' && firstPage) forgetUris(service);
+      for (const item of listed) {
+        if (item === null || typeof item !== 'object') continue;
+        const entry = { ...(item as Record<string, unknown>) };
+        if (list.namespaced && typeof entry['name'] === 'string') entry['name'] = `${service.name}${separator}${entry['name']}`;
+        if (list.items === 'resources' && typeof entry['uri'] === 'string') {
+          const uri = entry['uri'];
+          let owners = uriOwners.get(uri);
+          if (owners === undefined) uriOwners.set(uri, (owners = new Set()));
+          owners.add(service);
+          pageUris.set(uri, [...(pageUris.get(uri) ?? []), service]);
+        }
+        items.push(entry);
+      }
+      if (typeof result['nextCursor'] === 'string') more.push([service.name, result['nextCursor']]);
+    }
+    if (list.items === 'resources') markSharedUris(items);
+    const merged: Record<string, unknown> = { [list.items]: items };
+    if (more.length > 0) merged['nextCursor'] = cursors.encode({ method: list.method, parts: more });
+    answerResult(done.client, merged);
+  }
+
+  /** A URI two services listed is given as `<service>+<uri>` for each, so the client can name the one it means. */
+  function markSharedUris(items: unknown[]): void {
+    for (let index = 0; index < items.length; index++) {
+      const entry = items[index] as Record<string, unknown>;
+      const uri = entry['uri'];
+      if (typeof uri !== 'string') continue;
+      const owners = uriOwners.get(uri);
+      if (owners === undefined || owners.size < 2) continue;
+      // Which service this entry came from: items keep the services' order, so the first owner not yet used.
+      const service = ownerOfEntry(items, index, uri, owners);
+      entry['uri'] = `${service.name}${URI_SERVICE_MARK}${uri}`;
+    }
+  }
+
+  function ownerOfEntry(items: unknown[], index: number, uri: string, owners: Set<Service>): Service {
+    let seen = 0;
+    for (let earlier = 0; earlier < index; earlier++) {
+      const other = (items[earlier] as Record<string, unknown>)['uri'];
+      if (typeof other === 'string' && other.endsWith(`${URI_SERVICE_MARK}${uri}`)) seen++;
+    }
+    const inOrder = services.filter((service) => owners.has(service));
+    return inOrder[Math.min(seen, inOrder.length - 1)]!;
+  }
+
+  function forgetUris(service: Service): void {
+    for (const [uri, owners] of uriOwners) {
+      owners.delete(service);
+      if (owners.size === 0) uriOwners.delete(uri);
+    }
+  }
+
+  // ---- client notifications and answers
+
+  function routeNotification(envelope: Envelope, line: Buffer): void {
+    const method = envelope.method!;
+    if (method === CANCELLED) return routeCancellation(line);
+    // Everything else concerns every service (initialized, roots/list_changed, progress of a service's request).
+    for (const service of readyServices()) service.channel.send(line, envelope);
+  }
+
+  function routeCancellation(line: Buffer): void {
+    let body: unknown;
+    try {
+      body = parseFrameBody(line);
+    } catch {
+      return;
+    }
+    const key = cancelledRequestKey(body);
+    const pending = key === undefined ? undefined : byClientKey.get(key);
+    if (pending === undefined) return;
+    byClientKey.delete(key!);
+    const reason = paramsOf(body)?.['reason'];
+    const why = typeof reason === 'string' ? reason : 'cancelled by the client';
+    // The client will not read an answer any more (MCP): a late one is dropped here.
+    if (pending.kind === 'call') {
+      awaiting.delete(pending.gatewayKey);
+      if (pending.service.state === 'ready') pending.service.channel.send(cancellation(pending.gatewayKey, why), CANCEL_ENVELOPE);
+      return;
+    }
+    clock.clearTimeout(pending.timer);
+    for (const [gatewayKey, service] of pending.awaited) {
+      awaiting.delete(gatewayKey);
+      if (service.state === 'ready' && pending.client.method !== INITIALIZE) service.channel.send(cancellation(gatewayKey, why), CANCEL_ENVELOPE);
+    }
+    pending.awaited.clear();
+  }
+
+  function routeClientAnswer(envelope: Envelope, line: Buffer): void {
+    const asked = envelope.key === undefined ? undefined : askedByGatewayKey.get(envelope.key);
+    if (asked === undefined) return logger.debug({ id: envelope.id }, 'an answer to no service request in flight was dropped');
+    askedByGatewayKey.delete(envelope.key!);
+    asked.service.asked.delete(asked.key);
+    if (asked.service.state !== 'ready') return;
+    asked.service.channel.send(withId(line, envelope.id!, asked.id), { kind: envelope.kind, id: asked.id, key: asked.key, method: undefined });
+  }
+
+  function routeClientFrame(envelope: EnvelopeResult, line: Buffer): void {
+    switch (envelope.kind) {
+      case 'request':
+        return routeRequest(envelope, line);
+      case 'notification':
+        return routeNotification(envelope, line);
+      case 'response':
+      case 'error':
+        return routeClientAnswer(envelope, line);
+      case 'batch':
+        // Each member as a lone frame: the services answer each alone (docs/gateway.md).
+        for (const member of envelope.members!) routeClientFrame(member, member.bytes);
+        return;
+      case 'invalid':
+        logger.warn({ problem: envelope.problem }, 'the gateway was handed a frame it cannot read: dropped');
+    }
+  }
+
+  // ---- services → client
+
+  function fromService(service: Service, envelope: EnvelopeResult, line: Buffer): void {
+    switch (envelope.kind) {
+      case 'response':
+      case 'error':
+        return serviceAnswer(service, envelope, line);
+      case 'request':
+        return serviceRequest(service, envelope, line);
+      case 'notification':
+        return serviceNotification(service, envelope, line);
+      case 'batch':
+        for (const member of envelope.members!) fromService(service, member, member.bytes);
+        return;
+      case 'invalid': {
+        const keys = [envelope.key, ...(envelope.responses ?? [])];
+        logger.warn({ service: service.name, problem: envelope.problem, bytes: line.length }, 'a service wrote a frame that is not one reading of a JSON-RPC message: dropped');
+        for (const key of keys) if (key !== undefined) failAwaited(service, key, 'SIDECAR_ERR_UPSTREAM_INVALID_FRAME', `service ${service.name}: ${envelope.detail}`);
+      }
+    }
+  }
+
+  function serviceAnswer(service: Service, envelope: Envelope, line: Buffer): void {
+    const gatewayKey = envelope.key;
+    const pending = gatewayKey === undefined ? undefined : awaiting.get(gatewayKey);
+    // An id this service was not given (or one already settled, cancelled, timed out) reaches nobody else's request.
+    if (pending === undefined || pending.service !== service) {
+      return logger.debug({ service: service.name, id: envelope.id }, 'a service\'s answer to nothing in flight was dropped');
+    }
+    awaiting.delete(gatewayKey!);
+    if (pending.kind === 'part') return partAnswered(pending, gatewayKey!, envelope, line);
+    const { client } = pending;
+    if (byClientKey.get(client.key) === pending) byClientKey.delete(client.key);
+    const depth = envelope.depth;
+    const restored: Envelope = depth === undefined
+      ? { kind: envelope.kind, id: client.id, key: client.key, method: undefined }
+      : { kind: envelope.kind, id: client.id, key: client.key, method: undefined, depth };
+    toClient(withId(line, envelope.id!, client.id), restored);
+  }
+
+  function serviceRequest(service: Service, envelope: Envelope, line: Buffer): void {
+    const gatewayKey = newGatewayKey();
+    askedByGatewayKey.set(gatewayKey, { service, id: envelope.id!, key: envelope.key! });
+    service.asked.set(envelope.key!, gatewayKey);
+    toClient(withId(line, envelope.id!, gatewayKey), { kind: 'request', id: gatewayKey, key: gatewayKey, method: envelope.method });
+  }
+
+  function serviceNotification(service: Service, envelope: Envelope, line: Buffer): void {
+    if (envelope.method !== CANCELLED) return toClient(line, envelope);
+    // The service gave up on its own request to the client: named as the client saw it.
+    let body: Record<string, unknown>;
+    try {
+      body = parseFrameBody(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const key = cancelledRequestKey(body);
+    const gatewayKey = key === undefined ? undefined : service.asked.get(key);
+    if (gatewayKey === undefined) return;
+    service.asked.delete(key!);
+    askedByGatewayKey.delete(gatewayKey);
+    const params = { ...paramsOf(body), requestId: Number(gatewayKey) };
+    toClient(Buffer.from(`${JSON.stringify({ ...body, params })}\n`), envelope);
+  }
+
+  /** A request this service will not answer: the client's gets `code`; a fan-out goes on without it. */
+  function failAwaited(service: Service, gatewayKey: string, code: ErrorCode, detail: string): void {
+    const pending = awaiting.get(gatewayKey);
+    if (pending === undefined || pending.service !== service) return;
+    awaiting.delete(gatewayKey);
+    if (pending.kind === 'part') return partFailed(pending, gatewayKey, detail);
+    if (byClientKey.get(pending.client.key) === pending) byClientKey.delete(pending.client.key);
+    answerError(pending.client, code, detail);
+  }
+
+  /** Every request this service holds, failed (but those in `spared`: a restart queue still has them). */
+  function failService(service: Service, code: ErrorCode, detail: string, spared?: ReadonlySet<string>): void {
+    for (const [gatewayKey, pending] of [...awaiting]) {
+      if (pending.service !== service || spared?.has(gatewayKey) === true) continue;
+      failAwaited(service, gatewayKey, code, detail);
+    }
+    // Its requests to the client: whoever asked is gone, and the client's answer is dropped.
+    for (const gatewayKey of service.asked.values()) askedByGatewayKey.delete(gatewayKey);
+    service.asked.clear();
+  }
+
+  function serviceHandlers(service: Service): FrameChannelHandlers {
+    return {
+      onFrame(line, given) {
+        try {
+          fromService(service, given ?? readEnvelope(line), line);
+        } catch (error) {
+          // One frame's fault stays with that frame (and that service).
+          logger.error({ err: error, service: service.name }, 'the gateway failed on a service\'s frame: dropped');
+        }
+      },
+      onOversized(line: OversizedLine) {
+        const { key } = readOversizedId(line);
+        logger.warn({ service: service.name, bytes: line.bytes }, 'a service wrote a frame over the frame limit: dropped');
+        if (key !== undefined) failAwaited(service, key, 'SIDECAR_ERR_UPSTREAM_FRAME_TOO_LARGE', `service ${service.name}: ${line.bytes} bytes`);
+      },
+      onEnd(error) {
+        service.ended = true;
+        logger.debug({ service: service.name, err: error }, 'a service\'s output ended');
+        if (services.every((each) => each.ended)) handlers!.onEnd(error);
+      },
+      onWriteError: (error) => logger.debug({ service: service.name, err: error }, 'write to a service failed'),
+      onCongested() {
+        if (service.congested) return;
+        service.congested = true;
+        if (congestedCount++ === 0) handlers!.onCongested();
+      },
+      onDrained() {
+        if (!service.congested) return;
+        service.congested = false;
+        if (--congestedCount === 0) handlers!.onDrained();
+      },
+      // Its server restarted: only its own requests are lost (the pump is not told: the others go on).
+      onReset(reason, waiting) {
+        failService(service, 'SIDECAR_ERR_UPSTREAM_EXITED', `service ${service.name}: ${reason}`, waiting);
+      },
+      // Its restart queue gave up on a request: answered to the client under the client's id.
+      onLocalReply(target, code, detail) {
+        failAwaited(service, target.key, code, `service ${service.name}: ${detail}`);
+      },
+    };
+  }
+
+  return {
+    start(h) {
+      handlers = h;
+      for (const service of services) service.channel.start(serviceHandlers(service));
+    },
+    send(line, given) {
+      let envelope: EnvelopeResult | undefined = given;
+      envelope ??= readEnvelope(line);
+      routeClientFrame(envelope, line);
+    },
+    pause() {
+      for (const service of services) service.channel.pause();
+    },
+    resume() {
+      for (const service of services) service.channel.resume();
+    },
+    drained: async () => {
+      await Promise.all(services.map((service) => service.channel.drained()));
+    },
+    endOutput() {
+      for (const service of services) service.channel.endOutput();
+    },
+    close() {
+      for (const pending of byClientKey.values()) if (pending.kind === 'fan-out') clock.clearTimeout(pending.timer);
+      for (const service of services) service.channel.close();
+    },
+    serviceDown(name, reason) {
+      const service = byName.get(name);
+      if (service === undefined || service.state === 'down') return;
+      service.state = 'down';
+      service.reason = `down: ${reason}`;
+      logger.error({ service: name, reason }, 'a service is down for good: its namespace answers errors, the others go on');
+      failService(service, 'SIDECAR_ERR_UPSTREAM_EXITED', `service ${name} is down: ${reason}`);
+    },
+  };
+}
+
+const CANCEL_ENVELOPE: Envelope = Object.freeze({ kind: 'notification', id: undefined, key: undefined, method: CANCELLED });
+
+function cancellation(gatewayKey: string, reason: string): Buffer {
+  return Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', method: CANCELLED, params: { requestId: Number(gatewayKey), reason } })}\n`);
+}

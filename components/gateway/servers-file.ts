@@ -1,0 +1,192 @@
+/**
+ * The servers file (`--servers servers.yaml`): the services one gateway fronts, each a namespace
+ * and a server command with its own governor settings (docs/gateway.md "The servers file"). One
+ * zod schema is both the validator and docs/servers.schema.json; YAML and schema errors are all
+ * reported together, each at its file:line:col, in the policy loader's style.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import { z } from 'zod';
+import { SidecarError } from '../errors/index.js';
+import { parseCommandLine } from '../proxy-process-governor/command-line.js';
+import { GOVERNOR_BOUNDS, type Bounds } from '../values/index.js';
+// The policy document's YAML machinery, reused so both files report errors alike.
+import { describeFound, expected } from '../policy/document/describe.js';
+import { issueMessages, toFindings, type Finding } from '../policy/document/issues.js';
+import { formatPath, formatPolicyError, type PolicyError } from '../policy/document/policy-error.js';
+import { keyAt, nonScalarKeys, positionOf } from '../policy/document/yaml-position.js';
+
+export interface ServiceSpec {
+  readonly name: string;
+  readonly command: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly passEnv?: readonly string[];
+  readonly serverUser?: string;
+  readonly warm?: number;
+  readonly timeouts?: { readonly requestMs?: number; readonly killMs?: number };
+  readonly restart?: { readonly maxRestarts?: number; readonly backoffMs?: number; readonly backoffMaxMs?: number };
+}
+
+export interface ServersFile {
+  readonly separator: string;
+  readonly servers: readonly ServiceSpec[];
+}
+
+export const DEFAULT_SEPARATOR = '.';
+
+// The MCP spec's tool names: 1 to 128 of A–Z a–z 0–9 _ - . ; a namespace leaves room for the tool's own name.
+const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const SEPARATOR = /^[._-]{1,4}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_NAME_OR_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
+const ACCOUNT_NAME = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|\d{1,10})$/;
+const within = ({ min, max }: Bounds) => z.int().min(min).max(max);
+
+const command = z.string().min(1).superRefine((text, ctx) => {
+  try {
+    parseCommandLine(text);
+  } catch (error) {
+    // The governor's own words: shell syntax is refused, never run (no shell ever starts).
+    ctx.addIssue({ code: 'custom', message: (error as Error).message, input: text });
+  }
+}).describe('The server command, split like --proxy (no shell: pipes, redirection and substitution are refused) and admitted by the same allowlist.');
+
+const service = z.strictObject({
+  name: z.string().regex(NAMESPACE, expected('a namespace: 1 to 64 of A-Z a-z 0-9 _ - . starting with a letter or digit (a prefix of MCP tool names)'))
+    .describe('The namespace: its tools are listed as <name><separator><tool>. Unique in the file; it may not contain the separator.'),
+  command,
+  env: z.record(z.string().regex(ENV_NAME, expected('an environment variable name (letters, digits and "_", not starting with a digit)')), z.string()).optional()
+    .describe('Variables set for this server (added to --set-env; these win).'),
+  passEnv: z.array(z.string().regex(ENV_NAME_OR_PREFIX, expected('an environment variable name, or a prefix ending in "*"'))).optional()
+    .describe('Variables passed through from the proxy\'s environment to this server (added to --pass-env).'),
+  serverUser: z.string().regex(ACCOUNT_NAME, expected('a user name (letters, digits, _ . -; up to 32 characters) or a numeric uid')).optional()
+    .describe('The user this server runs as (its primary group); default: --server-user, else the proxy\'s.'),
+  warm: z.int().min(0).max(64).optional().describe('Over --http: this service\'s servers started ahead of sessions (default 0).'),
+  timeouts: z.strictObject({
+    requestMs: z.int().min(0).max(86_400_000).optional().describe('A request\'s deadline for this service (0: none); default --request-timeout-ms.'),
+    killMs: within(GOVERNOR_BOUNDS.killTimeoutMs).optional().describe('SIGTERM to SIGKILL in this server\'s stop sequence; default --kill-timeout-ms.'),
+  }).optional(),
+  restart: z.strictObject({
+    maxRestarts: within(GOVERNOR_BOUNDS.maxRestarts).optional().describe('Default --max-restarts.'),
+    backoffMs: within(GOVERNOR_BOUNDS.restartBackoffMs).optional().describe('Default --restart-backoff-ms.'),
+    backoffMaxMs: within(GOVERNOR_BOUNDS.restartBackoffMaxMs).optional().describe('Default --restart-backoff-max-ms.'),
+  }).optional(),
+});
+
+export const serversSchema = z
+  .strictObject({
+    separator: z.string().regex(SEPARATOR, expected('a separator: 1 to 4 of "." "_" "-"')).default(DEFAULT_SEPARATOR)
+      .describe('Between a namespace and a tool, prompt or resource template name (`fs.read_file`).'),
+    servers: z.array(service).min(1).describe('The services behind the gateway, each with its own governor.'),
+  })
+  .superRefine((file, ctx) => {
+    // Across entries: JSON Schema cannot say these, so they are the validator's alone.
+    const seen = new Map<string, number>();
+    file.servers.forEach((entry, index) => {
+      if (typeof entry?.name !== 'string') return;
+      const first = seen.get(entry.name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['servers', index, 'name'], message: `duplicate name ${JSON.stringify(entry.name)} (servers[${first}] has it): each namespace names one service`, input: entry.name });
+      else seen.set(entry.name, index);
+      if (typeof file.separator === 'string' && file.separator !== '' && entry.name.includes(file.separator)) {
+        ctx.addIssue({ code: 'custom', path: ['servers', index, 'name'], message: `expected a namespace without the separator ${JSON.stringify(file.separator)}, found ${JSON.stringify(entry.name)}: its tool names could not be routed`, input: entry.name });
+      }
+    });
+  }, { when: () => true })
+  .meta({
+    title: 'mcp-sidecar servers file',
+    description: 'The services behind one mcp-sidecar gateway (--servers). Generated from components/gateway/servers-file.ts by `npm run schema`; do not edit by hand.',
+  });
+
+const _isServersFile = (parsed: z.output<typeof serversSchema>): ServersFile => parsed;
+void _isServersFile;
+
+/** docs/servers.schema.json exactly as `npm run schema` writes it (the file as written: `separator` optional). */
+export function serversJsonSchemaText(): string {
+  const schema = z.toJSONSchema(serversSchema, {
+    io: 'input',
+    target: 'draft-2020-12',
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.type === 'integer' && jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+      if (jsonSchema.type === 'integer' && jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+    },
+  });
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
+/** Every error of a servers file, one per line as `file:line:col: path: message` (SIDECAR_ERR_CONFIG_INVALID). */
+export class ServersFileInvalidError extends SidecarError {
+  readonly file: string;
+  readonly errors: readonly PolicyError[];
+
+  constructor(file: string, errors: readonly PolicyError[]) {
+    const heading = `${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}`;
+    super('SIDECAR_ERR_CONFIG_INVALID', [heading, ...errors.map(formatPolicyError)].join('\n'), {
+      hint: 'docs/gateway.md and docs/servers.schema.json describe the servers file',
+    });
+    this.name = 'ServersFileInvalidError';
+    this.file = file;
+    this.errors = Object.freeze([...errors]);
+  }
+}
+
+/** Reads and validates a servers file; throws SIDECAR_ERR_CONFIG_INVALID (unreadable, or every error at its line and column). */
+export function loadServersFile(path: string): ServersFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SidecarError('SIDECAR_ERR_CONFIG_INVALID', `--servers ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseServersText(text, path);
+}
+
+const FILE_EXPECTED = 'a servers file (a mapping with a `servers:` list)';
+
+/** `fileName` names the source in error messages. */
+export function parseServersText(text: string, fileName: string): ServersFile {
+  const lineCounter = new LineCounter();
+  // A duplicated key is an error: the last one silently winning could hide a service's setting.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (finding: Finding): PolicyError => ({
+    file: fileName, ...positionOf(doc, lineCounter, finding.path, finding.at), path: formatPath(finding.path), message: finding.message,
+  });
+  const yamlProblems = [...doc.errors, ...doc.warnings];
+  if (yamlProblems.length > 0) throw invalid(fileName, yamlProblems.map((problem) => yamlError(fileName, doc, lineCounter, problem)));
+  const badKeys = nonScalarKeys(doc).map(({ offset, found }): PolicyError => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file: fileName, line, column: col, path: '', message: `invalid YAML: expected a mapping key that is a plain value, found ${found}` };
+  });
+  if (badKeys.length > 0) throw invalid(fileName, badKeys);
+
+  let data: unknown;
+  try {
+    data = doc.toJS(); // bounded alias expansion (yaml's maxAliasCount)
+  } catch (error) {
+    throw invalid(fileName, [at({ path: [], at: 'value', message: `invalid YAML: ${(error as Error).message}` })]);
+  }
+  if (doc.contents === null) throw invalid(fileName, [at({ path: [], at: 'value', message: `expected ${FILE_EXPECTED}, found an empty file` })]);
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid(fileName, [at({ path: [], at: 'value', message: `expected ${FILE_EXPECTED}, found ${describeFound(data)}` })]);
+
+  const result = serversSchema.safeParse(data, { error: issueMessages });
+  if (!result.success) throw invalid(fileName, toFindings(result.error.issues).map(at));
+  return deepFreeze(result.data);
+}
+
+function yamlError(file: string, doc: Document, lineCounter: LineCounter, problem: YAMLError): PolicyError {
+  const { line, col } = lineCounter.linePos(problem.pos[0]);
+  const key = problem.code === 'DUPLICATE_KEY' ? keyAt(doc, problem.pos[0]) : undefined;
+  const message = key !== undefined ? `duplicate key ${JSON.stringify(key)} (keys in a mapping must be unique)` : `invalid YAML: ${problem.message}`;
+  return { file, line, column: col, path: '', message };
+}
+
+function invalid(file: string, errors: PolicyError[]): ServersFileInvalidError {
+  return new ServersFileInvalidError(file, errors.sort((a, b) => a.line - b.line || a.column - b.column));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
+}
