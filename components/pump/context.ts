@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock/index.js';
 import type { CircuitBreaker } from '../circuit-breaker/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import { evaluateFrame, PASS, type CompiledPolicy, type Decision, type Direction, type Evaluation, type Identity, type Phase } from '../policy/index.js';
+import { evaluateFrame, PASS, type ServiceResolver, type CompiledPolicy, type Decision, type Direction, type Evaluation, type Identity, type Phase } from '../policy/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { InFlightLedger } from './in-flight-ledger.js';
 import { ListedKinds } from './listed-kinds.js';
@@ -109,8 +109,8 @@ export interface PumpOptions {
   readonly requestTimeoutResetsOnProgress?: boolean;
   /** The upstream's circuit breaker (may be shared by every session of one server command). */
   readonly breaker?: CircuitBreaker;
-  /** The governed server's name for rules (FrameContext.server, CEL `server`): its executable's basename. */
-  readonly serverName?: string;
+  /** The governed server's name for rules (FrameContext.server, CEL `server`): its executable's basename; in gateway mode, what tells each frame's service. */
+  readonly serverName?: string | ServiceResolver;
 }
 
 /** Requests awaiting an answer, per direction and session: a peer that never answers cannot grow memory without bound. */

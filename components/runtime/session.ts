@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import type { CircuitBreaker, UpstreamBreakers } from '../circuit-breaker/index.js';
 import type { GatewayServiceSettings, SidecarConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Identity } from '../policy/index.js';
+import { createNamespaceResolver, type Identity } from '../policy/index.js';
 import {
   childEnvironment, createGovernor, spawnUpstream, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type ServerAccount, type Upstream,
 } from '../proxy-process-governor/index.js';
@@ -305,7 +305,8 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
     breaker: undefined,
     observer: combineObservers(context.observers(identity, () => sumOf(governors.values(), (governor) => governor.generation))),
     identity,
-    serverName: GATEWAY_SERVER_NAME,
+    // Rules see the service each frame belongs to (`server:`, CEL `server`), the gateway's name for the others.
+    serverName: createNamespaceResolver(gatewayOptions.separator, services.map((service) => service.name), GATEWAY_SERVER_NAME),
   });
   // A reload may change what lists show: the client hears list_changed for what it listed, until the session ends.
   if (policy !== undefined) void done.then(policy.onChange(() => pump.policyChanged()));
@@ -342,7 +343,7 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
   return { services: governors, pump, stop, done };
 }
 
-/** CEL `server` in gateway mode, until rules see the service a frame is routed to. */
+/** CEL `server` in gateway mode for a frame that belongs to no one service (initialize, merged lists), or whose service is undecided. */
 const GATEWAY_SERVER_NAME = 'gateway';
 
 function sumOf<T>(items: Iterable<T>, value: (item: T) => number): number {

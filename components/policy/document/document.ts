@@ -101,9 +101,14 @@ export interface IdentityMatch {
   readonly agentId?: readonly string[];
 }
 
-/** A condition on the frame's context: today, who the caller is. */
+/**
+ * A condition on the frame's context: who the caller is, and the server it goes to or comes
+ * from (`server`: globs over the service's name in gateway mode, the server's executable name with
+ * --proxy; rules/conditions.ts). At least one of the two; both: each must hold.
+ */
 export interface RuleCondition {
-  readonly identity: IdentityMatch;
+  readonly identity?: IdentityMatch;
+  readonly server?: readonly string[];
 }
 
 /**
@@ -112,6 +117,7 @@ export interface RuleCondition {
  */
 export interface WhenCondition {
   readonly identity?: IdentityMatch;
+  readonly server?: readonly string[];
   readonly cel?: string;
 }
 

@@ -112,9 +112,11 @@ const identityMatch = requireSome(
   z.strictObject({ tenantId: globList.optional(), userId: globList.optional(), agentId: globList.optional() }),
   IDENTITY_FIELDS,
 ).describe('Globs over the caller\'s identity; every field given must be present and match one of its globs.');
-const condition = z.strictObject({ identity: identityMatch });
-/** `when` also takes a CEL expression (cel-schema.ts): the rule applies when both hold. */
-const whenCondition = requireSome(z.strictObject({ identity: identityMatch.optional(), cel: celExpression.optional() }), ['identity', 'cel']);
+/** `server: [globs]`: the service a frame goes to or comes from (gateway mode), else the server's executable name. */
+const serverMatch = globList.describe('Globs over the server the frame belongs to: its service\'s name (the namespace) with --servers, the server\'s executable name with --proxy.');
+const condition = requireSome(z.strictObject({ identity: identityMatch.optional(), server: serverMatch.optional() }), ['identity', 'server']);
+/** `when` also takes a CEL expression (cel-schema.ts): the rule applies when all hold. */
+const whenCondition = requireSome(z.strictObject({ identity: identityMatch.optional(), server: serverMatch.optional(), cel: celExpression.optional() }), ['identity', 'server', 'cel']);
 
 /** Names the unknown detectors in a list, so a typo is pointed out rather than "found a list". */
 const detectorsError = {

@@ -1,6 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { readEnvelope } from '../../framing/index.js';
 import type { CompiledPolicy } from './compiled-policy.js';
+import type { ServiceResolver } from './services.js';
 import type { DecisionPin, DenyCategory, Direction, FrameContext, Identity, Phase, PolicyDeadline, Rule, Verdict } from './types.js';
 
 /** One rule's say on one frame, in evaluation order: what a report records. */
@@ -83,6 +84,8 @@ export function frameText(line: Buffer): string {
   return line.toString(); // no arguments: straight to the UTF-8 decoder
 }
 
+const UNRESOLVED: unique symbol = Symbol('unresolved');
+
 /** The FrameContext of one evaluation: a class, so a frame costs one small object and no closure. */
 class Frame implements FrameContext {
   #parsed = false;
@@ -92,6 +95,9 @@ class Frame implements FrameContext {
 
   #body: unknown = undefined;
   #now: number | (() => number);
+  #server: string | ServiceResolver | undefined;
+  // Gateway mode: the frame's service once resolved; UNRESOLVED until a rule asks.
+  #service: string | null | undefined | typeof UNRESOLVED = UNRESOLVED;
   rewritten = false;
 
   constructor(
@@ -105,10 +111,26 @@ class Frame implements FrameContext {
     readonly depth: number | undefined,
     readonly session: object | undefined,
     readonly tool: string | undefined,
-    readonly server: string | undefined,
+    server: string | ServiceResolver | undefined,
     readonly era: string | undefined,
   ) {
     this.#now = now;
+    this.#server = server;
+  }
+
+  /** The server's name; in gateway mode the frame's service, else the gateway's name. */
+  get server(): string | undefined {
+    const server = this.#server;
+    if (typeof server !== 'object') return server;
+    return this.service ?? server.gatewayName;
+  }
+
+  /** FrameContext.service: resolved once, on first read. */
+  get service(): string | null | undefined {
+    const server = this.#server;
+    if (typeof server !== 'object') return server;
+    if (this.#service === UNRESOLVED) this.#service = server.serviceOf(this);
+    return this.#service;
   }
 
   /** The clock is read when a rule first asks (rate limits), once per frame. */
@@ -130,6 +152,7 @@ class Frame implements FrameContext {
     this.#body = body;
     this.#parsed = true;
     this.rewritten = true;
+    this.#service = UNRESOLVED; // the gateway routes what is forwarded: the rewritten frame
   }
 }
 
@@ -146,7 +169,7 @@ class Frame implements FrameContext {
  */
 export function evaluateFrame(
   policy: CompiledPolicy, direction: Direction, phase: Phase, method: string, line: Buffer, now: number | (() => number), identity?: Identity, keepBody = false, inFlight = 0, depth?: number,
-  session?: object, tool?: string, server?: string, era?: string,
+  session?: object, tool?: string, server?: string | ServiceResolver, era?: string,
 ): Evaluation {
   const rules = policy.rulesFor(direction, phase, method);
   if (rules.length === 0) return PASS;

@@ -75,6 +75,16 @@ export interface FrameContext {
    */
   readonly server?: string | undefined;
   /**
+   * The service the frame belongs to, for `when`/`unless` `server:` (rules/conditions.ts). With
+   * `--proxy`: the one server (`server`). In gateway mode (`--servers`): the namespace of the
+   * frame's target (`fs` for `fs.read_file`), null for a frame that belongs to no one service
+   * (the gateway's own: initialize, lists, ping, notifications to all), undefined when the frame
+   * goes to one service the bytes do not name (undecided: a condition then keeps the rule
+   * applying). Resolved on first read (engine/services.ts), so a frame no such rule reads pays
+   * nothing. Absent with no server known (policy test, replay): undefined.
+   */
+  readonly service?: string | null | undefined;
+  /**
    * The MCP protocol version the session negotiated (the server's `initialize` result), for CEL
    * `era`; a 2026-07-28 request's own `_meta` version takes precedence. Absent: not negotiated.
    */

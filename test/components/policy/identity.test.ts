@@ -46,8 +46,8 @@ describe('policy: when / unless', () => {
     )), [
       'p.yaml:6:23: rules[0].when.identity: expected at least one of: tenantId, userId, agentId, found none',
       'p.yaml:6:25: rules[0].when.identity.tenant: unknown key "tenant" (expected one of: tenantId, userId, agentId)',
-      'p.yaml:9:11: rules[1].when: expected at least one of: identity, cel, found none',
-      'p.yaml:9:13: rules[1].when.tenantId: unknown key "tenantId" (expected one of: identity, cel)',
+      'p.yaml:9:11: rules[1].when: expected at least one of: identity, server, cel, found none',
+      'p.yaml:9:13: rules[1].when.tenantId: unknown key "tenantId" (expected one of: identity, server, cel)',
       'p.yaml:12:35: rules[2].unless.identity.userId: expected a non-empty list, found an empty list',
     ]);
   });
@@ -78,8 +78,8 @@ describe('policy.schema.json: identity', () => {
   it('describes when, unless and per for editors', () => {
     const text = JSON.stringify(toJsonSchema());
     const rule = (toJsonSchema() as { properties: { rules: { items: { properties: Record<string, { properties?: Record<string, unknown> }> } } } }).properties.rules.items;
-    assert.deepEqual(Object.keys(rule.properties['when']!.properties!), ['identity', 'cel']);
-    assert.deepEqual(Object.keys(rule.properties['unless']!.properties!), ['identity']);
+    assert.deepEqual(Object.keys(rule.properties['when']!.properties!), ['identity', 'server', 'cel']);
+    assert.deepEqual(Object.keys(rule.properties['unless']!.properties!), ['identity', 'server']);
     assert.match(text, /"tenantId","userId","agentId"/);
   });
 });

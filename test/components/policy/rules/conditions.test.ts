@@ -106,7 +106,7 @@ describe('when / unless (identity conditions)', () => {
   // Refused by the schema, at load, with the field's path (compileCondition compiles validated conditions).
   const invalid: Array<[string, unknown, string, RegExp]> = [
     ['a condition that is not a mapping', 'acme', 'rules[0].when', /^expected a mapping, found "acme"$/],
-    ['a condition without identity', {}, 'rules[0].when', /^expected at least one of: identity, cel, found none$/],
+    ['a condition without identity', {}, 'rules[0].when', /^expected at least one of: identity, server, cel, found none$/],
     ['an unknown condition key', { identity: { tenantId: ['a'] }, method: ['x'] }, 'rules[0].when.method', /^unknown key "method"/],
     ['an unknown identity field', { identity: { tenant: ['a'] } }, 'rules[0].when.identity.tenant', /^unknown key "tenant"/],
     ['no field', { identity: {} }, 'rules[0].when.identity', /^expected at least one of: tenantId, userId, agentId, found none$/],
