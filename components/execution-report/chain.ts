@@ -18,8 +18,8 @@
  * `append` gives the same line as a string.
  */
 import { hash } from 'node:crypto';
-import { DIGEST_PATTERN, DIGEST_PREFIX } from './digest.js';
-import type { ReportInput } from './input.js';
+import { canonicalText, DIGEST_PATTERN, DIGEST_PREFIX } from './digest.js';
+import type { LifecycleInput, ReportInput } from './input.js';
 import type { CheckpointReason } from './constants.js';
 import { checkpointText, invocationText, lifecycleText } from './report-text.js';
 import type { ReportPolicy } from './schema.js';
@@ -120,6 +120,24 @@ function timingText(input: ReportInput | undefined, now: number): string {
   return `${s}}}`;
 }
 
+/**
+ * A `chain_resumed` line's hashed text: its detail names the line the chain continues from,
+ * keys the lifecycle writer does not write. Once per run, so the generic canonical writer.
+ */
+function resumedText(input: LifecycleInput, fields: { seq: number; invocationId: string; prevDigest: string | null }): string {
+  const { previousDigest, previousSeq } = input.detail;
+  return canonicalText({
+    detail: { previousDigest, previousSeq },
+    dropped: input.dropped,
+    event: input.event,
+    generation: input.generation,
+    invocationId: fields.invocationId,
+    kind: 'lifecycle',
+    prevDigest: fields.prevDigest,
+    seq: fields.seq,
+  });
+}
+
 export function createReportChain(options: ReportChainOptions = {}): ReportChain {
   let prevDigest = options.prevDigest ?? null;
   if (prevDigest !== null && !DIGEST_PATTERN.test(prevDigest)) throw new TypeError(`execution report: prevDigest must be "sha256:<hex>", got ${prevDigest}`);
@@ -169,7 +187,7 @@ export function createReportChain(options: ReportChainOptions = {}): ReportChain
       text = invocationText(input, fields, withPolicy);
       if (withPolicy) stated = input.policy; // only once the line exists: a report refused here states nothing
     } else {
-      text = lifecycleText(input, fields);
+      text = input.event === 'chain_resumed' ? resumedText(input, fields) : lifecycleText(input, fields);
     }
     sinceCheckpoint += 1;
     return encode(text, false, input, invocationId);

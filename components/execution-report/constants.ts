@@ -30,7 +30,8 @@ export const DIRECTIONS = ['client-to-server', 'server-to-client'] as const;
  * left before the answer.
  */
 export const OUTCOMES = ['forwarded', 'blocked', 'rate_limited', 'upstream_error', 'upstream_exited', 'timeout', 'cancelled', 'client_gone'] as const;
-export const LIFECYCLE_EVENTS = ['spawn', 'exit', 'restart', 'fatal', 'refused'] as const;
+/** chain_resumed: written first by a writer that continues an existing chain (a restart), naming the line it continues from. */
+export const LIFECYCLE_EVENTS = ['spawn', 'exit', 'restart', 'fatal', 'refused', 'chain_resumed'] as const;
 export const TARGET_TYPES = ['tool', 'prompt', 'resource'] as const;
 /** A decision's pin mismatches, and the changed fields of each, are bounded (the pins rule keeps to these: a report line stays small). */
 export const MAX_DECISION_PINS = 16;

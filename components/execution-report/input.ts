@@ -44,6 +44,8 @@ export interface InvocationInput extends InputBase {
   /** From `responseDigest(bytes)`. */
   readonly responseDigest?: string;
   readonly identity?: ReportIdentity;
+  /** Gateway mode only: the service the request went to by its name (`fs`), `''` when it names none. Absent with `--proxy`. */
+  readonly server?: string;
 }
 
 export interface LifecycleInput extends InputBase {

@@ -142,6 +142,7 @@ export function invocationText(r: InvocationInput, c: ChainFields, withPolicy: b
   if (r.requestId !== undefined) s += `,"requestId":${q(r.requestId)}`;
   if (r.responseDigest !== undefined) s += `,"responseDigest":${digestText(r.responseDigest)}`;
   s += `,"seq":${int(c.seq, 'seq')}`;
+  if (r.server !== undefined) s += `,"server":${name(r.server)}`;
   if (r.target !== undefined) s += `,"target":{"name":${name(r.target.name)},"type":${word(r.target.type)}}`;
   return `${s}}`;
 }

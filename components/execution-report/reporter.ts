@@ -13,6 +13,7 @@
  * dropped: they are few, and a missing one would read as a cut file. Drops no report followed
  * are declared by the next checkpoint (`dropped`): always the closing one, which the queue,
  * flushed first, has room for — so a file closed cleanly declares every report it dropped.
+ * A reporter that continues an existing file's chain writes a `chain_resumed` record first.
  */
 import { systemClock, type Clock } from '../clock/index.js';
 import type { EncodedReport, ReportChain } from './chain.js';
@@ -40,6 +41,13 @@ export interface ReporterOptions {
   readonly checkpointIntervalMs?: number;
   /** The timer of `checkpointIntervalMs` (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * The chain continues this line of an existing file (the sink's `resume`): a `chain_resumed`
+   * record naming it is written first, so a restart is a line of the chain, not a silent join.
+   */
+  readonly resumedFrom?: { readonly seq: number; readonly digest: string };
+  /** Runs a lifecycle write with the sink's reserved room open (the file sink's `reserved`). */
+  readonly reserved?: <T>(run: () => T) => T;
 }
 
 export function createReporter(chain: ReportChain, sink: ReportSink, options: ReporterOptions = {}): Reporter {
@@ -79,7 +87,7 @@ export function createReporter(chain: ReportChain, sink: ReportSink, options: Re
     (timer as { unref?: () => void } | undefined)?.unref?.();
   };
 
-  return {
+  const reporter: Reporter = {
     chain,
     sink,
     get undeclaredDrops() {
@@ -118,4 +126,16 @@ export function createReporter(chain: ReportChain, sink: ReportSink, options: Re
       await sink.close();
     },
   };
+
+  const resumed = options.resumedFrom;
+  if (resumed !== undefined) {
+    // A mismatch would name a line the record does not follow: a wiring bug, refused here rather than written.
+    if (chain.lastDigest !== resumed.digest || chain.nextSeq !== resumed.seq + 1) {
+      throw new TypeError(`execution report: resumedFrom (seq ${resumed.seq}) is not the line the chain continues from (seq ${chain.nextSeq - 1})`);
+    }
+    const detail = { previousDigest: resumed.digest, previousSeq: resumed.seq };
+    const reserved = options.reserved ?? ((run) => run());
+    void reserved(() => reporter.report({ kind: 'lifecycle', event: 'chain_resumed', detail, generation: 0 }));
+  }
+  return reporter;
 }

@@ -108,6 +108,7 @@ const invocationFields = {
   pin: digest.optional().describe('tools/call: the pin of the tool definition in force (the one the session was last shown, else the lock\'s), with --tool-pins.'),
   responseDigest: digest.optional().describe('sha256 of the response bytes as forwarded.'),
   identity: identity.optional(),
+  server: z.string().optional().describe('Gateway mode (--servers) only: the service the frame\'s bytes route it to (its namespace, "fs" for fs.read_file); "" when they name none (the gateway\'s own requests, and those it routes by what it remembers: resource URIs, a service\'s own requests).'),
 };
 
 const lifecycleFields = {
@@ -118,12 +119,14 @@ const lifecycleFields = {
     signal: z.string().nullable().optional(),
     attempt: z.int().min(1).optional().describe('The consecutive failure count (restart).'),
     reason: z.string().optional(),
+    previousDigest: digest.optional().describe('The digest of the line this chain continues from (chain_resumed).'),
+    previousSeq: z.int().min(1).optional().describe('The seq of the line this chain continues from (chain_resumed).'),
   }),
 };
 
 // Format 1: every line names the format and the policy, and is signed on its own.
-// Format 1 was written before pins (`pin`, `decisions[].pins`): it never carries them.
-const { pin: _pin, decisions: _decisions, ...invocationFieldsV1 } = invocationFields;
+// Format 1 was written before pins (`pin`, `decisions[].pins`) and the gateway (`server`): it never carries them.
+const { pin: _pin, decisions: _decisions, server: _server, ...invocationFieldsV1 } = invocationFields;
 export const invocationReportSchema = z.strictObject({
   ...head('invocation'),
   ...invocationFieldsV1,
@@ -165,7 +168,7 @@ export const lifecycleReport2Schema = z.strictObject({
   ...chainFields,
   ...reportFields2,
   ...lifecycleFields,
-}).describe('Format 2: an event in the child\'s life: spawn, exit, restart, fatal (gave up), refused (the allowlist did not admit it).');
+}).describe('Format 2: an event in the child\'s life: spawn, exit, restart, fatal (gave up), refused (the allowlist did not admit it); or chain_resumed, the first line of a writer that continues an existing chain.');
 
 export const checkpointSchema = z.strictObject({
   schema: z.literal(REPORT_FORMAT),

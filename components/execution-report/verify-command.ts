@@ -1,6 +1,7 @@
 /**
- * `mcp-sidecar report verify <file>... [--public-key <pem>]`: checks report files as one chain
- * (oldest first: `file.2 file.1 file`). Exit 0 when all is intact (a torn last line alone is
+ * `mcp-sidecar report verify <file>... [--public-key <pem>] [--checkpoints <copy>]`: checks
+ * report files as one chain (oldest first: `file.2 file.1 file`), and with `--checkpoints` that
+ * they reach the last checkpoint of an exported copy (a file cut after its export fails). Exit 0 when all is intact (a torn last line alone is
  * said and ignored), 1 when anything is broken (every problem on stderr as
  * `file:line: kind: message`, then the first broken line), 2 on a usage error, a file that
  * cannot be read or a public key that cannot be used.
@@ -14,21 +15,25 @@ export interface ReportVerifyIo {
   readonly stderr: { write(text: string): unknown };
 }
 
-export const REPORT_VERIFY_USAGE = `usage: mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed]
+export const REPORT_VERIFY_USAGE = `usage: mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed] [--checkpoints <copy>]
 
 Checks execution report files: every line against the schema, every digest, the chain
 (prevDigest and seq) across the files in the order given, oldest first (file.2 file.1 file),
 and with --public-key (an Ed25519 SPKI PEM file) every signature (format 2: every checkpoint).
 A file that does not end with a closing checkpoint is noted; with --require-closed it fails.
+With --checkpoints (an exported copy: the records' bodies, one per line, or another report
+file), the copy's checkpoints are checked (and their signatures, with --public-key), and the
+files must agree with them and reach the last one: a file cut after its export fails.
 Exit 0: intact; 1: broken (each problem as file:line: kind: message); 2: usage.
 `;
 
-type Parsed = { help: true } | { help: false; files: string[]; publicKeyPath: string | undefined; requireClosed: boolean } | { error: string };
+type Parsed = { help: true } | { help: false; files: string[]; publicKeyPath: string | undefined; requireClosed: boolean; checkpointsPath: string | undefined } | { error: string };
 
 function parseArgs(args: readonly string[]): Parsed {
   const files: string[] = [];
   let publicKeyPath: string | undefined;
   let requireClosed = false;
+  let checkpointsPath: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '-h' || arg === '--help') return { help: true };
@@ -42,6 +47,10 @@ function parseArgs(args: readonly string[]): Parsed {
       const value = arg === '--public-key' ? args[++i] : arg.slice('--public-key='.length);
       if (value === undefined || value === '') return { error: '--public-key needs a file: --public-key <pem>' };
       publicKeyPath = value;
+    } else if (arg === '--checkpoints' || arg.startsWith('--checkpoints=')) {
+      const value = arg === '--checkpoints' ? args[++i] : arg.slice('--checkpoints='.length);
+      if (value === undefined || value === '') return { error: '--checkpoints needs a file: --checkpoints <exported copy>' };
+      checkpointsPath = value;
     } else if (arg.startsWith('-') && arg !== '-') {
       return { error: `unknown option ${arg}` };
     } else {
@@ -49,7 +58,7 @@ function parseArgs(args: readonly string[]): Parsed {
     }
   }
   if (files.length === 0) return { error: 'give at least one report file' };
-  return { help: false, files, publicKeyPath, requireClosed };
+  return { help: false, files, publicKeyPath, requireClosed, checkpointsPath };
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -70,6 +79,13 @@ function describeOk(result: VerifyResult, signed: boolean): string {
     text += 'note: the last line is not a closing checkpoint: the writer is still running, stopped without closing, or lines were cut from the end'
       + `; ${plural(result.uncovered, 'report')} after the last checkpoint${signed ? ', covered by no signature' : ''}\n`;
   }
+  const exported = result.exported;
+  if (exported?.last !== undefined) {
+    const anchor = `the last exported checkpoint, seq ${exported.last.seq} (${exported.last.digest}, ${exported.file}:${exported.last.line})`;
+    text += exported.precedesFiles
+      ? `note: ${anchor} precedes these files (they start at seq ${result.first!.seq}): give the older files to compare it\n`
+      : `reaches ${anchor}; ${plural(exported.checkpoints, 'exported checkpoint')} read\n`;
+  }
   for (const torn of result.problems) text += `${torn.file}:${torn.line}: ${torn.message}\n`;
   return text;
 }
@@ -88,7 +104,7 @@ export function runReportVerify(args: readonly string[], io: ReportVerifyIo): nu
   let result: VerifyResult;
   try {
     if (parsed.publicKeyPath !== undefined) publicKey = loadPublicKey(parsed.publicKeyPath);
-    result = verifyReportFiles(parsed.files, { publicKey, requireClosed: parsed.requireClosed });
+    result = verifyReportFiles(parsed.files, { publicKey, requireClosed: parsed.requireClosed, checkpoints: parsed.checkpointsPath });
   } catch (error) {
     if (isSidecarError(error)) io.stderr.write(`report verify: ${error.message}\n`);
     else if ((error as NodeJS.ErrnoException).code !== undefined) io.stderr.write(`report verify: cannot read ${(error as NodeJS.ErrnoException).path ?? 'a file'}: ${(error as Error).message}\n`);

@@ -19,13 +19,21 @@
  * The file's first report can only be checked against itself (rotated files before it may be
  * gone); `first` and `last` say where the verified chain starts and ends, for comparison with
  * an anchor kept elsewhere.
+ *
+ * A `chain_resumed` record (the first line of a writer that continued the chain) must name the
+ * line before it: that line's digest and seq when it is in the files, else its own `prevDigest`
+ * and `seq` − 1. With `checkpoints` (an exported copy: the lines the Collector received, one per
+ * line, or another report file), the copy's checkpoints are the anchor: each is checked (digest;
+ * signature with a public key), a line of the files with a checkpoint's seq must have its digest,
+ * and the files must reach the copy's last checkpoint, else they were cut after it was exported
+ * (`truncated`).
  */
 import { encodeReportLine, firstDifference } from './canonical-line.js';
 import { readLines } from './line-reader.js';
-import { reportSchemaFor } from './schema.js';
+import { reportSchemaFor, type LifecycleDetail } from './schema.js';
 import { verifySignature, type ReportPublicKey } from './sign.js';
 
-export type ProblemKind = 'schema' | 'noncanonical' | 'digest' | 'chain' | 'signature' | 'torn' | 'sequence' | 'open';
+export type ProblemKind = 'schema' | 'noncanonical' | 'digest' | 'chain' | 'signature' | 'torn' | 'sequence' | 'open' | 'resumed' | 'exported' | 'truncated';
 
 export interface VerifyProblem {
   readonly file: string;
@@ -64,12 +72,36 @@ export interface VerifyResult {
   readonly declaredDrops: number;
   readonly first: ChainEnd | undefined;
   readonly last: ChainEnd | undefined;
+  /** With `checkpoints`: the copy's last valid checkpoint, and whether the files hold it. */
+  readonly exported?: ExportedComparison;
+}
+
+/** A checkpoint of the exported copy, where it is in the copy. */
+export interface ExportedCheckpoint {
+  readonly seq: number;
+  readonly digest: string;
+  readonly line: number;
+}
+
+export interface ExportedComparison {
+  /** The copy's path. */
+  readonly file: string;
+  /** Valid checkpoints read from the copy. */
+  readonly checkpoints: number;
+  /** The one with the highest seq; undefined when the copy holds none. */
+  readonly last: ExportedCheckpoint | undefined;
+  /** A line of the files has its seq and its digest. */
+  readonly reached: boolean;
+  /** The files start after it (older files not given): it could not be compared. */
+  readonly precedesFiles: boolean;
 }
 
 export interface VerifyOptions {
   readonly publicKey?: ReportPublicKey;
   /** A file that does not end with a closing checkpoint is a problem (`open`), not a note. */
   readonly requireClosed?: boolean;
+  /** An exported copy (or another report file) whose checkpoints the files must reach and agree with. */
+  readonly checkpoints?: string;
 }
 
 const short = (digest: unknown): string => (typeof digest === 'string' ? `${digest.slice(0, 19)}…` : String(digest));
@@ -82,9 +114,75 @@ function noncanonical(line: string, canonical: string): string {
     + ': a duplicated key, a key out of order, whitespace, or another spelling of a string or number';
 }
 
-/** Throws the file system's error when a file cannot be read. */
+/**
+ * The checkpoints of an exported copy, by seq: each checked against its digest and, with a key,
+ * its signature; one that fails (or repeats a seq) is a problem of the copy and no anchor. The
+ * other lines are passed over: the copy is read only for its anchors.
+ */
+function readExportedCheckpoints(path: string, publicKey: ReportPublicKey | undefined, problems: VerifyProblem[]): Map<number, ExportedCheckpoint> {
+  const bySeq = new Map<number, ExportedCheckpoint>();
+  for (const { number, text, terminated } of readLines(path)) {
+    const problem = (kind: ProblemKind, message: string): void => {
+      problems.push({ file: path, line: number, kind, message });
+    };
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      if (terminated) problem('schema', text === '' ? 'an empty line in the exported copy' : `not JSON: ${(error as Error).message}`);
+      continue; // an unterminated last line: a copy still being written
+    }
+    if (!isObject(value) || value.kind !== 'checkpoint') continue;
+    const parsed = reportSchemaFor(value).safeParse(value);
+    if (!parsed.success || parsed.data.kind !== 'checkpoint') {
+      const issue = parsed.error?.issues[0];
+      problem('schema', `an exported checkpoint that is not one by the schema${issue === undefined ? '' : `: ${issue.path.join('.')}: ${issue.message}`}`);
+      continue;
+    }
+    const checkpoint = parsed.data;
+    const computed = encodeReportLine(value, checkpoint).digest;
+    if (computed !== checkpoint.digest) {
+      problem('digest', `the exported checkpoint does not match its digest ${short(checkpoint.digest)} (it hashes to ${short(computed)}): not an anchor`);
+      continue;
+    }
+    if (publicKey !== undefined) {
+      const check = verifySignature(checkpoint, publicKey);
+      if (!check.valid) {
+        problem('signature', `the exported checkpoint: ${check.reason}: not an anchor`);
+        continue;
+      }
+    }
+    const seen = bySeq.get(checkpoint.seq);
+    if (seen !== undefined) {
+      if (seen.digest !== checkpoint.digest) problem('exported', `a second exported checkpoint at seq ${checkpoint.seq} (${short(checkpoint.digest)}; line ${seen.line} has ${short(seen.digest)}): the copy holds more than one chain`);
+      continue; // the same record received twice: de-duplicated
+    }
+    bySeq.set(checkpoint.seq, { seq: checkpoint.seq, digest: checkpoint.digest, line: number });
+  }
+  return bySeq;
+}
+
+/** The line a `chain_resumed` record must name: the line before it when verified, else what its own chain fields say. */
+function checkResumed(detail: LifecycleDetail, here: ChainEnd, previous: ChainEnd | undefined): string | undefined {
+  const { previousDigest, previousSeq } = detail;
+  if (previousDigest === undefined || previousSeq === undefined) return 'a chain_resumed record without detail.previousDigest and detail.previousSeq';
+  const expected = previous ?? { digest: here.prevDigest, seq: here.seq - 1 };
+  if (previousDigest === expected.digest && previousSeq === expected.seq) return undefined;
+  const before = previous === undefined
+    ? `its own prevDigest and seq say seq ${expected.seq} (${short(expected.digest)})`
+    : `the line before it (${previous.file}:${previous.line}) is seq ${previous.seq} (${short(previous.digest)})`;
+  return `chain_resumed names seq ${previousSeq} (${short(previousDigest)}) as the line the chain continues from, but ${before}`;
+}
+
+/** Throws the file system's error when a file (or the exported copy) cannot be read. */
 export function verifyReportFiles(paths: readonly string[], options: VerifyOptions = {}): VerifyResult {
   const problems: VerifyProblem[] = [];
+  const exportedFile = options.checkpoints;
+  const anchors = exportedFile === undefined ? undefined : readExportedCheckpoints(exportedFile, options.publicKey, problems);
+  let lastAnchor: ExportedCheckpoint | undefined;
+  for (const anchor of anchors?.values() ?? []) if (lastAnchor === undefined || anchor.seq > lastAnchor.seq) lastAnchor = anchor;
+  let reachedAnchor = false;
+  let sawLastAnchorSeq = false;
   let reports = 0;
   let checkpoints = 0;
   let uncovered = 0;
@@ -119,6 +217,7 @@ export function verifyReportFiles(paths: readonly string[], options: VerifyOptio
         }
         continue;
       }
+      let resumedDetail: LifecycleDetail | undefined;
       const parsed = reportSchemaFor(value).safeParse(value);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
@@ -128,6 +227,7 @@ export function verifyReportFiles(paths: readonly string[], options: VerifyOptio
         const report = parsed.data;
         const isCheckpoint = report.kind === 'checkpoint';
         format2 = !('schema' in report) || isCheckpoint;
+        if (report.kind === 'lifecycle' && report.event === 'chain_resumed') resumedDetail = report.detail;
         if (isCheckpoint) {
           checkpoints += 1;
           uncovered = 0;
@@ -172,6 +272,16 @@ export function verifyReportFiles(paths: readonly string[], options: VerifyOptio
       } else if (first === undefined && (prevDigest === null) !== (seq === 1)) {
         problem('sequence', prevDigest === null ? `the chain starts (prevDigest null) at seq ${seq}, not 1` : 'seq 1 must start a chain, but prevDigest is not null');
       }
+      if (resumedDetail !== undefined) {
+        const wrong = checkResumed(resumedDetail, here, previous);
+        if (wrong !== undefined) problem('resumed', wrong);
+      }
+      const anchor = anchors?.get(seq);
+      if (anchor !== undefined) {
+        if (anchor === lastAnchor) sawLastAnchorSeq = true;
+        if (anchor.digest !== digest) problem('exported', `seq ${seq} is ${short(digest)} here, but the exported checkpoint at seq ${seq} (${exportedFile}:${anchor.line}) is ${short(anchor.digest)}: the file was rewritten after the export, or the copy is of another chain`);
+        else if (anchor === lastAnchor) reachedAnchor = true;
+      }
       first ??= here;
       last = here;
       previous = here;
@@ -181,5 +291,20 @@ export function verifyReportFiles(paths: readonly string[], options: VerifyOptio
   if (options.requireClosed === true && format2 && !closed && lastLine !== undefined) {
     problems.push({ ...lastLine, kind: 'open', message: `the file does not end with a closing checkpoint (${uncovered} report${uncovered === 1 ? '' : 's'} after the last checkpoint): its writer is still running, stopped without closing, or lines were cut from its end` });
   }
-  return { ok: problems.every((p) => p.kind === 'torn'), reports, checkpoints, uncovered, closed, format2, problems, torn, signaturesValid, declaredDrops, first, last };
+  let exported: ExportedComparison | undefined;
+  if (exportedFile !== undefined) {
+    const precedesFiles = lastAnchor !== undefined && first !== undefined && first.seq > lastAnchor.seq;
+    exported = { file: exportedFile, checkpoints: anchors!.size, last: lastAnchor, reached: reachedAnchor, precedesFiles };
+    const where = lastLine ?? { file: paths[paths.length - 1] ?? exportedFile, line: 0 };
+    if (lastAnchor === undefined) {
+      problems.push({ file: exportedFile, line: 0, kind: 'exported', message: 'the exported copy holds no valid checkpoint: nothing to compare the files with' });
+    } else if (last === undefined || last.seq < lastAnchor.seq) {
+      const end = last === undefined ? 'the files hold no report' : `the files end at seq ${last.seq} (${last.digest}, ${last.file}:${last.line})`;
+      const cut = last === undefined ? '' : ` (at least ${lastAnchor.seq - last.seq} line${lastAnchor.seq - last.seq === 1 ? '' : 's'} missing)`;
+      problems.push({ ...where, kind: 'truncated', message: `${end}, before the last exported checkpoint, seq ${lastAnchor.seq} (${lastAnchor.digest}, ${exportedFile}:${lastAnchor.line}): the file was cut after it was exported${cut}` });
+    } else if (!sawLastAnchorSeq && !precedesFiles) {
+      problems.push({ ...where, kind: 'exported', message: `no line of the files is seq ${lastAnchor.seq}, the last exported checkpoint (${lastAnchor.digest}, ${exportedFile}:${lastAnchor.line})` });
+    }
+  }
+  return { ok: problems.every((p) => p.kind === 'torn'), reports, checkpoints, uncovered, closed, format2, problems, torn, signaturesValid, declaredDrops, first, last, exported };
 }

@@ -76,7 +76,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
     reserved = sink.reserved;
     const chain = createReportChain({ prevDigest: sink.resume?.digest ?? null, nextSeq: (sink.resume?.seq ?? 0) + 1, signer });
     // A checkpoint every --report-checkpoint-every reports, and when signing --report-checkpoint-interval-ms after an uncovered one (docs/report.md).
-    reporter = createReporter(chain, sink, { clock: context.clock, checkpointEvery: settings.checkpointEvery, checkpointIntervalMs: settings.checkpointIntervalMs });
+    reporter = createReporter(chain, sink, { clock: context.clock, checkpointEvery: settings.checkpointEvery, checkpointIntervalMs: settings.checkpointIntervalMs, resumedFrom: sink.resume, reserved });
     logger.info({ file: settings.file, continuesFrom: sink.resume?.seq, signed: signer !== undefined, keyId: signer?.keyId }, 'execution reports are written to the report file');
     reportExport?.start();
   }

@@ -115,13 +115,13 @@ describe('execution reports from the proxy', () => {
       proxy.endInput();
       await proxy.waitForExit();
     }
-    // Each run: spawn, ping, exit, and the checkpoint its close wrote.
+    // Each run: spawn, ping, exit, and the checkpoint its close wrote; the second starts with chain_resumed.
     const lines = readLines(file);
-    assert.deepEqual(lines.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
-    assert.deepEqual([lines[3].kind, lines[7].kind], ['checkpoint', 'checkpoint']);
-    assert.equal(lines[4].prevDigest, lines[3].digest);
+    assert.deepEqual(lines.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual([lines[3].kind, lines[8].kind], ['checkpoint', 'checkpoint']);
+    assert.deepEqual([lines[4].event, lines[4].detail, lines[4].prevDigest], ['chain_resumed', { previousDigest: lines[3].digest, previousSeq: 4 }, lines[3].digest]);
     assert.equal(lines[1].policy.name, 'none', 'without a policy file the report says so');
-    assert.equal(lines[5].policy.name, 'none', 'a new run states the policy again');
+    assert.equal(lines[6].policy.name, 'none', 'a new run states the policy again');
     assert.equal(verify(file).status, 0);
   });
 
