@@ -66,7 +66,7 @@ Policy:
   mcp-sidecar policy validate <file>...          check policy files (exit 0/1)
   mcp-sidecar policy test <policy> <cases.yaml>  run a policy's test cases (exit 0/1)
   mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed]   check an execution report file (exit 0/1)
-  mcp-sidecar pin --proxy <cmd> --allow <prefix> [--out tools.lock.json|-]   pin the server's tools, prompts, templates (exit 0/1)
+  mcp-sidecar pin (--proxy <cmd> | --servers <file>) --allow <prefix> [--out tools.lock.json|-]   pin the server's (or the gateway's namespaced) tools, prompts, templates (exit 0/1)
   mcp-sidecar pin diff <lock> [<new-lock> | --proxy <cmd> --allow <prefix>] [--json]   what changed (exit 0 same, 1 changed, 2 trouble)
   mcp-sidecar pin approve <state-file> <name|kind:name>   accept a pending change (trust on first use)
   mcp-sidecar bundle sign <policy.yaml> --key <private.pem> [--out <bundle>] [--rollback] [--kid <id>]   write a signed bundle

@@ -5,6 +5,7 @@ import type { GovernorState } from '../proxy-process-governor/index.js';
 import { internalErrorCount, type PumpObserver } from '../pump/index.js';
 import type { TranscriptStats } from '../transcript/index.js';
 import { registerCellHistogram, type CellHistogram } from './histogram.js';
+import { OTHER, OUTCOME_LABELS, outcomeIndex } from './labels.js';
 import { createMetricsObserver, DURATION_CELLS, durationCell, EFFECT_LABELS, frameCell } from './observer.js';
 
 export const METRIC_PREFIX = 'mcp_sidecar_';
@@ -106,6 +107,45 @@ function safely<T>(read: (() => T) | undefined): T | undefined {
   }
 }
 
+/**
+ * Service labels of `gateway_calls_total`. ObservedFrame.service only ever holds a servers file's
+ * names (or ''), so this cap is a guard, not a limit an operator meets: past it, `other`.
+ */
+export const MAX_SERVICE_LABELS = 1000;
+
+/** Client requests ended in gateway mode, by service and outcome: counted on plain numbers, read at scrape time. */
+class GatewayCalls {
+  readonly byService = new Map<string, Float64Array>();
+
+  /** One client request's end; `service` is ObservedFrame.service, set only in gateway mode. */
+  count(service: string, outcome: string): void {
+    let cells = this.byService.get(service);
+    if (cells === undefined) {
+      const label = this.byService.size < MAX_SERVICE_LABELS ? service : OTHER;
+      cells = this.byService.get(label) ?? new Float64Array(OUTCOME_LABELS.length);
+      this.byService.set(label, cells);
+    }
+    cells[outcomeIndex(outcome)]! += 1;
+  }
+}
+
+/**
+ * The metrics observer, and in gateway mode each client request's end counted by its service too.
+ * A separate series rather than a label on the others, so a --proxy exposition is unchanged; and
+ * `onFrame` is the counting observer's own function: the frame path pays nothing for it.
+ */
+function withGatewayCalls(observer: PumpObserver<number>, calls: GatewayCalls): PumpObserver<number> {
+  const { onFrame, onRequestEnd } = observer;
+  return {
+    onFrame,
+    onRequestEnd(end) {
+      onRequestEnd(end);
+      const { service, direction } = end.request;
+      if (service !== undefined && direction === 'client-to-server' && end.trace !== undefined) calls.count(service, end.outcome);
+    },
+  };
+}
+
 type Fill = (add: (labels: Record<string, string>, value: number) => void) => void;
 
 // A counter whose value lives elsewhere (plain numbers on the frame path, a sink's stats):
@@ -128,7 +168,9 @@ function mirrorGauge(registry: Registry, name: string, help: string, read: () =>
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = options.registry ?? new Registry();
   let durations!: CellHistogram; // registered below, in exposition order; observed only after this returns
-  const { observer, counts } = createMetricsObserver(options.clock ?? (() => performance.now()), (cell, seconds) => durations.observe(cell, seconds));
+  const { observer: countingObserver, counts } = createMetricsObserver(options.clock ?? (() => performance.now()), (cell, seconds) => durations.observe(cell, seconds));
+  const gatewayCalls = new GatewayCalls();
+  const observer = withGatewayCalls(countingObserver, gatewayCalls);
   const upstreams = new Set<UpstreamSource>();
   let retiredRestarts = 0;
   let readPolicy: (() => PolicyInfo | undefined) | undefined;
@@ -155,6 +197,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (counts !== undefined) for (const [kind, value] of Object.entries(counts)) add({ kind }, value);
   });
   mirrorCounter(registry, 'internal_errors_total', 'Frames whose handling failed inside the proxy (a bug): each was answered with an error and its session went on', [], (add) => add({}, internalErrorCount()));
+  mirrorCounter(registry, 'gateway_calls_total', 'Gateway mode (--servers) only: client requests ended, by service (the namespace the request named; "" for none: the gateway\'s own requests and those it routes by what it remembers) and outcome', ['service', 'outcome'], (add) => {
+    for (const [service, cells] of gatewayCalls.byService) cells.forEach((value, index) => add({ service, outcome: OUTCOME_LABELS[index]! }, value));
+  });
   mirrorGauge(registry, 'invocations_in_flight', 'Requests started and not yet ended, both directions', () => counts.inFlight);
   durations = registerCellHistogram(registry, {
     name: `${METRIC_PREFIX}invocation_duration_seconds`, help: 'Time from a request to its end (answered, denied, failed, cancelled), by method and outcome',

@@ -24,8 +24,9 @@ export const PIN_EXIT = {
   USAGE_OR_TROUBLE: 2,
 } as const;
 
-export const PIN_USAGE = `usage: mcp-sidecar pin --proxy "<server command>" --allow "<prefix>" [--out tools.lock.json|-] [governor flags…]
-       mcp-sidecar pin diff <tools.lock.json> --proxy "<server command>" --allow "<prefix>" [--json] [governor flags…]
+// `--servers servers.yaml` stands wherever `--proxy` does: the gateway is listed as a client sees it, names namespaced (docs/gateway.md).
+export const PIN_USAGE = `usage: mcp-sidecar pin (--proxy "<server command>" | --servers servers.yaml) --allow "<prefix>" [--out tools.lock.json|-] [governor flags…]
+       mcp-sidecar pin diff <tools.lock.json> (--proxy "<server command>" | --servers servers.yaml) --allow "<prefix>" [--json] [governor flags…]
        mcp-sidecar pin diff <old.lock.json> <new.lock.json> [--json]
        mcp-sidecar pin approve <state-file> <name|kind:name>
 `;

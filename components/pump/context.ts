@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock/index.js';
 import type { CircuitBreaker } from '../circuit-breaker/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import { evaluateFrame, PASS, type ServiceResolver, type CompiledPolicy, type Decision, type Direction, type Evaluation, type Identity, type Phase } from '../policy/index.js';
+import {
+  evaluateFrame, PASS, type ServiceResolver, type CompiledPolicy, type Decision, type Direction, type Evaluation, type FrameContext, type Identity, type Phase,
+} from '../policy/index.js';
 import type { FrameChannel } from '../transport/index.js';
 import { InFlightLedger } from './in-flight-ledger.js';
 import { ListedKinds } from './listed-kinds.js';
@@ -170,6 +172,9 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
     timedOut: 0, lateAnswersDropped: 0, refusedByBreaker: 0,
   };
   const keepBody = observer !== undefined;
+  // Gateway mode with an observer: each observed request's service (ObservedFrame.service). With
+  // --proxy, or without an observer, undefined: observe() then builds the frame as before.
+  const observedServices = observer !== undefined && typeof serverName === 'object' ? serverName : undefined;
 
   const holds = { client: 0, server: 0 };
   const hold = (side: Side): void => {
@@ -241,7 +246,14 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
       return evaluation;
     },
     observe(direction, phase, kind, method, id, line, evaluation, action, delivered) {
-      return { direction, phase, kind, method, id, line, decisions: evaluation.decisions, action, at: clock.now(), body: evaluation.body, delivered, pin: evaluation.pin };
+      if (observedServices === undefined || phase !== 'request') {
+        return { direction, phase, kind, method, id, line, decisions: evaluation.decisions, action, at: clock.now(), body: evaluation.body, delivered, pin: evaluation.pin };
+      }
+      const route = new ObservedRoute(direction, phase, method, line, evaluation, clock);
+      const service = serviceOf(observedServices, route);
+      // The body parsed to find the service is the frame as received: the report reuses it rather than parse again.
+      const body = evaluation.body ?? route.receivedBody();
+      return { direction, phase, kind, method, id, line, decisions: evaluation.decisions, action, at: clock.now(), body, delivered, pin: evaluation.pin, service };
     },
     whenIdle(timeoutMs) {
       if (ledger.size === 0) return Promise.resolve();
@@ -255,6 +267,52 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
     },
   };
   return context;
+}
+
+/**
+ * The frame a service resolver reads to tell an observed request's service: the bytes the gateway
+ * routes (the rewrite, when an enforced rule rewrote the frame, else the frame as received),
+ * parsed once, on first read, and only if the resolver reads the body (a call naming its target).
+ */
+class ObservedRoute implements FrameContext {
+  readonly line: Buffer;
+  #body: unknown;
+  #parsed: boolean;
+  readonly #forwardedIsReceived: boolean;
+
+  constructor(readonly direction: Direction, readonly phase: Phase, readonly method: string, received: Buffer, evaluation: Evaluation, private readonly clock: Clock) {
+    const action = evaluation.action;
+    this.#forwardedIsReceived = action.kind !== 'replace';
+    this.line = action.kind === 'replace' ? action.line : received;
+    this.#body = evaluation.body;
+    this.#parsed = evaluation.body !== undefined && this.#forwardedIsReceived;
+  }
+
+  get now(): number {
+    return this.clock.now();
+  }
+
+  body(): unknown {
+    if (!this.#parsed) {
+      this.#body = JSON.parse(this.line.toString('utf8'));
+      this.#parsed = true;
+    }
+    return this.#body;
+  }
+
+  /** The body parsed here, when it is the frame as received; else undefined. */
+  receivedBody(): unknown {
+    return this.#parsed && this.#forwardedIsReceived ? this.#body : undefined;
+  }
+}
+
+/** ObservedFrame.service: the resolver's service, or '' for a frame of no one service, or one whose service its bytes do not tell. */
+function serviceOf(resolver: ServiceResolver, route: ObservedRoute): string {
+  try {
+    return resolver.serviceOf(route) ?? '';
+  } catch {
+    return ''; // the envelope reader already refused what JSON.parse cannot read; kept defensive
+  }
 }
 
 /** `result.protocolVersion` of an initialize response (an error, or none: undefined). Parsed once a session. */

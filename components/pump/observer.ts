@@ -41,7 +41,7 @@ export interface ObservedFrame {
   readonly action: 'forward' | 'replace' | 'deny';
   /** Milliseconds from the pump's clock when the frame was handled. */
   readonly at: number;
-  /** The frame parsed, as received, when the policy already parsed it (read-only); undefined otherwise. */
+  /** The frame parsed, as received, when the policy (or, in gateway mode, telling its service) already parsed it (read-only); undefined otherwise. */
   readonly body?: unknown;
   /**
    * What the peer got instead of `line` when an enforced rule rewrote the frame (action
@@ -51,6 +51,13 @@ export interface ObservedFrame {
   readonly delivered?: Buffer | undefined;
   /** For a `tools/call`: the pin of the tool definition in force (the pins rule, Evaluation.pin); undefined otherwise. */
   readonly pin?: string | undefined;
+  /**
+   * Gateway mode only (`--servers`): the service the frame's bytes route it to (`fs` for a call of
+   * `fs.read_file`), read as the rules read it (policy/engine/services.ts); `''` when the frame
+   * names no one service: the gateway's own (initialize, merged lists, ping), or one it routes by
+   * what it remembers (a resource URI, a service's own request). Absent with `--proxy`.
+   */
+  readonly service?: string;
 }
 
 /**
