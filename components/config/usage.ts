@@ -65,7 +65,7 @@ Policy:
                                     env MCP_PROXY_POLICY_CACHE_DIR
   mcp-sidecar policy validate <file>...          check policy files (exit 0/1)
   mcp-sidecar policy test <policy> <cases.yaml>  run a policy's test cases (exit 0/1)
-  mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed]   check an execution report file (exit 0/1)
+  mcp-sidecar report verify <file>... [--public-key <pem>] [--require-closed] [--checkpoints <exported>]   check an execution report file (exit 0/1)
   mcp-sidecar pin (--proxy <cmd> | --servers <file>) --allow <prefix> [--out tools.lock.json|-]   pin the server's (or the gateway's namespaced) tools, prompts, templates (exit 0/1)
   mcp-sidecar pin diff <lock> [<new-lock> | --proxy <cmd> --allow <prefix>] [--json]   what changed (exit 0 same, 1 changed, 2 trouble)
   mcp-sidecar pin approve <state-file> <name|kind:name>   accept a pending change (trust on first use)

@@ -54,6 +54,8 @@ export interface LifecycleInput extends InputBase {
   readonly detail: LifecycleDetail;
   /** The child's pid: goes to `timing` (the OS picks it, so it is not hashed). */
   readonly pid?: number;
+  /** Gateway mode only: the service whose server this event is about (`fs`). Absent with `--proxy`. */
+  readonly server?: string;
 }
 
 export type ReportInput = InvocationInput | LifecycleInput;

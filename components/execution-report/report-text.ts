@@ -154,7 +154,9 @@ export function lifecycleText(r: LifecycleInput, c: ChainFields): string {
   let s = `{"detail":${detail},`;
   if (r.dropped !== undefined) s += `"dropped":${int(r.dropped, 'dropped')},`;
   s += `"event":${q(r.event)},"generation":${int(r.generation, 'generation')},"invocationId":${c.invocationIdText ?? q(c.invocationId)},"kind":"lifecycle","prevDigest":${prevDigestText(c.prevDigest)}`;
-  return `${s},"seq":${int(c.seq, 'seq')}}`;
+  s += `,"seq":${int(c.seq, 'seq')}`;
+  if (r.server !== undefined) s += `,"server":${name(r.server)}`;
+  return `${s}}`;
 }
 
 /** What a checkpoint states besides the chain fields. */

@@ -168,6 +168,7 @@ export const lifecycleReport2Schema = z.strictObject({
   ...chainFields,
   ...reportFields2,
   ...lifecycleFields,
+  server: z.string().optional().describe('Gateway mode (--servers) only: the service whose server the event is about (its namespace). Absent with --proxy, and on chain_resumed.'),
 }).describe('Format 2: an event in the child\'s life: spawn, exit, restart, fatal (gave up), refused (the allowlist did not admit it); or chain_resumed, the first line of a writer that continues an existing chain.');
 
 export const checkpointSchema = z.strictObject({

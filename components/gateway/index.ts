@@ -4,3 +4,4 @@
  */
 export { loadServersFile, parseServersText, serversJsonSchemaText, serversSchema, ServersFileInvalidError, DEFAULT_SEPARATOR, type ServersFile, type ServiceSpec } from './servers-file.js';
 export { createGatewayChannel, type GatewayChannel, type GatewayOptions, type GatewayService } from './channel.js';
+export { guardServiceChannel, needsServiceGuards, type GuardedServiceChannel, type ServiceGuardOptions } from './service-guards.js';

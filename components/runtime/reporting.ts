@@ -21,7 +21,8 @@ export interface Reporting {
   /** The observers for one pump (one session): reports and the transcript. */
   observers(identity: Identity | undefined, generation: () => number): PumpObserver[];
   /** A lifecycle report for an event of the child's. */
-  lifecycle(event: GovernorEvent): void;
+  /** `server`: in gateway mode, the service whose governor it is. */
+  lifecycle(event: GovernorEvent, server?: string): void;
   /** A lifecycle report for a command the allowlist refused. */
   refused(reason: string): void;
   /**
@@ -93,7 +94,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
     logger.info({ file: config.record.file, arguments: config.record.arguments }, 'the session is recorded to the transcript');
   }
 
-  const lifecycle = (event: GovernorEvent): void => {
+  const lifecycle = (event: GovernorEvent, server?: string): void => {
     if (reporter === undefined || event.event === 'ready') return;
     const detail = event.event === 'spawn' ? { command: config.command }
       : event.event === 'exit' ? { exitCode: event.exitCode, signal: event.signal, reason: event.reason }
@@ -103,7 +104,7 @@ export async function openReporting(config: SidecarConfig, context: ReportingCon
             : { exitCode: event.exitCode, reason: event.reason };
     const pid = event.event === 'spawn' || event.event === 'exit' ? event.pid : undefined;
     const lifecycleReporter = reporter;
-    void reserved(() => lifecycleReporter.report({ kind: 'lifecycle', event: event.event, detail, generation: Math.max(0, event.generation), pid }));
+    void reserved(() => lifecycleReporter.report({ kind: 'lifecycle', event: event.event, detail, generation: Math.max(0, event.generation), pid, ...(server !== undefined && { server }) }));
   };
 
   return {

@@ -6,6 +6,8 @@
 import { basename } from 'node:path';
 import type { CircuitBreaker, UpstreamBreakers } from '../circuit-breaker/index.js';
 import type { GatewayServiceSettings, SidecarConfig } from '../config/index.js';
+// The guards module alone, not the gateway's index: that loads the servers file's YAML and zod, which --proxy never needs.
+import { guardServiceChannel, needsServiceGuards, type GuardedServiceChannel } from '../gateway/service-guards.js';
 import type { Logger } from '../logging/index.js';
 import { createNamespaceResolver, type Identity } from '../policy/index.js';
 import {
@@ -29,8 +31,8 @@ export interface SessionContext {
   readonly policy: ReloadablePolicy | undefined;
   /** Observers for a session's pump (reports, transcript, metrics), given its identity and its servers' restarts so far. */
   readonly observers: (identity: Identity | undefined, generation: () => number) => readonly PumpObserver[];
-  /** Lifecycle events of every session's server (reports, metrics). */
-  readonly onGovernorEvent?: (event: GovernorEvent) => void;
+  /** Lifecycle events of every session's server (reports, metrics); in gateway mode `server` names the service. */
+  readonly onGovernorEvent?: (event: GovernorEvent, server?: string) => void;
   readonly env: NodeJS.ProcessEnv;
   /** The one clock every timer of the session runs on (governor, stop sequence, pump). */
   readonly clock: Clock;
@@ -247,6 +249,8 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
   // A governor that gives up before the gateway exists (it cannot today: no pin, spawn errors come
   // later) is told to the gateway once it does.
   const downBeforeGateway: Array<[string, string]> = [];
+  // Each service's deadline and circuit breaker (docs/gateway.md, Failures): one service's failures fail only its namespace.
+  const guards = new Map<string, GuardedServiceChannel>();
 
   const serviceDown = (name: string, fatal: GovernorFatal): void => {
     if (down.has(name)) return;
@@ -254,6 +258,7 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
     logger.error({ service: name, exitCode: fatal.exitCode, reason: fatal.reason }, 'a service is down: its namespace answers errors, the others go on');
     if (gateway === undefined) downBeforeGateway.push([name, fatal.reason]);
     else gateway.serviceDown(name, fatal.reason);
+    guards.get(name)?.serviceDown();
     if (down.size === gatewayOptions.services.length) void finish(exitCodeFor(fatal), `every service is down (the last: ${name}, ${fatal.reason})`, false);
   };
 
@@ -271,7 +276,7 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
       stop: { stdinCloseGraceMs: config.stdinCloseGraceMs, killTimeoutMs: settings.killTimeoutMs },
       logger: serviceLogger,
       onFatal: (fatal) => serviceDown(settings.name, fatal),
-      onEvent: context.onGovernorEvent,
+      onEvent: context.onGovernorEvent === undefined ? undefined : (event) => context.onGovernorEvent!(event, settings.name),
       shouldRestart: () => finishing === undefined,
       onServerStart: recovery.onServerStart,
       clock: context.clock,
@@ -279,7 +284,16 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
       spawn: context.spawn,
     });
     governors.set(settings.name, governor);
-    return { name: settings.name, channel: recovery.wrap(governor.channel) };
+    const channel = recovery.wrap(governor.channel);
+    const breaker = context.breakers?.forSession(serviceLogger);
+    if (breaker !== undefined) void done.then(() => context.breakers!.release(breaker));
+    if (!needsServiceGuards(settings.requestTimeoutMs, breaker)) return { name: settings.name, channel };
+    const guarded = guardServiceChannel({
+      name: settings.name, channel, clock: context.clock, logger: serviceLogger, requestTimeoutMs: settings.requestTimeoutMs,
+      resetsOnProgress: config.requestTimeoutResetsOnProgress, breaker,
+    });
+    guards.set(settings.name, guarded);
+    return { name: settings.name, channel: guarded };
   });
   gateway = gatewayOptions.createGateway({ services, separator: gatewayOptions.separator, logger, clock: context.clock, serverInfo: gatewayOptions.serverInfo });
   for (const [name, reason] of downBeforeGateway.splice(0)) gateway.serviceDown(name, reason);
@@ -299,9 +313,10 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
     },
     policy,
     clock: context.clock,
-    requestTimeoutMs: config.requestTimeoutMs,
+    // Deadlines are each service's (its guards: timeouts.requestMs, else this flag), not the session's.
+    requestTimeoutMs: undefined,
     requestTimeoutResetsOnProgress: config.requestTimeoutResetsOnProgress,
-    // No session-wide breaker: one service's failures must not fail the other namespaces.
+    // No session-wide breaker: each service has its own (its guards), so one service's failures never fail the others.
     breaker: undefined,
     observer: combineObservers(context.observers(identity, () => sumOf(governors.values(), (governor) => governor.generation))),
     identity,

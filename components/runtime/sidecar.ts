@@ -142,7 +142,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
     admin?.metrics.watchCircuitBreakers(() => breakers);
 
     const observers: Array<(identity: Parameters<SessionContext['observers']>[0], generation: () => number) => PumpObserver[]> = [];
-    const eventSinks: Array<(event: GovernorEvent) => void> = [];
+    const eventSinks: Array<(event: GovernorEvent, server?: string) => void> = [];
     if (reporting !== undefined) {
       observers.push((identity, generation) => reporting.observers(identity, generation));
       eventSinks.push(reporting.lifecycle);
@@ -160,7 +160,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
       logger,
       policy,
       observers: (identity, generation) => observers.flatMap((make) => make(identity, generation)),
-      onGovernorEvent: eventSinks.length === 0 ? undefined : (event) => eventSinks.forEach((sink) => sink(event)),
+      onGovernorEvent: eventSinks.length === 0 ? undefined : (event, server) => eventSinks.forEach((sink) => sink(event, server)),
       env: deps.env ?? process.env,
       clock,
       random: deps.random,

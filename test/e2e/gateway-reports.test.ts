@@ -68,6 +68,9 @@ describe('reports through the gateway', () => {
       ['1', 'initialize', undefined, ''], ['2', 'tools/list', undefined, ''],
       ['3', 'tools/call', 'alpha.echo', 'alpha'], ['4', 'tools/call', 'beta.echo', 'beta'], ['5', 'tools/call', 'gamma.echo', ''],
     ]);
+    // Each service's governor events name it: one spawn per service.
+    const spawns = reportLines(reports).filter((line) => line.kind === 'lifecycle' && line['event'] === 'spawn').map((line) => line.server).sort();
+    assert.deepEqual(spawns, ['alpha', 'beta']);
     const result = verify(reports);
     assert.equal(result.status, 0, result.stdout + result.stderr);
   });

@@ -21,7 +21,7 @@ export const PROXY_ENV: ReadonlySet<string> = new Set([...SCALAR_SETTINGS, ...LI
 /** The flags of each subcommand (`policy`, `report`, `replay`), as --help lists them. */
 export const SUBCOMMAND_FLAGS: ReadonlyMap<string, ReadonlySet<string>> = (() => {
   const flags = new Map<string, Set<string>>();
-  for (const match of USAGE.matchAll(/^\s*mcp-sidecar (policy|report|replay)\b(.*)$/gm)) {
+  for (const match of USAGE.matchAll(/^\s*mcp-sidecar (policy|report|replay|pin|bundle)\b(.*)$/gm)) {
     const set = flags.get(match[1]!) ?? new Set<string>();
     for (const flag of match[2]!.matchAll(/--[a-z][a-z-]*/g)) set.add(flag[0]);
     flags.set(match[1]!, set);
@@ -38,7 +38,7 @@ export function flagOf(token: string): string | undefined {
 }
 
 export interface Invocation {
-  /** `policy`, `report`, `replay`, or undefined for the proxy itself. */
+  /** `policy`, `report`, `replay`, `pin`, `bundle`, or undefined for the proxy itself. */
   readonly subcommand: string | undefined;
   readonly flags: readonly string[];
   readonly line: string;
