@@ -1,8 +1,9 @@
 // The configurations the bench measures: what the client talks to, and which process is
 // "the proxy" whose CPU and memory are sampled. Adding a configuration is adding an entry.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { createCall } from './frames.mjs';
 import { HTTP_CONNECTIONS } from './http-session.mjs';
 
 /** Quotes one argv word for the proxy's --proxy command line (split without a shell). */
@@ -121,6 +122,19 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
     },
   });
 
+  // --servers (issue 18): bench/servers.bench.yaml with the bench server's command filled in, in
+  // the run's directory; the bench's calls name the tool under the service's namespace.
+  const GATEWAY_TOOL = 'bench.echo';
+  const serversTemplate = join(root, 'bench', 'servers.bench.yaml');
+  const gatewayServersFile = () => {
+    const file = join(resultsDir, 'servers.bench.yaml');
+    mkdirSync(resultsDir, { recursive: true });
+    // A JSON string is a YAML double-quoted scalar: the command's quotes and backslashes survive.
+    writeFileSync(file, readFileSync(serversTemplate, 'utf8').replace(/^(\s*command:\s*)SERVER_COMMAND\s*$/m, (_, head) => `${head}${JSON.stringify(serverCommand)}`));
+    return file;
+  };
+  const framesNameTools = () => createCall(1, GATEWAY_TOOL).request.includes(`"name":"${GATEWAY_TOOL}"`);
+
   // A bridge from bridgesDir, served over HTTP to the same client as the proxy's HTTP configurations.
   function bridge(name, label, pkg, args, phases = HTTP_PHASES) {
     // The package's own bin script, as `npx <pkg>` would run it.
@@ -182,6 +196,31 @@ export function createConfigurations({ root, nodeArgs = [], resultsDir, serverMo
       policyConfig(cli, mode, mode, `proxy ${mode}`),
       ...(baselineCli === undefined ? [] : [policyConfig(baselineCli, mode, `baseline-${mode}`, `${mode} (baseline)`, mode)]),
     ]),
+    // ---------------------------------------------------------------------------------------
+    // gateway (issue 18): the proxy with `--servers` instead of `--proxy`, the bench server its
+    // one service (`bench`), every call to `bench.echo`: the gateway's namespace routing and id
+    // remapping on top of `proxy` (its budget: ≤ 1.5 µs of proxy CPU per call more).
+    // ---------------------------------------------------------------------------------------
+    {
+      name: 'gateway',
+      label: 'gateway (--servers)',
+      measuresProxy: true,
+      maxFrameBytes: Infinity,
+      note: () => `--servers ${relative(root, serversTemplate)} (the bench server as service "bench"; calls name ${GATEWAY_TOOL})`,
+      available: () => {
+        const ok = cliHasFlags(cli, '--servers')();
+        if (ok !== true) return ok;
+        if (!existsSync(serversTemplate)) return `${serversTemplate} does not exist`;
+        return framesNameTools() ? true : 'the bench\'s frames cannot name a tool yet (bench/lib/frames.mjs createCall(textBytes, toolName))';
+      },
+      spawn: (options = {}) => {
+        const spec = proxy([], cli)(options);
+        const at = spec.args.indexOf('--proxy');
+        // --servers replaces --proxy and its command (they exclude each other).
+        spec.args.splice(at, 2, '--servers', gatewayServersFile());
+        return { ...spec, toolName: GATEWAY_TOOL };
+      },
+    },
     // The same policy enforced without reports: what the rules cost alone (issue 14's 2.5 µs line).
     policyConfig(cli, 'enforce', 'enforce-noreport', 'enforce, no reports', undefined, false),
     ...(baselineCli === undefined ? [] : [policyConfig(baselineCli, 'enforce', 'baseline-enforce-noreport', 'no reports (baseline)', 'enforce-noreport', false)]),

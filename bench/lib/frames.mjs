@@ -7,14 +7,16 @@ const FIRST_ID = 100_000;
 const ID_SPAN = 900_000; // ids wrap after this many calls: long after the old ones were answered
 
 const REQUEST_HEAD = '{"jsonrpc":"2.0","id":';
-const REQUEST_MIDDLE = ',"method":"tools/call","params":{"name":"echo","arguments":{"text":"';
+/** The tools/call's name: the bench server's `echo`, or `<namespace>.echo` through the gateway. */
+export const DEFAULT_TOOL = 'echo';
+const requestMiddle = (toolName) => `,"method":"tools/call","params":{"name":${JSON.stringify(toolName)},"arguments":{"text":"`;
 const REQUEST_TAIL = '"}}}\n';
 const RESPONSE_HEAD = '{"jsonrpc":"2.0","id":';
 const RESPONSE_MIDDLE = ',"result":{"content":[{"type":"text","text":"';
 const RESPONSE_TAIL = '"}]}}\n';
 
 const ID_OFFSET = REQUEST_HEAD.length; // the same in requests and responses
-const REQUEST_OVERHEAD = REQUEST_HEAD.length + ID_DIGITS + REQUEST_MIDDLE.length + REQUEST_TAIL.length;
+const REQUEST_OVERHEAD = REQUEST_HEAD.length + ID_DIGITS + requestMiddle(DEFAULT_TOOL).length + REQUEST_TAIL.length;
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ';
 
 /** The id of the n-th call of a session (0-based). */
@@ -52,16 +54,16 @@ export function setId(buffer, id) {
 }
 
 /** A call: the request to send and the response expected back, both with id digits to fill. */
-export function createCall(textBytes) {
+export function createCall(textBytes, toolName = DEFAULT_TOOL) {
   return {
-    request: build(REQUEST_HEAD, REQUEST_MIDDLE, REQUEST_TAIL, textBytes),
+    request: build(REQUEST_HEAD, requestMiddle(toolName), REQUEST_TAIL, textBytes),
     response: build(RESPONSE_HEAD, RESPONSE_MIDDLE, RESPONSE_TAIL, textBytes),
   };
 }
 
 /** `count` independent calls (a ring), so a call can be refilled while others are in flight. */
-export function createCallRing(textBytes, count) {
-  return Array.from({ length: count }, () => createCall(textBytes));
+export function createCallRing(textBytes, count, toolName = DEFAULT_TOOL) {
+  return Array.from({ length: count }, () => createCall(textBytes, toolName));
 }
 
 export function initializeRequest(id) {

@@ -36,7 +36,7 @@ function recordMismatch(problems, n, line, expected) {
  * call in µs. `onMeasureStart`/`onMeasureEnd` run synchronously at the edges of the measured part.
  */
 export async function runSequential(session, { textBytes, warmup, calls, onMeasureStart, onMeasureEnd }) {
-  const ring = createCallRing(textBytes, 2);
+  const ring = createCallRing(textBytes, 2, session.spec.toolName);
   const latenciesUs = new Float64Array(calls);
   const problems = [];
   let mismatches = 0;
@@ -67,7 +67,7 @@ export async function runSequential(session, { textBytes, warmup, calls, onMeasu
  */
 export function runPipelined(session, { textBytes, inflight, warmupCalls, measureMs = Infinity, maxCalls = Infinity, onMeasureStart, onMeasureEnd }) {
   const slots = inflight * 2; // a slot is refilled only long after its response arrived
-  const ring = createCallRing(textBytes, slots);
+  const ring = createCallRing(textBytes, slots, session.spec.toolName);
   const measureNs = BigInt(Math.round(Math.min(measureMs, 1e9) * 1e6));
   const checkEvery = inflight >= 16 ? 16 : 1; // how often to read the clock
   const problems = [];
@@ -150,7 +150,7 @@ export async function measureColdStart(spec) {
 
 /** One call of `textBytes` at a time, `repeats` times; the time of each in ms. */
 export async function runSingleFrames(session, { textBytes, repeats }) {
-  const call = createCall(textBytes);
+  const call = createCall(textBytes, session.spec.toolName);
   const times = [];
   let mismatches = 0;
   const problems = [];
