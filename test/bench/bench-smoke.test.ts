@@ -43,7 +43,8 @@ describe('bench --quick', () => {
       const names = result.configurations.map((c) => c.name);
       // observe and enforce: the proxy with the realistic policy (bench/policy.bench.yaml), which denies and changes nothing.
       // http and http-enforce: the passthrough and enforce served over Streamable HTTP (--http), driven by a plain HTTP client.
-      for (const name of ['direct', 'proxy', 'observe', 'enforce', 'http', 'http-enforce', 'pipe', 'sdk']) assert.ok(names.includes(name), `${name} ran`);
+      // http-pipe: the raw HTTP floor; gateway: the proxy with --servers, calling bench.echo.
+      for (const name of ['direct', 'proxy', 'observe', 'enforce', 'http', 'http-enforce', 'pipe', 'sdk', 'http-pipe', 'gateway']) assert.ok(names.includes(name), `${name} ran`);
       for (const name of ['http', 'http-enforce']) assert.equal(result.configurations.find((c) => c.name === name)?.transport, 'http');
       // Every phase a configuration runs produced a figure for it (so every phase really ran);
       // a phase that does not apply to it (cold start over HTTP) produced none.
