@@ -1,33 +1,12 @@
 // The cold start is part of the budget (docs/performance.md): what the frame path does not
 // need must not load. A module-load hook records every ES module the built proxy loads.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
-import { CLI, ROOT } from '../helpers/paths.js';
+import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp-dir.js';
-
-function modulesLoaded(args: string[]): string[] {
-  const dir = tempDir('lazy');
-  const record = join(dir, 'loaded.txt');
-  writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
-export async function load(url, context, next) { appendFileSync(${JSON.stringify(record)}, url + '\\n'); return next(url, context); }\n`);
-  // The load hook sees ES modules only; what is require()d (pino, re2js's CommonJS build) is listed from require's cache at exit.
-  writeFileSync(join(dir, 'register.mjs'), `import { appendFileSync } from 'node:fs';
-import { createRequire, register } from 'node:module';
-import { pathToFileURL } from 'node:url';
-register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});
-const cache = createRequire(import.meta.url).cache;
-process.on('exit', () => appendFileSync(${JSON.stringify(record)}, Object.keys(cache).map((file) => pathToFileURL(file).href + '\\n').join('')));\n`);
-  const result = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), CLI, '--proxy', 'node demo/mcp-middleware-platform/simple-mcp-server.js', '--allow', 'node demo/', '--log-level', 'warn', ...args], {
-    cwd: ROOT, input: '{"jsonrpc":"2.0","id":1,"method":"ping"}\n', encoding: 'utf8',
-  });
-  assert.equal(result.status, 0, result.stderr);
-  assert.match(result.stdout, /"result":\{\}/);
-  return readFileSync(record, 'utf8').split('\n').filter(Boolean);
-}
+import { modulesLoaded } from '../helpers/loaded-modules.js';
 
 const heavy = (urls: string[]) => urls.filter((url) => /node_modules\/(zod|yaml|re2js|@modelcontextprotocol)\/|components\/(policy\/(document|rules)|policy-test)\//.test(url));
 

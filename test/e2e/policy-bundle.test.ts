@@ -7,7 +7,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, describe, test, type TestContext } from 'node:test';
 import { signBundle, verifyBundle } from '../../components/policy-bundle/index.js';
 import { startBundleServer } from '../components/policy-bundle/bundle-server.js';
@@ -15,6 +14,7 @@ import { sample } from '../components/metrics/exposition.js';
 import { CLI, ROOT } from '../helpers/paths.js';
 import { spawnProxy, type ProxyProcess } from '../helpers/proxy-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { modulesLoaded } from '../helpers/loaded-modules.js';
 
 const DEMO = [process.execPath, join(ROOT, 'demo/mcp-middleware-platform/simple-mcp-server.js')];
 
@@ -218,22 +218,3 @@ describe('policy bundles through the built proxy', () => {
   });
 });
 
-/** Every module the built proxy loads for one ping (ES modules through a load hook, CommonJS from require's cache at exit). */
-function modulesLoaded(args: string[]): string[] {
-  const dir = tempDir('bundle-lazy-hooks');
-  const record = join(dir, 'loaded.txt');
-  writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
-export async function load(url, context, next) { appendFileSync(${JSON.stringify(record)}, url + '\\n'); return next(url, context); }\n`);
-  writeFileSync(join(dir, 'register.mjs'), `import { appendFileSync } from 'node:fs';
-import { createRequire, register } from 'node:module';
-import { pathToFileURL } from 'node:url';
-register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});
-const cache = createRequire(import.meta.url).cache;
-process.on('exit', () => appendFileSync(${JSON.stringify(record)}, Object.keys(cache).map((file) => pathToFileURL(file).href + '\\n').join('')));\n`);
-  const result = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), CLI, '--proxy', 'node demo/mcp-middleware-platform/simple-mcp-server.js', '--allow', 'node demo/', '--log-level', 'error', ...args], {
-    cwd: ROOT, input: '{"jsonrpc":"2.0","id":1,"method":"ping"}\n', encoding: 'utf8',
-  });
-  assert.equal(result.status, 0, result.stderr);
-  assert.match(result.stdout, /"result":\{\}/);
-  return readFileSync(record, 'utf8').split('\n').filter(Boolean);
-}
