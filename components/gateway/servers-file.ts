@@ -5,7 +5,7 @@
  * reported together, each at its file:line:col, in the policy loader's style.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SidecarError } from '../errors/index.js';
 import { parseCommandLine } from '../proxy-process-governor/command-line.js';
@@ -14,7 +14,7 @@ import { GOVERNOR_BOUNDS, type Bounds } from '../values/index.js';
 import { describeFound, expected } from '../policy/document/describe.js';
 import { issueMessages, toFindings, type Finding } from '../policy/document/issues.js';
 import { formatPath, formatPolicyError, type PolicyError } from '../policy/document/policy-error.js';
-import { keyAt, nonScalarKeys, positionOf } from '../policy/document/yaml-position.js';
+import { deepFreeze, nonScalarKeys, positionOf, yamlError } from '../policy/document/yaml-position.js';
 
 export interface ServiceSpec {
   readonly name: string;
@@ -172,21 +172,7 @@ export function parseServersText(text: string, fileName: string): ServersFile {
   return deepFreeze(result.data);
 }
 
-function yamlError(file: string, doc: Document, lineCounter: LineCounter, problem: YAMLError): PolicyError {
-  const { line, col } = lineCounter.linePos(problem.pos[0]);
-  const key = problem.code === 'DUPLICATE_KEY' ? keyAt(doc, problem.pos[0]) : undefined;
-  const message = key !== undefined ? `duplicate key ${JSON.stringify(key)} (keys in a mapping must be unique)` : `invalid YAML: ${problem.message}`;
-  return { file, line, column: col, path: '', message };
-}
 
 function invalid(file: string, errors: PolicyError[]): ServersFileInvalidError {
   return new ServersFileInvalidError(file, errors.sort((a, b) => a.line - b.line || a.column - b.column));
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const member of Object.values(value)) deepFreeze(member);
-    Object.freeze(value);
-  }
-  return value;
 }

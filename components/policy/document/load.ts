@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { SidecarError } from '../../errors/index.js';
 import { canonicalJson } from '../../values/index.js';
 import { describeFound } from './describe.js';
@@ -15,7 +15,7 @@ import { issueMessages, toFindings, type Finding } from './issues.js';
 import { formatPath, PolicyInvalidError, type PolicyError } from './policy-error.js';
 import { isMapping } from './schema-parts.js';
 import { policySchema } from './schema.js';
-import { keyAt, nonScalarKeys, positionOf } from './yaml-position.js';
+import { deepFreeze, nonScalarKeys, positionOf, yamlError } from './yaml-position.js';
 
 export interface LoadedPolicy {
   /** Defaults applied, sizes and revision normalized; frozen all the way down. */
@@ -78,22 +78,8 @@ export function parsePolicyText(text: string, fileName: string): LoadedPolicy {
   return Object.freeze({ document, digest, source: fileName });
 }
 
-function yamlError(file: string, doc: Document, lineCounter: LineCounter, problem: YAMLError): PolicyError {
-  const { line, col } = lineCounter.linePos(problem.pos[0]);
-  const key = problem.code === 'DUPLICATE_KEY' ? keyAt(doc, problem.pos[0]) : undefined;
-  const message = key !== undefined ? `duplicate key ${JSON.stringify(key)} (keys in a mapping must be unique)` : `invalid YAML: ${problem.message}`;
-  return { file, line, column: col, path: '', message };
-}
 
 /** Errors in the order they appear in the file (the sort is stable: same place, schema order). */
 function invalid(file: string, errors: PolicyError[]): PolicyInvalidError {
   return new PolicyInvalidError(file, errors.sort((a, b) => a.line - b.line || a.column - b.column));
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const member of Object.values(value)) deepFreeze(member);
-    Object.freeze(value);
-  }
-  return value;
 }

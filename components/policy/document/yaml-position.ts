@@ -4,7 +4,8 @@
  * parsed YAML tree; where it leaves the tree (a missing key, an alias, a scalar where a mapping
  * was expected) the nearest node that exists is used, so every error still has a position.
  */
-import { isMap, isScalar, isSeq, visit, type Document, type LineCounter, type Node, type Pair } from 'yaml';
+import { isMap, isScalar, isSeq, visit, type Document, type LineCounter, type Node, type Pair, type YAMLError } from 'yaml';
+import type { PolicyError } from './policy-error.js';
 
 export interface SourcePosition {
   readonly line: number;
@@ -83,4 +84,21 @@ export function nonScalarKeys(doc: Document): Array<{ offset: number; found: str
     },
   });
   return found;
+}
+
+/** A YAML parse problem as an error at its line and column (a duplicate key named as such). */
+export function yamlError(file: string, doc: Document, lineCounter: LineCounter, problem: YAMLError): PolicyError {
+  const { line, col } = lineCounter.linePos(problem.pos[0]);
+  const key = problem.code === 'DUPLICATE_KEY' ? keyAt(doc, problem.pos[0]) : undefined;
+  const message = key !== undefined ? `duplicate key ${JSON.stringify(key)} (keys in a mapping must be unique)` : `invalid YAML: ${problem.message}`;
+  return { file, line, column: col, path: '', message };
+}
+
+/** Freezes a value read from a file, all the way down: what was validated cannot change after. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
 }
