@@ -278,7 +278,8 @@ async function readGateway(file: string, config: SidecarConfig, s: ScalarSetting
       }),
       killTimeoutMs: spec.timeouts?.killMs ?? config.killTimeoutMs,
       requestTimeoutMs: spec.timeouts?.requestMs ?? config.requestTimeoutMs ?? 0,
-      warmServers: spec.warm ?? 0,
+      // Over --http, as for one server: --warm-servers (default 1); with --stdio none (the stdio session never takes one).
+      warmServers: spec.warm ?? config.http?.warmServers ?? 0,
     });
   });
   return Object.freeze({ source: file, separator: servers.separator, services: Object.freeze(services) });

@@ -61,7 +61,7 @@ const service = z.strictObject({
     .describe('Variables passed through from the proxy\'s environment to this server (added to --pass-env).'),
   serverUser: z.string().regex(ACCOUNT_NAME, expected('a user name (letters, digits, _ . -; up to 32 characters) or a numeric uid')).optional()
     .describe('The user this server runs as (its primary group); default: --server-user, else the proxy\'s.'),
-  warm: z.int().min(0).max(64).optional().describe('Over --http: this service\'s servers started ahead of sessions (default 0).'),
+  warm: z.int().min(0).max(64).optional().describe('Over --http: this service\'s servers started ahead of sessions, its own pool (default: --warm-servers; none with --stdio).'),
   timeouts: z.strictObject({
     requestMs: z.int().min(0).max(86_400_000).optional().describe('A request\'s deadline for this service (0: none); default --request-timeout-ms.'),
     killMs: within(GOVERNOR_BOUNDS.killTimeoutMs).optional().describe('SIGTERM to SIGKILL in this server\'s stop sequence; default --kill-timeout-ms.'),

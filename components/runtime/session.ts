@@ -44,6 +44,8 @@ export interface SessionContext {
    * Restarts spawn their own: a crashing server does not drain the pool.
    */
   readonly takeWarmServer?: () => Upstream | undefined;
+  /** --servers over HTTP: `takeWarmServer` per service, by its namespace (each service has its own pool, or none). */
+  readonly takeWarmService?: (service: string) => Upstream | undefined;
   /**
    * When the server's writes are flushed: an HTTP session's frames come from one I/O callback per
    * POST, so a flush per event-loop turn ('turn') writes once for all of a turn's calls.
@@ -102,7 +104,7 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     onServerStart: recovery.onServerStart,
     clock: context.clock,
     random: context.random,
-    spawn: firstRunFromPool(context, logger),
+    spawn: firstRunFromPool(context.takeWarmServer, context.spawn, logger),
   });
   const breaker = context.breakers?.forSession(logger);
   if (breaker !== undefined) void done.then(() => context.breakers!.release(breaker));
@@ -162,10 +164,9 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
 }
 
 /** The governor's spawn: the first run takes a warm server when one waits, every other spawns. */
-function firstRunFromPool(context: SessionContext, logger: Logger): typeof spawnUpstream | undefined {
-  const take = context.takeWarmServer;
-  if (take === undefined) return context.spawn;
-  const spawn = context.spawn ?? spawnUpstream;
+function firstRunFromPool(take: (() => Upstream | undefined) | undefined, ownSpawn: typeof spawnUpstream | undefined, logger: Logger): typeof spawnUpstream | undefined {
+  if (take === undefined) return ownSpawn;
+  const spawn = ownSpawn ?? spawnUpstream;
   let firstRun = true;
   return (argv, options) => {
     const warm = firstRun ? take() : undefined;
@@ -262,6 +263,7 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
     if (down.size === gatewayOptions.services.length) void finish(exitCodeFor(fatal), `every service is down (the last: ${name}, ${fatal.reason})`, false);
   };
 
+  const takeWarm = context.takeWarmService;
   const services = gatewayOptions.services.map(({ settings, executable, account }) => {
     const serviceLogger = logger.child({ service: settings.name });
     const recovery = createSessionRecovery({ logger: serviceLogger });
@@ -281,7 +283,8 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
       onServerStart: recovery.onServerStart,
       clock: context.clock,
       random: context.random,
-      spawn: context.spawn,
+      // Its first run takes a warm server of this service's pool when one waits (--http, `warm`).
+      spawn: firstRunFromPool(takeWarm === undefined ? undefined : () => takeWarm(settings.name), context.spawn, serviceLogger),
     });
     governors.set(settings.name, governor);
     const channel = recovery.wrap(governor.channel);

@@ -4,7 +4,8 @@ import type { SidecarConfig } from '../config/index.js';
 import { SidecarError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import {
-  checkLaunch, childEnvironment, prepareServerAccount, spawnUpstream, systemClock, type AccountSystem, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type ProxySecretFile, type ServerAccount,
+  checkLaunch, childEnvironment, prepareServerAccount, spawnUpstream, systemClock, type AccountSystem, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type ProxySecretFile,
+  type RestartPolicy, type ServerAccount, type StopTimeouts,
 } from '../proxy-process-governor/index.js';
 import type { PumpObserver } from '../pump/index.js';
 import { createNdjsonChannel } from '../transport/index.js';
@@ -232,6 +233,8 @@ async function serveHttp(
   const authenticate = auth === undefined ? undefined : await auth.createAuthenticator(config.auth!, { logger });
   const sessions = new Set<Pick<Session, 'stop'>>();
   let pool: WarmPool | undefined;
+  // --servers: a pool per service that has warm servers, by namespace.
+  const servicePools = new Map<string, WarmPool>();
   const northbound = await startHttpNorthbound({
     settings: config.http!,
     maxFrameBytes: config.maxFrameBytes,
@@ -246,13 +249,22 @@ async function serveHttp(
         if (event.event === 'ready') pool?.resume();
       };
       if (gateway !== undefined) {
-        // --servers: each MCP session has its own gateway, with a governor per service.
-        const session = startGatewaySession({ ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }), serverFlushOn: 'turn' }, gateway, client, info.identity);
+        // --servers: each MCP session has its own gateway, with a governor per service, each
+        // service's first server taken from its pool when one waits.
+        const onServiceEvent = (event: GovernorEvent, service?: string): void => {
+          context.onGovernorEvent?.(event, service);
+          if (event.event === 'ready' && service !== undefined) servicePools.get(service)?.resume();
+        };
+        const session = startGatewaySession({
+          ...context, logger: logger.child({ session: info.sessionId ?? 'stateless' }), serverFlushOn: 'turn', onGovernorEvent: onServiceEvent,
+          takeWarmService: (service) => servicePools.get(service)?.take(),
+        }, gateway, client, info.identity);
         sessions.add(session);
         const untrack = [...session.services.values()].map((governor) => admin?.metrics.trackUpstream(governor));
         void session.done.then(() => {
           sessions.delete(session);
           for (const release of untrack) release?.();
+          for (const servicePool of servicePools.values()) servicePool.refill(); // its servers are gone: the budgets may have room again
         });
         return { close: (reason) => session.stop(reason).then(() => undefined), closed: session.done.then(() => undefined), busyUntil: () => session.pump.busyUntil() };
       }
@@ -269,9 +281,10 @@ async function serveHttp(
   });
   admin?.metrics.watchHttpSessions(() => northbound.sessionCount + northbound.statelessCount);
   admin?.metrics.watchHttpEvictions(() => northbound.evictedCount);
-  admin?.metrics.watchWarmServers(() => pool?.waitingPids.length ?? 0);
-  // --servers: the pool holds one command's servers; per-service warm servers are not pooled yet (docs/gateway.md).
-  pool = gateway === undefined ? await startPool(context, () => sessions.size) : undefined;
+  // --servers: the services' pools summed (one series, as with --proxy; each pool logs its own service).
+  admin?.metrics.watchWarmServers(() => (pool?.waitingPids.length ?? 0) + sumWaiting(servicePools.values()));
+  if (gateway === undefined) pool = await startPool(context, () => sessions.size);
+  else for (const [name, servicePool] of await startServicePools(context, gateway, () => sessions.size)) servicePools.set(name, servicePool);
   logger.info({
     address: northbound.address, path: config.http!.path, maxSessions: config.http!.maxSessions, idleTimeoutMs: config.http!.idleTimeoutMs, statelessLingerMs: config.http!.statelessLingerMs,
   }, 'serving MCP over Streamable HTTP');
@@ -291,7 +304,7 @@ async function serveHttp(
       return stopping;
     }
     // The waiting servers stop alongside the sessions' (a second stop hurries them too).
-    stopping = Promise.all([northbound.close(reason), pool?.stop(hurried)]).then(closeAll).then(() => {
+    stopping = Promise.all([northbound.close(reason), pool?.stop(hurried), ...[...servicePools.values()].map((servicePool) => servicePool.stop(hurried))]).then(closeAll).then(() => {
       logger.info({ reason }, 'proxy stopped');
       return EXIT_CODES.OK;
     });
@@ -310,25 +323,71 @@ async function startPool(context: SessionContext, sessionServers: () => number):
   const { config, logger } = context;
   const size = config.http?.warmServers ?? 0;
   if (size === 0) return undefined;
+  return warmPoolOf(context, {
+    size, argv: config.argv, childEnv: config.childEnv, executable: context.executable, account: context.serverAccount, pin: context.executablePin,
+    restart: config.restart, stop: config, logger,
+  }, sessionServers);
+}
+
+/**
+ * --servers over HTTP: a pool per service whose `warm` (default --warm-servers) is above 0, each
+ * spawning as that service's governor would (its command, environment, account, backoff, kill
+ * timeout). Every gateway session holds one server of each service, so each service's budget is
+ * --http-max-sessions + its own `warm`, counted against the sessions alone.
+ */
+async function startServicePools(context: SessionContext, gateway: GatewaySessionOptions, sessionServers: () => number): Promise<Map<string, WarmPool>> {
+  const pools = new Map<string, WarmPool>();
+  for (const { settings, executable, account } of gateway.services) {
+    if (settings.warmServers === 0) continue;
+    pools.set(settings.name, await warmPoolOf(context, {
+      size: settings.warmServers, argv: settings.argv, childEnv: settings.childEnv, executable, account, pin: undefined,
+      restart: settings.restart, stop: { stdinCloseGraceMs: context.config.stdinCloseGraceMs, killTimeoutMs: settings.killTimeoutMs },
+      logger: context.logger.child({ service: settings.name }),
+    }, sessionServers));
+  }
+  return pools;
+}
+
+/** One command's warm servers, as its governor would spawn them. */
+interface PooledCommand {
+  readonly size: number;
+  readonly argv: readonly string[];
+  readonly childEnv: SidecarConfig['childEnv'];
+  readonly executable: string;
+  readonly account: ServerAccount | undefined;
+  readonly pin: ExecutablePin | undefined;
+  readonly restart: RestartPolicy;
+  readonly stop: StopTimeouts;
+  readonly logger: Logger;
+}
+
+async function warmPoolOf(context: SessionContext, command: PooledCommand, sessionServers: () => number): Promise<WarmPool> {
+  const { config } = context;
+  const { size, restart, logger } = command;
   const { startWarmPool } = await import('../warm-pool/index.js');
-  const env = childEnvironment(context.env, { ...config.childEnv, account: context.serverAccount });
+  const env = childEnvironment(context.env, { ...command.childEnv, account: command.account });
   const spawn = context.spawn ?? spawnUpstream;
-  const account = context.serverAccount;
   const pool = startWarmPool({
     size,
-    spawn: () => spawn(config.argv, { env, executable: context.executable, account }),
-    pin: context.executablePin,
+    spawn: () => spawn(command.argv, { env, executable: command.executable, account: command.account }),
+    pin: command.pin,
     sessionServers,
     maxProcesses: config.http!.maxSessions + size,
     readyTimeoutMs: config.http!.warmServerReadyTimeoutMs,
-    backoff: { baseMs: config.restart.backoffBaseMs, maxMs: config.restart.backoffMaxMs, jitter: config.restart.backoffJitter, maxRestarts: config.restart.maxRestarts },
-    stop: config,
+    backoff: { baseMs: restart.backoffBaseMs, maxMs: restart.backoffMaxMs, jitter: restart.backoffJitter, maxRestarts: restart.maxRestarts },
+    stop: command.stop,
     logger: logger.child({ pool: 'warm' }),
     clock: context.clock,
     random: context.random,
   });
   logger.info({ warmServers: size, pids: pool.waitingPids }, 'warm servers are waiting for sessions');
   return pool;
+}
+
+function sumWaiting(pools: Iterable<WarmPool>): number {
+  let total = 0;
+  for (const pool of pools) total += pool.waiting;
+  return total;
 }
 
 /** --servers: what `admit` returns for the one server there is not. */

@@ -1,0 +1,166 @@
+// Warm servers per service (--servers over --http), through the real startSidecar with fake
+// server processes on a fake clock: each service with a `warm` count (default --warm-servers)
+// has its own pool, spawning that service's command; a new MCP session's governor of each pooled
+// service runs a waiting server (only a service without a pool spawns cold); the pools refill in
+// the background; the gauge sums them; stopping the proxy stops the waiting servers too. Over
+// --stdio no pool starts.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import { loadConfig, type SidecarConfig } from '../../../components/config/index.js';
+import type { Upstream, UpstreamExit } from '../../../components/proxy-process-governor/index.js';
+import { startSidecar } from '../../../components/runtime/index.js';
+import type { GatewayChannelFactory } from '../../../components/runtime/session.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { INITIALIZE, send } from '../../helpers/http-raw.js';
+import { captureLogs } from '../../helpers/log-capture.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+import { sample } from '../metrics/exposition.js';
+
+/** A fake MCP server: answers every request (the pool's ping included), exits on stdin EOF or a signal. */
+function answeringServer(argv: readonly string[]) {
+  const received: Array<Record<string, unknown>> = [];
+  const stdout = new PassThrough();
+  let hasExited = false;
+  let resolveExit!: (exit: UpstreamExit) => void;
+  const exited = new Promise<UpstreamExit>((resolve) => (resolveExit = resolve)).then((exit) => {
+    hasExited = true;
+    return exit;
+  });
+  const die = (exit: UpstreamExit): void => {
+    if (hasExited) return;
+    stdout.end();
+    resolveExit(exit);
+  };
+  let pending = '';
+  const stdin = new PassThrough();
+  stdin.setEncoding('utf8');
+  stdin.on('data', (chunk: string) => {
+    pending += chunk;
+    for (let end = pending.indexOf('\n'); end !== -1; end = pending.indexOf('\n')) {
+      const frame = JSON.parse(pending.slice(0, end)) as Record<string, unknown>;
+      pending = pending.slice(end + 1);
+      received.push(frame);
+      if (frame.id === undefined || frame.method === undefined) continue;
+      const result = frame.method === 'initialize' ? { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: argv.join(' '), version: '1' } } : {};
+      stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: frame.id, result })}\n`);
+    }
+  });
+  stdin.on('end', () => die({ code: 0, signal: null }));
+  const upstream: Upstream = {
+    pid: undefined, stdin, stdout, stderr: new PassThrough(), exited,
+    get hasExited() {
+      return hasExited;
+    },
+    signalGroup: (signal) => die({ code: null, signal }),
+  };
+  return { argv, upstream, received, get exited() { return hasExited; }, get pinged() { return received.some((frame) => frame.method === 'ping'); } };
+}
+type FakeServer = ReturnType<typeof answeringServer>;
+
+/** A gateway that sends the client's frames to its first service and relays what every service writes. */
+const firstServiceGateway: GatewayChannelFactory = (options) => {
+  const first = options.services[0]!.channel;
+  return {
+    start: (handlers) => options.services.forEach((service) => service.channel.start(handlers)),
+    send: (line, envelope) => first.send(line, envelope),
+    pause: () => options.services.forEach((service) => service.channel.pause()),
+    resume: () => options.services.forEach((service) => service.channel.resume()),
+    drained: () => Promise.all(options.services.map((service) => service.channel.drained())).then(() => undefined),
+    endOutput: () => options.services.forEach((service) => service.channel.endOutput()),
+    close: () => options.services.forEach((service) => service.channel.close()),
+    serviceDown: () => {},
+  } as ReturnType<GatewayChannelFactory>;
+};
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let turn = 0; turn < 5000; turn++) {
+    if (await check()) return;
+    await settle();
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
+// files: 2 warm servers of its own; memory: the --warm-servers default; scratch: none.
+const THREE_SERVICES = [
+  'servers:',
+  '  - name: files',
+  '    command: node files.js',
+  '    warm: 2',
+  '  - name: memory',
+  '    command: node memory.js',
+  '  - name: scratch',
+  '    command: node scratch.js',
+  '    warm: 0',
+].join('\n');
+
+async function start(transport: string[]) {
+  const dir = tempDir('gateway-warm');
+  const file = join(dir, 'servers.yaml');
+  writeFileSync(file, THREE_SERVICES);
+  const loaded = await loadConfig(['--servers', file, '--allow', 'node', '--admin', '127.0.0.1:0', '--restart-backoff-ms', '1000', ...transport], {});
+  const clock = new FakeClock();
+  const logs = captureLogs('debug');
+  const servers: FakeServer[] = [];
+  const handle = await startSidecar((loaded as { config: SidecarConfig }).config, { input: new PassThrough(), output: new PassThrough() }, {
+    logger: logs.logger, env: process.env, clock, random: () => 0.5, version: 'test', createGateway: firstServiceGateway,
+    spawn: (argv) => {
+      const server = answeringServer(argv);
+      servers.push(server);
+      return server.upstream;
+    },
+  });
+  const warmGauge = async (): Promise<number | undefined> => sample(await (await fetch(`http://127.0.0.1:${handle.addresses.admin!.port}/metrics`)).text(), 'mcp_sidecar_warm_servers', {});
+  const stop = async (): Promise<void> => {
+    const stopped = handle.stop('test over');
+    for (let i = 0; i < 20; i++) {
+      await settle();
+      clock.advance(1000);
+    }
+    await stopped;
+  };
+  return { clock, logs, servers, handle, warmGauge, stop };
+}
+
+const commandsOf = (servers: readonly FakeServer[]): string[] => servers.map((server) => server.argv.join(' ')).sort();
+
+describe('warm servers per service (--servers over --http)', () => {
+  it('should pool each service\'s own servers, hand them to a new session, and refill in the background', async () => {
+    const s = await start(['--http', '127.0.0.1:0', '--warm-servers', '1']);
+    assert.deepEqual(commandsOf(s.servers), ['node files.js', 'node files.js', 'node memory.js'], 'files: its warm 2; memory: --warm-servers; scratch: none');
+    await until(() => s.servers.every((server) => server.pinged), 'every waiting server pinged');
+    assert.equal(await s.warmGauge(), 3, 'the gauge sums the pools');
+    const pooled = new Set(s.servers);
+
+    const response = await send(s.handle.addresses.http!.port, { body: INITIALIZE });
+    await response.done;
+    assert.equal(response.status, 200);
+    const cold = s.servers.filter((server) => !pooled.has(server));
+    assert.deepEqual(commandsOf(cold), ['node scratch.js'], 'only the service without a pool spawned cold');
+    const taken = s.logs.entries.filter((entry) => entry.msg === 'the session runs a warm server');
+    assert.deepEqual(taken.map((entry) => entry.service).sort(), ['files', 'memory'], 'each pooled service\'s governor ran a waiting server');
+    const filesInitialized = s.servers.filter((server) => server.received.some((frame) => frame.method === 'initialize'));
+    assert.equal(filesInitialized.length, 1);
+    assert.ok(pooled.has(filesInitialized[0]!), 'the client\'s initialize went to a server from the pool');
+
+    // The refills run a macrotask later on the proxy's clock, each spawning its own service's command.
+    s.clock.advance(0);
+    await until(() => s.servers.length === 6, 'the pools refilled');
+    assert.deepEqual(commandsOf(s.servers.slice(4)), ['node files.js', 'node memory.js']);
+    await until(() => s.servers.every((server) => server.pinged || cold.includes(server)), 'the new waiting servers pinged');
+    assert.equal(await s.warmGauge(), 3);
+
+    await s.stop();
+    assert.ok(s.servers.every((server) => server.exited), 'the sessions\' servers and the waiting ones were stopped');
+  });
+
+  it('should start no pool over --stdio: one server per service', async () => {
+    const s = await start(['--stdio']);
+    assert.deepEqual(commandsOf(s.servers), ['node files.js', 'node memory.js', 'node scratch.js']);
+    assert.equal(s.logs.entries.some((entry) => entry.msg === 'warm servers are waiting for sessions'), false);
+    await s.stop();
+  });
+});
