@@ -11,11 +11,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.js';
 import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
-import { parseFrameBody, readEnvelope, readOversizedId, type Envelope, type EnvelopeResult, type OversizedLine } from '../framing/index.js';
+import { parseFrameBody, readEnvelope, readOversizedId, type BatchMember, type Envelope, type EnvelopeResult, type OversizedLine } from '../framing/index.js';
 import {
-  CANCELLED, INITIALIZE, cancelledRequestKey, paramsOf,
+  CANCELLED, INITIALIZE, INITIALIZED, LIST_CHANGED_NOTIFICATIONS, cancelledRequestKey, paramsOf,
 } from '../mcp/index.js';
 import type { FrameChannel, FrameChannelHandlers, LocalReplyTarget } from '../transport/index.js';
+import { BatchAnswer } from './batch-answer.js';
 import { applyEdits, copyBytes, idSpan, isPlainString, pathSpan, sortedEdits, stringAt, type Edit, type Span } from './json-members.js';
 import { CursorCodec, LIST_KINDS, mergeHandshakes, type ListKind, type ServiceHandshake } from './merge.js';
 
@@ -57,6 +58,12 @@ const REF_PATH = [Buffer.from('params'), Buffer.from('ref')];
 const REF_NAME_PATH = [...REF_PATH, Buffer.from('name')];
 const REF_URI_PATH = [...REF_PATH, Buffer.from('uri')];
 const EMPTY_RESULT = {};
+/** JSON-RPC's "method not found": what every service answering it is passed on as (not "unavailable"). */
+const METHOD_NOT_FOUND = -32601;
+/** The lists a service that joins late is announced for, by the capability that declares each. */
+const LIST_CAPABILITIES = ['tools', 'prompts', 'resources'] as const;
+const INITIALIZED_FRAME = Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', method: INITIALIZED })}\n`);
+const INITIALIZED_ENVELOPE: Envelope = Object.freeze({ kind: 'notification', id: undefined, key: undefined, method: INITIALIZED });
 
 interface Service {
   readonly name: string;
@@ -74,6 +81,13 @@ interface Service {
   ended: boolean;
   /** Its requests to the client in flight, by their key as the service wrote it → the gateway id the client saw. */
   readonly asked: Map<string, string>;
+  /** The gateway id of the client's initialize it did not answer in time (-1: none): an answer under it lets it join late. */
+  lateInitializeId: number;
+}
+
+/** A client request as the gateway holds it: the pump's target, and the batch it came in (undefined: a lone request). */
+interface ClientTarget extends LocalReplyTarget {
+  readonly batch: BatchAnswer | undefined;
 }
 
 /** A client request forwarded to one service. */
@@ -81,7 +95,7 @@ interface Call {
   readonly kind: 'call';
   readonly service: Service;
   readonly gatewayId: number;
-  readonly client: LocalReplyTarget;
+  readonly client: ClientTarget;
   /** Where the client's id lies in `client.line` (-1: not located), so its bytes are copied back into the answer as written. */
   readonly clientIdStart: number;
   readonly clientIdEnd: number;
@@ -90,9 +104,12 @@ interface Call {
 /** A client request fanned out to several services, answered once from what they answer. */
 interface FanOut {
   readonly kind: 'fan-out';
-  readonly client: LocalReplyTarget;
+  readonly client: ClientTarget;
   /** The parts still awaited: gateway id → service. */
   readonly awaited: Map<number, Service>;
+  /** How many services were asked, and how many of them answered -32601 (method not found). */
+  asked: number;
+  methodNotFound: number;
   /** Each service's result, by service (errors and silence leave it out). */
   readonly answered: Map<Service, Record<string, unknown>>;
   readonly finish: (fanOut: FanOut) => void;
@@ -227,7 +244,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   const fanOutTimeoutMs = options.fanOutTimeoutMs ?? DEFAULT_FAN_OUT_TIMEOUT_MS;
   const separatorBytes = Buffer.from(separator);
   const services: Service[] = options.services.map(({ name, channel }) => ({
-    name, nameBytes: Buffer.from(name), slab: new RequestSlab(), channel, state: 'ready', reason: undefined, capabilities: undefined, congested: false, ended: false, asked: new Map(),
+    name, nameBytes: Buffer.from(name), slab: new RequestSlab(), channel, state: 'ready', reason: undefined, capabilities: undefined, congested: false, ended: false, asked: new Map(), lateInitializeId: -1,
   }));
   const byName = new Map(services.map((service) => [service.name, service]));
   const cursors = new CursorCodec();
@@ -247,6 +264,8 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   const askedByGatewayKey = new Map<string, Asked>();
   /** Which services listed each resource URI (resources/list). */
   const uriOwners = new Map<string, Set<Service>>();
+  /** The client sent notifications/initialized since its last initialize (a service joining late is then sent one). */
+  let clientInitialized = false;
 
   const toClient = (line: Buffer, envelope: Envelope): void => handlers!.onFrame(line, envelope);
 
@@ -291,15 +310,24 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
 
   // ---- answers the gateway writes itself
 
-  /** An error for a client request, through the pump's one local reply (counted, observed, its request ended). */
-  function answerError(target: LocalReplyTarget, code: ErrorCode, detail: string): void {
-    if (handlers!.onLocalReply !== undefined) return handlers!.onLocalReply(target, code, detail);
-    toClient(encodeErrorResponse(target.id, code, detail), { kind: 'error', id: target.id, key: target.key, method: undefined });
+  /**
+   * An error for a client request, through the pump's one local reply (counted, observed, its
+   * request ended); a batch member's goes into the batch's one array instead (the pump then
+   * reads it as the server's answer: docs/gateway.md).
+   */
+  function answerError(target: ClientTarget, code: ErrorCode, detail: string): void {
+    if (target.batch === undefined && handlers!.onLocalReply !== undefined) return handlers!.onLocalReply(target, code, detail);
+    toClientOrBatch(target, encodeErrorResponse(target.id, code, detail), { kind: 'error', id: target.id, key: target.key, method: undefined });
   }
 
-  function answerResult(target: LocalReplyTarget, result: unknown): void {
+  function answerResult(target: ClientTarget, result: unknown): void {
     const line = Buffer.from(`{"jsonrpc":"2.0","id":${target.id},"result":${JSON.stringify(result)}}\n`);
-    toClient(line, { kind: 'response', id: target.id, key: target.key, method: undefined });
+    toClientOrBatch(target, line, { kind: 'response', id: target.id, key: target.key, method: undefined });
+  }
+
+  function toClientOrBatch(target: ClientTarget, line: Buffer, envelope: Envelope): void {
+    if (target.batch === undefined) toClient(line, envelope);
+    else target.batch.answer(line, envelope);
   }
 
   function unavailable(service: Service): string {
@@ -308,7 +336,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
 
   // ---- client → services
 
-  function sendCall(service: Service, client: LocalReplyTarget, line: Buffer, idText: string, extra?: Edit): void {
+  function sendCall(service: Service, client: ClientTarget, line: Buffer, idText: string, extra?: Edit): void {
     if (service.state !== 'ready') return answerError(client, 'SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE', unavailable(service));
     const span = idSpan(line, idText);
     const gatewayId = issueId(span === undefined ? 0 : span.end - span.start);
@@ -380,13 +408,13 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     return `no service listed ${uri}: list resources first, or name the service as <service>${URI_SERVICE_MARK}${uri}`;
   }
 
-  function targetOfRequest(envelope: Envelope, line: Buffer): LocalReplyTarget {
-    return { id: envelope.id!, key: envelope.key!, method: envelope.method!, line };
+  function targetOfRequest(envelope: Envelope, line: Buffer, batch: BatchAnswer | undefined): ClientTarget {
+    return { id: envelope.id!, key: envelope.key!, method: envelope.method!, line, batch };
   }
 
-  function routeRequest(envelope: Envelope, line: Buffer): void {
+  function routeRequest(envelope: Envelope, line: Buffer, batch: BatchAnswer | undefined): void {
     const method = envelope.method!;
-    const client = targetOfRequest(envelope, line);
+    const client = targetOfRequest(envelope, line, batch);
     let route: { service: Service; edit: Edit | undefined } | string;
     switch (method) {
       case 'tools/call':
@@ -404,6 +432,10 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
         break;
       }
       case INITIALIZE:
+        clientInitialized = false;
+        // A new handshake: an answer to the one before it no longer lets a service join.
+        for (const service of services) service.lateInitializeId = -1;
+        return fanOut(client, line, services.filter((s) => s.state !== 'down'), (done) => finishHandshake(done, line));
       case DISCOVER:
         return fanOut(client, line, services.filter((s) => s.state !== 'down'), (done) => finishHandshake(done, line));
       case SET_LEVEL:
@@ -428,8 +460,8 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   // ---- fan-out: one client request, a part per service, one answer
 
   /** `lineFor`: a part's own request (a list page with that service's cursor), already under its gateway id; else the client's with the id replaced. */
-  function fanOut(client: LocalReplyTarget, line: Buffer, to: readonly Service[], finish: (done: FanOut) => void, lineFor?: (service: Service, gatewayId: number) => Buffer): void {
-    const done: FanOut = { kind: 'fan-out', client, awaited: new Map(), answered: new Map(), finish, timer: undefined };
+  function fanOut(client: ClientTarget, line: Buffer, to: readonly Service[], finish: (done: FanOut) => void, lineFor?: (service: Service, gatewayId: number) => Buffer): void {
+    const done: FanOut = { kind: 'fan-out', client, awaited: new Map(), asked: to.length, methodNotFound: 0, answered: new Map(), finish, timer: undefined };
     fanOutsByClientKey.set(client.key, done);
     for (const service of to) {
       const gatewayId = issueId(0);
@@ -456,7 +488,9 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
         logger.warn({ service: service.name, method: done.client.method }, 'a service\'s answer to a gateway request could not be read: left out');
       }
     } else {
-      logger.warn({ service: service.name, method: done.client.method }, 'a service answered a gateway request with an error: left out');
+      const code = errorCodeOf(line);
+      if (code === METHOD_NOT_FOUND) done.methodNotFound++;
+      logger.warn({ service: service.name, method: done.client.method, code }, 'a service answered a gateway request with an error: left out');
     }
     if (done.awaited.size === 0) settleFanOut(done);
   }
@@ -476,7 +510,11 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
       logger.warn({ service: service.name, method: done.client.method, timeoutMs: fanOutTimeoutMs }, 'a service did not answer a gateway request in time: left out');
       // MCP: initialize is never cancelled; anything else the service may stop working on.
       if (done.client.method !== INITIALIZE) service.channel.send(cancellation(gatewayId, 'the gateway stopped waiting'), CANCEL_ENVELOPE);
-      if (done.client.method === INITIALIZE) leaveOut(service, 'it did not answer initialize in time');
+      if (done.client.method === INITIALIZE) {
+        leaveOut(service, 'it did not answer initialize in time');
+        // Its answer may still come: then it joins (lateInitializeAnswered).
+        if (service.state === 'left-out') service.lateInitializeId = gatewayId;
+      }
     }
     done.awaited.clear();
     settleFanOut(done);
@@ -510,7 +548,11 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
       service.capabilities = (result['capabilities'] ?? {}) as Record<string, unknown>;
       handshakes.push({ service: service.name, result });
     }
-    if (handshakes.length === 0) return answerError(done.client, 'SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE', `no service answered ${done.client.method}`);
+    if (handshakes.length === 0) {
+      // server/discover where no service speaks 2026-07-28: a v2 client falls back to initialize on this one.
+      if (everyServiceSaidMethodNotFound(done)) return answerError(done.client, 'SIDECAR_ERR_GATEWAY_METHOD_NOT_ROUTED', `every service answered ${done.client.method} with -32601 (method not found)`);
+      return answerError(done.client, 'SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE', `no service answered ${done.client.method}`);
+    }
     let requestedVersion: string | undefined;
     try {
       const version = paramsOf(parseFrameBody(line))?.['protocolVersion'];
@@ -523,14 +565,19 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     answerResult(done.client, result);
   }
 
+  function everyServiceSaidMethodNotFound(done: FanOut): boolean {
+    return done.asked > 0 && done.methodNotFound === done.asked;
+  }
+
   function finishSetLevel(done: FanOut): void {
+    if (done.answered.size === 0 && everyServiceSaidMethodNotFound(done)) return answerError(done.client, 'SIDECAR_ERR_GATEWAY_METHOD_NOT_ROUTED', `every service answered ${SET_LEVEL} with -32601 (method not found)`);
     if (done.answered.size === 0 && readyServices().length > 0) return answerError(done.client, 'SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE', 'no service accepted logging/setLevel');
     answerResult(done.client, EMPTY_RESULT);
   }
 
   // ---- lists: merged, namespaced, paginated with the gateway's cursor
 
-  function startList(client: LocalReplyTarget, line: Buffer, list: ListKind): void {
+  function startList(client: ClientTarget, line: Buffer, list: ListKind): void {
     let body: Record<string, unknown>;
     try {
       body = parseFrameBody(line) as Record<string, unknown>;
@@ -639,6 +686,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   function routeNotification(envelope: Envelope, line: Buffer): void {
     const method = envelope.method!;
     if (method === CANCELLED) return routeCancellation(line);
+    if (method === INITIALIZED) clientInitialized = true;
     // Everything else concerns every service (initialized, roots/list_changed, progress of a service's request).
     for (const service of readyServices()) service.channel.send(line, envelope);
   }
@@ -657,6 +705,8 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     const reason = paramsOf(body)?.['reason'];
     const why = typeof reason === 'string' ? reason : 'cancelled by the client';
     // The client will not read an answer any more (MCP): a late one is dropped here.
+    // A batch member cancelled: its batch's array goes without it.
+    pending.client.batch?.skip();
     if (pending.kind === 'call') {
       awaiting.delete(pending.gatewayId);
       if (pending.service.state === 'ready') pending.service.channel.send(cancellation(pending.gatewayId, why), CANCEL_ENVELOPE);
@@ -683,19 +733,39 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   function routeClientFrame(envelope: EnvelopeResult, line: Buffer): void {
     switch (envelope.kind) {
       case 'request':
-        return routeRequest(envelope, line);
+        return routeRequest(envelope, line, undefined);
       case 'notification':
         return routeNotification(envelope, line);
       case 'response':
       case 'error':
         return routeClientAnswer(envelope, line);
       case 'batch':
-        // Each member as a lone frame: the services answer each alone (docs/gateway.md).
-        for (const member of envelope.members!) routeClientFrame(member, member.bytes);
-        return;
+        return routeClientBatch(envelope.members!);
       case 'invalid':
         logger.warn({ problem: envelope.problem }, 'the gateway was handed a frame it cannot read: dropped');
     }
+  }
+
+  /**
+   * Each member routed as a lone frame would be (its service answers it alone), the requests'
+   * answers gathered into one array for the client (batch-answer.ts).
+   */
+  function routeClientBatch(members: readonly BatchMember[]): void {
+    const batch = new BatchAnswer(toClient);
+    try {
+      for (const member of members) {
+        if (member.kind !== 'request') {
+          routeClientFrame(member, member.bytes);
+          continue;
+        }
+        batch.expect();
+        routeRequest(member, member.bytes, batch);
+      }
+    } catch (error) {
+      batch.abandon();
+      throw error;
+    }
+    batch.routed();
   }
 
   // ---- services → client
@@ -724,6 +794,9 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     const pending = envelope.key === undefined ? undefined : awaiting.get(gatewayIdOfKey(envelope.key));
     // An id this service was not given (or one already settled, cancelled, timed out) reaches nobody else's request.
     if (pending === undefined || pending.service !== service) {
+      if (service.lateInitializeId >= 0 && envelope.key !== undefined && gatewayIdOfKey(envelope.key) === service.lateInitializeId) {
+        return lateInitializeAnswered(service, envelope, line);
+      }
       return logger.debug({ service: service.name, id: envelope.id }, 'a service\'s answer to nothing in flight was dropped');
     }
     awaiting.delete(pending.gatewayId);
@@ -733,7 +806,43 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     const restored: Envelope = depth === undefined
       ? { kind: envelope.kind, id: client.id, key: client.key, method: undefined }
       : { kind: envelope.kind, id: client.id, key: client.key, method: undefined, depth };
-    toClient(withClientId(line, envelope.id!, pending), restored);
+    const answer = withClientId(line, envelope.id!, pending);
+    if (client.batch === undefined) toClient(answer, restored);
+    else client.batch.answer(answer, restored);
+  }
+
+  /**
+   * A service left out because it did not answer the client's initialize in time answered it
+   * now: it joins. The client's handshake is over, so its capabilities are not announced to the
+   * client; it is sent notifications/initialized (when the client sent its own), and the client
+   * is told to list again each kind of list the service declares, so its names show up.
+   */
+  function lateInitializeAnswered(service: Service, envelope: Envelope, line: Buffer): void {
+    service.lateInitializeId = -1;
+    if (service.state !== 'left-out') return;
+    let result: unknown;
+    if (envelope.kind === 'response') {
+      try {
+        result = (parseFrameBody(line) as { result?: unknown }).result;
+      } catch {
+        result = undefined;
+      }
+    }
+    if (result === null || typeof result !== 'object' || Array.isArray(result)) {
+      return logger.warn({ service: service.name }, 'a service answered initialize late, without a result: it stays left out');
+    }
+    const answered = result as Record<string, unknown>;
+    const capabilities = answered['capabilities'];
+    service.capabilities = capabilities !== null && typeof capabilities === 'object' && !Array.isArray(capabilities) ? capabilities as Record<string, unknown> : {};
+    service.state = 'ready';
+    service.reason = undefined;
+    const announced = LIST_CAPABILITIES.filter((kind) => service.capabilities![kind] !== undefined);
+    logger.warn({ service: service.name, protocolVersion: answered['protocolVersion'], lists: announced }, 'a service answered initialize after the gateway answered the client: it joins late (its capabilities are not re-announced)');
+    if (clientInitialized) service.channel.send(INITIALIZED_FRAME, INITIALIZED_ENVELOPE);
+    for (const kind of announced) {
+      const method = LIST_CHANGED_NOTIFICATIONS[kind];
+      toClient(Buffer.from(`{"jsonrpc":"2.0","method":"${method}"}\n`), { kind: 'notification', id: undefined, key: undefined, method });
+    }
   }
 
   /**
@@ -878,6 +987,16 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
       failService(service, 'SIDECAR_ERR_UPSTREAM_EXITED', `service ${name} is down: ${reason}`);
     },
   };
+}
+
+/** The `error.code` of an error answer (fan-outs only: rare), undefined when it cannot be read. */
+function errorCodeOf(line: Buffer): unknown {
+  try {
+    const error = (parseFrameBody(line) as { error?: { code?: unknown } }).error;
+    return error !== null && typeof error === 'object' ? error.code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const CANCEL_ENVELOPE: Envelope = Object.freeze({ kind: 'notification', id: undefined, key: undefined, method: CANCELLED });
