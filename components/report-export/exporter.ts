@@ -130,6 +130,10 @@ export async function createReportExport(options: ReportExportOptions): Promise<
 
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, maxResponseSize: 1024 * 1024 });
   const closing = new AbortController();
+  // Aborts a request already on its way: only once close's bound has passed, so a batch the
+  // receiver is acknowledging as close begins is committed, not sent again at the next start.
+  const inFlight = new AbortController();
+  const finalFlushMs = options.finalFlushMs ?? Math.min(timeoutMs, 2000);
   let timer: unknown;
   let running: Promise<void> | undefined;
   let spoolWarned = false;
@@ -217,16 +221,17 @@ export async function createReportExport(options: ReportExportOptions): Promise<
     noteRejected(text);
   }
 
-  const sendWithRetries = (body: string): Promise<void> => pRetry(() => post(body, closing.signal), {
+  const sendWithRetries = (body: string): Promise<void> => pRetry(() => post(body, inFlight.signal), {
     retries: Number.POSITIVE_INFINITY,
-    // p-retry counts the attempts and stops on close; the wait itself is ours, on the injected clock.
+    // p-retry counts the attempts; the wait itself is ours, on the injected clock. Closing stops
+    // further attempts (a throw here ends the retries) but lets the one in flight finish.
     minTimeout: 0,
     maxTimeout: 0,
-    signal: closing.signal,
     onFailedAttempt: async ({ error, attemptNumber }) => {
-      if (closing.signal.aborted) return;
+      if (closing.signal.aborted) throw error;
       failed(error, attemptNumber);
       await sleep(backoffMs(attemptNumber));
+      if (closing.signal.aborted) throw error;
     },
   });
 
@@ -320,9 +325,11 @@ export async function createReportExport(options: ReportExportOptions): Promise<
     async close() {
       clock.clearTimeout(timer);
       closing.abort(CLOSED);
+      const grace = setTimeout(() => inFlight.abort(CLOSED), finalFlushMs);
       await running?.catch(() => undefined);
+      clearTimeout(grace);
       // One bounded pass without retries: the closing checkpoint reaches a receiver that is up; the rest waits for the next start.
-      const send = sendOnce(AbortSignal.timeout(options.finalFlushMs ?? Math.min(timeoutMs, 2000)));
+      const send = sendOnce(AbortSignal.timeout(finalFlushMs));
       try {
         while (await exportBatch(send));
       } catch (error) {
