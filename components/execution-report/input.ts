@@ -46,6 +46,8 @@ export interface InvocationInput extends InputBase {
   readonly identity?: ReportIdentity;
   /** Gateway mode only: the service the request went to by its name (`fs`), `''` when it names none. Absent with `--proxy`. */
   readonly server?: string;
+  /** Gateway mode only: the gateway id (JSON text) the request went to its service under, when the gateway settled that call. */
+  readonly correlationId?: string;
 }
 
 export interface LifecycleInput extends InputBase {

@@ -115,6 +115,7 @@ export function createInvocationReports(options: InvocationReportsOptions): Pump
       responseDigest: end?.reply === undefined ? undefined : sha256Digest(withoutLineEnd(end.reply)),
       identity,
       server: frame.service,
+      correlationId: end?.correlationId,
       generation: Math.max(0, generation()),
       startedAt: frame.at,
       durationMs: end === undefined ? 0 : Math.max(0, end.at - frame.at),

@@ -131,6 +131,7 @@ export function invocationText(r: InvocationInput, c: ChainFields, withPolicy: b
   let s = '{';
   if (r.arguments !== undefined) s += `"arguments":${canonicalText(r.arguments)},`;
   if (r.argumentsDigest !== undefined) s += `"argumentsDigest":${digestText(r.argumentsDigest)},`;
+  if (r.correlationId !== undefined) s += `"correlationId":${q(r.correlationId)},`;
   s += `"decisions":${decisionsText(r.decisions)},"direction":${word(r.direction)},`;
   if (r.dropped !== undefined) s += `"dropped":${int(r.dropped, 'dropped')},`;
   s += `"generation":${int(r.generation, 'generation')},`;

@@ -19,6 +19,7 @@ import type { FrameChannel, FrameChannelHandlers, LocalReplyTarget } from '../tr
 import { BatchAnswer } from './batch-answer.js';
 import { applyEdits, copyBytes, idSpan, isPlainString, pathSpan, sortedEdits, stringAt, type Edit, type Span } from './json-members.js';
 import { CursorCodec, LIST_KINDS, mergeHandshakes, type ListKind, type ServiceHandshake } from './merge.js';
+import { compileUriTemplate, type UriTemplateMatcher } from './uri-template.js';
 
 export interface GatewayService {
   /** The namespace (`fs`): its tools are `fs.read_file`. */
@@ -44,6 +45,13 @@ export interface GatewayOptions {
 export type GatewayChannel = FrameChannel & {
   /** That service's governor gave up (past its restarts): its requests get the retryable error, its namespace answers errors, the others go on. */
   serviceDown(name: string, reason: string): void;
+  /**
+   * The gateway id (JSON text) the client's request `clientId` (its id as written) went to its
+   * service under, while the gateway settles that call (its answer or its error on the way to the
+   * client: read when the request ends, for its report); undefined for any other request (a
+   * fan-out, the gateway's own answer, one ended by the pump: refused, cancelled, stopped).
+   */
+  correlationOf(clientId: string): string | undefined;
 };
 
 const DEFAULT_FAN_OUT_TIMEOUT_MS = 30_000;
@@ -83,6 +91,8 @@ interface Service {
   readonly asked: Map<string, string>;
   /** The gateway id of the client's initialize it did not answer in time (-1: none): an answer under it lets it join late. */
   lateInitializeId: number;
+  /** Its resource templates (resources/templates/list), each compiled once, by template text; renewed by each first page. */
+  templates: Map<string, UriTemplateMatcher>;
 }
 
 /** A client request as the gateway holds it: the pump's target, and the batch it came in (undefined: a lone request). */
@@ -244,7 +254,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   const fanOutTimeoutMs = options.fanOutTimeoutMs ?? DEFAULT_FAN_OUT_TIMEOUT_MS;
   const separatorBytes = Buffer.from(separator);
   const services: Service[] = options.services.map(({ name, channel }) => ({
-    name, nameBytes: Buffer.from(name), slab: new RequestSlab(), channel, state: 'ready', reason: undefined, capabilities: undefined, congested: false, ended: false, asked: new Map(), lateInitializeId: -1,
+    name, nameBytes: Buffer.from(name), slab: new RequestSlab(), channel, state: 'ready', reason: undefined, capabilities: undefined, congested: false, ended: false, asked: new Map(), lateInitializeId: -1, templates: new Map(),
   }));
   const byName = new Map(services.map((service) => [service.name, service]));
   const cursors = new CursorCodec();
@@ -266,6 +276,13 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   const uriOwners = new Map<string, Set<Service>>();
   /** The client sent notifications/initialized since its last initialize (a service joining late is then sent one). */
   let clientInitialized = false;
+  /** The call whose answer (or error) is on its way to the client now: its request ends meanwhile (correlationOf). */
+  let settling: Call | undefined;
+  /** A batch's settled members, client id → gateway id, while its array is on its way to the client. */
+  let settlingBatch: Map<string, number> | undefined;
+  const batchCorrelations = new WeakMap<BatchAnswer, Map<string, number>>();
+  // Per-call debug lines cost a level check per call, not an object: the level is fixed at start.
+  const debugEnabled = logger.isLevelEnabled('debug');
 
   const toClient = (line: Buffer, envelope: Envelope): void => handlers!.onFrame(line, envelope);
 
@@ -317,6 +334,10 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
    */
   function answerError(target: ClientTarget, code: ErrorCode, detail: string): void {
     if (target.batch === undefined && handlers!.onLocalReply !== undefined) return handlers!.onLocalReply(target, code, detail);
+    // A batch member's error: the pump ends and counts it as its own local reply, and its bytes go into the array.
+    if (target.batch !== undefined && handlers!.encodeLocalReply !== undefined) {
+      return target.batch.answer(handlers!.encodeLocalReply(target, code, detail), { kind: 'error', id: target.id, key: target.key, method: undefined });
+    }
     toClientOrBatch(target, encodeErrorResponse(target.id, code, detail), { kind: 'error', id: target.id, key: target.key, method: undefined });
   }
 
@@ -342,6 +363,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     const gatewayId = issueId(span === undefined ? 0 : span.end - span.start);
     const gatewayKey = String(gatewayId);
     awaiting.add({ kind: 'call', service, gatewayId, client, clientIdStart: span?.start ?? -1, clientIdEnd: span?.end ?? -1 });
+    if (debugEnabled) logger.debug({ service: service.name, method: client.method, clientId: client.id, gatewayId }, 'a call was forwarded to its service');
     service.channel.send(withIdAt(line, span, gatewayKey, extra, service.slab.take), { kind: 'request', id: gatewayKey, key: gatewayKey, method: client.method });
   }
 
@@ -403,9 +425,44 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     if (marked !== undefined && mark + 1 < uri.length) {
       return { service: marked, edit: { start: span!.start, end: span!.end, text: JSON.stringify(uri.slice(mark + 1)) } };
     }
+    const byTemplate = servicesWithTemplateFor(uri);
+    if (byTemplate.length === 1) return { service: byTemplate[0]!, edit: undefined };
+    if (byTemplate.length > 1) {
+      return `${uri} matches resource templates of ${byTemplate.map((s) => s.name).join(' and ')}: name one as <service>${URI_SERVICE_MARK}${uri}`;
+    }
     const withResources = services.filter((service) => service.capabilities === undefined || service.capabilities['resources'] !== undefined);
     if (withResources.length === 1) return { service: withResources[0]!, edit: undefined };
     return `no service listed ${uri}: list resources first, or name the service as <service>${URI_SERVICE_MARK}${uri}`;
+  }
+
+  /** The services one of whose resource templates matches the URI (a URI no service listed; one not ready then answers unavailable). */
+  function servicesWithTemplateFor(uri: string): Service[] {
+    const matched: Service[] = [];
+    for (const service of services) {
+      if (service.templates.size === 0) continue;
+      for (const matcher of service.templates.values()) {
+        if (!matcher.matches(uri)) continue;
+        matched.push(service);
+        break;
+      }
+    }
+    return matched;
+  }
+
+  /** A page of a service's templates remembered (a first page replaces what it listed before); each compiled once. */
+  function rememberTemplates(service: Service, listed: readonly unknown[], firstPage: boolean): void {
+    const before = service.templates;
+    if (firstPage) service.templates = new Map();
+    for (const item of listed) {
+      const template = item !== null && typeof item === 'object' ? (item as Record<string, unknown>)['uriTemplate'] : undefined;
+      if (typeof template !== 'string' || service.templates.has(template)) continue;
+      const matcher = before.get(template) ?? compileUriTemplate(template);
+      if (matcher === undefined) {
+        logger.debug({ service: service.name, template }, 'a resource template beyond RFC 6570 level 2: reads of its URIs are not routed by it');
+        continue;
+      }
+      service.templates.set(template, matcher);
+    }
   }
 
   function targetOfRequest(envelope: Envelope, line: Buffer, batch: BatchAnswer | undefined): ClientTarget {
@@ -485,12 +542,12 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
         const result = (parseFrameBody(line) as { result?: unknown }).result;
         if (result !== null && typeof result === 'object' && !Array.isArray(result)) done.answered.set(service, result as Record<string, unknown>);
       } catch {
-        logger.warn({ service: service.name, method: done.client.method }, 'a service\'s answer to a gateway request could not be read: left out');
+        logger.warn({ service: service.name, method: done.client.method, clientId: done.client.id, gatewayId: part.gatewayId }, 'a service\'s answer to a gateway request could not be read: left out');
       }
     } else {
       const code = errorCodeOf(line);
       if (code === METHOD_NOT_FOUND) done.methodNotFound++;
-      logger.warn({ service: service.name, method: done.client.method, code }, 'a service answered a gateway request with an error: left out');
+      logger.warn({ service: service.name, method: done.client.method, clientId: done.client.id, gatewayId: part.gatewayId, code }, 'a service answered a gateway request with an error: left out');
     }
     if (done.awaited.size === 0) settleFanOut(done);
   }
@@ -499,7 +556,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     const { fanOut: done, service } = part;
     awaiting.delete(part.gatewayId);
     if (!done.awaited.delete(part.gatewayId)) return;
-    logger.warn({ service: service.name, method: done.client.method, reason }, 'a service did not answer a gateway request: left out');
+    logger.warn({ service: service.name, method: done.client.method, clientId: done.client.id, gatewayId: part.gatewayId, reason }, 'a service did not answer a gateway request: left out');
     if (done.awaited.size === 0) settleFanOut(done);
   }
 
@@ -507,7 +564,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     done.timer = undefined;
     for (const [gatewayId, service] of done.awaited) {
       awaiting.delete(gatewayId);
-      logger.warn({ service: service.name, method: done.client.method, timeoutMs: fanOutTimeoutMs }, 'a service did not answer a gateway request in time: left out');
+      logger.warn({ service: service.name, method: done.client.method, clientId: done.client.id, gatewayId, timeoutMs: fanOutTimeoutMs }, 'a service did not answer a gateway request in time: left out');
       // MCP: initialize is never cancelled; anything else the service may stop working on.
       if (done.client.method !== INITIALIZE) service.channel.send(cancellation(gatewayId, 'the gateway stopped waiting'), CANCEL_ENVELOPE);
       if (done.client.method === INITIALIZE) {
@@ -629,6 +686,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
         continue;
       }
       if (list.items === 'resources' && firstPage) forgetUris(service);
+      if (list.items === 'resourceTemplates') rememberTemplates(service, listed, firstPage);
       for (const item of listed) {
         if (item === null || typeof item !== 'object') continue;
         const entry = { ...(item as Record<string, unknown>) };
@@ -709,6 +767,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     pending.client.batch?.skip();
     if (pending.kind === 'call') {
       awaiting.delete(pending.gatewayId);
+      if (debugEnabled) logger.debug({ service: pending.service.name, method: pending.client.method, clientId: pending.client.id, gatewayId: pending.gatewayId }, 'a call was cancelled by the client');
       if (pending.service.state === 'ready') pending.service.channel.send(cancellation(pending.gatewayId, why), CANCEL_ENVELOPE);
       return;
     }
@@ -751,7 +810,16 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
    * answers gathered into one array for the client (batch-answer.ts).
    */
   function routeClientBatch(members: readonly BatchMember[]): void {
-    const batch = new BatchAnswer(toClient);
+    const correlations = new Map<string, number>();
+    const batch = new BatchAnswer((line, envelope) => {
+      settlingBatch = correlations;
+      try {
+        toClient(line, envelope);
+      } finally {
+        settlingBatch = undefined;
+      }
+    });
+    batchCorrelations.set(batch, correlations);
     try {
       for (const member of members) {
         if (member.kind !== 'request') {
@@ -806,9 +874,28 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     const restored: Envelope = depth === undefined
       ? { kind: envelope.kind, id: client.id, key: client.key, method: undefined }
       : { kind: envelope.kind, id: client.id, key: client.key, method: undefined, depth };
+    // Read before the client's id is written over the gateway's (in place, maybe).
+    if (debugEnabled) logger.debug({ service: service.name, method: client.method, clientId: client.id, gatewayId: pending.gatewayId, kind: envelope.kind }, 'a service answered a call');
     const answer = withClientId(line, envelope.id!, pending);
-    if (client.batch === undefined) toClient(answer, restored);
-    else client.batch.answer(answer, restored);
+    const outer = settlingCall(pending);
+    try {
+      if (client.batch === undefined) toClient(answer, restored);
+      else client.batch.answer(answer, restored);
+    } finally {
+      settling = outer;
+    }
+  }
+
+  /**
+   * The call's answer goes on now (the caller restores `settling` to what this returns, after):
+   * meanwhile its request may end, and correlationOf names its gateway id. No closure: per call.
+   */
+  function settlingCall(call: Call): Call | undefined {
+    const { batch } = call.client;
+    if (batch !== undefined) batchCorrelations.get(batch)?.set(call.client.id, call.gatewayId);
+    const outer = settling;
+    settling = call;
+    return outer;
   }
 
   /**
@@ -895,7 +982,13 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   function failPending(pending: Awaited, code: ErrorCode, detail: string): void {
     awaiting.delete(pending.gatewayId);
     if (pending.kind === 'part') return partFailed(pending, detail);
-    answerError(pending.client, code, detail);
+    if (debugEnabled) logger.debug({ service: pending.service.name, method: pending.client.method, clientId: pending.client.id, gatewayId: pending.gatewayId, code }, 'a call failed at its service: answered with an error');
+    const outer = settlingCall(pending);
+    try {
+      answerError(pending.client, code, detail);
+    } finally {
+      settling = outer;
+    }
   }
 
   /** Every request this service holds, failed (but those in `spared`: a restart queue still has them). */
@@ -985,6 +1078,11 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
       service.reason = `down: ${reason}`;
       logger.error({ service: name, reason }, 'a service is down for good: its namespace answers errors, the others go on');
       failService(service, 'SIDECAR_ERR_UPSTREAM_EXITED', `service ${name} is down: ${reason}`);
+    },
+    correlationOf(clientId) {
+      if (settling !== undefined && settling.client.id === clientId) return String(settling.gatewayId);
+      const inBatch = settlingBatch?.get(clientId);
+      return inBatch === undefined ? undefined : String(inBatch);
     },
   };
 }

@@ -89,6 +89,8 @@ export interface RequestEnd<Trace = unknown> {
   readonly response: ObservedFrame | undefined;
   /** Milliseconds from the pump's clock. */
   readonly at: number;
+  /** Gateway mode only: the id its service received the request under (JSON text), when the gateway knows it (runtime/session.ts adds it; the pump never does). */
+  readonly correlationId?: string;
 }
 
 /** Several observers as one: each gets every call, with its own trace. */

@@ -3,7 +3,7 @@ import type { ErrorCode } from '../errors/index.js';
 import { CANCELLED, cancelledRequestKey, targetOf } from '../mcp/index.js';
 import { PASS, type Evaluation } from '../policy/index.js';
 import type { LocalReplyTarget } from '../transport/index.js';
-import { BatchSink } from './batch-sink.js';
+import { BatchSink, type FrameSink } from './batch-sink.js';
 import { CancelledRequests } from './cancelled-requests.js';
 import { createClientBatchRoute } from './client-batch.js';
 import { createPumpContext, denialOutcome, MAX_PENDING, type Pump, type PumpOptions } from './context.js';
@@ -18,6 +18,8 @@ import { createUpstreamGuards } from './upstream-guards.js';
 export { MAX_PENDING, type DecisionEvent, type PolicyHolder, type Pump, type PumpEvents, type PumpOptions, type PumpStats } from './context.js';
 
 const NO_BYTES = Buffer.alloc(0);
+/** A sink that takes nothing: localReply only encodes and ends (the channel writes the bytes, in a frame of its own). */
+const ENCODE_ONLY: FrameSink = { deliver: () => {}, drop: () => {} };
 
 // Routes frames between the client and the server channels. Frames are forwarded as their
 // original bytes; what the proxy writes itself leaves through localReply. Every frame is read
@@ -211,6 +213,24 @@ export function createPump(options: PumpOptions): Pump {
   };
 
   /**
+   * A client request the server channel answers itself inside a frame of its own (the gateway's
+   * error for a batch member): ended and counted as answerForChannel would, its bytes returned for
+   * that frame. It is remembered as a cancelled request is, so its answer, when the frame arrives,
+   * passes as a late one (judged by what it answers, not ended twice, not taken for an orphan).
+   */
+  const encodeForServerChannel = (target: LocalReplyTarget, code: ErrorCode, detail: string): Buffer => {
+    const pending = ledger.settle(target.key);
+    const answer: LocalAnswer = { code, detail };
+    stats.answeredLocally++;
+    if (pending === undefined) return localReply('client', refusedRequest(ctx, 'client-to-server', target, target.line ?? NO_BYTES, PASS), answer, outcomeOfCode(code), ENCODE_ONLY);
+    if (code === 'SIDECAR_ERR_UPSTREAM_RESTARTING' || code === 'SIDECAR_ERR_UPSTREAM_EXITED') guards.failed();
+    const reply = localReply('client', pending, answer, outcomeOfCode(code), ENCODE_ONLY);
+    cancelled.remember(pending);
+    ctx.notifyIfIdle();
+    return reply;
+  };
+
+  /**
    * The proxy's own `list_changed` after a policy change, for each kind of list the client has.
    * It takes the route a server notification takes — the one session recovery's `list_changed`
    * takes too: the rules in force judge it (a policy that drops these notifications drops the
@@ -290,6 +310,7 @@ export function createPump(options: PumpOptions): Pump {
       failPending('SIDECAR_ERR_UPSTREAM_EXITED', reason, waiting);
     },
     onLocalReply: answerForChannel('server'),
+    encodeLocalReply: encodeForServerChannel,
   });
 
   return {

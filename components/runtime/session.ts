@@ -208,7 +208,7 @@ export type GatewayChannelFactory = (options: {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly serverInfo: { readonly name: string; readonly version: string };
-}) => FrameChannel & { serviceDown(name: string, reason: string): void };
+}) => FrameChannel & { serviceDown(name: string, reason: string): void; correlationOf?(clientId: string): string | undefined };
 
 export interface GatewaySession {
   /** Each service's governor, by namespace. */
@@ -321,7 +321,7 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
     requestTimeoutResetsOnProgress: config.requestTimeoutResetsOnProgress,
     // No session-wide breaker: each service has its own (its guards), so one service's failures never fail the others.
     breaker: undefined,
-    observer: combineObservers(context.observers(identity, () => sumOf(governors.values(), (governor) => governor.generation))),
+    observer: withCorrelation(combineObservers(context.observers(identity, () => sumOf(governors.values(), (governor) => governor.generation))), gateway),
     identity,
     // Rules see the service each frame belongs to (`server:`, CEL `server`), the gateway's name for the others.
     serverName: createNamespaceResolver(gatewayOptions.separator, services.map((service) => service.name), GATEWAY_SERVER_NAME),
@@ -359,6 +359,23 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
   }
 
   return { services: governors, pump, stop, done };
+}
+
+/**
+ * Each request's end with the id its service received it under (reports' `correlationId`), read
+ * from the gateway as the request ends (it ends while the gateway settles the call). Gateway mode
+ * only: the one-server proxy's observers are not wrapped.
+ */
+function withCorrelation(observer: PumpObserver | undefined, gateway: Pick<ReturnType<GatewayChannelFactory>, 'correlationOf'>): PumpObserver | undefined {
+  const correlationOf = gateway.correlationOf?.bind(gateway);
+  if (observer === undefined || correlationOf === undefined) return observer;
+  return {
+    ...observer,
+    onRequestEnd(end) {
+      const correlationId = end.request.id === undefined ? undefined : correlationOf(end.request.id);
+      return observer.onRequestEnd(correlationId === undefined ? end : { ...end, correlationId });
+    },
+  };
 }
 
 /** CEL `server` in gateway mode for a frame that belongs to no one service (initialize, merged lists), or whose service is undecided. */

@@ -32,6 +32,13 @@ export interface FrameChannelHandlers {
    * every answer the proxy writes itself (encoded, counted, observed once: the pump's localReply).
    */
   onLocalReply?(request: LocalReplyTarget, code: ErrorCode, detail: string): void;
+  /**
+   * onLocalReply for an answer the channel writes itself, inside a frame of its own (the gateway's
+   * error for a member of a client batch, in the batch's array): the router ends and counts the
+   * request as its own local reply, but returns the bytes instead of sending them. When the
+   * channel's frame reaches the router, that member's answer passes as a late one (already ended).
+   */
+  encodeLocalReply?(request: LocalReplyTarget, code: ErrorCode, detail: string): Buffer;
 }
 
 /** The request a channel wants answered by the proxy: its id as written and by value. */

@@ -75,6 +75,51 @@ describe('reports through the gateway', () => {
     assert.equal(result.status, 0, result.stdout + result.stderr);
   });
 
+  it('should carry in a forwarded call\'s report the id its service received (correlationId), and log both ids', async () => {
+    const dir = tempDir('gateway-correlation');
+    // A server that answers each call with the id it received, as JSON text.
+    const script = join(dir, 'echo-id-server.mjs');
+    writeFileSync(script, [
+      "import { createInterface } from 'node:readline';",
+      'const out = (message) => process.stdout.write(`${JSON.stringify({ jsonrpc: "2.0", ...message })}\\n`);',
+      'createInterface({ input: process.stdin }).on("line", (line) => {',
+      '  const { id, method, params } = JSON.parse(line);',
+      '  if (id === undefined) return;',
+      '  if (method === "initialize") return out({ id, result: { protocolVersion: params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "echo-id", version: "1" } } });',
+      '  if (method === "tools/list") return out({ id, result: { tools: [{ name: "whoami", inputSchema: { type: "object" } }] } });',
+      '  if (method === "tools/call") return out({ id, result: { content: [{ type: "text", text: JSON.stringify(id) }] } });',
+      '  out({ id, error: { code: -32601, message: method } });',
+      '});',
+      '',
+    ].join('\n'));
+    const server = commandLine([process.execPath, script]);
+    const file = join(dir, 'servers.yaml');
+    writeFileSync(file, ['servers:', `  - { name: alpha, command: ${JSON.stringify(server)} }`, `  - { name: beta, command: ${JSON.stringify(server)} }`, ''].join('\n'));
+    const reports = join(dir, 'reports.ndjson');
+    const child = spawn(process.execPath, [CLI, '--servers', file, '--report-file', reports, '--log-level', 'debug', '--stdio', '--allow', commandLine([process.execPath, `${dir}/`])], { cwd: ROOT, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const proxy = new ProxyProcess(child);
+    after(() => proxy.dispose());
+    await initialize(proxy);
+    await call(proxy, 2, 'tools/list');
+    const seenByAlpha = (await call(proxy, 3, 'tools/call', { name: 'alpha.whoami', arguments: {} })).result.content[0].text as string;
+    proxy.send({ jsonrpc: '2.0', id: 'x', method: 'tools/call', params: { name: 'beta.whoami', arguments: {} } });
+    const seenByBeta = (await proxy.nextFrame(10_000)).json.result.content[0].text as string;
+    await stop(proxy);
+
+    assert.match(seenByAlpha, /^\d+$/, 'the service received a gateway id, a number');
+    assert.match(seenByBeta, /^\d+$/, 'a string id too');
+    assert.notEqual(seenByAlpha, seenByBeta);
+    const byId = new Map(invocationsOf(reports).map((line) => [line.requestId, line]));
+    assert.deepEqual([byId.get('3')?.['correlationId'], byId.get('"x"')?.['correlationId']], [seenByAlpha, seenByBeta]);
+    // The gateway's own and fanned-out requests went to no one service under one id.
+    assert.deepEqual([byId.get('1')?.['correlationId'], byId.get('2')?.['correlationId']], [undefined, undefined]);
+    // The logs link the client's id, the gateway's and the service.
+    const forwarded = proxy.logs().filter((record) => record['msg'] === 'a call was forwarded to its service');
+    assert.deepEqual(forwarded.map((record) => [record['clientId'], String(record['gatewayId']), record['service']]), [['3', seenByAlpha, 'alpha'], ['"x"', seenByBeta, 'beta']]);
+    const result = verify(reports);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+  });
+
   it('should write --proxy reports without a server field', async () => {
     const dir = tempDir('proxy-reports');
     const reports = join(dir, 'reports.ndjson');
@@ -84,7 +129,7 @@ describe('reports through the gateway', () => {
     await stop(proxy);
     const lines = reportLines(reports);
     assert.ok(lines.some((line) => line.kind === 'invocation' && line.requestId === '2'));
-    assert.ok(lines.every((line) => !('server' in line)), 'no line carries `server`');
+    assert.ok(lines.every((line) => !('server' in line) && !('correlationId' in line)), 'no line carries `server` or `correlationId`');
     assert.equal(verify(reports).status, 0);
   });
 });
