@@ -77,6 +77,8 @@ export interface Metrics {
   watchReportSink(read: () => ReportSinkCounts | undefined): void;
   /** Reads the transcript writer's counters at each scrape (undefined: no --record). */
   watchTranscript(read: () => TranscriptCounts | undefined): void;
+  /** Reads the trace exporter's counters at each scrape (undefined: no --otlp-traces). */
+  watchTraceExport(read: () => { readonly exported: number; readonly dropped: number } | undefined): void;
   /** Reads the report export's counters at each scrape (undefined: no --report-export). */
   watchReportExport(read: () => ReportExportCounts | undefined): void;
   /** Reads the number of open HTTP sessions at each scrape. */
@@ -176,6 +178,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   let readPolicy: (() => PolicyInfo | undefined) | undefined;
   let readSink: (() => ReportSinkCounts | undefined) | undefined;
   let readTranscript: (() => TranscriptCounts | undefined) | undefined;
+  let readTraces: (() => { readonly exported: number; readonly dropped: number } | undefined) | undefined;
   let readExport: (() => ReportExportCounts | undefined) | undefined;
   let readSessions: (() => number) | undefined;
   let readEvictions: (() => number) | undefined;
@@ -249,6 +252,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   mirrorCounter(registry, 'reports_written_total', 'Execution reports written', [], (add) => add({}, sinkValue('written')()));
   mirrorCounter(registry, 'reports_dropped_total', 'Execution reports dropped: the queue was full under --report-on-overflow drop, or the sink was closed', [], (add) => add({}, sinkValue('dropped')()));
   mirrorCounter(registry, 'report_write_failures_total', 'Execution reports lost to write errors', [], (add) => add({}, sinkValue('failures')()));
+  mirrorCounter(registry, 'trace_spans_exported_total', 'Spans the OpenTelemetry Collector took (--otlp-traces)', [], (add) => add({}, safely(readTraces)?.exported ?? 0));
+  mirrorCounter(registry, 'trace_spans_dropped_total', 'Spans dropped because their export failed (--otlp-traces; the Collector down or refusing)', [], (add) => add({}, safely(readTraces)?.dropped ?? 0));
   mirrorCounter(registry, 'transcript_write_failures_total', 'Frames the transcript (--record) lost: they could not be serialized or written', [], (add) => add({}, safely(readTranscript)?.failures ?? 0));
   mirrorCounter(registry, 'reports_exported_total', 'Report lines the OTLP receiver acknowledged (--report-export; a batch sent again counts again)', [], (add) => add({}, safely(readExport)?.exported ?? 0));
   mirrorCounter(registry, 'report_export_failures_total', 'Export requests that failed (a status other than 2xx, a network error, a timeout) and are retried', [], (add) => add({}, safely(readExport)?.failures ?? 0));
@@ -286,6 +291,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     watchPolicy: (read) => void (readPolicy = read),
     watchReportSink: (read) => void (readSink = read),
     watchTranscript: (read) => void (readTranscript = read),
+    watchTraceExport: (read) => void (readTraces = read),
     watchReportExport: (read) => void (readExport = read),
     watchHttpSessions: (read) => void (readSessions = read),
     watchHttpEvictions: (read) => void (readEvictions = read),

@@ -141,6 +141,7 @@ export async function startSidecar(config: SidecarConfig, io: SidecarIo, deps: S
     const admin = config.admin === undefined ? undefined : await startAdmin(config, logger, deps.version ?? 'unknown', () => readiness(), policy, reporting);
     if (admin !== undefined) closers.unshift(() => admin.endpoint.close()); // closed last: /readyz says 503 while the rest stops
     admin?.metrics.watchCircuitBreakers(() => breakers);
+    admin?.metrics.watchTraceExport(() => tracing?.exportStats);
 
     const observers: Array<(identity: Parameters<SessionContext['observers']>[0], generation: () => number) => PumpObserver[]> = [];
     const eventSinks: Array<(event: GovernorEvent, server?: string) => void> = [];

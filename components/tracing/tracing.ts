@@ -32,8 +32,15 @@ export interface TracingDeps {
 export interface Tracing {
   /** One observer serves every session: it keeps nothing per session. */
   readonly observer: TracerObserver;
+  /** Spans the Collector took, and spans dropped because an export failed (for the metrics). */
+  readonly exportStats: Readonly<TraceExportStats>;
   /** Exports what is still queued (bounded in time) and stops. */
   close(): Promise<void>;
+}
+
+export interface TraceExportStats {
+  exported: number;
+  dropped: number;
 }
 
 /** How long stopping waits for the last spans to be exported: a Collector that is down never holds the proxy's exit. */
@@ -49,7 +56,8 @@ export function tracesEndpoint(url: string): string {
 export function startTracing(settings: TraceSettings, deps: TracingDeps): Tracing {
   const { logger } = deps;
   const endpoint = tracesEndpoint(settings.url);
-  const processor = deps.processor ?? new BatchSpanProcessor(loggedExporter(new OTLPTraceExporter({ url: endpoint }), logger, endpoint));
+  const exportStats: TraceExportStats = { exported: 0, dropped: 0 };
+  const processor = deps.processor ?? new BatchSpanProcessor(loggedExporter(new OTLPTraceExporter({ url: endpoint }), logger, endpoint, exportStats));
   // Sampling follows the OpenTelemetry variables (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG) unless a test sets it.
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': process.env['OTEL_SERVICE_NAME'] ?? 'mcp-sidecar', 'service.version': deps.version ?? 'unknown' }),
@@ -62,6 +70,7 @@ export function startTracing(settings: TraceSettings, deps: TracingDeps): Tracin
   logger.info({ endpoint, inject: settings.inject }, 'traces are exported over OTLP/HTTP');
   return {
     observer,
+    exportStats,
     async close() {
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<'timeout'>((resolve) => {
@@ -80,13 +89,15 @@ export function startTracing(settings: TraceSettings, deps: TracingDeps): Tracin
  * The exporter, with its failures logged: the SDK reports them only to its own diagnostic
  * logger, which is silent. One line when exports start failing, one when they recover.
  */
-function loggedExporter(inner: SpanExporter, logger: Logger, endpoint: string): SpanExporter {
+function loggedExporter(inner: SpanExporter, logger: Logger, endpoint: string, stats: TraceExportStats): SpanExporter {
   let failing = false;
   return {
     export(spans, done) {
       inner.export(spans, (result) => {
         // ExportResultCode.SUCCESS is 0 (@opentelemetry/core, not a dependency of ours).
         const ok = result.code === 0;
+        if (ok) stats.exported += spans.length;
+        else stats.dropped += spans.length;
         if (!ok && !failing) logger.warn({ endpoint, spans: spans.length, err: result.error?.message }, 'exporting spans to the Collector failed; spans are dropped until it answers');
         else if (ok && failing) logger.info({ endpoint }, 'exporting spans to the Collector works again');
         failing = !ok;
