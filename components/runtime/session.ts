@@ -13,10 +13,11 @@ import { createNamespaceResolver, type Identity } from '../policy/index.js';
 import {
   childEnvironment, createGovernor, spawnUpstream, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type ServerAccount, type Upstream,
 } from '../proxy-process-governor/index.js';
-import { combineObservers, createPump, type DecisionEvent, type Pump, type PumpObserver } from '../pump/index.js';
+import { combineObservers, type Pump, type PumpObserver } from '../pump/index.js';
 import { createSessionRecovery } from '../session-recovery/index.js';
 import type { FlushOn, FrameChannel } from '../transport/index.js';
 import { EXIT_CODES, type ExitCode } from './exit-codes.js';
+import { createSessionLifecycle } from './session-lifecycle.js';
 import type { ReloadablePolicy } from './policy-holder.js';
 
 /** What every session of a proxy shares: set up once at start. */
@@ -72,17 +73,18 @@ export interface Session {
 }
 
 /** `stoppedMessage`: the log line at the end ('proxy stopped' for the one stdio session). */
+/** `stoppedMessage`: the log line at the end ('proxy stopped' for the one stdio session). */
 export function startSession(context: SessionContext, client: FrameChannel, identity?: Identity, stoppedMessage = 'session stopped'): Session {
-  const { config, logger, policy } = context;
-  client = context.holdAnswers?.(client) ?? client;
-  let finishing: Promise<ExitCode> | undefined;
-  // A second request to stop (e.g. the client's SIGTERM after its stdin EOF, as the MCP SDK
-  // sends 2 s later, followed by SIGKILL 2 s after that) skips the remaining waits.
-  let hurry!: () => void;
-  const hurried = new Promise<void>((resolve) => (hurry = resolve));
-  let resolveDone!: (code: ExitCode) => void;
-  const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));
-  let clientGone = false;
+  const { config, logger } = context;
+  const lifecycle = createSessionLifecycle(context, client, {
+    stoppedMessage,
+    serversNoun: 'the server',
+    stopServers: async (hurried) => {
+      const { step, descendantsSignalled, survivors } = await governor.stop(hurried);
+      if (survivors > 0) logger.error({ survivors }, 'processes of the server\'s tree survived SIGKILL');
+      return { stop: step, descendantsSignalled, restarts: governor.generation };
+    },
+  });
 
   // The governor keeps a server running; the session it serves is carried across its restarts here.
   const recovery = createSessionRecovery({ logger });
@@ -97,70 +99,28 @@ export function startSession(context: SessionContext, client: FrameChannel, iden
     restart: config.restart,
     stop: config,
     logger,
-    onFatal: (fatal) => void finish(exitCodeFor(fatal), fatal.reason, false),
+    onFatal: (fatal) => void lifecycle.finish(exitCodeFor(fatal), fatal.reason, false),
     onEvent: context.onGovernorEvent,
     // Once the client is gone there is nobody to serve: a server that exits then stays down.
-    shouldRestart: () => finishing === undefined,
+    shouldRestart: () => !lifecycle.isFinishing(),
     onServerStart: recovery.onServerStart,
     clock: context.clock,
     random: context.random,
     spawn: firstRunFromPool(context.takeWarmServer, context.spawn, logger),
   });
   const breaker = context.breakers?.forSession(logger);
-  if (breaker !== undefined) void done.then(() => context.breakers!.release(breaker));
-  const pump = createPump({
-    client,
+  if (breaker !== undefined) void lifecycle.done.then(() => context.breakers!.release(breaker));
+  const pump = lifecycle.startPump({
     server: recovery.wrap(governor.channel),
-    logger,
-    events: {
-      onClientEnd: () => void stop('the client closed its input'),
-      onClientGone: (error) => {
-        clientGone = true;
-        void finish(EXIT_CODES.OK, `the client went away (${error.message})`, false);
-      },
-      onServerEnd: () => {},
-      onDecisions: (event) => logDecisions(logger, event),
-    },
-    policy,
-    clock: context.clock,
     requestTimeoutMs: config.requestTimeoutMs,
-    requestTimeoutResetsOnProgress: config.requestTimeoutResetsOnProgress,
     breaker,
     observer: combineObservers(context.observers(identity, () => governor.generation)),
     identity,
     // CEL `server`: the executable as admitted, never the server's own claim (serverInfo).
     serverName: basename(context.executable),
   });
-  // A reload may change what lists show: the client hears list_changed for what it listed, until the session ends.
-  if (policy !== undefined) void done.then(policy.onChange(() => pump.policyChanged()));
 
-  function finish(code: ExitCode, reason: string, drain: boolean): Promise<ExitCode> {
-    finishing ??= (async () => {
-      pump.refuseNewRequests(code === EXIT_CODES.OK ? 'SIDECAR_ERR_SHUTTING_DOWN' : 'SIDECAR_ERR_UPSTREAM_EXITED', reason);
-      if (drain) await Promise.race([pump.whenIdle(config.drainTimeoutMs), hurried]);
-      // What is still pending now was not answered in time (or its client is gone).
-      const outcome = clientGone ? 'client_gone' : code !== EXIT_CODES.OK ? 'upstream_exited' : 'timeout';
-      const { step, descendantsSignalled, survivors } = await governor.stop(hurried);
-      if (survivors > 0) logger.error({ survivors }, 'processes of the server\'s tree survived SIGKILL');
-      pump.failPending('SIDECAR_ERR_UPSTREAM_EXITED', code === EXIT_CODES.OK ? 'the proxy stopped the server' : reason, outcome);
-      await pump.flushClient();
-      client.close();
-      logger.info({ reason, stop: step, descendantsSignalled, restarts: governor.generation, exitCode: code, ...pump.stats }, stoppedMessage);
-      return code;
-    })();
-    void finishing.then(resolveDone);
-    return finishing;
-  }
-
-  function stop(reason: string): Promise<ExitCode> {
-    if (finishing) {
-      logger.info({ reason }, 'asked to stop again: no more waiting for in-flight requests or the server');
-      hurry();
-    }
-    return finish(EXIT_CODES.OK, reason, true);
-  }
-
-  return { governor, pump, breaker, stop, done };
+  return { governor, pump, breaker, stop: lifecycle.stop, done: lifecycle.done };
 }
 
 /** The governor's spawn: the first run takes a warm server when one waits, every other spawns. */
@@ -175,17 +135,6 @@ function firstRunFromPool(take: (() => Upstream | undefined) | undefined, ownSpa
     logger.debug({ pid: warm.pid }, 'the session runs a warm server');
     return warm;
   };
-}
-
-/** Logs what rules did or would have done. */
-function logDecisions(logger: Logger, event: DecisionEvent): void {
-  for (const decision of event.decisions) {
-    const verb = decision.effect === 'deny' ? (decision.enforced ? 'denied' : 'would deny') : (decision.enforced ? 'rewrote' : 'would rewrite');
-    logger.info({
-      ruleId: decision.ruleId, kind: decision.kind, effect: decision.effect, enforced: decision.enforced, reason: decision.reason,
-      direction: event.direction, phase: event.phase, method: event.method, id: event.id, ...(decision.changes === undefined ? {} : { changes: decision.changes }),
-    }, `policy ${verb} ${event.method}`);
-  }
 }
 
 function exitCodeFor(fatal: GovernorFatal): ExitCode {
@@ -235,17 +184,22 @@ export interface GatewaySessionOptions {
  * it ends when the client goes, or when every service is down (nothing is left to serve).
  */
 export function startGatewaySession(context: SessionContext, gatewayOptions: GatewaySessionOptions, client: FrameChannel, identity?: Identity, stoppedMessage = 'session stopped'): GatewaySession {
-  const { config, logger, policy } = context;
-  client = context.holdAnswers?.(client) ?? client;
-  let finishing: Promise<ExitCode> | undefined;
-  let hurry!: () => void;
-  const hurried = new Promise<void>((resolve) => (hurry = resolve));
-  let resolveDone!: (code: ExitCode) => void;
-  const done = new Promise<ExitCode>((resolve) => (resolveDone = resolve));
-  let clientGone = false;
-
+  const { config, logger } = context;
   const governors = new Map<string, Governor>();
   const down = new Set<string>();
+  const lifecycle = createSessionLifecycle(context, client, {
+    stoppedMessage,
+    serversNoun: 'the servers',
+    stopServers: async (hurried) => {
+      // Every service's stop sequence at once: the slowest sets the pace, not their sum.
+      const stopped = await Promise.all([...governors].map(async ([name, governor]) => ({ name, outcome: await governor.stop(hurried) })));
+      for (const { name, outcome: { survivors } } of stopped) {
+        if (survivors > 0) logger.error({ service: name, survivors }, 'processes of the server\'s tree survived SIGKILL');
+      }
+      return { services: Object.fromEntries(stopped.map(({ name, outcome: { step } }) => [name, { stop: step, restarts: governors.get(name)!.generation, down: down.has(name) }])) };
+    },
+  });
+
   let gateway: ReturnType<GatewayChannelFactory> | undefined;
   // A governor that gives up before the gateway exists (it cannot today: no pin, spawn errors come
   // later) is told to the gateway once it does.
@@ -260,7 +214,7 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
     if (gateway === undefined) downBeforeGateway.push([name, fatal.reason]);
     else gateway.serviceDown(name, fatal.reason);
     guards.get(name)?.serviceDown();
-    if (down.size === gatewayOptions.services.length) void finish(exitCodeFor(fatal), `every service is down (the last: ${name}, ${fatal.reason})`, false);
+    if (down.size === gatewayOptions.services.length) void lifecycle.finish(exitCodeFor(fatal), `every service is down (the last: ${name}, ${fatal.reason})`, false);
   };
 
   const takeWarm = context.takeWarmService;
@@ -279,7 +233,7 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
       logger: serviceLogger,
       onFatal: (fatal) => serviceDown(settings.name, fatal),
       onEvent: context.onGovernorEvent === undefined ? undefined : (event) => context.onGovernorEvent!(event, settings.name),
-      shouldRestart: () => finishing === undefined,
+      shouldRestart: () => !lifecycle.isFinishing(),
       onServerStart: recovery.onServerStart,
       clock: context.clock,
       random: context.random,
@@ -289,7 +243,7 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
     governors.set(settings.name, governor);
     const channel = recovery.wrap(governor.channel);
     const breaker = context.breakers?.forSession(serviceLogger);
-    if (breaker !== undefined) void done.then(() => context.breakers!.release(breaker));
+    if (breaker !== undefined) void lifecycle.done.then(() => context.breakers!.release(breaker));
     if (!needsServiceGuards(settings.requestTimeoutMs, breaker)) return { name: settings.name, channel };
     const guarded = guardServiceChannel({
       name: settings.name, channel, clock: context.clock, logger: serviceLogger, requestTimeoutMs: settings.requestTimeoutMs,
@@ -301,24 +255,10 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
   gateway = gatewayOptions.createGateway({ services, separator: gatewayOptions.separator, logger, clock: context.clock, serverInfo: gatewayOptions.serverInfo });
   for (const [name, reason] of downBeforeGateway.splice(0)) gateway.serviceDown(name, reason);
 
-  const pump = createPump({
-    client,
+  const pump = lifecycle.startPump({
     server: gateway,
-    logger,
-    events: {
-      onClientEnd: () => void stop('the client closed its input'),
-      onClientGone: (error) => {
-        clientGone = true;
-        void finish(EXIT_CODES.OK, `the client went away (${error.message})`, false);
-      },
-      onServerEnd: () => {},
-      onDecisions: (event) => logDecisions(logger, event),
-    },
-    policy,
-    clock: context.clock,
     // Deadlines are each service's (its guards: timeouts.requestMs, else this flag), not the session's.
     requestTimeoutMs: undefined,
-    requestTimeoutResetsOnProgress: config.requestTimeoutResetsOnProgress,
     // No session-wide breaker: each service has its own (its guards), so one service's failures never fail the others.
     breaker: undefined,
     observer: withCorrelation(combineObservers(context.observers(identity, () => sumOf(governors.values(), (governor) => governor.generation))), gateway),
@@ -326,39 +266,8 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
     // Rules see the service each frame belongs to (`server:`, CEL `server`), the gateway's name for the others.
     serverName: createNamespaceResolver(gatewayOptions.separator, services.map((service) => service.name), GATEWAY_SERVER_NAME),
   });
-  // A reload may change what lists show: the client hears list_changed for what it listed, until the session ends.
-  if (policy !== undefined) void done.then(policy.onChange(() => pump.policyChanged()));
 
-  function finish(code: ExitCode, reason: string, drain: boolean): Promise<ExitCode> {
-    finishing ??= (async () => {
-      pump.refuseNewRequests(code === EXIT_CODES.OK ? 'SIDECAR_ERR_SHUTTING_DOWN' : 'SIDECAR_ERR_UPSTREAM_EXITED', reason);
-      if (drain) await Promise.race([pump.whenIdle(config.drainTimeoutMs), hurried]);
-      const outcome = clientGone ? 'client_gone' : code !== EXIT_CODES.OK ? 'upstream_exited' : 'timeout';
-      // Every service's stop sequence at once: the slowest sets the pace, not their sum.
-      const stopped = await Promise.all([...governors].map(async ([name, governor]) => ({ name, outcome: await governor.stop(hurried) })));
-      for (const { name, outcome: { survivors } } of stopped) {
-        if (survivors > 0) logger.error({ service: name, survivors }, 'processes of the server\'s tree survived SIGKILL');
-      }
-      pump.failPending('SIDECAR_ERR_UPSTREAM_EXITED', code === EXIT_CODES.OK ? 'the proxy stopped the servers' : reason, outcome);
-      await pump.flushClient();
-      client.close();
-      const services = Object.fromEntries(stopped.map(({ name, outcome: { step } }) => [name, { stop: step, restarts: governors.get(name)!.generation, down: down.has(name) }]));
-      logger.info({ reason, services, exitCode: code, ...pump.stats }, stoppedMessage);
-      return code;
-    })();
-    void finishing.then(resolveDone);
-    return finishing;
-  }
-
-  function stop(reason: string): Promise<ExitCode> {
-    if (finishing) {
-      logger.info({ reason }, 'asked to stop again: no more waiting for in-flight requests or the servers');
-      hurry();
-    }
-    return finish(EXIT_CODES.OK, reason, true);
-  }
-
-  return { services: governors, pump, stop, done };
+  return { services: governors, pump, stop: lifecycle.stop, done: lifecycle.done };
 }
 
 /**
