@@ -28,6 +28,12 @@ function serverArgv(record: string): string[] {
 }
 
 /** What the server received, line by line, since the last call. */
+/** The warm pool's own readiness ping to a waiting server (never a client's frame). */
+const WARM_PING = /^\{"jsonrpc":"2\.0","id":"mcp-sidecar-warm-\d+","method":"ping"\}$/;
+
+// What the fixture servers received, read from their shared record file. Over --http a warm
+// server's readiness ping (sent by the pool before any session has it, possibly mid-test when a
+// replacement starts) is the proxy's own frame, not a client's: it is left out.
 class ServerRecord {
   #seen = 0;
   constructor(readonly file: string) {}
@@ -41,7 +47,7 @@ class ServerRecord {
     const lines = text.split('\n').filter(Boolean).map((b64) => Buffer.from(b64, 'base64'));
     const fresh = lines.slice(this.#seen);
     this.#seen = lines.length;
-    return fresh;
+    return fresh.filter((line) => !WARM_PING.test(line.toString('utf8')));
   }
 }
 
