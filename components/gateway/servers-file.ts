@@ -5,16 +5,16 @@
  * reported together, each at its file:line:col, in the policy loader's style.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SidecarError } from '../errors/index.js';
 import { parseCommandLine } from '../proxy-process-governor/command-line.js';
 import { GOVERNOR_BOUNDS, type Bounds } from '../values/index.js';
 // The policy document's YAML machinery, reused so both files report errors alike.
-import { describeFound, expected } from '../policy/document/describe.js';
-import { issueMessages, toFindings, type Finding } from '../policy/document/issues.js';
-import { formatPath, formatPolicyError, type PolicyError } from '../policy/document/policy-error.js';
-import { deepFreeze, nonScalarKeys, positionOf, yamlError } from '../policy/document/yaml-position.js';
+import { expected } from '../policy/document/describe.js';
+import { issueMessages, toFindings } from '../policy/document/issues.js';
+import { formatPolicyError, type PolicyError } from '../policy/document/policy-error.js';
+import { readStrictYamlMapping } from '../policy/document/strict-yaml.js';
+import { deepFreeze } from '../policy/document/yaml-position.js';
 
 export interface ServiceSpec {
   readonly name: string;
@@ -144,29 +144,9 @@ const FILE_EXPECTED = 'a servers file (a mapping with a `servers:` list)';
 
 /** `fileName` names the source in error messages. */
 export function parseServersText(text: string, fileName: string): ServersFile {
-  const lineCounter = new LineCounter();
-  // A duplicated key is an error: the last one silently winning could hide a service's setting.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (finding: Finding): PolicyError => ({
-    file: fileName, ...positionOf(doc, lineCounter, finding.path, finding.at), path: formatPath(finding.path), message: finding.message,
+  const { data, at } = readStrictYamlMapping(text, fileName, FILE_EXPECTED, (errors) => {
+    throw invalid(fileName, errors);
   });
-  const yamlProblems = [...doc.errors, ...doc.warnings];
-  if (yamlProblems.length > 0) throw invalid(fileName, yamlProblems.map((problem) => yamlError(fileName, doc, lineCounter, problem)));
-  const badKeys = nonScalarKeys(doc).map(({ offset, found }): PolicyError => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { file: fileName, line, column: col, path: '', message: `invalid YAML: expected a mapping key that is a plain value, found ${found}` };
-  });
-  if (badKeys.length > 0) throw invalid(fileName, badKeys);
-
-  let data: unknown;
-  try {
-    data = doc.toJS(); // bounded alias expansion (yaml's maxAliasCount)
-  } catch (error) {
-    throw invalid(fileName, [at({ path: [], at: 'value', message: `invalid YAML: ${(error as Error).message}` })]);
-  }
-  if (doc.contents === null) throw invalid(fileName, [at({ path: [], at: 'value', message: `expected ${FILE_EXPECTED}, found an empty file` })]);
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid(fileName, [at({ path: [], at: 'value', message: `expected ${FILE_EXPECTED}, found ${describeFound(data)}` })]);
-
   const result = serversSchema.safeParse(data, { error: issueMessages });
   if (!result.success) throw invalid(fileName, toFindings(result.error.issues).map(at));
   return deepFreeze(result.data);

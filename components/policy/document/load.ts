@@ -6,16 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import { SidecarError } from '../../errors/index.js';
 import { canonicalJson } from '../../values/index.js';
-import { describeFound } from './describe.js';
 import type { PolicyDocument } from './document.js';
-import { issueMessages, toFindings, type Finding } from './issues.js';
-import { formatPath, PolicyInvalidError, type PolicyError } from './policy-error.js';
-import { isMapping } from './schema-parts.js';
+import { issueMessages, toFindings } from './issues.js';
+import { PolicyInvalidError, type PolicyError } from './policy-error.js';
 import { policySchema } from './schema.js';
-import { deepFreeze, nonScalarKeys, positionOf, yamlError } from './yaml-position.js';
+import { readStrictYamlMapping } from './strict-yaml.js';
+import { deepFreeze } from './yaml-position.js';
 
 export interface LoadedPolicy {
   /** Defaults applied, sizes and revision normalized; frozen all the way down. */
@@ -41,35 +39,9 @@ export function loadPolicyFile(path: string): LoadedPolicy {
 
 /** `fileName` names the source in error messages and in `LoadedPolicy.source`. */
 export function parsePolicyText(text: string, fileName: string): LoadedPolicy {
-  const lineCounter = new LineCounter();
-  // uniqueKeys: a duplicated key is an error, not "the last one wins" — a policy must not hide a setting.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (finding: Finding): PolicyError => ({
-    file: fileName,
-    ...positionOf(doc, lineCounter, finding.path, finding.at),
-    path: formatPath(finding.path),
-    message: finding.message,
+  const { data, at } = readStrictYamlMapping(text, fileName, DOCUMENT_EXPECTED, (errors) => {
+    throw invalid(fileName, errors);
   });
-
-  // Warnings count too: an unresolved tag (`!foo`) would otherwise quietly become a string.
-  const yamlProblems = [...doc.errors, ...doc.warnings];
-  if (yamlProblems.length > 0) throw invalid(fileName, yamlProblems.map((problem) => yamlError(fileName, doc, lineCounter, problem)));
-  // A key that is a list or a mapping would be stringified by toJS (with a process warning).
-  const badKeys = nonScalarKeys(doc).map(({ offset, found }): PolicyError => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { file: fileName, line, column: col, path: '', message: `invalid YAML: expected a mapping key that is a plain value, found ${found}` };
-  });
-  if (badKeys.length > 0) throw invalid(fileName, badKeys);
-
-  let data: unknown;
-  try {
-    data = doc.toJS(); // bounded alias expansion (yaml's maxAliasCount): no "billion laughs"
-  } catch (error) {
-    throw invalid(fileName, [at({ path: [], at: 'value', message: `invalid YAML: ${(error as Error).message}` })]);
-  }
-  if (doc.contents === null) throw invalid(fileName, [at({ path: [], at: 'value', message: `expected ${DOCUMENT_EXPECTED}, found an empty file` })]);
-  if (!isMapping(data)) throw invalid(fileName, [at({ path: [], at: 'value', message: `expected ${DOCUMENT_EXPECTED}, found ${describeFound(data)}` })]);
-
   const result = policySchema.safeParse(data, { error: issueMessages });
   if (!result.success) throw invalid(fileName, toFindings(result.error.issues).map(at));
 
@@ -77,7 +49,6 @@ export function parsePolicyText(text: string, fileName: string): LoadedPolicy {
   const digest = createHash('sha256').update(canonicalJson(document)).digest('hex');
   return Object.freeze({ document, digest, source: fileName });
 }
-
 
 /** Errors in the order they appear in the file (the sort is stable: same place, schema order). */
 function invalid(file: string, errors: PolicyError[]): PolicyInvalidError {
