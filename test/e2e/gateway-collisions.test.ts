@@ -1,6 +1,7 @@
-// The gateway end to end with two servers that offer the same names: two memory servers
-// (test/fixtures/gateway-memory-server.mjs) list the same tools and the same resource URIs. Both
-// are visible, tools by namespace and URIs marked `<service>+<uri>`; a bare shared URI is refused
+// The gateway end to end with servers that offer the same names: two real server-memory servers
+// (each on its own graph file) list the same tools and the same resource URI, and two paging
+// fixtures (test/fixtures/gateway-paging-server.mjs) the same URIs page after page. Both are
+// visible, tools by namespace and URIs marked `<service>+<uri>`; a bare shared URI is refused
 // naming both services, and a marked one reaches the service it names.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,7 +11,10 @@ import { after, describe, test } from 'node:test';
 import { ROOT, commandLine } from '../helpers/paths.js';
 import { ProxyProcess, type Frame } from '../helpers/proxy-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { MEMORY_FIXTURE, cleanEnv, gatewayArgs } from '../fixtures/gateway-three-servers.js';
+import { MEMORY_ENTRY, PAGING_FIXTURE, cleanEnv, gatewayArgs, memoryEnvYaml } from '../fixtures/gateway-three-servers.js';
+
+/** server-memory's tools, in the order it lists them. */
+const MEMORY_TOOLS = ['create_entities', 'create_relations', 'add_observations', 'delete_entities', 'delete_observations', 'delete_relations', 'read_graph', 'search_nodes', 'open_nodes'];
 
 async function call(proxy: ProxyProcess, id: number, method: string, params?: object): Promise<Frame> {
   proxy.send({ jsonrpc: '2.0', id, method, ...(params && { params }) });
@@ -19,42 +23,69 @@ async function call(proxy: ProxyProcess, id: number, method: string, params?: ob
   return json;
 }
 
+/** The gateway over `left` and `right`, both started by `command` with their extra YAML, separator `_`, initialized. */
+async function startGateway(command: readonly string[], extra: (name: string, dir: string) => string): Promise<ProxyProcess> {
+  const dir = tempDir('gateway-collisions');
+  const file = join(dir, 'servers.yaml');
+  const entry = (name: string): string => `  - { name: ${name}, command: ${JSON.stringify(commandLine(command))}${extra(name, dir)} }`;
+  writeFileSync(file, ['separator: "_"', 'servers:', entry('left'), entry('right'), ''].join('\n'));
+  const proxy = new ProxyProcess(spawn(process.execPath, gatewayArgs(file), { cwd: ROOT, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] }));
+  after(() => proxy.dispose());
+  await call(proxy, 1, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'collisions', version: '1' } });
+  proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  return proxy;
+}
+
+async function stop(proxy: ProxyProcess): Promise<void> {
+  proxy.endInput();
+  assert.deepEqual(await proxy.waitForExit(), { code: 0, signal: null });
+  proxy.assertStdoutClean();
+}
+
 describe('the gateway over two servers offering the same names', () => {
-  test('tools and resource URIs two servers share are both visible, and each reaches its own server', async () => {
-    const file = join(tempDir('gateway-collisions'), 'servers.yaml');
-    const memory = JSON.stringify(commandLine([process.execPath, MEMORY_FIXTURE]));
-    writeFileSync(file, `separator: "_"\nservers:\n  - { name: left, command: ${memory} }\n  - { name: right, command: ${memory} }\n`);
-    const proxy = new ProxyProcess(spawn(process.execPath, gatewayArgs(file), { cwd: ROOT, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] }));
-    after(() => proxy.dispose());
-    await call(proxy, 1, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'collisions', version: '1' } });
-    proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  test('two server-memory servers: their tools and their resource URI are both visible, and each reaches its own server', async () => {
+    const proxy = await startGateway([process.execPath, MEMORY_ENTRY], (name, dir) => `, env: ${memoryEnvYaml(join(dir, `${name}.jsonl`))}`);
 
     const names = ((await call(proxy, 2, 'tools/list')).result.tools as Array<{ name: string }>).map((tool) => tool.name);
-    const own = ['create_entities', 'read_graph', 'echo', 'sleep', 'pending'];
-    assert.deepEqual(names, [...own.map((name) => `left_${name}`), ...own.map((name) => `right_${name}`)]);
+    assert.deepEqual(names, [...MEMORY_TOOLS.map((name) => `left_${name}`), ...MEMORY_TOOLS.map((name) => `right_${name}`)]);
 
     // State is per server: an entity created on the left is not on the right.
-    await call(proxy, 3, 'tools/call', { name: 'left_create_entities', arguments: { entities: [{ name: 'Ada' }] } });
-    const left = JSON.parse((await call(proxy, 4, 'tools/call', { name: 'left_read_graph', arguments: {} })).result.content[0].text);
-    const right = JSON.parse((await call(proxy, 5, 'tools/call', { name: 'right_read_graph', arguments: {} })).result.content[0].text);
-    assert.deepEqual([left.entities.length, right.entities.length], [1, 0]);
+    const ada = { name: 'Ada', entityType: 'person', observations: ['wrote the first program'] };
+    const created = await call(proxy, 3, 'tools/call', { name: 'left_create_entities', arguments: { entities: [ada] } });
+    assert.deepEqual(created.result?.structuredContent, { entities: [ada] }, JSON.stringify(created));
+    const left = (await call(proxy, 4, 'tools/call', { name: 'left_read_graph', arguments: {} })).result.structuredContent;
+    const right = (await call(proxy, 5, 'tools/call', { name: 'right_read_graph', arguments: {} })).result.structuredContent;
+    assert.deepEqual([left, right], [{ entities: [ada], relations: [] }, { entities: [], relations: [] }]);
 
-    const first = (await call(proxy, 6, 'resources/list')).result;
-    const uris = (first.resources as Array<{ uri: string }>).map((resource) => resource.uri);
-    assert.deepEqual(uris.slice(0, 2), ['left+memory://note/1', 'left+memory://note/2']);
-    assert.ok(uris.includes('right+memory://note/1'), uris.join(', '));
-    assert.equal(uris.length, 20, 'ten from each');
-    const second = (await call(proxy, 7, 'resources/list', { cursor: first.nextCursor })).result;
-    assert.ok((second.resources as Array<{ uri: string }>).some((resource) => resource.uri === 'right+memory://note/15'), 'the second page marks its shared URIs too');
+    const uris = ((await call(proxy, 6, 'resources/list')).result.resources as Array<{ uri: string }>).map((resource) => resource.uri);
+    assert.deepEqual(uris, ['left+memory://knowledge-graph', 'right+memory://knowledge-graph']);
 
-    const bare = await call(proxy, 8, 'resources/read', { uri: 'memory://note/2' });
+    const bare = await call(proxy, 7, 'resources/read', { uri: 'memory://knowledge-graph' });
     assert.equal(bare.error?.code, -32602, JSON.stringify(bare));
     assert.match(bare.error!.message + JSON.stringify(bare.error?.data ?? ''), /left and right/);
-    const marked = await call(proxy, 9, 'resources/read', { uri: 'right+memory://note/2' });
-    assert.deepEqual(marked.result?.contents, [{ uri: 'memory://note/2', mimeType: 'text/plain', text: 'note number 2' }], JSON.stringify(marked));
+    for (const [id, service, graph] of [[8, 'left', { entities: [ada], relations: [] }], [9, 'right', { entities: [], relations: [] }]] as const) {
+      const marked = await call(proxy, id, 'resources/read', { uri: `${service}+memory://knowledge-graph` });
+      const contents = marked.result?.contents as Array<{ uri: string; mimeType: string; text: string }> | undefined;
+      assert.deepEqual(contents?.map(({ uri, mimeType }) => ({ uri, mimeType })), [{ uri: 'memory://knowledge-graph', mimeType: 'application/json' }], JSON.stringify(marked));
+      assert.deepEqual(JSON.parse(contents![0]!.text), graph, `${service}+memory://knowledge-graph is ${service}'s graph`);
+    }
+    await stop(proxy);
+  });
 
-    proxy.endInput();
-    assert.deepEqual(await proxy.waitForExit(), { code: 0, signal: null });
-    proxy.assertStdoutClean();
+  test('two paging servers: their shared URIs are marked on every page, and a marked one reaches the service it names', async () => {
+    const proxy = await startGateway([process.execPath, PAGING_FIXTURE], () => '');
+    const first = (await call(proxy, 2, 'resources/list')).result;
+    const uris = (first.resources as Array<{ uri: string }>).map((resource) => resource.uri);
+    assert.deepEqual(uris.slice(0, 2), ['left+page://note/1', 'left+page://note/2']);
+    assert.ok(uris.includes('right+page://note/1'), uris.join(', '));
+    assert.equal(uris.length, 20, 'ten from each');
+    const second = (await call(proxy, 3, 'resources/list', { cursor: first.nextCursor })).result;
+    assert.ok((second.resources as Array<{ uri: string }>).some((resource) => resource.uri === 'right+page://note/15'), 'the second page marks its shared URIs too');
+
+    const bare = await call(proxy, 4, 'resources/read', { uri: 'page://note/2' });
+    assert.equal(bare.error?.code, -32602, JSON.stringify(bare));
+    const marked = await call(proxy, 5, 'resources/read', { uri: 'right+page://note/2' });
+    assert.deepEqual(marked.result?.contents, [{ uri: 'page://note/2', mimeType: 'text/plain', text: 'note number 2' }], JSON.stringify(marked));
+    await stop(proxy);
   });
 });

@@ -1,14 +1,15 @@
-// The gateway end to end, when one of its three real servers fails: the memory server is killed
+// The gateway end to end, when one of its three real servers fails: server-memory is killed
 // under a call (that call gets the retryable error; a call in flight at server-everything and one
 // to server-filesystem are unaffected; the memory namespace answers again once its governor
-// restarted it); and the gateway's own refusals on the wire (a cursor it did not issue, a method
-// it does not route). Frames are read raw, by id: answers from different servers come in any order.
+// restarted it, its graph kept in its file); and the gateway's own refusals on the wire (a cursor
+// it did not issue, a method it does not route). Frames are read raw, by id: answers from
+// different servers come in any order.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { ROOT } from '../helpers/paths.js';
 import { ProxyProcess, type Frame, type LogRecord } from '../helpers/proxy-process.js';
-import { cleanEnv, gatewayArgs, threeServers } from '../fixtures/gateway-three-servers.js';
+import { cleanEnv, gatewayArgs, pauseServer, threeServers } from '../fixtures/gateway-three-servers.js';
 
 /** The gateway as a child, with its answers kept by id (server requests and notifications apart). */
 class Gateway {
@@ -18,7 +19,8 @@ class Gateway {
   #nextId = 1;
 
   constructor(serversFile: string) {
-    const child = spawn(process.execPath, gatewayArgs(serversFile), { cwd: ROOT, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    // Debug: the test waits for the gateway's record of a call forwarded to its service.
+    const child = spawn(process.execPath, gatewayArgs(serversFile, 'debug'), { cwd: ROOT, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     this.proxy = new ProxyProcess(child);
     void this.#read();
   }
@@ -82,16 +84,19 @@ describe('the gateway when one of three real servers fails', () => {
     after(() => gateway.proxy.dispose());
     assert.ok((await gateway.initialize()).result?.capabilities?.tools !== undefined);
 
-    const sleeping = gateway.request('tools/call', { name: 'memory.sleep', arguments: { ms: 30_000 } });
+    const created = await gateway.call('tools/call', { name: 'memory.create_entities', arguments: { entities: [{ name: 'Ada', entityType: 'person', observations: ['wrote the first program'] }] } });
+    assert.deepEqual(created.result?.structuredContent?.entities?.map((e: { name: string }) => e.name), ['Ada'], JSON.stringify(created));
     const running = gateway.request('tools/call', { name: 'everything.trigger-long-running-operation', arguments: { duration: 1, steps: 2 } });
-    // The sleep is running once `pending`, sent after it to the same server, counts it.
-    assert.equal(text(await gateway.call('tools/call', { name: 'memory.pending', arguments: {} })), '1');
     const memoryPid = (await gateway.startedServer('memory')).pid;
     assert.equal(typeof memoryPid, 'number', 'the memory service\'s server pid is logged');
+    // server-memory answers at once: stopped, it holds the call in its pipe, in flight at the gateway, until it is killed.
+    await pauseServer(memoryPid!);
+    const underKill = gateway.request('tools/call', { name: 'memory.read_graph', arguments: {} });
+    await gateway.proxy.waitForLog((r) => r.msg === 'a call was forwarded to its service' && r['service'] === 'memory' && r['clientId'] === String(underKill.id), 10_000);
     process.kill(memoryPid!, 'SIGKILL');
 
-    const failed = await sleeping.answer;
-    assert.equal(failed.id, sleeping.id);
+    const failed = await underKill.answer;
+    assert.equal(failed.id, underKill.id);
     assert.equal(failed.error?.code, -32003, `the killed server's call gets SIDECAR_ERR_UPSTREAM_EXITED: ${JSON.stringify(failed)}`);
     assert.equal(failed.error?.data?.retryable, true, JSON.stringify(failed.error));
     assert.match(failed.error!.message + JSON.stringify(failed.error?.data ?? {}), /memory/, 'the error names the service');
@@ -100,8 +105,9 @@ describe('the gateway when one of three real servers fails', () => {
     assert.equal(text(await gateway.call('tools/call', { name: 'fs.read_text_file', arguments: { path: `${servers.dataDir}/hello.txt` } })), 'hello from the filesystem\n');
     assert.equal(text(await running.answer), 'Long running operation completed. Duration: 1 seconds, Steps: 2.');
 
-    // The memory namespace answers again: its governor restarted the server and replayed the client's initialize.
-    assert.equal(text(await gateway.call('tools/call', { name: 'memory.echo', arguments: { message: 'back' } })), 'BACK');
+    // The memory namespace answers again: its governor restarted the server and replayed the client's initialize; the graph was kept in its file.
+    const graph = await gateway.call('tools/call', { name: 'memory.read_graph', arguments: {} });
+    assert.deepEqual(graph.result?.structuredContent, { entities: [{ name: 'Ada', entityType: 'person', observations: ['wrote the first program'] }], relations: [] }, JSON.stringify(graph));
     await gateway.startedServer('memory', (pid) => pid !== memoryPid);
     const pids = gateway.serverPids('memory');
     assert.equal(pids.length, 2, `the memory server was started twice: ${pids.join(', ')}`);
@@ -115,16 +121,16 @@ describe('the gateway when one of three real servers fails', () => {
   });
 
   test('the gateway refuses a cursor it did not issue, a cursor for another list, and a method it does not route', async () => {
-    const gateway = new Gateway(threeServers().serversFile);
+    const gateway = new Gateway(threeServers({ paging: true }).serversFile);
     after(() => gateway.proxy.dispose());
     await gateway.initialize();
     const first = await gateway.call('resources/list');
     const cursor = first.result.nextCursor as string;
-    assert.equal(typeof cursor, 'string', 'the memory server has more: the gateway issues a cursor');
+    assert.equal(typeof cursor, 'string', 'the paging server has more: the gateway issues a cursor');
     const next = await gateway.call('resources/list', { cursor });
-    assert.deepEqual(next.result.resources.map((r: { uri: string }) => r.uri), Array.from({ length: 10 }, (_, i) => `memory://note/${i + 11}`), 'the next page asks only the service that had more');
+    assert.deepEqual(next.result.resources.map((r: { uri: string }) => r.uri), Array.from({ length: 10 }, (_, i) => `page://note/${i + 11}`), 'the next page asks only the service that had more');
     const forged = `${cursor.slice(0, -2)}${cursor.endsWith('AA') ? 'BB' : 'AA'}`;
-    for (const [params, method] of [[{ cursor: forged }, 'resources/list'], [{ cursor }, 'tools/list'], [{ cursor: 'memory:11' }, 'resources/list']] as const) {
+    for (const [params, method] of [[{ cursor: forged }, 'resources/list'], [{ cursor }, 'tools/list'], [{ cursor: '11' }, 'resources/list'], [{ cursor: 'pages:11' }, 'resources/list']] as const) {
       const refused = await gateway.call(method, params);
       assert.equal(refused.error?.code, -32602, `${method} ${JSON.stringify(params)}: ${JSON.stringify(refused)}`);
     }

@@ -1,11 +1,14 @@
 // The gateway end to end with the official clients: the SDK v1 client (@modelcontextprotocol/sdk)
 // and the v2 client (@modelcontextprotocol/client) each start the built proxy over three real
-// servers (test/fixtures/gateway-three-servers.ts) and list, call, read, get prompts, receive
-// progress and a sampling request, cancel and page; and each compares what it gets through the
-// gateway with what the same client gets from each server directly, names aside (a conformance-
-// style check: the gateway adds a namespace and nothing else). Timeouts only keep a broken proxy
-// from hanging the suite.
+// servers, server-everything, server-filesystem and server-memory, and a paging fixture
+// (test/fixtures/gateway-three-servers.ts), and list, call, read, get prompts, receive progress and
+// a sampling request, cancel and page; and each compares what it gets through the gateway with what
+// the same client gets from each server directly, names aside (a conformance-style check: the
+// gateway adds a namespace and nothing else; server-memory directly runs on a graph file of its
+// own, so both start empty and take the same calls). Timeouts only keep a broken proxy from
+// hanging the suite.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
@@ -17,11 +20,11 @@ import { LineReader } from '../helpers/line-reader.js';
 import { forceKill, waitUntilGone } from '../helpers/proc-table.js';
 import { logRecords, type LogRecord } from '../helpers/proxy-process.js';
 import { ROOT } from '../helpers/paths.js';
-import { cleanEnv, gatewayArgs, threeServers, type ThreeServers } from '../fixtures/gateway-three-servers.js';
+import { MEMORY_DEFAULT_FILE, cleanEnv, gatewayArgs, pauseServer, resumeServer, threeServers, type ServiceName, type ThreeServers } from '../fixtures/gateway-three-servers.js';
 
 type Json = Record<string, any>;
-type ServiceName = 'everything' | 'fs' | 'memory';
-const SERVICES: readonly ServiceName[] = ['everything', 'fs', 'memory'];
+/** The services that list tools (the paging fixture lists only resources). */
+const TOOL_SERVICES: readonly ServiceName[] = ['everything', 'fs', 'memory'];
 
 interface CallOptions {
   readonly onprogress?: (progress: Json) => void;
@@ -57,11 +60,11 @@ async function closeAndReap(close: () => Promise<void>, pid: number | null | und
   if (typeof pid === 'number' && !(await waitUntilGone(pid, 5000))) forceKill(pid);
 }
 
-type Launch = { command: string; args: string[] };
+type Launch = { command: string; args: string[]; env?: Readonly<Record<string, string>> };
 
 function connectV1(launch: Launch): Promise<SdkClient> {
   return (async () => {
-    const transport = new StdioV1({ ...launch, env: cleanEnv(), cwd: ROOT, stderr: 'pipe' });
+    const transport = new StdioV1({ ...launch, env: { ...cleanEnv(), ...launch.env }, cwd: ROOT, stderr: 'pipe' });
     const stderr = new LineReader(transport.stderr as unknown as Readable, 'stderr');
     const client = new ClientV1({ name: 'gateway-e2e-v1', version: '1' }, { capabilities: { sampling: {} } });
     client.setRequestHandler(CreateMessageRequestSchema, async (request) => SAMPLED(firstText(request)));
@@ -93,7 +96,7 @@ class InPlaceStdioV2 extends StdioV2 {}
 
 function connectV2(launch: Launch, mode: 'legacy' | 'auto' = 'legacy'): Promise<SdkClient> {
   return (async () => {
-    const transport = new InPlaceStdioV2({ ...launch, env: cleanEnv(), cwd: ROOT, stderr: 'pipe' });
+    const transport = new InPlaceStdioV2({ ...launch, env: { ...cleanEnv(), ...launch.env }, cwd: ROOT, stderr: 'pipe' });
     const stderr = new LineReader(transport.stderr as unknown as Readable, 'stderr');
     const client = new ClientV2({ name: 'gateway-e2e-v2', version: '2' }, { capabilities: { sampling: {} }, versionNegotiation: { mode } });
     client.setRequestHandler('sampling/createMessage', async (request) => SAMPLED(firstText(request as never)) as never);
@@ -137,6 +140,17 @@ async function allPages(list: (cursor?: string) => Promise<Json>, items: string)
   return { items: all, pages };
 }
 
+/** The first of `client`'s log records from index `from` on that `predicate` accepts, once there is one. */
+async function logAfter(client: SdkClient, from: number, predicate: (record: LogRecord) => boolean): Promise<LogRecord> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = client.logs().slice(from).find(predicate);
+    if (found !== undefined) return found;
+    assert.ok(Date.now() < deadline, 'the log record came');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** The item with its namespace taken off its name, as its server listed it. */
 function withoutPrefix(service: ServiceName, item: Json): Json {
   const name = item['name'] as string;
@@ -152,18 +166,19 @@ const KINDS = [
 
 for (const kind of KINDS) {
   describe(`the gateway over three real servers, with the ${kind.label}`, () => {
-    let servers: ThreeServers;
+    // Made here, not in before(): its folder is removed when this describe ends (a hook's own after() would end sooner).
+    const servers: ThreeServers = threeServers({ paging: true });
     let gateway: SdkClient;
     const direct = {} as Record<ServiceName, SdkClient>;
 
     before(async () => {
-      servers = threeServers();
       const started = await Promise.all([
-        kind.connect({ command: process.execPath, args: gatewayArgs(servers.serversFile) }),
-        ...SERVICES.map((name) => kind.connect({ command: servers.argv[name][0]!, args: servers.argv[name].slice(1) })),
+        // Debug: the cancellation test reads the gateway's records of a call forwarded, cancelled, answered late.
+        kind.connect({ command: process.execPath, args: gatewayArgs(servers.serversFile, 'debug') }),
+        ...servers.services.map((name) => kind.connect({ command: servers.argv[name][0]!, args: servers.argv[name].slice(1), env: servers.directEnv[name] })),
       ]);
       gateway = started[0]!;
-      SERVICES.forEach((name, index) => (direct[name] = started[index + 1]!));
+      servers.services.forEach((name, index) => (direct[name] = started[index + 1]!));
     });
     after(async () => {
       await Promise.all([gateway, ...Object.values(direct)].filter((c) => c !== undefined).map((c) => c.close()));
@@ -174,67 +189,76 @@ for (const kind of KINDS) {
       const capabilities = gateway.capabilities() ?? {};
       for (const capability of ['tools', 'resources', 'prompts']) assert.ok(capabilities[capability] !== undefined, `${capability} is declared`);
       const instructions = gateway.instructions() ?? '';
-      assert.match(instructions, /\[memory\] Remembers entities\./);
       const everything = direct.everything.instructions();
-      if (everything !== undefined) assert.ok(instructions.includes(`[everything] ${everything}`), 'server-everything\'s instructions are under its name');
+      assert.ok(everything !== undefined && instructions.startsWith(`[everything] ${everything}`), 'server-everything\'s instructions are under its name');
+      assert.equal(direct.memory.instructions(), undefined, 'server-memory gives none');
+      assert.doesNotMatch(instructions, /\[(fs|memory|pages)\]/, 'a service without instructions adds none');
     });
 
     test('tools/list: every server\'s tools, namespaced, each entry otherwise as its server lists it', async () => {
       const { items: tools } = await allPages((cursor) => gateway.listTools(cursor), 'tools');
-      for (const service of SERVICES) {
+      for (const service of TOOL_SERVICES) {
         const own = (await allPages((cursor) => direct[service].listTools(cursor), 'tools')).items;
         const through = tools.filter((tool) => (tool['name'] as string).startsWith(`${service}.`)).map((tool) => withoutPrefix(service, tool));
         assert.deepEqual(through, own, `${service}'s tools through the gateway`);
       }
-      assert.equal(tools.length, (await Promise.all(SERVICES.map((s) => direct[s].listTools()))).reduce((sum, page) => sum + page['tools'].length, 0));
-    });
-
-    test('a tool name two servers share (echo) is listed for each, and each call reaches its own server', async () => {
-      const names = (await gateway.listTools())['tools'].map((tool: Json) => tool['name']);
-      assert.ok(names.includes('everything.echo') && names.includes('memory.echo'), names.join(', '));
-      assert.deepEqual((await gateway.callTool('everything.echo', { message: 'héllo 漢' }))['content'], [{ type: 'text', text: 'Echo: héllo 漢' }]);
-      assert.deepEqual((await gateway.callTool('memory.echo', { message: 'héllo 漢' }))['content'], [{ type: 'text', text: 'HÉLLO 漢' }]);
+      assert.equal(tools.length, (await Promise.all(TOOL_SERVICES.map((s) => direct[s].listTools()))).reduce((sum, page) => sum + page['tools'].length, 0));
+      for (const name of ['memory.create_entities', 'memory.read_graph', 'memory.search_nodes']) assert.ok(tools.some((tool) => tool['name'] === name), `${name} is listed`);
     });
 
     test('tools/call: the same result through the gateway as directly, for each server', async () => {
-      const calls: Array<[ServiceName, string, Json]> = [
+      // Each call, and whether its server refuses it (isError): the same either way through the gateway.
+      const calls: Array<[ServiceName, string, Json, 'refused'?]> = [
         ['everything', 'echo', { message: 'the same 🚀' }],
         ['everything', 'get-sum', { a: 2, b: 3.5 }],
         ['everything', 'get-structured-content', { location: 'New York' }],
         ['fs', 'read_text_file', { path: `${servers.dataDir}/hello.txt` }],
         ['fs', 'list_directory', { path: servers.dataDir }],
-        ['fs', 'read_text_file', { path: '/etc/passwd' }],
-        ['memory', 'create_entities', { entities: [{ name: 'Ada', entityType: 'person', observations: ['wrote the first program'] }] }],
+        ['fs', 'read_text_file', { path: '/etc/passwd' }, 'refused'],
+        // server-memory's graph: the gateway's server and the direct one each start on an empty file of its own.
+        ['memory', 'create_entities', { entities: [{ name: 'Ada', entityType: 'person', observations: ['wrote the first program'] }, { name: 'Analytical Engine', entityType: 'machine', observations: [] }] }],
+        ['memory', 'create_entities', { entities: [{ name: 'Ada', entityType: 'person', observations: [] }] }],
+        ['memory', 'create_relations', { relations: [{ from: 'Ada', to: 'Analytical Engine', relationType: 'programmed' }] }],
+        ['memory', 'add_observations', { observations: [{ entityName: 'Analytical Engine', contents: ['designed by Babbage 漢'] }] }],
+        ['memory', 'add_observations', { observations: [{ entityName: 'Nobody', contents: ['x'] }] }, 'refused'],
+        ['memory', 'search_nodes', { query: 'babbage' }],
+        ['memory', 'open_nodes', { names: ['Ada'] }],
         ['memory', 'read_graph', {}],
       ];
-      for (const [service, tool, args] of calls) {
+      for (const [service, tool, args, refused] of calls) {
         const [through, own] = await Promise.all([gateway.callTool(`${service}.${tool}`, args), direct[service].callTool(tool, args)]);
         assert.deepEqual(through, own, `${service}.${tool}(${JSON.stringify(args)})`);
+        assert.equal(through['isError'] === true, refused === 'refused', `${service}.${tool}(${JSON.stringify(args)}): ${JSON.stringify(through)}`);
       }
+      const graph = (await gateway.callTool('memory.read_graph', {}))['structuredContent'];
+      assert.deepEqual(graph['relations'], [{ from: 'Ada', to: 'Analytical Engine', relationType: 'programmed' }], 'the writes reached the memory server');
+      assert.ok(existsSync(servers.memoryFiles.gateway) && existsSync(servers.memoryFiles.direct), 'each memory server wrote its graph to its own file in the test\'s folder');
+      assert.equal(existsSync(MEMORY_DEFAULT_FILE), false, 'nothing was written into node_modules');
     });
 
     test('resources: every page through the gateway\'s cursor is every server\'s resources, and a read is the same as directly', async () => {
       const through = await allPages((cursor) => gateway.listResources(cursor), 'resources');
-      const owns = await Promise.all(SERVICES.map((service) => allPages((cursor) => direct[service].listResources(cursor).catch(() => ({ resources: [] })), 'resources')));
+      const owns = await Promise.all(servers.services.map((service) => allPages((cursor) => direct[service].listResources(cursor).catch(() => ({ resources: [] })), 'resources')));
       assert.deepEqual(through.items, owns.flatMap((own) => own.items), 'the merged list is each server\'s, in the services\' order');
       // The v2 client walks every page itself when asked without a cursor: the last note is there only if the gateway's cursor was followed.
-      assert.ok(through.items.some((resource) => resource['uri'] === 'memory://note/25'), 'the memory server\'s last page is reached through the gateway\'s cursor');
-      if (!kind.aggregatesPages) assert.ok(owns[2]!.pages >= 3 && through.pages >= 3, `the memory server pages its resources (${owns[2]!.pages} pages) and so does the gateway (${through.pages})`);
+      assert.ok(through.items.some((resource) => resource['uri'] === 'page://note/25'), 'the paging server\'s last page is reached through the gateway\'s cursor');
+      assert.ok(through.items.some((resource) => resource['uri'] === 'memory://knowledge-graph'), 'server-memory\'s graph is listed');
+      const paging = owns[servers.services.indexOf('pages')]!;
+      if (!kind.aggregatesPages) assert.ok(paging.pages >= 3 && through.pages >= 3, `the paging server pages its resources (${paging.pages} pages) and so does the gateway (${through.pages})`);
       const document = through.items.find((resource) => (resource['uri'] as string).startsWith('demo://resource/static/document/'))?.['uri'] as string | undefined;
       assert.ok(document, 'a static document of server-everything is listed');
-      for (const [service, uri] of [['everything', document], ['memory', 'memory://note/23']] as const) {
+      for (const [service, uri] of [['everything', document], ['memory', 'memory://knowledge-graph'], ['pages', 'page://note/23']] as const) {
         assert.deepEqual(await gateway.readResource(uri), await direct[service].readResource(uri), `resources/read ${uri}`);
       }
     });
 
     test('prompts: listed namespaced, and a prompt is the same through the gateway as directly', async () => {
+      // Of the servers, only server-everything has prompts (server-memory declares none, and is not asked).
+      assert.equal(direct.memory.capabilities()?.['prompts'], undefined);
       const prompts = (await gateway.listPrompts())['prompts'] as Json[];
-      for (const service of ['everything', 'memory'] as const) {
-        const own = (await direct[service].listPrompts())['prompts'];
-        assert.deepEqual(prompts.filter((p) => (p['name'] as string).startsWith(`${service}.`)).map((p) => withoutPrefix(service, p)), own);
-      }
+      assert.deepEqual(prompts.map((p) => withoutPrefix('everything', p)), (await direct.everything.listPrompts())['prompts']);
       assert.deepEqual(await gateway.getPrompt('everything.simple-prompt'), await direct.everything.getPrompt('simple-prompt'));
-      assert.deepEqual(await gateway.getPrompt('memory.summarize', { topic: 'gateways' }), await direct.memory.getPrompt('summarize', { topic: 'gateways' }));
+      assert.deepEqual(await gateway.getPrompt('everything.args-prompt', { city: 'Zürich' }), await direct.everything.getPrompt('args-prompt', { city: 'Zürich' }));
     });
 
     test('progress: a long-running tool\'s progress reaches the client, and its result is the one it gives directly', async () => {
@@ -259,13 +283,25 @@ for (const kind of KINDS) {
     });
 
     test('cancel: an aborted call is cancelled at its server (under the gateway\'s id), and the session goes on', async () => {
+      const started = gateway.logs().find((r) => r.msg === 'started the MCP server' && r['service'] === 'memory');
+      assert.equal(typeof started?.pid, 'number', 'the memory server\'s pid is logged');
+      // server-memory answers at once: stopped, it keeps the call in its pipe, in flight, until the client has cancelled it.
+      await pauseServer(started!.pid!);
+      const from = gateway.logs().length;
       const controller = new AbortController();
-      const call = gateway.callTool('memory.sleep', { ms: 30_000 }, { signal: controller.signal });
-      // The sleep is running at the memory server once `pending` (sent after it, to the same server) counts it.
-      assert.deepEqual((await gateway.callTool('memory.pending', {}))['content'], [{ type: 'text', text: '1' }]);
+      const call = gateway.callTool('memory.read_graph', {}, { signal: controller.signal });
+      const forwarded = await logAfter(gateway, from, (r) => r.msg === 'a call was forwarded to its service' && r['service'] === 'memory');
       controller.abort('the test cancels');
       await assert.rejects(call, /cancels/);
-      assert.deepEqual((await gateway.callTool('memory.pending', {}))['content'], [{ type: 'text', text: '0' }], 'the cancellation reached the memory server');
+      await logAfter(gateway, from, (r) => r.msg === 'a call was cancelled by the client' && r['gatewayId'] === forwarded['gatewayId']);
+      // Continued, server-memory reads the call and then its cancellation, under the gateway's id: the SDK server then
+      // never answers it. Had the cancellation named another id, its answer would come (and be dropped, logged) first.
+      resumeServer(started!.pid!);
+      const [through, own] = await Promise.all([gateway.callTool('memory.read_graph', {}), direct.memory.callTool('read_graph', {})]);
+      assert.deepEqual(through, own);
+      // A second call after it, so that an answer to the cancelled call, had there been one, has come before this one's.
+      assert.equal((await gateway.callTool('memory.open_nodes', { names: ['Ada'] }))['isError'], undefined);
+      assert.deepEqual(gateway.logs().slice(from).filter((r) => r.msg === 'a service\'s answer to nothing in flight was dropped'), [], 'the memory server did not answer the cancelled call');
       assert.deepEqual((await gateway.callTool('everything.echo', { message: 'on' }))['content'], [{ type: 'text', text: 'Echo: on' }]);
     });
 
