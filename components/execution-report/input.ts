@@ -48,6 +48,8 @@ export interface InvocationInput extends InputBase {
   readonly server?: string;
   /** Gateway mode only: the gateway id (JSON text) the request went to its service under, when the gateway settled that call. */
   readonly correlationId?: string;
+  /** Gateway mode only: a fanned-out request's ids, by service name (JSON text each), for each service the gateway sent its part to. */
+  readonly correlationIds?: Readonly<Record<string, string>>;
 }
 
 export interface LifecycleInput extends InputBase {

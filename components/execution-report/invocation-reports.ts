@@ -116,6 +116,7 @@ export function createInvocationReports(options: InvocationReportsOptions): Pump
       identity,
       server: frame.service,
       correlationId: end?.correlationId,
+      correlationIds: end?.correlationIds,
       generation: Math.max(0, generation()),
       startedAt: frame.at,
       durationMs: end === undefined ? 0 : Math.max(0, end.at - frame.at),

@@ -110,6 +110,7 @@ const invocationFields = {
   identity: identity.optional(),
   server: z.string().optional().describe('Gateway mode (--servers) only: the service the frame\'s bytes route it to (its namespace, "fs" for fs.read_file); "" when they name none (the gateway\'s own requests, and those it routes by what it remembers: resource URIs, a service\'s own requests).'),
   correlationId: z.string().optional().describe('Gateway mode (--servers) only: the id (JSON text, a number) the gateway sent the request to its service under, as that service received it; on a client request the gateway forwarded to one service and settled (answered, or failed there). Absent otherwise.'),
+  correlationIds: z.record(z.string(), z.string()).optional().describe('Gateway mode (--servers) only: a client request the gateway fanned out (initialize, server/discover, the lists, logging/setLevel): by service name, the id (JSON text, a number) each service it sent its part to received it under; keys in canonical order. Absent otherwise (a request with one service has correlationId).'),
 };
 
 const lifecycleFields = {
@@ -126,8 +127,8 @@ const lifecycleFields = {
 };
 
 // Format 1: every line names the format and the policy, and is signed on its own.
-// Format 1 was written before pins (`pin`, `decisions[].pins`) and the gateway (`server`, `correlationId`): it never carries them.
-const { pin: _pin, decisions: _decisions, server: _server, correlationId: _correlationId, ...invocationFieldsV1 } = invocationFields;
+// Format 1 was written before pins (`pin`, `decisions[].pins`) and the gateway (`server`, `correlationId`, `correlationIds`): it never carries them.
+const { pin: _pin, decisions: _decisions, server: _server, correlationId: _correlationId, correlationIds: _correlationIds, ...invocationFieldsV1 } = invocationFields;
 export const invocationReportSchema = z.strictObject({
   ...head('invocation'),
   ...invocationFieldsV1,

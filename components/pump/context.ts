@@ -199,7 +199,8 @@ export function createPumpContext({ client, server, logger, events, policy, cloc
     ended(request: PumpRequest, outcome, reply, response) {
       if (context.onClientRequestEnd !== undefined && request.direction === 'client-to-server') context.onClientRequestEnd(request);
       if (observer === undefined || request.observed === undefined) return;
-      const waiting = observer.onRequestEnd({ trace: request.trace, request: request.observed, outcome, reply, response, at: clock.now() });
+      // correlationId(s) present (undefined) from the start: the gateway's observer sets them without changing the object's shape.
+      const waiting = observer.onRequestEnd({ trace: request.trace, request: request.observed, outcome, reply, response, at: clock.now(), correlationId: undefined, correlationIds: undefined });
       if (waiting === undefined) return;
       hold('client');
       hold('server');

@@ -89,8 +89,14 @@ export interface RequestEnd<Trace = unknown> {
   readonly response: ObservedFrame | undefined;
   /** Milliseconds from the pump's clock. */
   readonly at: number;
-  /** Gateway mode only: the id its service received the request under (JSON text), when the gateway knows it (runtime/session.ts adds it; the pump never does). */
-  readonly correlationId?: string;
+  /**
+   * Gateway mode only: the id its service received the request under (JSON text), when the
+   * gateway knows it. Set by runtime/session.ts on the end the pump made, before any observer
+   * sees it (writable so that no end is copied per request); the pump never sets it.
+   */
+  correlationId?: string;
+  /** Gateway mode only: a fanned-out request's ids, by service name (JSON text each), set as `correlationId` is. */
+  correlationIds?: Readonly<Record<string, string>>;
 }
 
 /** Several observers as one: each gets every call, with its own trace. */
