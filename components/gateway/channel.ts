@@ -46,12 +46,35 @@ export type GatewayChannel = FrameChannel & {
   /** That service's governor gave up (past its restarts): its requests get the retryable error, its namespace answers errors, the others go on. */
   serviceDown(name: string, reason: string): void;
   /**
+   * Its server restarted and answered the client's initialize, replayed by its session recovery,
+   * with `result`: a service left out of the handshake joins as a late one does (a down one stays
+   * down). `listChangedSent`: the list_changed methods recovery already sent the client.
+   */
+  serviceRecovered(name: string, result: Record<string, unknown>, listChangedSent: readonly string[]): void;
+  /**
+   * The rules' questions (policy/engine/services.ts), answered by the routing the channel itself
+   * uses, read-only: the service a resource URI would go to (undefined: refused, no one or two
+   * services); the service holding the client's request `clientKey` a cancellation names (null: a
+   * fan-out, several; undefined: none in flight); the service whose frame is on its way to the
+   * client at this moment (undefined: none, or the gateway's own, or a batch's array).
+   */
+  serviceOfUri(uri: string): string | undefined;
+  serviceOfCancelled(clientKey: string): string | null | undefined;
+  sourceOfDelivery(): string | undefined;
+  /**
    * The gateway id (JSON text) the client's request `clientId` (its id as written) went to its
    * service under, while the gateway settles that call (its answer or its error on the way to the
    * client: read when the request ends, for its report); undefined for any other request (a
    * fan-out, the gateway's own answer, one ended by the pump: refused, cancelled, stopped).
    */
   correlationOf(clientId: string): string | undefined;
+  /**
+   * correlationOf's sibling for a fan-out (initialize, server/discover, a list, logging/setLevel):
+   * by service name, the gateway id (JSON text) each service it sent a part to received it under,
+   * while the gateway answers it (read when the request ends); undefined for any other request,
+   * and for a fan-out no service was sent.
+   */
+  correlationsOf(clientId: string): Readonly<Record<string, string>> | undefined;
 };
 
 const DEFAULT_FAN_OUT_TIMEOUT_MS = 30_000;
@@ -93,6 +116,8 @@ interface Service {
   lateInitializeId: number;
   /** Its resource templates (resources/templates/list), each compiled once, by template text; renewed by each first page. */
   templates: Map<string, UriTemplateMatcher>;
+  /** Every template text of its last listing, routed by or not (a text two services list is marked); renewed by each first page. */
+  listedTemplates: Set<string>;
 }
 
 /** A client request as the gateway holds it: the pump's target, and the batch it came in (undefined: a lone request). */
@@ -124,6 +149,8 @@ interface FanOut {
   readonly answered: Map<Service, Record<string, unknown>>;
   readonly finish: (fanOut: FanOut) => void;
   timer: unknown;
+  /** Each service sent a part → its gateway id as JSON text (reports' correlationIds; fan-outs are rare, so made as they start). */
+  readonly correlationIds: Record<string, string>;
 }
 
 interface Part {
@@ -254,7 +281,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   const fanOutTimeoutMs = options.fanOutTimeoutMs ?? DEFAULT_FAN_OUT_TIMEOUT_MS;
   const separatorBytes = Buffer.from(separator);
   const services: Service[] = options.services.map(({ name, channel }) => ({
-    name, nameBytes: Buffer.from(name), slab: new RequestSlab(), channel, state: 'ready', reason: undefined, capabilities: undefined, congested: false, ended: false, asked: new Map(), lateInitializeId: -1, templates: new Map(),
+    name, nameBytes: Buffer.from(name), slab: new RequestSlab(), channel, state: 'ready', reason: undefined, capabilities: undefined, congested: false, ended: false, asked: new Map(), lateInitializeId: -1, templates: new Map(), listedTemplates: new Set(),
   }));
   const byName = new Map(services.map((service) => [service.name, service]));
   const cursors = new CursorCodec();
@@ -278,13 +305,32 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   let clientInitialized = false;
   /** The call whose answer (or error) is on its way to the client now: its request ends meanwhile (correlationOf). */
   let settling: Call | undefined;
-  /** A batch's settled members, client id → gateway id, while its array is on its way to the client. */
-  let settlingBatch: Map<string, number> | undefined;
-  const batchCorrelations = new WeakMap<BatchAnswer, Map<string, number>>();
+  /** The fan-out being answered now: its request ends meanwhile (correlationsOf). */
+  let settlingFanOut: FanOut | undefined;
+  /** A batch's settled members, client id → gateway id (a call) or the fan-out, while its array is on its way to the client. */
+  let settlingBatch: Map<string, number | FanOut> | undefined;
+  const batchCorrelations = new WeakMap<BatchAnswer, Map<string, number | FanOut>>();
   // Per-call debug lines cost a level check per call, not an object: the level is fixed at start.
   const debugEnabled = logger.isLevelEnabled('debug');
 
-  const toClient = (line: Buffer, envelope: Envelope): void => handlers!.onFrame(line, envelope);
+  /**
+   * The service whose frame the pump is handling now (sourceOfDelivery): set only around the
+   * synchronous hand-over of that one frame and restored after it, so it never outlives it.
+   */
+  let delivering: Service | undefined;
+
+  /** A frame to the client, from `source` (undefined: the gateway's own, or several services'). */
+  function toClientFrom(source: Service | undefined, line: Buffer, envelope: Envelope): void {
+    const outer = delivering;
+    delivering = source;
+    try {
+      handlers!.onFrame(line, envelope);
+    } finally {
+      delivering = outer;
+    }
+  }
+
+  const toClient = (line: Buffer, envelope: Envelope): void => toClientFrom(undefined, line, envelope);
 
   /** A new gateway id, of `preferredLength` digits when one is left, else the shortest left; always onto a free slot. */
   function issueId(preferredLength: number): number {
@@ -333,6 +379,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
    * reads it as the server's answer: docs/gateway.md).
    */
   function answerError(target: ClientTarget, code: ErrorCode, detail: string): void {
+    if (debugEnabled) logger.debug({ method: target.method, clientId: target.id, code }, 'the gateway answered a request with an error');
     if (target.batch === undefined && handlers!.onLocalReply !== undefined) return handlers!.onLocalReply(target, code, detail);
     // A batch member's error: the pump ends and counts it as its own local reply, and its bytes go into the array.
     if (target.batch !== undefined && handlers!.encodeLocalReply !== undefined) {
@@ -411,27 +458,38 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     return { service, edit: { start: span.start, end: span.end, text: JSON.stringify(name.slice(separatorAt + separator.length)) } };
   }
 
-  /** The service a resource URI is for: the one that listed it; else the one its `<service>+` mark names; else the only one with resources. */
+  /** The service a resource URI is for, and the edit that strips its `<service>+` mark when it has one; or why none. */
   function routeByUri(line: Buffer, span: Span | undefined): { service: Service; edit: Edit | undefined } | string {
     const uri = span === undefined ? undefined : stringAt(line, span);
     if (uri === undefined) return 'the request names no URI';
+    const route = uriRoute(uri);
+    if (typeof route === 'string') return route;
+    const edit = route.markEnd === 0 ? undefined : { start: span!.start, end: span!.end, text: JSON.stringify(uri.slice(route.markEnd)) };
+    return { service: route.service, edit };
+  }
+
+  /**
+   * Where a resource URI goes: the one service that listed it; else the one its `<service>+` mark
+   * names (`markEnd`: where the URI after the mark starts; 0: unmarked); else the one service one
+   * of whose templates matches it; else the only one with resources; or why none. Read-only: the
+   * requests and the rules' question (serviceOfUri) both ask it.
+   */
+  function uriRoute(uri: string): { service: Service; markEnd: number } | string {
     const owners = uriOwners.get(uri);
-    if (owners !== undefined && owners.size === 1) return { service: owners.values().next().value!, edit: undefined };
+    if (owners !== undefined && owners.size === 1) return { service: owners.values().next().value!, markEnd: 0 };
     if (owners !== undefined && owners.size > 1) {
       return `${uri} is listed by ${[...owners].map((s) => s.name).join(' and ')}: name one as <service>${URI_SERVICE_MARK}${uri}`;
     }
     const mark = uri.indexOf(URI_SERVICE_MARK);
     const marked = mark > 0 ? byName.get(uri.slice(0, mark)) : undefined;
-    if (marked !== undefined && mark + 1 < uri.length) {
-      return { service: marked, edit: { start: span!.start, end: span!.end, text: JSON.stringify(uri.slice(mark + 1)) } };
-    }
+    if (marked !== undefined && mark + 1 < uri.length) return { service: marked, markEnd: mark + 1 };
     const byTemplate = servicesWithTemplateFor(uri);
-    if (byTemplate.length === 1) return { service: byTemplate[0]!, edit: undefined };
+    if (byTemplate.length === 1) return { service: byTemplate[0]!, markEnd: 0 };
     if (byTemplate.length > 1) {
       return `${uri} matches resource templates of ${byTemplate.map((s) => s.name).join(' and ')}: name one as <service>${URI_SERVICE_MARK}${uri}`;
     }
     const withResources = services.filter((service) => service.capabilities === undefined || service.capabilities['resources'] !== undefined);
-    if (withResources.length === 1) return { service: withResources[0]!, edit: undefined };
+    if (withResources.length === 1) return { service: withResources[0]!, markEnd: 0 };
     return `no service listed ${uri}: list resources first, or name the service as <service>${URI_SERVICE_MARK}${uri}`;
   }
 
@@ -452,10 +510,15 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   /** A page of a service's templates remembered (a first page replaces what it listed before); each compiled once. */
   function rememberTemplates(service: Service, listed: readonly unknown[], firstPage: boolean): void {
     const before = service.templates;
-    if (firstPage) service.templates = new Map();
+    if (firstPage) {
+      service.templates = new Map();
+      service.listedTemplates = new Set();
+    }
     for (const item of listed) {
       const template = item !== null && typeof item === 'object' ? (item as Record<string, unknown>)['uriTemplate'] : undefined;
-      if (typeof template !== 'string' || service.templates.has(template)) continue;
+      if (typeof template !== 'string') continue;
+      service.listedTemplates.add(template);
+      if (service.templates.has(template)) continue;
       const matcher = before.get(template) ?? compileUriTemplate(template);
       if (matcher === undefined) {
         logger.debug({ service: service.name, template }, 'a resource template beyond RFC 6570 level 2: reads of its URIs are not routed by it');
@@ -518,11 +581,12 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
 
   /** `lineFor`: a part's own request (a list page with that service's cursor), already under its gateway id; else the client's with the id replaced. */
   function fanOut(client: ClientTarget, line: Buffer, to: readonly Service[], finish: (done: FanOut) => void, lineFor?: (service: Service, gatewayId: number) => Buffer): void {
-    const done: FanOut = { kind: 'fan-out', client, awaited: new Map(), asked: to.length, methodNotFound: 0, answered: new Map(), finish, timer: undefined };
+    const done: FanOut = { kind: 'fan-out', client, awaited: new Map(), asked: to.length, methodNotFound: 0, answered: new Map(), finish, timer: undefined, correlationIds: {} };
     fanOutsByClientKey.set(client.key, done);
     for (const service of to) {
       const gatewayId = issueId(0);
       done.awaited.set(gatewayId, service);
+      done.correlationIds[service.name] = String(gatewayId);
       awaiting.add({ kind: 'part', service, gatewayId, fanOut: done });
     }
     if (done.awaited.size === 0) return settleFanOut(done);
@@ -530,6 +594,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     for (const [gatewayId, service] of [...done.awaited]) {
       const gatewayKey = String(gatewayId);
       const sent = lineFor === undefined ? withId(line, client.id, gatewayKey) : lineFor(service, gatewayId);
+      if (debugEnabled) logger.debug({ service: service.name, method: client.method, clientId: client.id, gatewayId }, 'a fan-out part was sent to its service');
       service.channel.send(sent, { kind: 'request', id: gatewayKey, key: gatewayKey, method: client.method });
     }
   }
@@ -580,7 +645,16 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   function settleFanOut(done: FanOut): void {
     clock.clearTimeout(done.timer);
     if (fanOutsByClientKey.get(done.client.key) === done) fanOutsByClientKey.delete(done.client.key);
-    done.finish(done);
+    // Its answer (or error) goes on now: meanwhile its request ends, and correlationsOf names its parts.
+    const { batch } = done.client;
+    if (batch !== undefined) batchCorrelations.get(batch)?.set(done.client.id, done);
+    const outer = settlingFanOut;
+    settlingFanOut = done;
+    try {
+      done.finish(done);
+    } finally {
+      settlingFanOut = outer;
+    }
   }
 
   function leaveOut(service: Service, reason: string): void {
@@ -618,7 +692,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
       requestedVersion = undefined;
     }
     const { result, versionsAgreed } = mergeHandshakes(handshakes, { requestedVersion, serverInfo: options.serverInfo });
-    if (!versionsAgreed) logger.warn({ services: handshakes.map((h) => `${h.service}:${String(h.result['protocolVersion'])}`), version: result['protocolVersion'] }, 'the services answered different protocol versions: the oldest is the gateway\'s');
+    if (!versionsAgreed) logger.warn({ services: handshakes.map((h) => `${h.service}:${String(h.result['protocolVersion'])}`), version: result['protocolVersion'], clientId: done.client.id }, 'the services answered different protocol versions: the oldest is the gateway\'s');
     answerResult(done.client, result);
   }
 
@@ -677,20 +751,30 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     const items: unknown[] = [];
     const more: Array<[string, string]> = [];
     const pageUris = new Map<string, Service[]>();
+    if (list.items === 'resourceTemplates') {
+      // Every service's page first: a template two services list on this page is marked for both.
+      for (const service of services) {
+        const listed = done.answered.get(service)?.[list.items];
+        if (Array.isArray(listed)) rememberTemplates(service, listed, firstPage);
+      }
+    }
     for (const service of services) {
       const result = done.answered.get(service);
       if (result === undefined) continue;
       const listed = result[list.items];
       if (!Array.isArray(listed)) {
-        logger.warn({ service: service.name, method: list.method }, 'a service\'s list has no items array: left out');
+        logger.warn({ service: service.name, method: list.method, clientId: done.client.id, gatewayId: Number(done.correlationIds[service.name]) }, 'a service\'s list has no items array: left out');
         continue;
       }
       if (list.items === 'resources' && firstPage) forgetUris(service);
-      if (list.items === 'resourceTemplates') rememberTemplates(service, listed, firstPage);
       for (const item of listed) {
         if (item === null || typeof item !== 'object') continue;
         const entry = { ...(item as Record<string, unknown>) };
         if (list.namespaced && typeof entry['name'] === 'string') entry['name'] = `${service.name}${separator}${entry['name']}`;
+        const template = entry['uriTemplate'];
+        if (list.items === 'resourceTemplates' && typeof template === 'string' && isSharedTemplate(service, template)) {
+          entry['uriTemplate'] = `${service.name}${URI_SERVICE_MARK}${template}`;
+        }
         if (list.items === 'resources' && typeof entry['uri'] === 'string') {
           const uri = entry['uri'];
           let owners = uriOwners.get(uri);
@@ -706,6 +790,15 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     const merged: Record<string, unknown> = { [list.items]: items };
     if (more.length > 0) merged['nextCursor'] = cursors.encode({ method: list.method, parts: more });
     answerResult(done.client, merged);
+  }
+
+  /**
+   * Whether another service lists this template text too: then each gives it as `<service>+<template>`,
+   * so a URI the client expands from it is marked and goes to that service (uriRoute strips the mark).
+   */
+  function isSharedTemplate(service: Service, template: string): boolean {
+    for (const other of services) if (other !== service && other.listedTemplates.has(template)) return true;
+    return false;
   }
 
   /** A URI two services listed is given as `<service>+<uri>` for each, so the client can name the one it means. */
@@ -810,7 +903,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
    * answers gathered into one array for the client (batch-answer.ts).
    */
   function routeClientBatch(members: readonly BatchMember[]): void {
-    const correlations = new Map<string, number>();
+    const correlations = new Map<string, number | FanOut>();
     const batch = new BatchAnswer((line, envelope) => {
       settlingBatch = correlations;
       try {
@@ -878,11 +971,19 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     if (debugEnabled) logger.debug({ service: service.name, method: client.method, clientId: client.id, gatewayId: pending.gatewayId, kind: envelope.kind }, 'a service answered a call');
     const answer = withClientId(line, envelope.id!, pending);
     const outer = settlingCall(pending);
+    const outerSource = delivering;
     try {
-      if (client.batch === undefined) toClient(answer, restored);
-      else client.batch.answer(answer, restored);
+      // A lone answer is this service's (sourceOfDelivery); a batch's array is several services'.
+      if (client.batch === undefined) {
+        delivering = service;
+        handlers!.onFrame(answer, restored);
+      } else {
+        delivering = undefined;
+        client.batch.answer(answer, restored);
+      }
     } finally {
       settling = outer;
+      delivering = outerSource;
     }
   }
 
@@ -918,17 +1019,28 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     if (result === null || typeof result !== 'object' || Array.isArray(result)) {
       return logger.warn({ service: service.name }, 'a service answered initialize late, without a result: it stays left out');
     }
-    const answered = result as Record<string, unknown>;
+    join(service, result as Record<string, unknown>, 'a service answered initialize after the gateway answered the client: it joins late (its capabilities are not re-announced)', clientInitialized);
+  }
+
+  /**
+   * A left-out service that answered the client's initialize with `answered` (late, or replayed
+   * to its restarted server) is ready from now on: it is sent notifications/initialized when
+   * `sendInitialized` (session recovery sends its own), it is asked for lists, and the client is
+   * told to list again each kind of list the service declares (but those in `alreadySent`).
+   */
+  function join(service: Service, answered: Record<string, unknown>, message: string, sendInitialized: boolean, alreadySent: readonly string[] = []): void {
     const capabilities = answered['capabilities'];
     service.capabilities = capabilities !== null && typeof capabilities === 'object' && !Array.isArray(capabilities) ? capabilities as Record<string, unknown> : {};
     service.state = 'ready';
     service.reason = undefined;
+    service.lateInitializeId = -1;
     const announced = LIST_CAPABILITIES.filter((kind) => service.capabilities![kind] !== undefined);
-    logger.warn({ service: service.name, protocolVersion: answered['protocolVersion'], lists: announced }, 'a service answered initialize after the gateway answered the client: it joins late (its capabilities are not re-announced)');
-    if (clientInitialized) service.channel.send(INITIALIZED_FRAME, INITIALIZED_ENVELOPE);
+    logger.warn({ service: service.name, protocolVersion: answered['protocolVersion'], lists: announced }, message);
+    if (sendInitialized) service.channel.send(INITIALIZED_FRAME, INITIALIZED_ENVELOPE);
     for (const kind of announced) {
       const method = LIST_CHANGED_NOTIFICATIONS[kind];
-      toClient(Buffer.from(`{"jsonrpc":"2.0","method":"${method}"}\n`), { kind: 'notification', id: undefined, key: undefined, method });
+      if (alreadySent.includes(method)) continue;
+      toClientFrom(service, Buffer.from(`{"jsonrpc":"2.0","method":"${method}"}\n`), { kind: 'notification', id: undefined, key: undefined, method });
     }
   }
 
@@ -951,11 +1063,11 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     const gatewayKey = String(issueId(0));
     askedByGatewayKey.set(gatewayKey, { service, id: envelope.id!, key: envelope.key! });
     service.asked.set(envelope.key!, gatewayKey);
-    toClient(withId(line, envelope.id!, gatewayKey), { kind: 'request', id: gatewayKey, key: gatewayKey, method: envelope.method });
+    toClientFrom(service, withId(line, envelope.id!, gatewayKey), { kind: 'request', id: gatewayKey, key: gatewayKey, method: envelope.method });
   }
 
   function serviceNotification(service: Service, envelope: Envelope, line: Buffer): void {
-    if (envelope.method !== CANCELLED) return toClient(line, envelope);
+    if (envelope.method !== CANCELLED) return toClientFrom(service, line, envelope);
     // The service gave up on its own request to the client: named as the client saw it.
     let body: Record<string, unknown>;
     try {
@@ -969,7 +1081,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     service.asked.delete(key!);
     askedByGatewayKey.delete(gatewayKey);
     const params = { ...paramsOf(body), requestId: Number(gatewayKey) };
-    toClient(Buffer.from(`${JSON.stringify({ ...body, params })}\n`), envelope);
+    toClientFrom(service, Buffer.from(`${JSON.stringify({ ...body, params })}\n`), envelope);
   }
 
   /** A request this service will not answer: the client's gets `code`; a fan-out goes on without it. */
@@ -1079,10 +1191,30 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
       logger.error({ service: name, reason }, 'a service is down for good: its namespace answers errors, the others go on');
       failService(service, 'SIDECAR_ERR_UPSTREAM_EXITED', `service ${name} is down: ${reason}`);
     },
+    serviceRecovered(name, result, listChangedSent) {
+      const service = byName.get(name);
+      // Only one the handshake left out joins: a ready one already serves, a down one stays down.
+      if (service === undefined || service.state !== 'left-out') return;
+      join(service, result, 'a left-out service\'s restarted server answered the client\'s initialize (replayed): it joins', false, listChangedSent);
+    },
+    serviceOfUri(uri) {
+      const route = uriRoute(uri);
+      return typeof route === 'string' ? undefined : route.service.name;
+    },
+    serviceOfCancelled(clientKey) {
+      // As routeCancellation finds it: a fan-out first (several services), else the call.
+      if (fanOutsByClientKey.has(clientKey)) return null;
+      return awaiting.callFor(clientKey)?.service.name;
+    },
+    sourceOfDelivery: () => delivering?.name,
     correlationOf(clientId) {
       if (settling !== undefined && settling.client.id === clientId) return String(settling.gatewayId);
       const inBatch = settlingBatch?.get(clientId);
-      return inBatch === undefined ? undefined : String(inBatch);
+      return typeof inBatch === 'number' ? String(inBatch) : undefined;
+    },
+    correlationsOf(clientId) {
+      const done = settlingFanOut !== undefined && settlingFanOut.client.id === clientId ? settlingFanOut : settlingBatch?.get(clientId);
+      return typeof done === 'object' && done.asked > 0 ? done.correlationIds : undefined;
     },
   };
 }

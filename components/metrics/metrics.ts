@@ -200,7 +200,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (counts !== undefined) for (const [kind, value] of Object.entries(counts)) add({ kind }, value);
   });
   mirrorCounter(registry, 'internal_errors_total', 'Frames whose handling failed inside the proxy (a bug): each was answered with an error and its session went on', [], (add) => add({}, internalErrorCount()));
-  mirrorCounter(registry, 'gateway_calls_total', 'Gateway mode (--servers) only: client requests ended, by service (the namespace the request named; "" for none: the gateway\'s own requests and those it routes by what it remembers) and outcome', ['service', 'outcome'], (add) => {
+  mirrorCounter(registry, 'gateway_calls_total', 'Gateway mode (--servers) only: client requests ended, by service (the namespace the request named; "" for none: the gateway\'s own requests and those it cannot place: a resource URI it refuses) and outcome', ['service', 'outcome'], (add) => {
     for (const [service, cells] of gatewayCalls.byService) cells.forEach((value, index) => add({ service, outcome: OUTCOME_LABELS[index]! }, value));
   });
   mirrorGauge(registry, 'invocations_in_flight', 'Requests started and not yet ended, both directions', () => counts.inFlight);

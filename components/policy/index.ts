@@ -22,6 +22,6 @@ export { CONTINUE } from './engine/types.js';
 export { compileGlob, compileGlobs, matchGlob, type GlobMatcher } from './engine/glob.js';
 export { compilePolicy, effectiveMode, type CompiledPolicy, type RuleFactory } from './engine/compiled-policy.js';
 export { evaluateFrame, PASS, type Decision, type DenyVerdict, type Evaluation, type FrameAction } from './engine/evaluate.js';
-export { createNamespaceResolver, type ServiceResolver } from './engine/services.js';
+export { createNamespaceResolver, GATEWAY_SERVER_NAME, type GatewayRoutes, type ServiceResolver } from './engine/services.js';
 
 export { buildPolicy, loadPolicyDocument, loadSecretRedactor, loadSecretScanner } from './loaders.js';

@@ -9,7 +9,7 @@ import type { GatewayServiceSettings, SidecarConfig } from '../config/index.js';
 // The guards module alone, not the gateway's index: that loads the servers file's YAML and zod, which --proxy never needs.
 import { guardServiceChannel, needsServiceGuards, type GuardedServiceChannel } from '../gateway/service-guards.js';
 import type { Logger } from '../logging/index.js';
-import { createNamespaceResolver, type Identity } from '../policy/index.js';
+import { createNamespaceResolver, GATEWAY_SERVER_NAME, type GatewayRoutes, type Identity } from '../policy/index.js';
 import {
   childEnvironment, createGovernor, spawnUpstream, type Clock, type ExecutablePin, type Governor, type GovernorEvent, type GovernorFatal, type ServerAccount, type Upstream,
 } from '../proxy-process-governor/index.js';
@@ -157,7 +157,12 @@ export type GatewayChannelFactory = (options: {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly serverInfo: { readonly name: string; readonly version: string };
-}) => FrameChannel & { serviceDown(name: string, reason: string): void; correlationOf?(clientId: string): string | undefined };
+}) => FrameChannel & Partial<GatewayRoutes> & {
+  serviceDown(name: string, reason: string): void;
+  /** A service's restarted server answered the replayed initialize (session recovery): a left-out one joins. */
+  serviceRecovered?(name: string, result: Record<string, unknown>, listChangedSent: readonly string[]): void;
+  correlationOf?(clientId: string): string | undefined;
+};
 
 export interface GatewaySession {
   /** Each service's governor, by namespace. */
@@ -220,7 +225,11 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
   const takeWarm = context.takeWarmService;
   const services = gatewayOptions.services.map(({ settings, executable, account }) => {
     const serviceLogger = logger.child({ service: settings.name });
-    const recovery = createSessionRecovery({ logger: serviceLogger });
+    const recovery = createSessionRecovery({
+      logger: serviceLogger,
+      // A service the client's handshake left out joins once its restarted server answers it (docs/gateway.md).
+      onRecovered: ({ result, listChangedSent }) => gateway?.serviceRecovered?.(settings.name, result, listChangedSent),
+    });
     const governor = createGovernor({
       executable,
       argv: settings.argv,
@@ -264,31 +273,44 @@ export function startGatewaySession(context: SessionContext, gatewayOptions: Gat
     observer: withCorrelation(combineObservers(context.observers(identity, () => sumOf(governors.values(), (governor) => governor.generation))), gateway),
     identity,
     // Rules see the service each frame belongs to (`server:`, CEL `server`), the gateway's name for the others.
-    serverName: createNamespaceResolver(gatewayOptions.separator, services.map((service) => service.name), GATEWAY_SERVER_NAME),
+    // What the gateway routes by its state (resource URIs, cancellations, the services' own frames), the gateway itself tells.
+    serverName: createNamespaceResolver(gatewayOptions.separator, services.map((service) => service.name), GATEWAY_SERVER_NAME, gateway),
   });
 
   return { services: governors, pump, stop: lifecycle.stop, done: lifecycle.done };
 }
 
 /**
- * Each request's end with the id its service received it under (reports' `correlationId`), read
- * from the gateway as the request ends (it ends while the gateway settles the call). Gateway mode
- * only: the one-server proxy's observers are not wrapped.
+ * Each request's end with the id its service received it under (reports' `correlationId`), or a
+ * fan-out's ids by service (`correlationIds`), read from the gateway as the request ends (it ends
+ * while the gateway settles the call or answers the fan-out). Set on the end the pump made for
+ * this call (a fresh object it does not keep), not on a copy: this runs once per request.
+ * Gateway mode only: the one-server proxy's observers are not wrapped.
  */
-function withCorrelation(observer: PumpObserver | undefined, gateway: Pick<ReturnType<GatewayChannelFactory>, 'correlationOf'>): PumpObserver | undefined {
+function withCorrelation(
+  observer: PumpObserver | undefined,
+  gateway: { correlationOf?(clientId: string): string | undefined; correlationsOf?(clientId: string): Readonly<Record<string, string>> | undefined },
+): PumpObserver | undefined {
   const correlationOf = gateway.correlationOf?.bind(gateway);
+  const correlationsOf = gateway.correlationsOf?.bind(gateway);
   if (observer === undefined || correlationOf === undefined) return observer;
   return {
     ...observer,
     onRequestEnd(end) {
-      const correlationId = end.request.id === undefined ? undefined : correlationOf(end.request.id);
-      return observer.onRequestEnd(correlationId === undefined ? end : { ...end, correlationId });
+      const clientId = end.request.id;
+      if (clientId !== undefined && end.request.direction === 'client-to-server') {
+        const correlationId = correlationOf(clientId);
+        if (correlationId !== undefined) end.correlationId = correlationId;
+        else if (correlationsOf !== undefined) {
+          const correlationIds = correlationsOf(clientId);
+          if (correlationIds !== undefined) end.correlationIds = correlationIds;
+        }
+      }
+      return observer.onRequestEnd(end);
     },
   };
 }
 
-/** CEL `server` in gateway mode for a frame that belongs to no one service (initialize, merged lists), or whose service is undecided. */
-const GATEWAY_SERVER_NAME = 'gateway';
 
 function sumOf<T>(items: Iterable<T>, value: (item: T) => number): number {
   let total = 0;

@@ -3,4 +3,4 @@
  * client's initialize replayed to the new server, then `list_changed`). The governor knows
  * nothing of MCP; this wraps its channel and hooks its server starts.
  */
-export { createSessionRecovery, type SessionRecovery, type SessionRecoveryOptions } from './session-recovery.js';
+export { createSessionRecovery, type RecoveredSession, type SessionRecovery, type SessionRecoveryOptions } from './session-recovery.js';

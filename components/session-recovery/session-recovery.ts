@@ -12,6 +12,20 @@ const INITIALIZED_FRAME = Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', method
 
 export interface SessionRecoveryOptions {
   readonly logger: Logger;
+  /**
+   * Told when a restarted server answered the replayed initialize with a result and the held
+   * frames were released (the gateway: a service the handshake left out joins now). Absent (the
+   * one-server proxy): the answer is not read beyond its id.
+   */
+  readonly onRecovered?: (recovered: RecoveredSession) => void;
+}
+
+/** What a restarted server answered the replayed initialize, and what recovery told the client. */
+export interface RecoveredSession {
+  /** The answer's `result` (an object). */
+  readonly result: Record<string, unknown>;
+  /** The list_changed notifications (methods) recovery sent the client for it. */
+  readonly listChangedSent: readonly string[];
 }
 
 /**
@@ -45,6 +59,16 @@ function declaredLists(initializeResponse: Buffer): ListKind[] {
   }
 }
 
+/** An initialize answer's `result`, when it is an object; else undefined. */
+function resultOf(initializeResponse: Buffer): Record<string, unknown> | undefined {
+  try {
+    const result = (parseFrameBody(initializeResponse) as { result?: unknown }).result;
+    return result !== null && typeof result === 'object' && !Array.isArray(result) ? result as Record<string, unknown> : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 // Legacy eras (before 2026-07-28) bind a session to the server process: a restarted server knows
 // nothing of the client. So the client's initialize is kept, and a new server first gets it again
 // under a proxy-owned id; its answer is consumed, `notifications/initialized` follows, and only
@@ -52,7 +76,7 @@ function declaredLists(initializeResponse: Buffer): ListKind[] {
 // declared as changing, since a new process may list other things. A stateless session never
 // sends initialize, and nothing is replayed.
 export function createSessionRecovery(options: SessionRecoveryOptions): SessionRecovery {
-  const { logger } = options;
+  const { logger, onRecovered } = options;
   let handlers: FrameChannelHandlers | undefined;
   let cachedInitialize: Buffer | undefined;
   /** The key of the client's own initialize, while its answer (the server's capabilities) is awaited. */
@@ -70,7 +94,7 @@ export function createSessionRecovery(options: SessionRecoveryOptions): SessionR
     return true;
   }
 
-  function completeReplay({ server }: Replay, answer: Envelope): void {
+  function completeReplay({ server }: Replay, answer: Envelope, line: Buffer): void {
     replay = undefined;
     const generation = server.generation;
     if (answer.kind === 'error') logger.warn({ generation }, 'the restarted server answered the replayed initialize with an error');
@@ -79,6 +103,18 @@ export function createSessionRecovery(options: SessionRecoveryOptions): SessionR
     // What the client listed may have changed with the new process: tell it to list again.
     for (const kind of listChanged) handlers!.onFrame(Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', method: LIST_CHANGED[kind] })}\n`));
     logger.info({ generation }, 'session recovered: the client\'s initialize was replayed to the new server');
+    if (onRecovered !== undefined && answer.kind === 'response') tellRecovered(onRecovered, line);
+  }
+
+  function tellRecovered(tell: (recovered: RecoveredSession) => void, line: Buffer): void {
+    const result = resultOf(line);
+    if (result === undefined) return;
+    try {
+      tell({ result, listChangedSent: listChanged.map((kind) => LIST_CHANGED[kind]) });
+    } catch (error) {
+      // The hook's fault is its own: the session goes on (its server is already released).
+      logger.error({ err: error }, 'a hook failed on a recovered session');
+    }
   }
 
   // A server frame, while an answer is awaited: the replay's is consumed, the client's initialize's teaches the capabilities.
@@ -87,7 +123,7 @@ export function createSessionRecovery(options: SessionRecoveryOptions): SessionR
     const read = given ?? readEnvelope(line);
     if (read.kind === 'invalid') return handlers!.onFrame(line);
     if ((read.kind === 'response' || read.kind === 'error') && read.key !== undefined) {
-      if (replay !== undefined && read.key === replay.key) return completeReplay(replay, read);
+      if (replay !== undefined && read.key === replay.key) return completeReplay(replay, read, line);
       if (read.key === awaitedInitializeKey) {
         awaitedInitializeKey = undefined;
         listChanged = read.kind === 'response' ? declaredLists(line) : [];

@@ -6,10 +6,31 @@
 //
 // One reading: the namespace is found the way the gateway routes (components/gateway/channel.ts
 // routeByName): the decoded name up to the first separator, when that is a service's name. What
-// the gateway routes by state the rules cannot see (a resource URI by which service listed it, a
-// client's cancellation by which service holds the request, a service's own frames) is
-// undefined, undecided: a condition then keeps its rule applying (fail closed).
+// the gateway routes by its state (a resource URI by which service listed it or whose template
+// matches it, a client's cancellation by which service holds the request, a service's own frames)
+// is asked of the gateway itself (GatewayRoutes: its own routing, read-only); where the gateway
+// would refuse the frame, or cannot say, the service is undefined, undecided: a condition then
+// keeps its rule applying (fail closed).
+import { cancelledRequestKey } from '../../mcp/index.js';
 import type { FrameContext } from './types.js';
+
+/**
+ * What the gateway channel answers of its own routing, read-only (components/gateway GatewayChannel).
+ * Each is asked synchronously while the frame is evaluated: a client's frame before the gateway
+ * routes it (so by the state it will be routed by), a service's frame while the gateway hands it
+ * to the pump (the pump evaluates it in that call).
+ */
+/** CEL `server` (and the resolver's gatewayName) in gateway mode for a frame of no one service: the gateway's own, or one it cannot place. */
+export const GATEWAY_SERVER_NAME = 'gateway';
+
+export interface GatewayRoutes {
+  /** The service a resource URI goes to; undefined when the gateway would refuse it (no one listed it, or two did). */
+  serviceOfUri(uri: string): string | undefined;
+  /** The service holding the client's request this key names; null for a fan-out; undefined when none is in flight. */
+  serviceOfCancelled(clientKey: string): string | null | undefined;
+  /** The service whose frame is on its way to the client now; undefined for none (the gateway's own, a batch's array). */
+  sourceOfDelivery(): string | undefined;
+}
 
 /** What evaluateFrame takes in place of a server's name in gateway mode. */
 export interface ServiceResolver {
@@ -22,18 +43,19 @@ export interface ServiceResolver {
 const TOOLS_CALL = 'tools/call';
 const PROMPTS_GET = 'prompts/get';
 const COMPLETE = 'completion/complete';
+const CANCELLED = 'notifications/cancelled';
+const RESOURCE_REQUESTS: ReadonlySet<string> = new Set(['resources/read', 'resources/subscribe', 'resources/unsubscribe']);
 
 // The client requests the gateway answers itself or sends to every service: no one service's.
 const GATEWAY_REQUESTS: ReadonlySet<string> = new Set([
   'initialize', 'server/discover', 'ping', 'logging/setLevel',
   'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list',
 ]);
-// Routed to one service by what the gateway remembers, not by the frame's bytes.
-const ROUTED_BY_STATE: ReadonlySet<string> = new Set([
-  'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'notifications/cancelled',
-]);
-
-export function createNamespaceResolver(separator: string, services: readonly string[], gatewayName: string): ServiceResolver {
+/**
+ * `routes`: the gateway's own answers for what it routes by its state (absent: those frames are
+ * undecided). Each of its methods may be absent (a gateway that does not answer it).
+ */
+export function createNamespaceResolver(separator: string, services: readonly string[], gatewayName: string, routes?: Partial<GatewayRoutes>): ServiceResolver {
   if (separator.length === 0) throw new Error('the gateway separator is empty');
   const known: ReadonlySet<string> = new Set(services);
   /** The service a namespaced name is routed to; undefined for a name in no namespace (the gateway refuses it). */
@@ -44,26 +66,37 @@ export function createNamespaceResolver(separator: string, services: readonly st
     const prefix = name.slice(0, at);
     return known.has(prefix) ? prefix : undefined;
   };
+  const serviceOfUri = routes?.serviceOfUri?.bind(routes);
+  const uriService = (uri: unknown): string | undefined => (typeof uri === 'string' && serviceOfUri !== undefined ? serviceOfUri(uri) : undefined);
+  const serviceOfCancelled = routes?.serviceOfCancelled?.bind(routes);
+  const sourceOfDelivery = routes?.sourceOfDelivery?.bind(routes);
   return {
     gatewayName,
     serviceOf(frame) {
       const { method } = frame;
       if (frame.direction === 'server-to-client') {
-        // The answer to a call the gateway routed by its name (the pump reads the tool for rules that need it).
         if (frame.phase === 'response') {
-          if (method === TOOLS_CALL) return namespaceOf(frame.tool);
-          return GATEWAY_REQUESTS.has(method) ? null : undefined;
+          // The answer to a call the gateway routed by its name (the pump reads the tool for rules that need it).
+          if (method === TOOLS_CALL && frame.tool !== undefined) return namespaceOf(frame.tool);
+          if (GATEWAY_REQUESTS.has(method)) return null;
         }
-        return undefined; // a service's own request or notification: which one, only the gateway knows
+        // A service's answer, request or notification: the service the gateway is handing it over from.
+        return sourceOfDelivery === undefined ? undefined : sourceOfDelivery();
       }
       if (frame.phase === 'response') return undefined; // the client's answer goes to the service that asked
       if (method === TOOLS_CALL || method === PROMPTS_GET) return namespaceOf(paramsOf(frame)?.['name']);
       if (method === COMPLETE) {
         const ref = paramsOf(frame)?.['ref'];
-        const name = typeof ref === 'object' && ref !== null ? (ref as Record<string, unknown>)['name'] : undefined;
-        return name === undefined ? undefined : namespaceOf(name);
+        const target = typeof ref === 'object' && ref !== null ? (ref as Record<string, unknown>) : undefined;
+        // As the gateway routes it: by the name when the ref has one, else by its URI.
+        if (target?.['name'] !== undefined) return namespaceOf(target['name']);
+        return uriService(target?.['uri']);
       }
-      if (ROUTED_BY_STATE.has(method)) return undefined;
+      if (RESOURCE_REQUESTS.has(method)) return uriService(paramsOf(frame)?.['uri']);
+      if (method === CANCELLED) {
+        const key = serviceOfCancelled === undefined ? undefined : cancelledRequestKey(frame.body());
+        return key === undefined ? undefined : serviceOfCancelled!(key);
+      }
       // The gateway's own (GATEWAY_REQUESTS), a notification it sends to every service, or a
       // method it answers itself (-32601): none reaches one service.
       return null;

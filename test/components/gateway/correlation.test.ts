@@ -1,6 +1,7 @@
 // The gateway's correlation ids, as reports and logs read them: while the gateway settles a call
 // (its answer, or its error, on the way to the client) correlationOf names the id the service
-// received it under, and nothing otherwise; the per-call log lines name both ids and the service.
+// received it under, and nothing otherwise; while it answers a fan-out, correlationsOf names each
+// part's, by service; the per-call and per-part log lines name both ids and the service.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readEnvelope, type Envelope } from '../../../components/framing/index.js';
@@ -14,14 +15,20 @@ type Json = Record<string, any>;
 /** A gateway over two in-memory services whose fake pump reads correlationOf for every id in each frame or local reply it is handed, as the session's observer does when a request ends. */
 function setup(level: 'debug' | 'info' = 'debug') {
   const logs = captureLogs(level);
+  const clock = new FakeClock();
   const channels = new Map<string, MemoryChannel>([['fs', memoryChannel()], ['web', memoryChannel()]]);
   const gateway = createGatewayChannel({
     services: [...channels].map(([name, channel]) => ({ name, channel })),
-    separator: '.', logger: logs.logger, clock: new FakeClock(), serverInfo: { name: 'gateway', version: '1' },
+    separator: '.', logger: logs.logger, clock, fanOutTimeoutMs: 1000, serverInfo: { name: 'gateway', version: '1' },
   });
   /** What correlationOf said for each client id, at the moment its answer reached the pump. */
   const seen: Array<{ clientId: string; correlation: string | undefined }> = [];
-  const read = (clientId: string): void => void seen.push({ clientId, correlation: gateway.correlationOf(clientId) });
+  /** What correlationsOf said for each client id, at the same moments. */
+  const seenFanOut: Array<{ clientId: string; correlations: Readonly<Record<string, string>> | undefined }> = [];
+  const read = (clientId: string): void => {
+    seen.push({ clientId, correlation: gateway.correlationOf(clientId) });
+    seenFanOut.push({ clientId, correlations: gateway.correlationsOf(clientId) });
+  };
   gateway.start({
     onFrame(line) {
       const body = JSON.parse(line.toString('utf8')) as Json | Json[];
@@ -41,7 +48,7 @@ function setup(level: 'debug' | 'info' = 'debug') {
   const sentTo = (name: string): Json[] => channels.get(name)!.sent.map(({ line }) => JSON.parse(line) as Json);
   const answer = (name: string, id: unknown): void => channels.get(name)!.push(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } }));
   const push = (name: string, message: Json): void => channels.get(name)!.push(JSON.stringify(message));
-  return { gateway, logs, seen, fromClient, sentTo, answer, push };
+  return { gateway, logs, clock, seen, seenFanOut, fromClient, sentTo, answer, push };
 }
 
 const callOf = (id: unknown, tool: string): Json => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: {} } });
@@ -88,7 +95,7 @@ describe('gateway correlation ids', () => {
     assert.deepEqual(s.seen, [{ clientId: '2', correlation: String(webId) }, { clientId: '1', correlation: String(fsId) }]);
   });
 
-  it('should name none for what the gateway answers itself or fans out', () => {
+  it('should name none for what the gateway answers itself, and no single id for a fan-out', () => {
     const s = setup();
     s.fromClient({ jsonrpc: '2.0', id: 4, method: 'ping' });
     s.fromClient({ jsonrpc: '2.0', id: 5, method: 'tools/list' });
@@ -98,6 +105,97 @@ describe('gateway correlation ids', () => {
       s.push(name, { jsonrpc: '2.0', id: part['id'], result: { tools: [] } });
     }
     assert.deepEqual(s.seen, [{ clientId: '4', correlation: undefined }, { clientId: '5', correlation: undefined }]);
+    assert.equal(s.seenFanOut[0]!.correlations, undefined, 'ping went to no service');
+  });
+
+  it('should name every part\'s id, by service, while a fan-out\'s answer reaches the client, and only then', () => {
+    const s = setup();
+    s.fromClient({ jsonrpc: '2.0', id: 'list', method: 'tools/list' });
+    const [fsPart, webPart] = [s.sentTo('fs').at(-1)!, s.sentTo('web').at(-1)!];
+    assert.notEqual(fsPart['id'], webPart['id']);
+    assert.equal(s.gateway.correlationsOf(JSON.stringify('list')), undefined, 'not while its parts are awaited');
+    s.push('web', { jsonrpc: '2.0', id: webPart['id'], result: { tools: [] } });
+    assert.deepEqual(s.seenFanOut, [], 'the answer waits for every part');
+    s.push('fs', { jsonrpc: '2.0', id: fsPart['id'], result: { tools: [] } });
+    assert.deepEqual(s.seenFanOut, [{ clientId: '"list"', correlations: { fs: String(fsPart['id']), web: String(webPart['id']) } }]);
+    assert.equal(s.gateway.correlationsOf(JSON.stringify('list')), undefined, 'not after it was answered');
+  });
+
+  it('should name a part its service answered with an error, or not in time (each was sent), but no service it did not ask', () => {
+    const s = setup();
+    s.gateway.serviceDown('web', 'gave up after 5 restarts');
+    s.fromClient({ jsonrpc: '2.0', id: 9, method: 'tools/list' });
+    assert.equal(s.sentTo('web').length, 0, 'a service down is not asked');
+    const fsPart = s.sentTo('fs').at(-1)!;
+    s.push('fs', { jsonrpc: '2.0', id: fsPart['id'], error: { code: -32603, message: 'broken' } });
+    assert.deepEqual(s.seenFanOut.at(-1), { clientId: '9', correlations: { fs: String(fsPart['id']) } });
+
+    const slow = setup();
+    slow.fromClient({ jsonrpc: '2.0', id: 10, method: 'logging/setLevel', params: { level: 'info' } });
+    const [fsLevel, webLevel] = [slow.sentTo('fs').at(-1)!, slow.sentTo('web').at(-1)!];
+    slow.push('fs', { jsonrpc: '2.0', id: fsLevel['id'], result: {} });
+    slow.clock.advance(1000);
+    assert.deepEqual(slow.seenFanOut, [{ clientId: '10', correlations: { fs: String(fsLevel['id']), web: String(webLevel['id']) } }]);
+  });
+
+  it('should name the parts of a fan-out the gateway answers with an error (the pump\'s local reply)', () => {
+    const s = setup();
+    s.fromClient({ jsonrpc: '2.0', id: 11, method: 'logging/setLevel', params: { level: 'debug' } });
+    const ids: Record<string, string> = {};
+    for (const name of ['fs', 'web']) {
+      const part = s.sentTo(name).at(-1)!;
+      ids[name] = String(part['id']);
+      s.push(name, { jsonrpc: '2.0', id: part['id'], error: { code: -32601, message: 'Method not found' } });
+    }
+    assert.deepEqual(s.seenFanOut, [{ clientId: '11', correlations: ids }]);
+    assert.deepEqual(s.seen, [{ clientId: '11', correlation: undefined }]);
+  });
+
+  it('should name none for a fan-out no service was sent', () => {
+    const s = setup();
+    s.gateway.serviceDown('fs', 'down');
+    s.gateway.serviceDown('web', 'down');
+    s.fromClient({ jsonrpc: '2.0', id: 12, method: 'tools/list' });
+    assert.deepEqual(s.seenFanOut, [{ clientId: '12', correlations: undefined }]);
+  });
+
+  it('should name a fan-out member\'s parts and a call member\'s id while a batch\'s array reaches the client', () => {
+    const s = setup();
+    s.fromClient([callOf(1, 'fs.read'), { jsonrpc: '2.0', id: 2, method: 'prompts/list' }]);
+    const fsSent = s.sentTo('fs');
+    const fsCall = fsSent.find((frame) => frame['method'] === 'tools/call')!;
+    const fsList = fsSent.find((frame) => frame['method'] === 'prompts/list')!;
+    const webList = s.sentTo('web').at(-1)!;
+    s.push('fs', { jsonrpc: '2.0', id: fsList['id'], result: { prompts: [] } });
+    s.push('web', { jsonrpc: '2.0', id: webList['id'], result: { prompts: [] } });
+    assert.deepEqual(s.seenFanOut, [], 'the array waits for the call');
+    s.answer('fs', fsCall['id']);
+    // The array holds the answers in the order they came: the list's, then the call's.
+    assert.deepEqual(s.seen, [{ clientId: '2', correlation: undefined }, { clientId: '1', correlation: String(fsCall['id']) }]);
+    assert.deepEqual(s.seenFanOut, [{ clientId: '2', correlations: { fs: String(fsList['id']), web: String(webList['id']) } }, { clientId: '1', correlations: undefined }]);
+  });
+
+  it('should log each fan-out part sent with the service, the client\'s id and the gateway\'s, at debug level only', () => {
+    const s = setup();
+    s.fromClient({ jsonrpc: '2.0', id: 'r', method: 'resources/list' });
+    const sentLines = s.logs.entries.filter((entry) => entry['msg'] === 'a fan-out part was sent to its service');
+    assert.deepEqual(sentLines.map((entry) => [entry['service'], entry['clientId'], entry['gatewayId'], entry['method']]), [
+      ['fs', '"r"', s.sentTo('fs').at(-1)!['id'], 'resources/list'],
+      ['web', '"r"', s.sentTo('web').at(-1)!['id'], 'resources/list'],
+    ]);
+    const quiet = setup('info');
+    quiet.fromClient({ jsonrpc: '2.0', id: 'r', method: 'resources/list' });
+    assert.equal(quiet.logs.entries.filter((entry) => entry['msg'] === 'a fan-out part was sent to its service').length, 0);
+  });
+
+  it('should name the client\'s id and the part\'s in the warning for a list left out', () => {
+    const s = setup('info');
+    s.fromClient({ jsonrpc: '2.0', id: 13, method: 'tools/list' });
+    const webPart = s.sentTo('web').at(-1)!;
+    s.push('fs', { jsonrpc: '2.0', id: s.sentTo('fs').at(-1)!['id'], result: { tools: [] } });
+    s.push('web', { jsonrpc: '2.0', id: webPart['id'], result: { nothing: true } });
+    const warned = s.logs.entries.filter((entry) => entry['msg'] === 'a service\'s list has no items array: left out');
+    assert.deepEqual(warned.map((entry) => [entry['service'], entry['clientId'], entry['gatewayId']]), [['web', '13', webPart['id']]]);
   });
 
   it('should log a call forwarded and answered with the service, the client\'s id and the gateway\'s', () => {

@@ -97,3 +97,34 @@ describe('gateway: resources/read routed by resource templates', () => {
     assert.equal(h.lastSentTo('fs')['params']['uri'], 'disk:///a');
   });
 });
+
+describe('gateway: a resource template two services list', () => {
+  it('is given as <service>+<template> for each (as a shared URI is), and a URI expanded from a marked one goes to that service, unmarked', () => {
+    const h = harness(['left', 'right']);
+    initialize(h, { left: CAPABILITIES, right: CAPABILITIES });
+    // The same text twice (one RFC 6570 level 3: not routed by, yet still told apart), and one each of their own.
+    const listed = listTemplates(h, { left: ['memory://note/{id}', 'left://{x}', 'q://s{?page}'], right: ['memory://note/{id}', 'q://s{?page}'] });
+    assert.deepEqual(listed['result']['resourceTemplates'].map((t: Json) => t['uriTemplate']), [
+      'left+memory://note/{id}', 'left://{x}', 'left+q://s{?page}', 'right+memory://note/{id}', 'right+q://s{?page}',
+    ]);
+    assert.deepEqual(listed['result']['resourceTemplates'].map((t: Json) => t['name']), ['memory://note/{id}', 'left://{x}', 'q://s{?page}', 'memory://note/{id}', 'q://s{?page}'], 'only the template text is marked');
+
+    h.fromClient(read(20, 'right+memory://note/1'));
+    assert.equal(h.lastSentTo('right')['params']['uri'], 'memory://note/1');
+    h.fromClient(read(21, 'left+memory://note/2'));
+    assert.equal(h.lastSentTo('left')['params']['uri'], 'memory://note/2');
+    h.fromClient(read(22, 'memory://note/3'));
+    assert.match(h.localReplies.at(-1)!.detail, /left and right/, 'unmarked: ambiguous, refused naming both');
+    assert.equal(h.localReplies.length, 1);
+  });
+
+  it('is marked by what each service listed last: once one stops listing it, the other\'s is given bare', () => {
+    const h = harness(['left', 'right']);
+    initialize(h, { left: CAPABILITIES, right: CAPABILITIES });
+    listTemplates(h, { left: ['memory://note/{id}'], right: ['memory://note/{id}'] });
+    const next = listTemplates(h, { left: ['memory://note/{id}'], right: [] }, 6);
+    assert.deepEqual(next['result']['resourceTemplates'].map((t: Json) => t['uriTemplate']), ['memory://note/{id}']);
+    h.fromClient(read(23, 'memory://note/1'));
+    assert.equal(h.lastSentTo('left')['params']['uri'], 'memory://note/1');
+  });
+});
