@@ -31,6 +31,12 @@ const testCase = z.strictObject({
   answers: z.string().optional(),
   /** For a response to tools/call: the tool its request named (per-tool caps read it); omitted: a name that could not be read. */
   tool: z.string().optional(),
+  /**
+   * The server the frame belongs to. Without `gateway`: the governed server's executable name
+   * (overrides the file's `server`). With `gateway`: the service, for a frame the gateway does not
+   * place by its bytes (a resource read, a service's own request); where it does, it must agree.
+   */
+  server: z.string().min(1).optional(),
   /** The clock in ms for this case (rate limits); default: the previous case's. */
   at: z.number().nonnegative().optional(),
   /** The caller's identity, as HTTP auth would give it (omitted: no identity, as over stdio). */
@@ -40,17 +46,54 @@ const testCase = z.strictObject({
   expect: expectation,
 });
 
-export const casesFileSchema = z.strictObject({ cases: z.array(testCase).min(1) });
+// The separator rule of the servers file (components/gateway/servers-file.ts): a test may not
+// name a gateway that could not run.
+const SEPARATOR = /^[._-]{1,4}$/;
+
+/**
+ * The gateway the frames pass through (`--servers`): its services' names, in the servers file's
+ * order, and its separator; or the servers file itself (`servers`, relative to the cases file).
+ */
+const gateway = z.union([
+  z.strictObject({ servers: z.string().min(1) }),
+  z.strictObject({
+    services: z.array(z.string().min(1)).min(1).readonly(),
+    separator: z.string().regex(SEPARATOR, 'expected a separator: 1 to 4 of "." "_" "-"').default('.'),
+  }).superRefine((spec, ctx) => {
+    spec.services.forEach((name, index) => {
+      if (spec.services.indexOf(name) !== index) ctx.addIssue({ code: 'custom', path: ['services', index], message: `duplicate service ${JSON.stringify(name)}`, input: name });
+      if (name.includes(spec.separator)) ctx.addIssue({ code: 'custom', path: ['services', index], message: `${JSON.stringify(name)} contains the separator ${JSON.stringify(spec.separator)}: the gateway could not route its names`, input: name });
+    });
+  }),
+]);
+
+export const casesFileSchema = z.strictObject({
+  /** Without `gateway`: the governed server's executable name, for every case (`--proxy`); omitted: unknown. */
+  server: z.string().min(1).optional(),
+  gateway: gateway.optional(),
+  cases: z.array(testCase).min(1),
+}).refine((file) => file.server === undefined || file.gateway === undefined, {
+  message: '`server` (one server, --proxy) and `gateway` (--servers) exclude each other',
+  path: ['server'],
+});
 
 export type PolicyTestCase = z.infer<typeof testCase>;
 export type Expectation = z.infer<typeof expectation>;
+export type CasesFile = z.infer<typeof casesFileSchema>;
+/** A gateway as the cases name it: its services and separator, or its servers file. */
+export type CasesGateway = z.infer<typeof gateway>;
 
 /** Parses a cases file, or throws an Error listing what is wrong with it. */
-export function parseCasesFile(text: string, fileName: string): PolicyTestCase[] {
+export function parseCasesDocument(text: string, fileName: string): CasesFile {
   const result = casesFileSchema.safeParse(parse(text));
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${fileName}: ${issue.path.map(String).join('.') || '(top)'}: ${issue.message}`);
     throw new Error(problems.join('\n'));
   }
-  return result.data.cases;
+  return result.data;
+}
+
+/** The cases alone (a file that names no server nor gateway). */
+export function parseCasesFile(text: string, fileName: string): PolicyTestCase[] {
+  return parseCasesDocument(text, fileName).cases;
 }

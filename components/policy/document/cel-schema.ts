@@ -32,6 +32,8 @@ const testCase = z.strictObject({
     identity: identityInput.optional(),
     direction: z.enum(['client-to-server', 'server-to-client']).optional(),
     era: z.string().min(1).optional(),
+    server: z.string().min(1).optional()
+      .describe('The server the request belongs to, for `server` conditions and CEL `server`: with --servers its service (`fs`), with --proxy the server\'s executable name. Omitted: unknown (a `server` condition keeps the rule applying; CEL `server` is null).'),
   }).describe('The request: a tools/call when `tool` is given, else `method` (default ping); from the client unless `direction` says otherwise.'),
   expect: z.enum(['allow', 'deny']),
 }) satisfies z.ZodType<RuleTestCase>;

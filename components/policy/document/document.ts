@@ -130,6 +130,8 @@ export interface RuleTestCase {
     readonly identity?: { readonly tenantId?: string; readonly userId?: string; readonly agentId?: string };
     readonly direction?: 'client-to-server' | 'server-to-client';
     readonly era?: string;
+    /** The server the request belongs to: a gateway's service (its namespace), or the one server's executable name. */
+    readonly server?: string;
   };
   readonly expect: 'allow' | 'deny';
 }

@@ -13,13 +13,14 @@
 //              (1 and 1.0 alike: JSON.parse reads them the same) are CEL ints, other numbers doubles
 //   identity   the caller's identity fields (tenantId, userId, agentId); {} without auth
 //   server     the governed server's name: its executable's basename as admitted (never the
-//              server's own serverInfo); null when the engine passes none (policy test, replay)
+//              server's own serverInfo); null when the engine passes none (replay; a test case naming none)
 //   direction  'client-to-server' or 'server-to-client'
 //   era        the protocol version the request itself names (params._meta, 2026-07-28), else
 //              the one its session negotiated (the initialize result), else null
 //
 // `tests: [{ input: {…}, expect: allow | deny }]` run once, at load, against the rule as compiled
-// (its kind, its `when` and `unless`); a case that comes out otherwise refuses the policy.
+// (its kind, its `when` and `unless`); a case that comes out otherwise refuses the policy. A case's
+// `server` is the frame's server and service both (`server:` conditions, CEL `server`).
 import type { RuleSpec, RuleTestCase } from '../document/document.js';
 import { compileCel, describeCelProblem, type CelProgram, type CelVariable } from '../document/cel-env.js';
 import { compileGlobs } from '../engine/glob.js';
@@ -166,5 +167,7 @@ function testFrame(testCase: RuleTestCase): FrameContext {
     body: () => body,
     now: 0,
     ...(input.identity !== undefined && { identity: input.identity }),
+    // A case names the server outright: its service is that name, as the gateway's is for a frame it places.
+    ...(input.server !== undefined && { server: input.server, service: input.server }),
   };
 }
