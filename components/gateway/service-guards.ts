@@ -12,6 +12,7 @@ import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
 import { parseFrameBody, readEnvelope, type Envelope, type EnvelopeResult } from '../framing/index.js';
 import { CANCELLED, INITIALIZE, PROGRESS, cancelledRequestKey, progressNotificationToken, requestProgressToken } from '../mcp/index.js';
 import type { FrameChannel, FrameChannelHandlers, LocalReplyTarget } from '../transport/index.js';
+import { ChurnMap } from '../values/index.js';
 
 export interface ServiceGuardOptions {
   /** The service's namespace (logs, details). */
@@ -74,7 +75,7 @@ export function guardServiceChannel(options: ServiceGuardOptions): GuardedServic
   const breaker = options.breaker !== undefined && options.breaker.enabled ? options.breaker : undefined;
   const resetsOnProgress = options.resetsOnProgress === true && requestTimeoutMs > 0;
   /** Requests in flight at the service: gateway id key → deadline on the clock (NO_DEADLINE without one). */
-  const inFlight = new Map<string, number>();
+  const inFlight = new ChurnMap<string, number>();
   const timedOut = new Set<string>();
   /** With resetsOnProgress: progress token (JSON text) → id key, and back. */
   const keyOfToken = new Map<string, string>();

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock/index.js';
+import { ChurnMap } from '../values/index.js';
 import type { PumpRequest } from './request.js';
 
 /** Where a request's deadline comes from (the flag, or one policy rule) and how long it is. */
@@ -21,7 +22,7 @@ export class RequestDeadlines<S extends DeadlineSource = DeadlineSource> {
   readonly #clock: Clock;
   readonly #expire: (request: PumpRequest, source: S) => void;
   /** Source → (request → its deadline, ms on the clock), soonest first. */
-  readonly #lists = new Map<S, Map<PumpRequest, number>>();
+  readonly #lists = new Map<S, ChurnMap<PumpRequest, number>>();
   /** Progress token (as JSON text) → its request, and back. */
   readonly #byToken = new Map<string, PumpRequest>();
   readonly #tokenOf = new Map<PumpRequest, string>();
@@ -43,7 +44,7 @@ export class RequestDeadlines<S extends DeadlineSource = DeadlineSource> {
   track(request: PumpRequest, source: S, progressToken?: string): void {
     const at = this.#clock.now() + source.timeoutMs;
     let list = this.#lists.get(source);
-    if (list === undefined) this.#lists.set(source, list = new Map());
+    if (list === undefined) this.#lists.set(source, list = new ChurnMap());
     list.set(request, at);
     this.#size++;
     if (progressToken !== undefined) {
@@ -112,8 +113,8 @@ export class RequestDeadlines<S extends DeadlineSource = DeadlineSource> {
   }
 
   /** The list whose head is due soonest, and that head; lists left empty are dropped (a reload's old rules). */
-  #soonest(): { list: Map<PumpRequest, number>; source: S; request: PumpRequest; at: number } | undefined {
-    let soonest: { list: Map<PumpRequest, number>; source: S; request: PumpRequest; at: number } | undefined;
+  #soonest(): { list: ChurnMap<PumpRequest, number>; source: S; request: PumpRequest; at: number } | undefined {
+    let soonest: { list: ChurnMap<PumpRequest, number>; source: S; request: PumpRequest; at: number } | undefined;
     for (const [source, list] of this.#lists) {
       const head = list.entries().next();
       if (head.done === true) {

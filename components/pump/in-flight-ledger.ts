@@ -1,13 +1,15 @@
+import { ChurnMap } from '../values/index.js';
 import type { PumpRequest } from './request.js';
 
 // The requests the other side has not answered yet, keyed by id value (Envelope.key). When the
-// server dies, each gets an error instead of a hang.
+// server dies, each gets an error instead of a hang. A ChurnMap: entries come and go with every
+// request for the whole session (components/values/churn-map.ts says what a plain Map costs then).
 
 /** A request awaiting its answer: the pump's request object. */
 export type PendingRequest = PumpRequest;
 
 export class InFlightLedger {
-  readonly #pending = new Map<string, PumpRequest>();
+  readonly #pending = new ChurnMap<string, PumpRequest>();
 
   get size(): number {
     return this.#pending.size;

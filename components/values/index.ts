@@ -2,7 +2,7 @@
  * Values both the command line (components/config) and the policy file (components/policy) accept,
  * read the same way and held to the same bounds: byte sizes with their units, and the governor's
  * counts and durations; and canonical JSON (RFC 8785), the one text digests are taken over
- * (policies, reports, tool pins). A leaf: it imports nothing, so config and policy both depend on it and not
+ * (policies, reports, tool pins); and ChurnMap, the Map for entries that come and go with the frames. A leaf: it imports nothing, so config and policy both depend on it and not
  * on each other.
  */
 
@@ -45,3 +45,4 @@ export const GOVERNOR_BOUNDS = Object.freeze({
 }) satisfies Readonly<Record<string, Bounds>>;
 
 export { canonicalJson } from './canonical-json.js';
+export { ChurnMap } from './churn-map.js';
