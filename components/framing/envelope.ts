@@ -662,6 +662,33 @@ let batchMembers = 0;
 let messageDepth = 1;
 /** The deepest nesting of containers seen in the frame (the message object is 1): Envelope.depth. */
 let deepest = 0;
+/** Where the lone message's top-level id value and params value lie (-1: none), and the frame they are of (lastReadPositions). */
+let idValueAt = -1;
+let idValueEnd = -1;
+let paramsValueAt = -1;
+let positionsFrame: Buffer | undefined;
+
+/** Where a message's top-level `id` and `params` values lie in its bytes (-1: absent). */
+export interface MessagePositions {
+  idStart: number;
+  idEnd: number;
+  paramsStart: number;
+}
+
+/**
+ * Where the frame readEnvelope read last (a lone message, read without a problem) has its
+ * top-level `id` value and `params` value, when `line` is that frame, the same Buffer object: a
+ * reader further along the same synchronous path (the gateway's routing) then need not walk the
+ * frame again. False for any other buffer (another frame was read since, or `line` is a rewrite):
+ * the caller walks the bytes itself. Written into `out` (no object per frame).
+ */
+export function lastReadPositions(line: Buffer, out: MessagePositions): boolean {
+  if (line !== positionsFrame) return false;
+  out.idStart = idValueAt;
+  out.idEnd = idValueEnd;
+  out.paramsStart = paramsValueAt;
+  return true;
+}
 
 const MISSING_VERSION = '"jsonrpc": "2.0" is missing';
 
@@ -767,14 +794,21 @@ function scanMessage(b: Buffer, i: number): Exclude<FrameKind, 'batch'> {
       if (kind === KEY_PARAMS || kind === KEY_RESULT || kind === KEY_ERROR) {
         // In `params` (what the server acts on: arguments decoded into structs), no two names may
         // fold to one; in a result, data may hold such names (file names, say) and passes.
+        if (kind === KEY_PARAMS) paramsValueAt = valueStart;
         valueEnd = scanValue(b, valueStart, messageDepth, MCP, kind === KEY_PARAMS);
         if (kind === KEY_RESULT) hasResult = true;
         else if (kind === KEY_ERROR) hasError = true;
       } else if (kind === KEY_ID && (valueEnd = plainIntegerEnd(b, valueStart)) !== 0) {
         // A plain integer (most ids): its text is its key, read once.
         foundId = foundKey = shortAsciiText(b, valueStart, valueEnd - valueStart);
+        idValueAt = valueStart;
+        idValueEnd = valueEnd;
       } else {
         valueEnd = scanValue(b, valueStart, messageDepth);
+        if (kind === KEY_ID) {
+          idValueAt = valueStart;
+          idValueEnd = valueEnd;
+        }
         if (kind === KEY_ID) {
           const first = b[valueStart];
           const text = readIdText(b, valueStart, valueEnd);
@@ -846,6 +880,8 @@ function problemOf(error: unknown, id: string | undefined, key: string | undefin
 /** Reads and validates one frame (the bytes of one line, its `\n` or `\r\n` included or not). */
 export function readEnvelope(b: Buffer): EnvelopeResult {
   end = contentLength(b);
+  positionsFrame = undefined;
+  idValueAt = idValueEnd = paramsValueAt = -1;
   keyTop = 0;
   if (bigObjects.size > 0) bigObjects.clear();
   unseenBytes = false;
@@ -865,7 +901,9 @@ export function readEnvelope(b: Buffer): EnvelopeResult {
     const kind = scanMessage(b, i);
     if (skipWhitespace(b, messageEnd) !== end) throw new Malformed('unexpected data after the object');
     if (versionMissing !== 0) throw new NotJsonRpc(MISSING_VERSION);
-    return checkUtf8(b, { kind, id: foundId, key: foundKey, method: foundMethod, depth: deepest });
+    const read = checkUtf8(b, { kind, id: foundId, key: foundKey, method: foundMethod, depth: deepest });
+    if (read.kind !== 'invalid') positionsFrame = b;
+    return read;
   } catch (error) {
     return checkUtf8(b, problemOf(error, foundId, foundKey, foundMethod));
   }

@@ -1,7 +1,7 @@
 export { LineSplitter, OVERSIZED_KEEP_BYTES, type LineSplitterHandlers, type OversizedLine } from './line-splitter.js';
 export {
-  readEnvelope, parseFrameBody, MAX_NESTING,
-  type BatchMember, type Envelope, type EnvelopeProblem, type EnvelopeProblemKind, type EnvelopeResult, type FrameKind,
+  readEnvelope, lastReadPositions, parseFrameBody, MAX_NESTING,
+  type BatchMember, type MessagePositions, type Envelope, type EnvelopeProblem, type EnvelopeProblemKind, type EnvelopeResult, type FrameKind,
 } from './envelope.js';
 export { readOversizedId } from './oversized-id.js';
 export { idKey, idKeyOfValue } from './id-key.js';

@@ -11,13 +11,13 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock/index.js';
 import { encodeErrorResponse, type ErrorCode } from '../errors/index.js';
-import { parseFrameBody, readEnvelope, readOversizedId, type BatchMember, type Envelope, type EnvelopeResult, type OversizedLine } from '../framing/index.js';
+import { lastReadPositions, parseFrameBody, readEnvelope, readOversizedId, type BatchMember, type Envelope, type EnvelopeResult, type MessagePositions, type OversizedLine } from '../framing/index.js';
 import {
   CANCELLED, INITIALIZE, INITIALIZED, LIST_CHANGED_NOTIFICATIONS, cancelledRequestKey, paramsOf,
 } from '../mcp/index.js';
 import type { FrameChannel, FrameChannelHandlers, LocalReplyTarget } from '../transport/index.js';
 import { BatchAnswer } from './batch-answer.js';
-import { applyEdits, applyTwoEdits, copyBytes, idSpan, idValueStart, isPlainString, isPlainStringAt, locateCall, pathSpan, sortedEdits, stringAt, valueEnd, type CallMembers, type Edit, type Span } from './json-members.js';
+import { applyEdits, applyTwoEdits, copyBytes, idSpan, idValueStart, isPlainString, locateCall, memberValueStart, pathSpan, sortedEdits, stringAt, valueEnd, type CallMembers, type Edit, type Span } from './json-members.js';
 import { CursorCodec, LIST_KINDS, mergeHandshakes, type ListKind, type ServiceHandshake } from './merge.js';
 import { compileUriTemplate, type UriTemplateMatcher } from './uri-template.js';
 
@@ -84,6 +84,7 @@ const SET_LEVEL = 'logging/setLevel';
 /** The scheme prefix that names a resource's service when two services list the same URI: `fs+file:///a`. */
 const URI_SERVICE_MARK = '+';
 const URI_PATH = [Buffer.from('params'), Buffer.from('uri')];
+const NAME_BYTES = Buffer.from('name');
 const REF_PATH = [Buffer.from('params'), Buffer.from('ref')];
 const REF_NAME_PATH = [...REF_PATH, Buffer.from('name')];
 const REF_URI_PATH = [...REF_PATH, Buffer.from('uri')];
@@ -320,6 +321,8 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   const awaiting = new AwaitingTable();
   /** Where the request being routed has its id and params.name (locateCall writes it; read at once, never kept). */
   const callMembers: CallMembers = { idStart: -1, idEnd: -1, nameStart: -1 };
+  /** Where the envelope reader saw the frame's id and params (lastReadPositions writes it; read at once, never kept). */
+  const positions: MessagePositions = { idStart: -1, idEnd: -1, paramsStart: -1 };
   /**
    * Per id length, the next gateway id of that many digits. A call's gateway id is issued at the
    * length of the client's id when it can be, so the answer gets the client's id back in place,
@@ -491,16 +494,34 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
    */
   function routeCallByName(envelope: Envelope, line: Buffer, client: ClientTarget, nameStart: number, idStart: number, idEnd: number): void {
     if (nameStart >= 0) {
-      const nameEnd = valueEnd(line, nameStart);
-      if (isPlainStringAt(line, nameStart, nameEnd)) {
-        const separatorAt = findSeparator(line, nameStart + 1, nameEnd - 1);
-        const service = separatorAt < 0 ? undefined : serviceNamed(line, nameStart + 1, separatorAt);
-        if (service !== undefined) return sendCallCut(service, client, line, idStart, idEnd, nameStart + 1, separatorAt + separatorBytes.length);
-      }
+      const separatorAt = plainNameSeparator(line, nameStart);
+      const service = separatorAt < 0 ? undefined : serviceNamed(line, nameStart + 1, separatorAt);
+      if (service !== undefined) return sendCallCut(service, client, line, idStart, idEnd, nameStart + 1, separatorAt + separatorBytes.length);
     }
     const route = routeByName(line, nameStart < 0 ? undefined : { start: nameStart, end: valueEnd(line, nameStart) });
     if (typeof route === 'string') return answerError(client, 'SIDECAR_ERR_GATEWAY_NO_ROUTE', route);
     sendCall(route.service, client, line, envelope.id!, route.edit);
+  }
+
+  /**
+   * In the string value at `at` (its opening quote), where the separator first occurs, in one pass
+   * over the name; -1 when it has none, holds an escape (routeByName reads those) or is not a string.
+   */
+  function plainNameSeparator(line: Buffer, at: number): number {
+    if (line[at] !== 0x22) return -1;
+    const first = separatorBytes[0];
+    let found = -1;
+    for (let k = at + 1; k < line.length; k++) {
+      const c = line[k];
+      if (c === 0x22) return found;
+      if (c === 0x5c) return -1;
+      if (c === first && found < 0) {
+        let n = 1;
+        while (n < separatorBytes.length && line[k + n] === separatorBytes[n]) n++;
+        if (n === separatorBytes.length) found = k;
+      }
+    }
+    return -1;
   }
 
   /** Where the separator first occurs in line[start, end), -1 if nowhere (names are short: a loop, no native call). */
@@ -628,6 +649,11 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     switch (method) {
       case 'tools/call':
       case 'prompts/get':
+        // Where the envelope reader saw the id and params, when this is the frame it read last (no rewrite since); else one walk.
+        if (lastReadPositions(line, positions) && positions.idStart >= 0) {
+          const nameStart = positions.paramsStart < 0 ? -1 : memberValueStart(line, positions.paramsStart, NAME_BYTES);
+          return routeCallByName(envelope, line, client, nameStart, positions.idStart, positions.idEnd);
+        }
         locateCall(line, envelope.id!, callMembers);
         return routeCallByName(envelope, line, client, callMembers.nameStart, callMembers.idStart, callMembers.idEnd);
       case 'resources/read':
@@ -1139,9 +1165,10 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
    * service's line is the gateway's alone from here; nothing reads it again but the client's side).
    */
   function withClientId(line: Buffer, idText: string, call: Call): Buffer {
-    const start = idValueStart(line, idText);
+    const known = lastReadPositions(line, positions) && positions.idStart >= 0;
+    const start = known ? positions.idStart : idValueStart(line, idText);
     if (start < 0) return withIdAt(line, undefined, call.client.id);
-    const end = valueEnd(line, start);
+    const end = known ? positions.idEnd : valueEnd(line, start);
     const { client, clientIdStart, clientIdEnd } = call;
     if (clientIdStart >= 0 && end - start === clientIdEnd - clientIdStart) {
       copyBytes(client.line!, clientIdStart, clientIdEnd, line, start);

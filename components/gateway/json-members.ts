@@ -160,6 +160,8 @@ export function idSpan(b: Buffer, idText: string): Span | undefined {
 
 /** Where idSpan's value starts (-1: not located), without a Span: the per-call path's. Its end: valueEnd. */
 export function idValueStart(b: Buffer, idText: string): number {
+  // Most peers open with exactly these bytes: the id's value follows them.
+  if (bytesEqual(b, 0, JSONRPC_ID_OPENING)) return skipWhitespace(b, JSONRPC_ID_OPENING.length, b.length);
   const end = contentEnd(b);
   const start = skipWhitespace(b, 0, end);
   const leading = memberStart(b, start, end, ID_NAME, true);
@@ -184,6 +186,8 @@ const PARAMS_NAME = Buffer.from('params');
 const NAME_NAME = Buffer.from('name');
 /** `"jsonrpc":"2.0",` as most peers open a message with it. */
 const JSONRPC_MEMBER = Buffer.from('"jsonrpc":"2.0",');
+/** A message that opens with its version and then its id: the id's value starts right after. */
+const JSONRPC_ID_OPENING = Buffer.from('{"jsonrpc":"2.0","id":');
 
 /**
  * A request's top-level `id` and its `params.name` in one walk of the top-level members (idSpan
@@ -229,6 +233,11 @@ export function locateCall(b: Buffer, idText: string, out: CallMembers): void {
 export function pathSpan(b: Buffer, path: readonly Buffer[]): Span | undefined {
   const at = pathValueStart(b, path);
   return at < 0 ? undefined : { start: at, end: valueEnd(b, at) };
+}
+
+/** Where the value of member `name` of the object at `objectStart` starts (-1: none, or not an object); its end: valueEnd. */
+export function memberValueStart(b: Buffer, objectStart: number, name: Buffer): number {
+  return memberStart(b, objectStart, contentEnd(b), name, false);
 }
 
 /** Where pathSpan's value starts (-1: a step is missing), without a Span. Its end: valueEnd. */

@@ -63,3 +63,14 @@ describe('applyTwoEdits', () => {
     assert.equal(applyTwoEdits(line, 22, 25, '9', -1, -1, '').toString(), '{"jsonrpc":"2.0","id":9,"params":{"name":"fs.read"}}\n');
   });
 });
+
+describe('idValueStart', () => {
+  it('finds the id after the common opening, with or without space before its value', async () => {
+    const { idValueStart, valueEnd } = await import('../../../components/gateway/json-members.js');
+    for (const text of ['{"jsonrpc":"2.0","id":42,"result":{}}\n', '{"jsonrpc":"2.0","id": 42,"result":{}}\n', '{"jsonrpc":"2.0","id":\t42 ,"result":{}}\n', '{"result":{},"jsonrpc":"2.0","id":42}\n', '{ "jsonrpc":"2.0","id":42,"result":{}}\n']) {
+      const line = Buffer.from(text);
+      const start = idValueStart(line, '42');
+      assert.equal(line.toString('latin1', start, valueEnd(line, start)), '42', text);
+    }
+  });
+});
