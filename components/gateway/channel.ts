@@ -61,6 +61,8 @@ export type GatewayChannel = FrameChannel & {
   serviceOfUri(uri: string): string | undefined;
   serviceOfCancelled(clientKey: string): string | null | undefined;
   sourceOfDelivery(): string | undefined;
+  /** The service whose request (sampling, elicitation, roots) the client's answer under `gatewayKey` answers; undefined for a key it did not issue or no longer awaits. */
+  serviceOfAnswer(gatewayKey: string): string | undefined;
   /**
    * The gateway id (JSON text) the client's request `clientId` (its id as written) went to its
    * service under, while the gateway settles that call (its answer or its error on the way to the
@@ -1325,6 +1327,8 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
       return awaiting.callFor(clientKey)?.service.name;
     },
     sourceOfDelivery: () => delivering?.name,
+    // As routeClientAnswer finds it: by the key of the id the gateway gave the service's request.
+    serviceOfAnswer: (gatewayKey) => askedByGatewayKey.get(gatewayKey)?.service.name,
     correlationOf(clientId) {
       if (settling !== undefined && settling.client.id === clientId) return String(settling.gatewayId);
       const inBatch = settlingBatch?.get(clientId);

@@ -7,12 +7,16 @@
 // One reading: the namespace is found the way the gateway routes (components/gateway/channel.ts
 // routeByName): the decoded name up to the first separator, when that is a service's name. What
 // the gateway routes by its state (a resource URI by which service listed it or whose template
-// matches it, a client's cancellation by which service holds the request, a service's own frames)
-// is asked of the gateway itself (GatewayRoutes: its own routing, read-only); where the gateway
-// would refuse the frame, or cannot say, the service is undefined, undecided: a condition then
-// keeps its rule applying (fail closed).
+// matches it, a client's cancellation by which service holds the request, the client's answer by
+// which service asked, a service's own frames) is asked of the gateway itself (GatewayRoutes: its
+// own routing, read-only); where the gateway would refuse the frame, or cannot say, the service
+// is undefined, undecided: a condition then keeps its rule applying (fail closed).
+import { idKeyOfValue } from '../../framing/index.js';
 import { cancelledRequestKey } from '../../mcp/index.js';
 import type { FrameContext } from './types.js';
+
+/** CEL `server` (and the resolver's gatewayName) in gateway mode for a frame of no one service: the gateway's own, or one it cannot place. */
+export const GATEWAY_SERVER_NAME = 'gateway';
 
 /**
  * What the gateway channel answers of its own routing, read-only (components/gateway GatewayChannel).
@@ -20,9 +24,6 @@ import type { FrameContext } from './types.js';
  * routes it (so by the state it will be routed by), a service's frame while the gateway hands it
  * to the pump (the pump evaluates it in that call).
  */
-/** CEL `server` (and the resolver's gatewayName) in gateway mode for a frame of no one service: the gateway's own, or one it cannot place. */
-export const GATEWAY_SERVER_NAME = 'gateway';
-
 export interface GatewayRoutes {
   /** The service a resource URI goes to; undefined when the gateway would refuse it (no one listed it, or two did). */
   serviceOfUri(uri: string): string | undefined;
@@ -30,6 +31,8 @@ export interface GatewayRoutes {
   serviceOfCancelled(clientKey: string): string | null | undefined;
   /** The service whose frame is on its way to the client now; undefined for none (the gateway's own, a batch's array). */
   sourceOfDelivery(): string | undefined;
+  /** The service whose request the client's answer under this gateway key answers; undefined for a key the gateway did not issue (or no longer awaits). */
+  serviceOfAnswer(gatewayKey: string): string | undefined;
 }
 
 /** What evaluateFrame takes in place of a server's name in gateway mode. */
@@ -70,6 +73,7 @@ export function createNamespaceResolver(separator: string, services: readonly st
   const uriService = (uri: unknown): string | undefined => (typeof uri === 'string' && serviceOfUri !== undefined ? serviceOfUri(uri) : undefined);
   const serviceOfCancelled = routes?.serviceOfCancelled?.bind(routes);
   const sourceOfDelivery = routes?.sourceOfDelivery?.bind(routes);
+  const serviceOfAnswer = routes?.serviceOfAnswer?.bind(routes);
   return {
     gatewayName,
     serviceOf(frame) {
@@ -83,7 +87,12 @@ export function createNamespaceResolver(separator: string, services: readonly st
         // A service's answer, request or notification: the service the gateway is handing it over from.
         return sourceOfDelivery === undefined ? undefined : sourceOfDelivery();
       }
-      if (frame.phase === 'response') return undefined; // the client's answer goes to the service that asked
+      if (frame.phase === 'response') {
+        // The client's answer goes to the service that asked, found as the gateway finds it: by
+        // the key of its id (FrameContext carries no id; the body is the one the rules share).
+        const key = serviceOfAnswer === undefined ? undefined : idKeyOfValue(idOf(frame));
+        return key === undefined ? undefined : serviceOfAnswer!(key);
+      }
       if (method === TOOLS_CALL || method === PROMPTS_GET) return namespaceOf(paramsOf(frame)?.['name']);
       if (method === COMPLETE) {
         const ref = paramsOf(frame)?.['ref'];
@@ -102,6 +111,11 @@ export function createNamespaceResolver(separator: string, services: readonly st
       return null;
     },
   };
+}
+
+function idOf(frame: FrameContext): unknown {
+  const body = frame.body();
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['id'] : undefined;
 }
 
 function paramsOf(frame: FrameContext): Record<string, unknown> | undefined {

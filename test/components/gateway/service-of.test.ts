@@ -28,7 +28,9 @@ describe('the service of a frame (gateway mode)', () => {
     assert.equal(serviceOf(request('resources/read', { uri: 'fs+file:///a' })), undefined, 'a URI: the gateway places it by which service listed it');
     assert.equal(serviceOf(request('completion/complete', { ref: { type: 'ref/resource', uri: 'file:///a' } })), undefined);
     assert.equal(serviceOf({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } }), undefined);
-    assert.equal(serviceOf(resultOf({}), { method: 'sampling/createMessage', direction: 'client-to-server', phase: 'response' }), undefined, 'the client\'s answer to a service');
+    const answer = frameContext(resultOf({}), { method: 'sampling/createMessage', direction: 'client-to-server', phase: 'response' });
+    assert.equal(resolver.serviceOf(answer), undefined, 'the client\'s answer to a service: only the gateway knows who asked');
+    assert.equal(answer.bodyReads, 0, 'and with no gateway to ask, no body is read for it');
     assert.equal(serviceOf({ jsonrpc: '2.0', id: 9, method: 'sampling/createMessage', params: {} }, { direction: 'server-to-client' }), undefined, 'a service\'s own request');
   });
 
@@ -138,6 +140,79 @@ describe('the service of a frame the gateway routes by its state', () => {
     assert.deepEqual(seen, ['web', 'fs', 'fs', 'web']);
     assert.equal(resolver.serviceOf(frameContext(frames[0]![1], { direction: 'server-to-client' })), undefined, 'read after the hand-over: undecided, never a stale service');
     assert.equal(record(), undefined);
+  });
+
+  it('places the client\'s answer to a service\'s request at the service that asked, by the id the gateway gave it', () => {
+    const h = harness(['fs', 'web']);
+    initialize(h, { fs: RESOURCES, web: RESOURCES });
+    const resolver = createNamespaceResolver('.', ['fs', 'web'], 'gateway', h.gateway);
+    const answerOf = (method: string) => ({ direction: 'client-to-server', phase: 'response', method } as const);
+    // Both services ask under the same id of their own: the gateway gives each request its own.
+    h.service('web').push(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'sampling/createMessage', params: { messages: [], maxTokens: 1 } }));
+    const webKey = h.clientMessages().at(-1)!['id'] as number;
+    h.service('fs').push(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'roots/list' }));
+    const fsKey = h.clientMessages().at(-1)!['id'] as number;
+    assert.notEqual(webKey, fsKey);
+
+    assert.equal(resolver.serviceOf(frameContext(resultOf({ role: 'assistant' }, webKey), answerOf('sampling/createMessage'))), 'web');
+    assert.equal(resolver.serviceOf(frameContext({ jsonrpc: '2.0', id: fsKey, error: { code: -1, message: 'no' } }, answerOf('roots/list'))), 'fs', 'an error answer too');
+    assert.equal(resolver.serviceOf(frameContext(null, { ...answerOf('roots/list'), line: `{"jsonrpc":"2.0","id":${fsKey}.0,"result":{"roots":[]}}\n` })), 'fs', 'by the id\'s value, as the gateway finds it');
+    assert.equal(resolver.serviceOf(frameContext(resultOf({}, String(webKey)), answerOf('sampling/createMessage'))), undefined, 'the same digits as a string: another id');
+    assert.equal(resolver.serviceOf(frameContext(resultOf({}, 987654), answerOf('sampling/createMessage'))), undefined, 'a key the gateway never issued');
+    assert.equal(resolver.serviceOf(frameContext({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'x' } }, answerOf('sampling/createMessage'))), undefined, 'no id');
+
+    // The gateway agrees: the placed answers go to those services, the undecided one nowhere.
+    h.fromClient(resultOf({}, String(webKey)));
+    h.fromClient(`{"jsonrpc":"2.0","id":${fsKey}.0,"result":{"roots":[]}}`);
+    h.fromClient(resultOf({ role: 'assistant' }, webKey));
+    assert.deepEqual([h.sentTo('fs').at(-1), h.sentTo('web').at(-1)], [{ jsonrpc: '2.0', id: 7, result: { roots: [] } }, { jsonrpc: '2.0', id: 7, result: { role: 'assistant' } }]);
+    assert.equal(h.sentTo('web').filter((message) => message['id'] === 7).length, 1, 'the string id reached no service');
+    // Answered: the gateway awaits it no more, so a second answer under that key is undecided (and dropped).
+    assert.equal(resolver.serviceOf(frameContext(resultOf({}, webKey), answerOf('sampling/createMessage'))), undefined);
+  });
+
+  it('places each answer in a client batch before the gateway routes it, and none to a service that went down', () => {
+    const h = harness(['fs', 'web']);
+    initialize(h, { fs: RESOURCES, web: RESOURCES });
+    const resolver = createNamespaceResolver('.', ['fs', 'web'], 'gateway', h.gateway);
+    h.service('web').push(JSON.stringify({ jsonrpc: '2.0', id: 'w', method: 'elicitation/create', params: {} }));
+    const webKey = h.clientMessages().at(-1)!['id'] as number;
+    h.service('fs').push(JSON.stringify({ jsonrpc: '2.0', id: 'f', method: 'roots/list' }));
+    const fsKey = h.clientMessages().at(-1)!['id'] as number;
+    const members = [resultOf({ action: 'decline' }, webKey), resultOf({ roots: [] }, fsKey)];
+    // The pump judges every member of a client batch before it forwards the batch.
+    const placed = members.map((member, index) => resolver.serviceOf(frameContext(member, { direction: 'client-to-server', phase: 'response', method: index === 0 ? 'elicitation/create' : 'roots/list' })));
+    assert.deepEqual(placed, ['web', 'fs']);
+    h.fromClient(members as unknown as Record<string, unknown>);
+    assert.deepEqual([h.lastSentTo('web')['id'], h.lastSentTo('fs')['id']], ['w', 'f']);
+
+    h.service('fs').push(JSON.stringify({ jsonrpc: '2.0', id: 'g', method: 'roots/list' }));
+    const downKey = h.clientMessages().at(-1)!['id'] as number;
+    h.gateway.serviceDown('fs', 'test');
+    assert.equal(resolver.serviceOf(frameContext(resultOf({ roots: [] }, downKey), { direction: 'client-to-server', phase: 'response', method: 'roots/list' })), undefined, 'whoever asked is gone');
+  });
+
+  it('places a batch\'s tools/call answer by its tool, and leaves its other answers undecided (the array is no one service\'s)', () => {
+    const h = harness(['fs', 'web']);
+    initialize(h, { fs: RESOURCES, web: RESOURCES });
+    const resolver = createNamespaceResolver('.', ['fs', 'web'], 'gateway', h.gateway);
+    const seen: Array<Array<string | null | undefined>> = [];
+    const original = h.toClient.push.bind(h.toClient);
+    h.toClient.push = (...items) => {
+      // What the pump reads of each member while the gateway hands the array over (a tools/call's tool read at admission).
+      seen.push([
+        resolver.serviceOf(Object.assign(frameContext(resultOf({ content: [] }, 60), { method: 'tools/call' }), { tool: 'fs.a' })),
+        resolver.serviceOf(frameContext(resultOf({ contents: [] }, 61), { method: 'resources/read' })),
+        resolver.serviceOf(frameContext(resultOf({}, 62), { method: 'ping' })),
+      ]);
+      return original(...items);
+    };
+    h.fromClient([toolCall('fs.a', {}, 60), { ...request('resources/read', { uri: 'web+https://b' }), id: 61 }, { jsonrpc: '2.0', id: 62, method: 'ping' }] as unknown as Record<string, unknown>);
+    h.service('fs').push(JSON.stringify({ jsonrpc: '2.0', id: h.lastSentTo('fs')['id'], result: { content: [] } }));
+    h.service('web').push(JSON.stringify({ jsonrpc: '2.0', id: h.lastSentTo('web')['id'], result: { contents: [] } }));
+    h.toClient.push = original;
+    assert.equal(h.clientMessages().at(-1)!.length, 3, 'one array of three answers');
+    assert.deepEqual(seen, [['fs', undefined, null]]);
   });
 
   it('keeps the gateway\'s own answers the gateway\'s, and a batch\'s array undecided', () => {
