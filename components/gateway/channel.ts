@@ -64,6 +64,12 @@ export type GatewayChannel = FrameChannel & {
   /** The service whose request (sampling, elicitation, roots) the client's answer under `gatewayKey` answers; undefined for a key it did not issue or no longer awaits. */
   serviceOfAnswer(gatewayKey: string): string | undefined;
   /**
+   * While the array of a client batch's answers is on its way to the client: the service that
+   * answered its member for the client's request `clientKey` (null: a fan-out the gateway answered
+   * from several); undefined for any other key, or when no array is on its way.
+   */
+  serviceOfBatchAnswer(clientKey: string): string | null | undefined;
+  /**
    * The gateway id (JSON text) the client's request `clientId` (its id as written) went to its
    * service under, while the gateway settles that call (its answer or its error on the way to the
    * client: read when the request ends, for its report); undefined for any other request (a
@@ -344,8 +350,8 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   /** The fan-out being answered now: its request ends meanwhile (correlationsOf). */
   let settlingFanOut: FanOut | undefined;
   /** A batch's settled members, client id → gateway id (a call) or the fan-out, while its array is on its way to the client. */
-  let settlingBatch: Map<string, number | FanOut> | undefined;
-  const batchCorrelations = new WeakMap<BatchAnswer, Map<string, number | FanOut>>();
+  let settlingBatch: Map<string, Call | FanOut> | undefined;
+  const batchCorrelations = new WeakMap<BatchAnswer, Map<string, Call | FanOut>>();
   // Per-call debug lines cost a level check per call, not an object: the level is fixed at start.
   const debugEnabled = logger.isLevelEnabled('debug');
 
@@ -1020,7 +1026,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
    * answers gathered into one array for the client (batch-answer.ts).
    */
   function routeClientBatch(members: readonly BatchMember[]): void {
-    const correlations = new Map<string, number | FanOut>();
+    const correlations = new Map<string, Call | FanOut>();
     const batch = new BatchAnswer((line, envelope) => {
       settlingBatch = correlations;
       try {
@@ -1110,7 +1116,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
    */
   function settlingCall(call: Call): Call | undefined {
     const { batch } = call.client;
-    if (batch !== undefined) batchCorrelations.get(batch)?.set(call.client.id, call.gatewayId);
+    if (batch !== undefined) batchCorrelations.get(batch)?.set(call.client.id, call);
     const outer = settling;
     settling = call;
     return outer;
@@ -1329,14 +1335,20 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     sourceOfDelivery: () => delivering?.name,
     // As routeClientAnswer finds it: by the key of the id the gateway gave the service's request.
     serviceOfAnswer: (gatewayKey) => askedByGatewayKey.get(gatewayKey)?.service.name,
+    serviceOfBatchAnswer(clientKey) {
+      // A batch is a few members: a walk of the one whose array is on its way.
+      if (settlingBatch === undefined) return undefined;
+      for (const settled of settlingBatch.values()) if (settled.client.key === clientKey) return settled.kind === 'call' ? settled.service.name : null;
+      return undefined;
+    },
     correlationOf(clientId) {
       if (settling !== undefined && settling.client.id === clientId) return String(settling.gatewayId);
       const inBatch = settlingBatch?.get(clientId);
-      return typeof inBatch === 'number' ? String(inBatch) : undefined;
+      return inBatch?.kind === 'call' ? String(inBatch.gatewayId) : undefined;
     },
     correlationsOf(clientId) {
       const done = settlingFanOut !== undefined && settlingFanOut.client.id === clientId ? settlingFanOut : settlingBatch?.get(clientId);
-      return typeof done === 'object' && done.asked > 0 ? done.correlationIds : undefined;
+      return done?.kind === 'fan-out' && done.asked > 0 ? done.correlationIds : undefined;
     },
   };
 }

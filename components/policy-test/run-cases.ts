@@ -82,6 +82,7 @@ function serverOfCase(target: CaseTarget, resolver: ServiceResolver | undefined,
     serviceOfCancelled: () => stated,
     sourceOfDelivery: () => stated,
     serviceOfAnswer: () => stated,
+    serviceOfBatchAnswer: () => stated,
   });
   if (placeFrame(byState, direction, phase, method, line, testCase.frame, testCase.tool) === stated) return byState;
   return { problem: `server: ${JSON.stringify(stated)}, but the gateway places this frame neither by its name nor by what it remembers (a name in no namespace is refused): its service is undecided` };

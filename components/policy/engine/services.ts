@@ -33,6 +33,8 @@ export interface GatewayRoutes {
   sourceOfDelivery(): string | undefined;
   /** The service whose request the client's answer under this gateway key answers; undefined for a key the gateway did not issue (or no longer awaits). */
   serviceOfAnswer(gatewayKey: string): string | undefined;
+  /** While a client batch's array of answers is handed over: the service that answered the member for this client key; null for a fan-out; undefined otherwise. */
+  serviceOfBatchAnswer(clientKey: string): string | null | undefined;
 }
 
 /** What evaluateFrame takes in place of a server's name in gateway mode. */
@@ -74,6 +76,7 @@ export function createNamespaceResolver(separator: string, services: readonly st
   const serviceOfCancelled = routes?.serviceOfCancelled?.bind(routes);
   const sourceOfDelivery = routes?.sourceOfDelivery?.bind(routes);
   const serviceOfAnswer = routes?.serviceOfAnswer?.bind(routes);
+  const serviceOfBatchAnswer = routes?.serviceOfBatchAnswer?.bind(routes);
   return {
     gatewayName,
     serviceOf(frame) {
@@ -85,7 +88,11 @@ export function createNamespaceResolver(separator: string, services: readonly st
           if (GATEWAY_REQUESTS.has(method)) return null;
         }
         // A service's answer, request or notification: the service the gateway is handing it over from.
-        return sourceOfDelivery === undefined ? undefined : sourceOfDelivery();
+        const source = sourceOfDelivery === undefined ? undefined : sourceOfDelivery();
+        if (source !== undefined || frame.phase !== 'response' || serviceOfBatchAnswer === undefined) return source;
+        // A member of the one array the gateway writes for a client batch: the service that answered it, by its id's key.
+        const key = idKeyOfValue(idOf(frame));
+        return key === undefined ? undefined : serviceOfBatchAnswer(key);
       }
       if (frame.phase === 'response') {
         // The client's answer goes to the service that asked, found as the gateway finds it: by

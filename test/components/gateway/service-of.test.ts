@@ -192,7 +192,7 @@ describe('the service of a frame the gateway routes by its state', () => {
     assert.equal(resolver.serviceOf(frameContext(resultOf({ roots: [] }, downKey), { direction: 'client-to-server', phase: 'response', method: 'roots/list' })), undefined, 'whoever asked is gone');
   });
 
-  it('places a batch\'s tools/call answer by its tool, and leaves its other answers undecided (the array is no one service\'s)', () => {
+  it('places each answer in a batch\'s array at the service that answered it (a tools/call\'s by its tool), a fan-out\'s at none', () => {
     const h = harness(['fs', 'web']);
     initialize(h, { fs: RESOURCES, web: RESOURCES });
     const resolver = createNamespaceResolver('.', ['fs', 'web'], 'gateway', h.gateway);
@@ -204,6 +204,7 @@ describe('the service of a frame the gateway routes by its state', () => {
         resolver.serviceOf(Object.assign(frameContext(resultOf({ content: [] }, 60), { method: 'tools/call' }), { tool: 'fs.a' })),
         resolver.serviceOf(frameContext(resultOf({ contents: [] }, 61), { method: 'resources/read' })),
         resolver.serviceOf(frameContext(resultOf({}, 62), { method: 'ping' })),
+        resolver.serviceOf(frameContext(resultOf({ contents: [] }, 99), { method: 'resources/read' })),
       ]);
       return original(...items);
     };
@@ -212,17 +213,17 @@ describe('the service of a frame the gateway routes by its state', () => {
     h.service('web').push(JSON.stringify({ jsonrpc: '2.0', id: h.lastSentTo('web')['id'], result: { contents: [] } }));
     h.toClient.push = original;
     assert.equal(h.clientMessages().at(-1)!.length, 3, 'one array of three answers');
-    assert.deepEqual(seen, [['fs', undefined, null]]);
+    assert.deepEqual(seen, [['fs', 'web', null, undefined]], 'an id no member has stays undecided');
   });
 
-  it('keeps the gateway\'s own answers the gateway\'s, and a batch\'s array undecided', () => {
+  it('places a batch member by its id while its array is handed over, and nothing after it (the gateway\'s own answer)', () => {
     const h = harness(['fs', 'web']);
     initialize(h, { fs: RESOURCES, web: RESOURCES });
     const resolver = createNamespaceResolver('.', ['fs', 'web'], 'gateway', h.gateway);
     const seen: Array<string | null | undefined> = [];
     const original = h.toClient.push.bind(h.toClient);
     h.toClient.push = (...items) => {
-      // A member's answer to a call whose tool was not read: only the gateway could tell, and here it cannot.
+      // A member's answer to a call whose tool was not read: the gateway tells by the member's id, while it hands the array over.
       seen.push(resolver.serviceOf(frameContext(resultOf({ content: [] }, 50), { method: 'tools/call' })));
       return original(...items);
     };
@@ -231,6 +232,6 @@ describe('the service of a frame the gateway routes by its state', () => {
     h.service('web').push(JSON.stringify({ jsonrpc: '2.0', id: h.lastSentTo('web')['id'], result: { content: [] } }));
     h.fromClient({ jsonrpc: '2.0', id: 52, method: 'ping' });
     assert.equal(h.clientMessages().length, 3, 'the handshake, the batch\'s one array, the ping');
-    assert.deepEqual(seen, [undefined, undefined], 'the array (two services\' answers) and the gateway\'s own answer come from no one service');
+    assert.deepEqual(seen, ['fs', undefined], 'id 50 answered by fs in the array; once the array is gone, the same question has no answer');
   });
 });
