@@ -667,6 +667,12 @@ let idValueAt = -1;
 let idValueEnd = -1;
 let paramsValueAt = -1;
 let positionsFrame: Buffer | undefined;
+/**
+ * Frames up to this size are remembered for lastReadPositions: the reference keeps the frame's
+ * memory alive until the next read, so a large frame is not held by an idle session (a walk of a
+ * large frame costs little beside its size anyway).
+ */
+const POSITIONS_MAX_FRAME = 64 * 1024;
 
 /** Where a message's top-level `id` and `params` values lie in its bytes (-1: absent). */
 export interface MessagePositions {
@@ -680,7 +686,8 @@ export interface MessagePositions {
  * top-level `id` value and `params` value, when `line` is that frame, the same Buffer object: a
  * reader further along the same synchronous path (the gateway's routing) then need not walk the
  * frame again. False for any other buffer (another frame was read since, or `line` is a rewrite):
- * the caller walks the bytes itself. Written into `out` (no object per frame).
+ * the caller walks the bytes itself; false too for a frame over 64 KiB (not held between reads).
+ * Written into `out` (no object per frame).
  */
 export function lastReadPositions(line: Buffer, out: MessagePositions): boolean {
   if (line !== positionsFrame) return false;
@@ -902,7 +909,7 @@ export function readEnvelope(b: Buffer): EnvelopeResult {
     if (skipWhitespace(b, messageEnd) !== end) throw new Malformed('unexpected data after the object');
     if (versionMissing !== 0) throw new NotJsonRpc(MISSING_VERSION);
     const read = checkUtf8(b, { kind, id: foundId, key: foundKey, method: foundMethod, depth: deepest });
-    if (read.kind !== 'invalid') positionsFrame = b;
+    if (read.kind !== 'invalid' && b.length <= POSITIONS_MAX_FRAME) positionsFrame = b;
     return read;
   } catch (error) {
     return checkUtf8(b, problemOf(error, foundId, foundKey, foundMethod));

@@ -45,6 +45,9 @@ describe('lastReadPositions', () => {
     const duplicate = Buffer.from('{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}\n');
     assert.equal(readEnvelope(duplicate).kind, 'invalid');
     assert.equal(lastReadPositions(duplicate, out), false);
+    const large = Buffer.from(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"a.b","arguments":{"text":"${'x'.repeat(70_000)}"}}}\n`);
+    assert.equal(readEnvelope(large).kind, 'request');
+    assert.equal(lastReadPositions(large, out), false, 'a frame over 64 KiB is not held between reads: the caller walks it');
     const notUtf8 = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"'), Buffer.from([0xff]), Buffer.from('"}\n')]);
     assert.equal(readEnvelope(notUtf8).kind, 'invalid');
     assert.equal(lastReadPositions(notUtf8, out), false);
