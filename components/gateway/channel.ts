@@ -17,7 +17,7 @@ import {
 } from '../mcp/index.js';
 import type { FrameChannel, FrameChannelHandlers, LocalReplyTarget } from '../transport/index.js';
 import { BatchAnswer } from './batch-answer.js';
-import { applyEdits, applyTwoEdits, copyBytes, idSpan, idValueStart, isPlainString, locateCall, memberValueStart, pathSpan, sortedEdits, stringAt, valueEnd, type CallMembers, type Edit, type Span } from './json-members.js';
+import { applyEdits, copyBytes, idSpan, idValueStart, isPlainString, locateCall, paramsNameStart, pathSpan, sortedEdits, stringAt, valueEnd, type CallMembers, type Edit, type Span } from './json-members.js';
 import { CursorCodec, LIST_KINDS, mergeHandshakes, type ListKind, type ServiceHandshake } from './merge.js';
 import { compileUriTemplate, type UriTemplateMatcher } from './uri-template.js';
 
@@ -92,7 +92,6 @@ const SET_LEVEL = 'logging/setLevel';
 /** The scheme prefix that names a resource's service when two services list the same URI: `fs+file:///a`. */
 const URI_SERVICE_MARK = '+';
 const URI_PATH = [Buffer.from('params'), Buffer.from('uri')];
-const NAME_BYTES = Buffer.from('name');
 const REF_PATH = [Buffer.from('params'), Buffer.from('ref')];
 const REF_NAME_PATH = [...REF_PATH, Buffer.from('name')];
 const REF_URI_PATH = [...REF_PATH, Buffer.from('uri')];
@@ -246,14 +245,14 @@ class RequestSlab {
 
   /**
    * `line` (ending with its `\n`) with its id's bytes at idStart overwritten by `idText` (as long
-   * as they are) and line[cutStart, cutEnd) cut out (-1: nothing): the whole line copied in one
+   * as they are) and line[cutStart, cutEnd) cut out: the whole line copied in one
    * native copy (a whole buffer copies without the view a range needs), the id written, the rest
    * moved over the cut within the slab (copyWithin allocates nothing).
    */
   copyCut(line: Buffer, idStart: number, idText: string, cutStart: number, cutEnd: number): Buffer {
     const length = line.length;
     if (length > SLAB_MAX_FRAME || line[length - 1] !== 0x0a) {
-      return applyTwoEdits(line, idStart, idStart + idText.length, idText, cutStart, cutEnd, '', this.take);
+      return applyEdits(line, sortedEdits({ start: idStart, end: idStart + idText.length, text: idText }, { start: cutStart, end: cutEnd, text: '' }), this.take);
     }
     if (this.used + length > this.buffer.length) {
       this.buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
@@ -264,10 +263,8 @@ class RequestSlab {
     line.copy(buffer, at);
     for (let k = 0; k < idText.length; k++) buffer[at + idStart + k] = idText.charCodeAt(k);
     let end = at + length;
-    if (cutStart >= 0 && cutEnd > cutStart) {
-      buffer.copyWithin(at + cutStart, at + cutEnd, end);
-      end -= cutEnd - cutStart;
-    }
+    buffer.copyWithin(at + cutStart, at + cutEnd, end);
+    end -= cutEnd - cutStart;
     this.used = end;
     return buffer.subarray(at, end);
   }
@@ -447,20 +444,10 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
   // ---- client → services
 
   function sendCall(service: Service, client: ClientTarget, line: Buffer, idText: string, extra?: Edit): void {
-    if (extra === undefined) return sendCallEdited(service, client, line, idText, -1, -1, '');
-    if (typeof extra.text !== 'string') throw new Error('a call\'s edit is text');
-    sendCallEdited(service, client, line, idText, extra.start, extra.end, extra.text);
-  }
-
-  /** The call under a new gateway id, with at most one more edit (`editStart` -1: none), as applyTwoEdits makes it. */
-  function sendCallEdited(service: Service, client: ClientTarget, line: Buffer, idText: string, editStart: number, editEnd: number, editText: string): void {
     if (service.state !== 'ready') return answerError(client, 'SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE', unavailable(service));
-    const idStart = idValueStart(line, idText);
-    if (idStart < 0) return sendUnlocatedId(service, client, line, editStart < 0 ? undefined : { start: editStart, end: editEnd, text: editText });
-    const idEnd = valueEnd(line, idStart);
-    const gatewayKey = awaitCall(service, client, idStart, idEnd);
-    const forwarded = applyTwoEdits(line, idStart, idEnd, gatewayKey, editStart, editEnd, editText, service.slab.take);
-    service.channel.send(forwarded, { kind: 'request', id: gatewayKey, key: gatewayKey, method: client.method });
+    const span = idSpan(line, idText);
+    const gatewayKey = awaitCall(service, client, span?.start ?? -1, span?.end ?? -1);
+    service.channel.send(withIdAt(line, span, gatewayKey, extra, service.slab.take), { kind: 'request', id: gatewayKey, key: gatewayKey, method: client.method });
   }
 
   /**
@@ -469,30 +456,22 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
    * whole and edited there (RequestSlab.copyCut): no span, edit or array objects, one native copy.
    */
   function sendCallCut(service: Service, client: ClientTarget, line: Buffer, idStart: number, idEnd: number, cutStart: number, cutEnd: number): void {
-    if (service.state !== 'ready') return answerError(client, 'SIDECAR_ERR_GATEWAY_SERVICE_UNAVAILABLE', unavailable(service));
-    if (idStart < 0) return sendUnlocatedId(service, client, line, { start: cutStart, end: cutEnd, text: '' });
+    const cut: Edit = { start: cutStart, end: cutEnd, text: '' };
+    if (service.state !== 'ready' || idStart < 0) return sendCall(service, client, line, client.id, cut);
     const gatewayKey = awaitCall(service, client, idStart, idEnd);
+    // A client id no gateway id has the length of (a UUID string): the edits the general way.
     const forwarded = gatewayKey.length === idEnd - idStart
       ? service.slab.copyCut(line, idStart, gatewayKey, cutStart, cutEnd)
-      : applyTwoEdits(line, idStart, idEnd, gatewayKey, cutStart, cutEnd, '', service.slab.take);
+      : withIdAt(line, { start: idStart, end: idEnd }, gatewayKey, cut, service.slab.take);
     service.channel.send(forwarded, { kind: 'request', id: gatewayKey, key: gatewayKey, method: client.method });
   }
 
-  /** A new gateway id for a call whose client id lies at [idStart, idEnd), awaited; its key. */
+  /** A new gateway id for a call whose client id lies at [idStart, idEnd) (-1: not located), awaited; its key. */
   function awaitCall(service: Service, client: ClientTarget, idStart: number, idEnd: number): string {
     const gatewayId = issueId(idEnd - idStart);
     awaiting.add({ kind: 'call', service, gatewayId, client, clientIdStart: idStart, clientIdEnd: idEnd });
     if (debugEnabled) logger.debug({ service: service.name, method: client.method, clientId: client.id, gatewayId }, 'a call was forwarded to its service');
     return String(gatewayId);
-  }
-
-  /** A call whose id member is written with escapes in its name: the frame is re-serialized (rare). */
-  function sendUnlocatedId(service: Service, client: ClientTarget, line: Buffer, extra: Edit | undefined): void {
-    const gatewayId = issueId(0);
-    const gatewayKey = String(gatewayId);
-    awaiting.add({ kind: 'call', service, gatewayId, client, clientIdStart: -1, clientIdEnd: -1 });
-    if (debugEnabled) logger.debug({ service: service.name, method: client.method, clientId: client.id, gatewayId }, 'a call was forwarded to its service');
-    service.channel.send(withIdAt(line, undefined, gatewayKey, extra), { kind: 'request', id: gatewayKey, key: gatewayKey, method: client.method });
   }
 
   /**
@@ -659,7 +638,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
       case 'prompts/get':
         // Where the envelope reader saw the id and params, when this is the frame it read last (no rewrite since); else one walk.
         if (lastReadPositions(line, positions) && positions.idStart >= 0) {
-          const nameStart = positions.paramsStart < 0 ? -1 : memberValueStart(line, positions.paramsStart, NAME_BYTES);
+          const nameStart = positions.paramsStart < 0 ? -1 : paramsNameStart(line, positions.paramsStart);
           return routeCallByName(envelope, line, client, nameStart, positions.idStart, positions.idEnd);
         }
         locateCall(line, envelope.id!, callMembers);
@@ -715,7 +694,7 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     if (done.awaited.size === 0) return settleFanOut(done);
     done.timer = clock.setTimeout(() => expireFanOut(done), fanOutTimeoutMs);
     for (const [gatewayId, service] of [...done.awaited]) {
-      const gatewayKey = String(gatewayId);
+      const gatewayKey = done.correlationIds[service.name]!;
       const sent = lineFor === undefined ? withId(line, client.id, gatewayKey) : lineFor(service, gatewayId);
       if (debugEnabled) logger.debug({ service: service.name, method: client.method, clientId: client.id, gatewayId }, 'a fan-out part was sent to its service');
       service.channel.send(sent, { kind: 'request', id: gatewayKey, key: gatewayKey, method: client.method });
@@ -1094,19 +1073,12 @@ export function createGatewayChannel(options: GatewayOptions): GatewayChannel {
     if (debugEnabled) logger.debug({ service: service.name, method: client.method, clientId: client.id, gatewayId: pending.gatewayId, kind: envelope.kind }, 'a service answered a call');
     const answer = withClientId(line, envelope.id!, pending);
     const outer = settlingCall(pending);
-    const outerSource = delivering;
     try {
-      // A lone answer is this service's (sourceOfDelivery); a batch's array is several services'.
-      if (client.batch === undefined) {
-        delivering = service;
-        handlers!.onFrame(answer, restored);
-      } else {
-        delivering = undefined;
-        client.batch.answer(answer, restored);
-      }
+      // A lone answer is this service's (sourceOfDelivery); a batch's array, several services', goes out through toClient.
+      if (client.batch === undefined) toClientFrom(service, answer, restored);
+      else client.batch.answer(answer, restored);
     } finally {
       settling = outer;
-      delivering = outerSource;
     }
   }
 

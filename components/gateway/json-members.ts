@@ -170,7 +170,7 @@ export function idValueStart(b: Buffer, idText: string): number {
   return trailing >= 0 ? trailing : memberStart(b, start, end, ID_NAME, false);
 }
 
-/** Just past the value that starts at `start` (one idValueStart or pathValueStart found). */
+/** Just past the value that starts at `start` (one idValueStart, locateCall or paramsNameStart found). */
 export function valueEnd(b: Buffer, start: number): number {
   return skipValue(b, start, contentEnd(b));
 }
@@ -229,40 +229,29 @@ export function locateCall(b: Buffer, idText: string, out: CallMembers): void {
   }
 }
 
+/** Where the `name` member's value of the `params` object at `paramsStart` starts (-1: none, or params is no object); its end: valueEnd. */
+export function paramsNameStart(b: Buffer, paramsStart: number): number {
+  return memberStart(b, paramsStart, contentEnd(b), NAME_NAME, false);
+}
+
 /** The value at a path of member names from the top-level object; undefined when a step is missing. */
 export function pathSpan(b: Buffer, path: readonly Buffer[]): Span | undefined {
-  const at = pathValueStart(b, path);
-  return at < 0 ? undefined : { start: at, end: valueEnd(b, at) };
-}
-
-/** Where the value of member `name` of the object at `objectStart` starts (-1: none, or not an object); its end: valueEnd. */
-export function memberValueStart(b: Buffer, objectStart: number, name: Buffer): number {
-  return memberStart(b, objectStart, contentEnd(b), name, false);
-}
-
-/** Where pathSpan's value starts (-1: a step is missing), without a Span. Its end: valueEnd. */
-export function pathValueStart(b: Buffer, path: readonly Buffer[]): number {
   const end = contentEnd(b);
   let at = skipWhitespace(b, 0, end);
   // The objects on the way are entered, never walked to their end (params may be most of the frame).
   for (let step = 0; step < path.length && at >= 0; step++) at = memberStart(b, at, end, path[step]!, false);
-  return at;
+  return at < 0 ? undefined : { start: at, end: skipValue(b, at, end) };
 }
 
 /** True when the span is a JSON string written without escapes (its bytes are its text). */
 export function isPlainString(b: Buffer, span: Span): boolean {
-  return isPlainStringAt(b, span.start, span.end);
-}
-
-/** isPlainString of b[start, end). */
-export function isPlainStringAt(b: Buffer, start: number, end: number): boolean {
-  if (b[start] !== QUOTE) return false;
-  if (end - start <= SHORT_BYTES) {
-    for (let k = start + 1; k < end; k++) if (b[k] === BACKSLASH) return false;
+  if (b[span.start] !== QUOTE) return false;
+  if (span.end - span.start <= SHORT_BYTES) {
+    for (let k = span.start + 1; k < span.end; k++) if (b[k] === BACKSLASH) return false;
     return true;
   }
-  const backslash = b.indexOf(BACKSLASH, start + 1);
-  return backslash < 0 || backslash >= end;
+  const backslash = b.indexOf(BACKSLASH, span.start + 1);
+  return backslash < 0 || backslash >= span.end;
 }
 
 /** The string a span holds (undefined when it is not a string). */
@@ -288,37 +277,6 @@ export function applyEdits(b: Buffer, edits: readonly Edit[], allocate: (length:
     to = copyBytes(b, from, edit.start, out, to);
     to = writeText(edit.text, out, to);
     from = edit.end;
-  }
-  to = copyBytes(b, from, end, out, to);
-  if (to < length) out[to] = LF;
-  return out;
-}
-
-/**
- * applyEdits for at most two edits given as positions (`second` start -1: none), in either order:
- * the per-call path's, with no Edit objects and no array.
- */
-export function applyTwoEdits(
-  b: Buffer,
-  firstStart: number, firstEnd: number, firstText: string,
-  secondStart: number, secondEnd: number, secondText: string,
-  allocate: (length: number) => Buffer = Buffer.allocUnsafe,
-): Buffer {
-  if (secondStart >= 0 && secondStart < firstStart) {
-    return applyTwoEdits(b, secondStart, secondEnd, secondText, firstStart, firstEnd, firstText, allocate);
-  }
-  const endsLine = b[b.length - 1] === LF;
-  const end = endsLine ? b.length : contentEnd(b);
-  let length = end + (endsLine ? 0 : 1) + textBytes(firstText) - (firstEnd - firstStart);
-  if (secondStart >= 0) length += textBytes(secondText) - (secondEnd - secondStart);
-  const out = allocate(length);
-  let to = copyBytes(b, 0, firstStart, out, 0);
-  to = writeText(firstText, out, to);
-  let from = firstEnd;
-  if (secondStart >= 0) {
-    to = copyBytes(b, from, secondStart, out, to);
-    to = writeText(secondText, out, to);
-    from = secondEnd;
   }
   to = copyBytes(b, from, end, out, to);
   if (to < length) out[to] = LF;

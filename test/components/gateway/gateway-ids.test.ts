@@ -66,6 +66,30 @@ describe('gateway ids (G4)', () => {
     assert.ok(!calls.some((c) => c.gatewayId === again), `${again} was never issued before (${before})`);
   });
 
+  it('should forward exactly the client\'s bytes but the id and the namespace, by every copy path', () => {
+    const h = harness();
+    const big = 'x'.repeat(9_000); // past a slab's largest frame: a buffer of its own
+    const cases: Array<{ text: string; expected: (gatewayId: string) => string; via: string }> = [];
+    for (let n = 0; n < 2_000; n++) {
+      // Member orders, spacing and ids as peers write them; 2,000 calls of ~150 bytes fill more than one 256 KiB slab.
+      const id = n % 5 === 4 ? `"req-${'u'.repeat(36)}${n}"` : String(100_000 + n);
+      const name = n % 3 === 0 ? 'fs.read' : 'fs.dir.read';
+      const args = n === 1_500 ? big : 'y'.repeat(n % 90);
+      const layouts = [
+        (i: string, nm: string) => `{"jsonrpc":"2.0","id":${i},"method":"tools/call","params":{"name":"${nm}","arguments":{"a":"${args}"}}}`,
+        (i: string, nm: string) => `{"method":"tools/call","params":{"arguments":{"a":"${args}"},"name":"${nm}"},"jsonrpc":"2.0","id":${i}}`,
+        (i: string, nm: string) => `{ "jsonrpc" : "2.0" , "params" : { "name" : "${nm}" } , "id" : ${i} , "method" : "tools/call" }`,
+      ];
+      const layout = layouts[n % layouts.length]!;
+      cases.push({ text: layout(id, name), expected: (gatewayId) => layout(gatewayId, name.slice(3)), via: `call ${n}` });
+    }
+    for (const { text, expected, via } of cases) {
+      h.send(text);
+      const sent = h.channels.fs.sent.at(-1)!;
+      assert.equal(sent.line, `${expected(sent.envelope!.id!)}\n`, via);
+    }
+  });
+
   it('should give the answer back in place when the ids have one length', () => {
     const h = harness();
     h.send('{"jsonrpc":"2.0","id":123456,"method":"tools/call","params":{"name":"fs.x"}}');

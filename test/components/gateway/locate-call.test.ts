@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readEnvelope, type Envelope } from '../../../components/framing/index.js';
-import { applyTwoEdits, idSpan, locateCall, pathSpan, type CallMembers } from '../../../components/gateway/json-members.js';
+import { idSpan, locateCall, pathSpan, type CallMembers } from '../../../components/gateway/json-members.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 
 // The per-call path finds a call's id and params.name in one walk (locateCall); what it finds
@@ -50,17 +50,6 @@ describe('locateCall', () => {
     assert.deepEqual(found, { idStart: 22, idEnd: 23, nameStart: -1 });
     locateCall(Buffer.from('[1]\n'), '1', found);
     assert.deepEqual(found, { idStart: -1, idEnd: -1, nameStart: -1 });
-  });
-});
-
-describe('applyTwoEdits', () => {
-  it('applies two edits in either order as applyEdits would, and ends the line', () => {
-    const line = Buffer.from('{"jsonrpc":"2.0","id":123,"params":{"name":"fs.read"}}');
-    const name = line.indexOf('fs.');
-    const expected = '{"jsonrpc":"2.0","id":456,"params":{"name":"read"}}\n';
-    assert.equal(applyTwoEdits(line, 22, 25, '456', name, name + 3, '').toString(), expected);
-    assert.equal(applyTwoEdits(line, name, name + 3, '', 22, 25, '456').toString(), expected);
-    assert.equal(applyTwoEdits(line, 22, 25, '9', -1, -1, '').toString(), '{"jsonrpc":"2.0","id":9,"params":{"name":"fs.read"}}\n');
   });
 });
 
