@@ -6,4 +6,5 @@ export {
 export { readOversizedId } from './oversized-id.js';
 export { idKey, idKeyOfValue } from './id-key.js';
 export { withoutLineEnd } from './line-end.js';
+export { joinBatch, jsonTextOf } from './batch-join.js';
 export { foldCase, foldCodePoint } from './case-fold.js';

@@ -2,18 +2,7 @@
 // requests (in the order they come: JSON-RPC lets a batch's answers come in any order). Its
 // members are routed as lone requests, each to its own service, so their answers arrive apart;
 // they are held here until the last one, then written as one frame.
-import type { BatchMember, Envelope } from '../framing/index.js';
-
-const OPEN = Buffer.from('[');
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']\n');
-
-/** A frame's JSON text without its line end (and any whitespace after it). */
-function withoutLineEnd(bytes: Buffer): Buffer {
-  let end = bytes.length;
-  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d || bytes[end - 1] === 0x20 || bytes[end - 1] === 0x09)) end--;
-  return end === bytes.length ? bytes : bytes.subarray(0, end);
-}
+import { jsonTextOf, joinBatch, type Envelope } from '../framing/index.js';
 
 export type BatchWrite = (line: Buffer, envelope: Envelope) => void;
 
@@ -50,7 +39,7 @@ export class BatchAnswer {
   /** One request's answer (a whole frame, its line end included). */
   answer(line: Buffer, envelope: Envelope): void {
     if (this.#abandoned) return;
-    this.#parts.push(withoutLineEnd(line));
+    this.#parts.push(jsonTextOf(line));
     this.#envelopes.push(envelope);
     this.#settle();
   }
@@ -62,27 +51,9 @@ export class BatchAnswer {
 
   #settle(): void {
     if (--this.#awaited > 0 || this.#abandoned || this.#parts.length === 0) return;
-    const joined = this.#join();
+    const joined = joinBatch(this.#parts, this.#envelopes);
     this.#parts.length = 0;
     this.#envelopes.length = 0;
     this.#write(joined.line, joined.envelope);
-  }
-
-  /** The answers as one array, and its envelope (each member a view of the frame: the pump reads no byte again). */
-  #join(): { line: Buffer; envelope: Envelope } {
-    let length = OPEN.length + CLOSE.length + this.#parts.length - 1;
-    for (const part of this.#parts) length += part.length;
-    const line = Buffer.allocUnsafe(length);
-    const members: BatchMember[] = [];
-    let offset = OPEN.copy(line, 0);
-    this.#parts.forEach((part, index) => {
-      if (index > 0) offset += COMMA.copy(line, offset);
-      const start = offset;
-      offset += part.copy(line, offset);
-      const { kind, id, key } = this.#envelopes[index]!;
-      members.push({ kind, id, key, method: undefined, bytes: line.subarray(start, offset) });
-    });
-    CLOSE.copy(line, offset);
-    return { line, envelope: { kind: 'batch', id: undefined, key: undefined, method: undefined, members } };
   }
 }

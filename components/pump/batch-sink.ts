@@ -1,4 +1,4 @@
-import type { BatchMember, Envelope } from '../framing/index.js';
+import { jsonTextOf, joinBatch, type Envelope } from '../framing/index.js';
 
 /** Where a routed message's bytes go: a lone frame is sent at once, a batch member collected. */
 export interface FrameSink {
@@ -6,17 +6,6 @@ export interface FrameSink {
   deliver(bytes: Buffer, envelope: Envelope, original: boolean): void;
   /** A message that is not delivered (denied, refused, dropped). */
   drop(): void;
-}
-
-const OPEN = Buffer.from('[');
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']\n');
-
-/** A frame's bytes without its line end (and any whitespace after the JSON value). */
-function withoutLineEnd(bytes: Buffer): Buffer {
-  let end = bytes.length;
-  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d || bytes[end - 1] === 0x20 || bytes[end - 1] === 0x09)) end--;
-  return end === bytes.length ? bytes : bytes.subarray(0, end);
 }
 
 // What a batch's members became, in order: joined as one JSON array when anything changed (a
@@ -33,7 +22,7 @@ export class BatchSink implements FrameSink {
 
   deliver(bytes: Buffer, envelope: Envelope, original: boolean): void {
     if (!original) this.changed = true;
-    this.#parts.push(withoutLineEnd(bytes));
+    this.#parts.push(jsonTextOf(bytes));
     this.#envelopes.push(envelope);
   }
 
@@ -43,24 +32,6 @@ export class BatchSink implements FrameSink {
 
   /** The members delivered, as one batch frame and its envelope (each member a view of the frame); undefined when none. */
   joined(): { readonly line: Buffer; readonly envelope: Envelope } | undefined {
-    if (this.#parts.length === 0) return undefined;
-    const pieces: Buffer[] = [OPEN];
-    const starts: number[] = [];
-    let offset = OPEN.length;
-    this.#parts.forEach((part, i) => {
-      if (i > 0) {
-        pieces.push(COMMA);
-        offset += COMMA.length;
-      }
-      starts.push(offset);
-      pieces.push(part);
-      offset += part.length;
-    });
-    pieces.push(CLOSE);
-    const line = Buffer.concat(pieces);
-    const members: BatchMember[] = this.#envelopes.map((envelope, i) => ({
-      kind: envelope.kind, id: envelope.id, key: envelope.key, method: envelope.method, bytes: line.subarray(starts[i]!, starts[i]! + this.#parts[i]!.length),
-    }));
-    return { line, envelope: { kind: 'batch', id: undefined, key: undefined, method: undefined, members } };
+    return this.#parts.length === 0 ? undefined : joinBatch(this.#parts, this.#envelopes);
   }
 }
