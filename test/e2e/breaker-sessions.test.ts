@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { INITIALIZE, messagesOf, send } from '../helpers/http-raw.js';
 import { CLI, ROOT, commandLine } from '../helpers/paths.js';
-import { ProxyProcess } from '../helpers/proxy-process.js';
+import { cleanEnv, ProxyProcess } from '../helpers/proxy-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sample } from '../components/metrics/exposition.js';
 
@@ -28,10 +28,6 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id, result }) + '\\n');
 });
 `;
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('MCP_PROXY_')));
-}
 
 describe('a circuit breaker per HTTP session, through the CLI', () => {
   const dir = tempDir('breaker-sessions');

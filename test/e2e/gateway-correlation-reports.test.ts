@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CLI, ROOT, commandLine } from '../helpers/paths.js';
-import { ProxyProcess, type Frame } from '../helpers/proxy-process.js';
+import { cleanEnv, ProxyProcess } from '../helpers/proxy-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /** A server that answers with the id it received, as JSON text: in its one tool's description (tools/list) and in a call's text. */
@@ -38,12 +38,6 @@ rules:
 
 type ReportLine = Record<string, unknown> & { kind: string; method?: string; requestId?: string; outcome?: string; correlationId?: string; correlationIds?: Record<string, string> };
 
-async function call(proxy: ProxyProcess, id: number, method: string, params?: object): Promise<Frame> {
-  proxy.send({ jsonrpc: '2.0', id, method, ...(params && { params }) });
-  const { json } = await proxy.nextFrame(10_000);
-  assert.equal(json.id, id);
-  return json;
-}
 
 describe('correlation ids of fanned-out requests through the gateway', () => {
   it('should name in a fan-out\'s report each service\'s id as it received it, none on a denied call, and verify', async () => {
@@ -56,23 +50,23 @@ describe('correlation ids of fanned-out requests through the gateway', () => {
     const policy = join(dir, 'policy.yaml');
     writeFileSync(policy, POLICY);
     const reports = join(dir, 'reports.ndjson');
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('MCP_PROXY_')));
+    const env = cleanEnv();
     const child = spawn(process.execPath, [
       CLI, '--servers', servers, '--policy', policy, '--report-file', reports, '--log-level', 'debug', '--stdio', '--allow', commandLine([process.execPath, `${dir}/`]),
     ], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     const proxy = new ProxyProcess(child);
     after(() => proxy.dispose());
 
-    await call(proxy, 1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'correlation', version: '1' } });
+    await proxy.call(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'correlation', version: '1' } });
     proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    const tools = (await call(proxy, 2, 'tools/list')).result.tools as Array<{ name: string; description: string }>;
+    const tools = (await proxy.call(2, 'tools/list')).result.tools as Array<{ name: string; description: string }>;
     const receivedBy = Object.fromEntries(tools.map((tool) => [tool.name.split('.')[0]!, tool.description]));
     assert.deepEqual(Object.keys(receivedBy).sort(), ['alpha', 'beta']);
-    assert.equal((await call(proxy, 3, 'logging/setLevel', { level: 'info' })).result !== undefined, true);
-    const alphaCall = (await call(proxy, 4, 'tools/call', { name: 'alpha.whoami', arguments: {} })).result.content[0].text as string;
-    const deniedCall = await call(proxy, 5, 'tools/call', { name: 'beta.whoami', arguments: {} });
+    assert.equal((await proxy.call(3, 'logging/setLevel', { level: 'info' })).result !== undefined, true);
+    const alphaCall = (await proxy.call(4, 'tools/call', { name: 'alpha.whoami', arguments: {} })).result.content[0].text as string;
+    const deniedCall = await proxy.call(5, 'tools/call', { name: 'beta.whoami', arguments: {} });
     assert.ok(deniedCall.error !== undefined || deniedCall.result?.isError === true, 'the policy denies beta\'s tools');
-    assert.ok((await call(proxy, 6, 'tools/call', { name: 'gamma.whoami', arguments: {} })).error !== undefined, 'no such namespace');
+    assert.ok((await proxy.call(6, 'tools/call', { name: 'gamma.whoami', arguments: {} })).error !== undefined, 'no such namespace');
     const logs = proxy.logs();
     proxy.endInput();
     assert.deepEqual(await proxy.waitForExit(), { code: 0, signal: null });

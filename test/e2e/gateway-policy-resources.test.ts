@@ -9,19 +9,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ROOT, commandLine } from '../helpers/paths.js';
-import { ProxyProcess, type Frame } from '../helpers/proxy-process.js';
+import { ProxyProcess } from '../helpers/proxy-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { PAGING_FIXTURE, cleanEnv, gatewayArgs } from '../fixtures/gateway-three-servers.js';
 
 const NOTES_SERVER = commandLine([process.execPath, join(ROOT, 'test', 'fixtures', 'gateway-memory-server.mjs')]);
 const PAGES_SERVER = commandLine([process.execPath, PAGING_FIXTURE]);
 
-async function call(proxy: ProxyProcess, id: number, method: string, params?: object): Promise<Frame> {
-  proxy.send({ jsonrpc: '2.0', id, method, ...(params && { params }) });
-  const { json } = await proxy.nextFrame(10_000);
-  assert.equal(json.id, id, JSON.stringify(json));
-  return json;
-}
 
 describe('policy per service on resources in gateway mode', () => {
   it('applies a `server:` rule to the reads its service gets, by the URI the gateway routes; an unplaceable URI is undecided', async () => {
@@ -41,20 +35,20 @@ rules:
     const child = spawn(process.execPath, [...gatewayArgs(servers), '--policy', policy, '--report-file', reports], { cwd: ROOT, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     const proxy = new ProxyProcess(child);
     after(() => proxy.dispose());
-    await call(proxy, 1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'policy-resources', version: '1' } });
+    await proxy.call(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'policy-resources', version: '1' } });
     proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    const listed = (await call(proxy, 2, 'resources/list')).result.resources as Array<{ uri: string }>;
+    const listed = (await proxy.call(2, 'resources/list')).result.resources as Array<{ uri: string }>;
     assert.ok(listed.some((resource) => resource.uri === 'memory://note/1') && listed.some((resource) => resource.uri === 'page://note/1'), JSON.stringify(listed));
 
-    const notes = await call(proxy, 3, 'resources/read', { uri: 'memory://note/1' });
+    const notes = await proxy.call(3, 'resources/read', { uri: 'memory://note/1' });
     assert.equal(notes.error?.code, -32010, `notes' URI: the rule applies: ${JSON.stringify(notes)}`);
-    const pages = await call(proxy, 4, 'resources/read', { uri: 'page://note/1' });
+    const pages = await proxy.call(4, 'resources/read', { uri: 'page://note/1' });
     assert.equal(pages.result?.contents?.[0]?.text, 'note number 1', `pages' URI: the rule does not apply: ${JSON.stringify(pages)}`);
-    const marked = await call(proxy, 5, 'resources/read', { uri: 'pages+page://note/2' });
+    const marked = await proxy.call(5, 'resources/read', { uri: 'pages+page://note/2' });
     assert.equal(marked.result?.contents?.[0]?.uri, 'page://note/2', `a marked URI is its service's: ${JSON.stringify(marked)}`);
-    const nowhere = await call(proxy, 6, 'resources/read', { uri: 'nowhere://x' });
+    const nowhere = await proxy.call(6, 'resources/read', { uri: 'nowhere://x' });
     assert.equal(nowhere.error?.code, -32010, `a URI no service listed: undecided, so the rule applies (fail closed): ${JSON.stringify(nowhere)}`);
-    const subscribe = await call(proxy, 7, 'resources/subscribe', { uri: 'memory://note/2' });
+    const subscribe = await proxy.call(7, 'resources/subscribe', { uri: 'memory://note/2' });
     assert.equal(subscribe.error?.code, -32010, 'a subscription is placed as a read is');
 
     proxy.endInput();

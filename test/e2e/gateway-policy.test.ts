@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ALLOW_REPO_SCRIPTS, CLI, ROOT, commandLine } from '../helpers/paths.js';
-import { ProxyProcess, type Frame } from '../helpers/proxy-process.js';
+import { cleanEnv, ProxyProcess, type Frame } from '../helpers/proxy-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const DEMO_SERVER = commandLine([process.execPath, join(ROOT, 'demo', 'mcp-middleware-platform', 'simple-mcp-server.js')]);
@@ -32,34 +32,28 @@ rules:
     when: { cel: "server == 'alpha' && tool == 'alpha.read_file'" }
     tools: { deny: ["*"] }
 `);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('MCP_PROXY_')));
+  const env = cleanEnv();
   const child = spawn(process.execPath, [CLI, '--servers', servers, '--policy', policy, '--stdio', '--allow', ALLOW_REPO_SCRIPTS], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const proxy = new ProxyProcess(child);
   after(() => proxy.dispose());
   return proxy;
 }
 
-async function call(proxy: ProxyProcess, id: number, method: string, params?: object): Promise<Frame> {
-  proxy.send({ jsonrpc: '2.0', id, method, ...(params && { params }) });
-  const { json } = await proxy.nextFrame(10_000);
-  assert.equal(json.id, id);
-  return json;
-}
 
 const denied = (answer: Frame): boolean => answer.error !== undefined || answer.result?.isError === true;
 
 describe('policy per service in gateway mode', () => {
   it('should apply a `server:` rule to its namespace only, and give CEL the service a call goes to', async () => {
     const proxy = startGateway();
-    await call(proxy, 1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'policy', version: '1' } });
+    await proxy.call(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'policy', version: '1' } });
     proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    await call(proxy, 2, 'tools/list');
+    await proxy.call(2, 'tools/list');
 
-    assert.equal((await call(proxy, 3, 'tools/call', { name: 'beta.echo', arguments: { text: 'b' } })).result.content[0].text, 'B');
-    const betaRead = await call(proxy, 4, 'tools/call', { name: 'beta.read_file', arguments: { path: 'README.md' } });
+    assert.equal((await proxy.call(3, 'tools/call', { name: 'beta.echo', arguments: { text: 'b' } })).result.content[0].text, 'B');
+    const betaRead = await proxy.call(4, 'tools/call', { name: 'beta.read_file', arguments: { path: 'README.md' } });
     assert.ok(denied(betaRead), `beta.read_file is outside beta's allow list: ${JSON.stringify(betaRead)}`);
-    assert.equal((await call(proxy, 5, 'tools/call', { name: 'alpha.echo', arguments: { text: 'a' } })).result.content[0].text, 'A', 'beta\'s rule does not reach alpha');
-    const alphaRead = await call(proxy, 6, 'tools/call', { name: 'alpha.read_file', arguments: { path: 'README.md' } });
+    assert.equal((await proxy.call(5, 'tools/call', { name: 'alpha.echo', arguments: { text: 'a' } })).result.content[0].text, 'A', 'beta\'s rule does not reach alpha');
+    const alphaRead = await proxy.call(6, 'tools/call', { name: 'alpha.read_file', arguments: { path: 'README.md' } });
     assert.ok(denied(alphaRead), `CEL server == 'alpha' denies it: ${JSON.stringify(alphaRead)}`);
 
     proxy.endInput();

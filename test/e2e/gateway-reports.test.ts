@@ -8,11 +8,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ALLOW_REPO_SCRIPTS, CLI, ROOT, commandLine } from '../helpers/paths.js';
-import { ProxyProcess, type Frame } from '../helpers/proxy-process.js';
+import { cleanEnv, ProxyProcess, type Frame } from '../helpers/proxy-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const DEMO_SERVER = commandLine([process.execPath, join(ROOT, 'demo', 'mcp-middleware-platform', 'simple-mcp-server.js')]);
-const cleanEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('MCP_PROXY_')));
 
 function serversFile(dir: string): string {
   const file = join(dir, 'servers.yaml');
@@ -27,15 +26,9 @@ function startProxy(args: readonly string[]): ProxyProcess {
   return proxy;
 }
 
-async function call(proxy: ProxyProcess, id: number, method: string, params?: object): Promise<Frame> {
-  proxy.send({ jsonrpc: '2.0', id, method, ...(params && { params }) });
-  const { json } = await proxy.nextFrame(10_000);
-  assert.equal(json.id, id);
-  return json;
-}
 
 async function initialize(proxy: ProxyProcess): Promise<void> {
-  await call(proxy, 1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'gateway-reports', version: '1' } });
+  await proxy.call(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'gateway-reports', version: '1' } });
   proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
 }
 
@@ -57,10 +50,10 @@ describe('reports through the gateway', () => {
     const reports = join(dir, 'reports.ndjson');
     const proxy = startProxy(['--servers', serversFile(dir), '--report-file', reports]);
     await initialize(proxy);
-    await call(proxy, 2, 'tools/list');
-    assert.equal((await call(proxy, 3, 'tools/call', { name: 'alpha.echo', arguments: { text: 'a' } })).result.content[0].text, 'A');
-    assert.equal((await call(proxy, 4, 'tools/call', { name: 'beta.echo', arguments: { text: 'b' } })).result.content[0].text, 'B');
-    assert.ok((await call(proxy, 5, 'tools/call', { name: 'gamma.echo', arguments: { text: 'c' } })).error !== undefined, 'no such namespace');
+    await proxy.call(2, 'tools/list');
+    assert.equal((await proxy.call(3, 'tools/call', { name: 'alpha.echo', arguments: { text: 'a' } })).result.content[0].text, 'A');
+    assert.equal((await proxy.call(4, 'tools/call', { name: 'beta.echo', arguments: { text: 'b' } })).result.content[0].text, 'B');
+    assert.ok((await proxy.call(5, 'tools/call', { name: 'gamma.echo', arguments: { text: 'c' } })).error !== undefined, 'no such namespace');
     await stop(proxy);
 
     const byId = new Map(invocationsOf(reports).map((line) => [line.requestId, line]));
@@ -100,8 +93,8 @@ describe('reports through the gateway', () => {
     const proxy = new ProxyProcess(child);
     after(() => proxy.dispose());
     await initialize(proxy);
-    await call(proxy, 2, 'tools/list');
-    const seenByAlpha = (await call(proxy, 3, 'tools/call', { name: 'alpha.whoami', arguments: {} })).result.content[0].text as string;
+    await proxy.call(2, 'tools/list');
+    const seenByAlpha = (await proxy.call(3, 'tools/call', { name: 'alpha.whoami', arguments: {} })).result.content[0].text as string;
     proxy.send({ jsonrpc: '2.0', id: 'x', method: 'tools/call', params: { name: 'beta.whoami', arguments: {} } });
     const seenByBeta = (await proxy.nextFrame(10_000)).json.result.content[0].text as string;
     await stop(proxy);
@@ -125,7 +118,7 @@ describe('reports through the gateway', () => {
     const reports = join(dir, 'reports.ndjson');
     const proxy = startProxy(['--proxy', DEMO_SERVER, '--report-file', reports]);
     await initialize(proxy);
-    assert.equal((await call(proxy, 2, 'tools/call', { name: 'echo', arguments: { text: 'a' } })).result.content[0].text, 'A');
+    assert.equal((await proxy.call(2, 'tools/call', { name: 'echo', arguments: { text: 'a' } })).result.content[0].text, 'A');
     await stop(proxy);
     const lines = reportLines(reports);
     assert.ok(lines.some((line) => line.kind === 'invocation' && line.requestId === '2'));
@@ -151,9 +144,9 @@ describe('pins through the gateway', () => {
     const reports = join(dir, 'reports.ndjson');
     const proxy = startProxy(['--servers', servers, '--tool-pins', lockFile, '--report-file', reports]);
     await initialize(proxy);
-    const listed = (await call(proxy, 2, 'tools/list')).result.tools.map((tool: { name: string }) => tool.name).sort();
+    const listed = (await proxy.call(2, 'tools/list')).result.tools.map((tool: { name: string }) => tool.name).sort();
     assert.deepEqual(listed, ['alpha.delete_file', 'alpha.echo', 'alpha.read_file', 'beta.delete_file', 'beta.echo', 'beta.read_file']);
-    assert.equal((await call(proxy, 3, 'tools/call', { name: 'alpha.echo', arguments: { text: 'a' } })).result.content[0].text, 'A');
+    assert.equal((await proxy.call(3, 'tools/call', { name: 'alpha.echo', arguments: { text: 'a' } })).result.content[0].text, 'A');
     await stop(proxy);
     const report = invocationsOf(reports).find((line) => line.requestId === '3')!;
     assert.deepEqual([report.server, report.outcome, report.pin], ['alpha', 'forwarded', alphaEchoPin]);
@@ -169,8 +162,8 @@ describe('pins through the gateway', () => {
     writeFileSync(lockFile, pinned.stdout);
     const proxy = startProxy(['--servers', serversFile(dir), '--tool-pins', lockFile]);
     await initialize(proxy);
-    assert.deepEqual((await call(proxy, 2, 'tools/list')).result.tools, [], 'every namespaced tool is unknown to the lock: removed');
-    assert.ok(denied(await call(proxy, 3, 'tools/call', { name: 'alpha.echo', arguments: { text: 'a' } })));
+    assert.deepEqual((await proxy.call(2, 'tools/list')).result.tools, [], 'every namespaced tool is unknown to the lock: removed');
+    assert.ok(denied(await proxy.call(3, 'tools/call', { name: 'alpha.echo', arguments: { text: 'a' } })));
     await stop(proxy);
   });
 });

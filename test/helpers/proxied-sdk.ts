@@ -11,7 +11,7 @@ import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/st
 import { LineReader } from './line-reader.js';
 import { ALLOW_REPO_SCRIPTS, CLI, commandLine, ROOT } from './paths.js';
 import { forceKill, waitUntilGone } from './proc-table.js';
-import { logRecords, type LogRecord } from './proxy-process.js';
+import { cleanEnv, logRecords, type LogRecord } from './proxy-process.js';
 import { waitForValue } from './wait.js';
 
 /** The v2 stdio transport probes `server/discover` on a sibling process unless subclassed: one process, in place. */
@@ -35,14 +35,6 @@ export interface ProxiedClient<C> {
   close(): Promise<void>;
 }
 
-/** The environment the proxy runs in: the test's, without MCP_PROXY_* settings. */
-function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !name.startsWith('MCP_PROXY_')) env[name] = value;
-  }
-  return env;
-}
 
 function proxyParams(policyFile: string, server: readonly string[]) {
   const args = [CLI, '--proxy', commandLine(server), '--stdio', '--allow', ALLOW_REPO_SCRIPTS, '--policy', policyFile, '--log-level', 'info'];

@@ -58,6 +58,15 @@ export function logRecords(stderr: LineReader): LogRecord[] {
   });
 }
 
+/** The test's environment without MCP_PROXY_* settings, so a developer's own cannot change what a spawned proxy does. */
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith('MCP_PROXY_')) env[name] = value;
+  }
+  return env;
+}
+
 // Keys every pino record has: a stdout line with these is a log line that went to the wrong stream.
 const LOG_KEYS = ['level', 'time', 'msg'];
 
@@ -116,6 +125,14 @@ export class ProxyProcess {
       assert.fail(`the proxy wrote a line that is not JSON on stdout: ${JSON.stringify(raw.toString('utf8').slice(0, 300))}`);
     }
     return { raw, json };
+  }
+
+  /** Sends a request and reads the next frame, which must answer it (its id); `timeoutMs` for the answer. */
+  async call(id: number, method: string, params?: object, timeoutMs = 10_000): Promise<Frame> {
+    this.send({ jsonrpc: '2.0', id, method, ...(params && { params }) });
+    const { json } = await this.nextFrame(timeoutMs);
+    assert.equal(json.id, id, JSON.stringify(json));
+    return json;
   }
 
   /** The proxy's stderr so far, as log records. */
