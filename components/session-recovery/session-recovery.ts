@@ -51,12 +51,9 @@ function recoveryIdOf(generation: number): string {
 }
 
 function declaredLists(initializeResponse: Buffer): ListKind[] {
-  try {
-    const capabilities = (parseFrameBody(initializeResponse) as { result?: { capabilities?: Record<string, { listChanged?: unknown } | undefined> } }).result?.capabilities ?? {};
-    return LIST_KINDS.filter((kind) => capabilities[kind]?.listChanged === true);
-  } catch {
-    return [];
-  }
+  const capabilities = resultOf(initializeResponse)?.['capabilities'] as Record<string, { listChanged?: unknown } | null | undefined> | null | undefined;
+  if (typeof capabilities !== 'object' || capabilities === null) return [];
+  return LIST_KINDS.filter((kind) => capabilities[kind]?.listChanged === true);
 }
 
 /** An initialize answer's `result`, when it is an object; else undefined. */
