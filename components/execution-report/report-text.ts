@@ -77,14 +77,6 @@ function pinsText(pins: NonNullable<ReportDecision['pins']>): string {
   return `${s}]`;
 }
 
-/** A fan-out's ids by service (rare: fan-outs only): keys sorted as canonical JSON sorts them (UTF-16 code units, as `sort()` does). */
-function correlationIdsText(ids: Readonly<Record<string, string>>): string {
-  const services = Object.keys(ids).sort();
-  let s = '{';
-  for (let i = 0; i < services.length; i++) s += `${i === 0 ? '' : ','}${name(services[i]!)}:${q(ids[services[i]!]!)}`;
-  return `${s}}`;
-}
-
 function decisionsText(decisions: readonly ReportDecision[]): string {
   if (decisions.length === 0) return '[]';
   let s = '[';
@@ -140,7 +132,7 @@ export function invocationText(r: InvocationInput, c: ChainFields, withPolicy: b
   if (r.arguments !== undefined) s += `"arguments":${canonicalText(r.arguments)},`;
   if (r.argumentsDigest !== undefined) s += `"argumentsDigest":${digestText(r.argumentsDigest)},`;
   if (r.correlationId !== undefined) s += `"correlationId":${q(r.correlationId)},`;
-  if (r.correlationIds !== undefined) s += `"correlationIds":${correlationIdsText(r.correlationIds)},`;
+  if (r.correlationIds !== undefined) s += `"correlationIds":${canonicalText(r.correlationIds)},`;
   s += `"decisions":${decisionsText(r.decisions)},"direction":${word(r.direction)},`;
   if (r.dropped !== undefined) s += `"dropped":${int(r.dropped, 'dropped')},`;
   s += `"generation":${int(r.generation, 'generation')},`;
