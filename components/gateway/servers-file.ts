@@ -51,8 +51,31 @@ const command = z.string().min(1).superRefine((text, ctx) => {
   }
 }).describe('The server command, split like --proxy (no shell: pipes, redirection and substitution are refused) and admitted by the same allowlist.');
 
+/** A service's name: a prefix that keeps MCP tool names valid (also a policy test's gateway, components/policy-test). */
+export const namespaceSchema = z.string().regex(NAMESPACE, expected('a namespace: 1 to 64 of A-Z a-z 0-9 _ - . starting with a letter or digit (a prefix of MCP tool names)'));
+/** The separator between a namespace and a name (also a policy test's gateway). */
+export const separatorSchema = z.string().regex(SEPARATOR, expected('a separator: 1 to 4 of "." "_" "-"')).default(DEFAULT_SEPARATOR);
+
+/**
+ * What the gateway could not route among its services' names, each told to `report` with the
+ * name's index (`entry` names an index in a message): a name twice, a name holding the separator. JSON Schema cannot say these: the
+ * servers file's validator and a policy test's gateway both check them here.
+ */
+export function namespaceIssues(names: readonly unknown[], separator: unknown, entry: (index: number) => string, report: (index: number, message: string) => void): void {
+  const seen = new Map<string, number>();
+  names.forEach((name, index) => {
+    if (typeof name !== 'string') return;
+    const first = seen.get(name);
+    if (first !== undefined) report(index, `duplicate name ${JSON.stringify(name)} (${entry(first)} has it): each namespace names one service`);
+    else seen.set(name, index);
+    if (typeof separator === 'string' && separator !== '' && name.includes(separator)) {
+      report(index, `expected a namespace without the separator ${JSON.stringify(separator)}, found ${JSON.stringify(name)}: its tool names could not be routed`);
+    }
+  });
+}
+
 const service = z.strictObject({
-  name: z.string().regex(NAMESPACE, expected('a namespace: 1 to 64 of A-Z a-z 0-9 _ - . starting with a letter or digit (a prefix of MCP tool names)'))
+  name: namespaceSchema
     .describe('The namespace: its tools are listed as <name><separator><tool>. Unique in the file; it may not contain the separator.'),
   command,
   env: z.record(z.string().regex(ENV_NAME, expected('an environment variable name (letters, digits and "_", not starting with a digit)')), z.string()).optional()
@@ -75,22 +98,14 @@ const service = z.strictObject({
 
 export const serversSchema = z
   .strictObject({
-    separator: z.string().regex(SEPARATOR, expected('a separator: 1 to 4 of "." "_" "-"')).default(DEFAULT_SEPARATOR)
+    separator: separatorSchema
       .describe('Between a namespace and a tool, prompt or resource template name (`fs.read_file`).'),
     servers: z.array(service).min(1).describe('The services behind the gateway, each with its own governor.'),
   })
   .superRefine((file, ctx) => {
     // Across entries: JSON Schema cannot say these, so they are the validator's alone.
-    const seen = new Map<string, number>();
-    file.servers.forEach((entry, index) => {
-      if (typeof entry?.name !== 'string') return;
-      const first = seen.get(entry.name);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['servers', index, 'name'], message: `duplicate name ${JSON.stringify(entry.name)} (servers[${first}] has it): each namespace names one service`, input: entry.name });
-      else seen.set(entry.name, index);
-      if (typeof file.separator === 'string' && file.separator !== '' && entry.name.includes(file.separator)) {
-        ctx.addIssue({ code: 'custom', path: ['servers', index, 'name'], message: `expected a namespace without the separator ${JSON.stringify(file.separator)}, found ${JSON.stringify(entry.name)}: its tool names could not be routed`, input: entry.name });
-      }
-    });
+    const names = file.servers.map((entry) => entry?.name);
+    namespaceIssues(names, file.separator, (index) => `servers[${index}]`, (index, message) => ctx.addIssue({ code: 'custom', path: ['servers', index, 'name'], message, input: names[index] }));
   }, { when: () => true })
   .meta({
     title: 'mcp-sidecar servers file',

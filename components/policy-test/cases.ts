@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { namespaceIssues, namespaceSchema, separatorSchema } from '../gateway/servers-file.js';
 
 // A cases file for `mcp-sidecar policy test`: frames with the verdicts the policy must give,
 // like `opa test`. See docs/policy.md#testing-a-policy.
@@ -46,24 +47,18 @@ const testCase = z.strictObject({
   expect: expectation,
 });
 
-// The separator rule of the servers file (components/gateway/servers-file.ts): a test may not
-// name a gateway that could not run.
-const SEPARATOR = /^[._-]{1,4}$/;
-
 /**
  * The gateway the frames pass through (`--servers`): its services' names, in the servers file's
- * order, and its separator; or the servers file itself (`servers`, relative to the cases file).
+ * order, and its separator, held to the servers file's own rules; or the servers file itself
+ * (`servers`, relative to the cases file).
  */
 const gateway = z.union([
   z.strictObject({ servers: z.string().min(1) }),
   z.strictObject({
-    services: z.array(z.string().min(1)).min(1).readonly(),
-    separator: z.string().regex(SEPARATOR, 'expected a separator: 1 to 4 of "." "_" "-"').default('.'),
+    services: z.array(namespaceSchema).min(1).readonly(),
+    separator: separatorSchema,
   }).superRefine((spec, ctx) => {
-    spec.services.forEach((name, index) => {
-      if (spec.services.indexOf(name) !== index) ctx.addIssue({ code: 'custom', path: ['services', index], message: `duplicate service ${JSON.stringify(name)}`, input: name });
-      if (name.includes(spec.separator)) ctx.addIssue({ code: 'custom', path: ['services', index], message: `${JSON.stringify(name)} contains the separator ${JSON.stringify(spec.separator)}: the gateway could not route its names`, input: name });
-    });
+    namespaceIssues(spec.services, spec.separator, (index) => `services[${index}]`, (index, message) => ctx.addIssue({ code: 'custom', path: ['services', index], message, input: spec.services[index] }));
   }),
 ]);
 

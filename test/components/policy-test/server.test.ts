@@ -166,9 +166,9 @@ cases:
     const bad = (text: string) => runCases(gatewayPolicy, write('bad.cases.yaml', `${text}\ncases:\n  - { name: x, frame: ${call(1, 'fs.read_file')}, expect: forward }\n`));
     const duplicate = await bad('gateway: { services: [fs, fs] }');
     assert.equal(duplicate.code, 2);
-    assert.match(duplicate.stderr, /gateway\.services\.1: duplicate service "fs"/);
+    assert.match(duplicate.stderr, /gateway\.services\.1: duplicate name "fs" \(services\[0\] has it\)/);
     const withSeparator = await bad('gateway: { services: [my.fs], separator: "." }');
-    assert.match(withSeparator.stderr, /gateway\.services\.0: "my\.fs" contains the separator "\."/);
+    assert.match(withSeparator.stderr, /gateway\.services\.0: expected a namespace without the separator "\.", found "my\.fs"/);
     const both = await bad('server: node\ngateway: { services: [fs] }');
     assert.match(both.stderr, /`server` \(one server, --proxy\) and `gateway` \(--servers\) exclude each other/);
     const missing = await bad(`gateway: { servers: ${JSON.stringify(join(dir, 'absent.yaml'))} }`);
