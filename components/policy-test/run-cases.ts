@@ -10,7 +10,6 @@ export type CaseTarget =
   | { readonly kind: 'server'; readonly name?: string }
   | { readonly kind: 'gateway'; readonly separator: string; readonly services: readonly string[] };
 
-
 export interface CaseResult {
   readonly name: string;
   readonly passed: boolean;
