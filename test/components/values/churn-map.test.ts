@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChurnMap } from '../../../components/values/index.js';
-
-// A seeded generator (mulberry32): the same operations every run.
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 test('a ChurnMap answers as a Map does through many renewals (seeded operations, insertion order kept)', () => {
   const seed = 20261207;
-  const next = random(seed);
+  const next = seededRandom(seed);
   const churn = new ChurnMap<string, number>();
   const plain = new Map<string, number>();
   // In-flight-like traffic: keys come and mostly go, a few stay long (across renewals).
