@@ -9,38 +9,16 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { loadConfig, type SidecarConfig } from '../../../components/config/index.js';
-import type { Upstream, UpstreamExit } from '../../../components/proxy-process-governor/index.js';
 import { startSidecar } from '../../../components/runtime/index.js';
 import type { GatewayChannelFactory } from '../../../components/runtime/session.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
+import { scriptedUpstream } from '../../helpers/fake-upstream.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
-/** A fake server process: answers nothing, exits on stdin EOF or a signal, or when the test kills it. */
+/** A fake server process that answers nothing and exits on stdin EOF or a signal, or when the test kills it. */
 function fakeServer(argv: readonly string[]) {
-  const stdout = new PassThrough();
-  let hasExited = false;
-  let resolveExit!: (exit: UpstreamExit) => void;
-  const exited = new Promise<UpstreamExit>((resolve) => (resolveExit = resolve)).then((exit) => {
-    hasExited = true;
-    return exit;
-  });
-  const die = (exit: UpstreamExit): void => {
-    if (hasExited) return;
-    stdout.end();
-    resolveExit(exit);
-  };
-  const stdin = new PassThrough();
-  stdin.resume();
-  stdin.on('end', () => die({ code: 0, signal: null }));
-  const upstream: Upstream = {
-    pid: undefined, stdin, stdout, stderr: new PassThrough(), exited,
-    get hasExited() {
-      return hasExited;
-    },
-    signalGroup: (signal) => die({ code: null, signal }),
-  };
-  return { argv, upstream, die, get exited() { return hasExited; } };
+  return Object.assign(scriptedUpstream(), { argv });
 }
 type FakeServer = ReturnType<typeof fakeServer>;
 

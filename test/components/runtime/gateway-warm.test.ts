@@ -10,53 +10,18 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { loadConfig, type SidecarConfig } from '../../../components/config/index.js';
-import type { Upstream, UpstreamExit } from '../../../components/proxy-process-governor/index.js';
 import { startSidecar } from '../../../components/runtime/index.js';
 import type { GatewayChannelFactory } from '../../../components/runtime/session.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { INITIALIZE, send } from '../../helpers/http-raw.js';
+import { scriptedUpstream } from '../../helpers/fake-upstream.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { sample } from '../metrics/exposition.js';
 
-/** A fake MCP server: answers every request (the pool's ping included), exits on stdin EOF or a signal. */
+/** A fake MCP server that answers every request (the pool's ping included), named by its argv. */
 function answeringServer(argv: readonly string[]) {
-  const received: Array<Record<string, unknown>> = [];
-  const stdout = new PassThrough();
-  let hasExited = false;
-  let resolveExit!: (exit: UpstreamExit) => void;
-  const exited = new Promise<UpstreamExit>((resolve) => (resolveExit = resolve)).then((exit) => {
-    hasExited = true;
-    return exit;
-  });
-  const die = (exit: UpstreamExit): void => {
-    if (hasExited) return;
-    stdout.end();
-    resolveExit(exit);
-  };
-  let pending = '';
-  const stdin = new PassThrough();
-  stdin.setEncoding('utf8');
-  stdin.on('data', (chunk: string) => {
-    pending += chunk;
-    for (let end = pending.indexOf('\n'); end !== -1; end = pending.indexOf('\n')) {
-      const frame = JSON.parse(pending.slice(0, end)) as Record<string, unknown>;
-      pending = pending.slice(end + 1);
-      received.push(frame);
-      if (frame.id === undefined || frame.method === undefined) continue;
-      const result = frame.method === 'initialize' ? { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: argv.join(' '), version: '1' } } : {};
-      stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: frame.id, result })}\n`);
-    }
-  });
-  stdin.on('end', () => die({ code: 0, signal: null }));
-  const upstream: Upstream = {
-    pid: undefined, stdin, stdout, stderr: new PassThrough(), exited,
-    get hasExited() {
-      return hasExited;
-    },
-    signalGroup: (signal) => die({ code: null, signal }),
-  };
-  return { argv, upstream, received, get exited() { return hasExited; }, get pinged() { return received.some((frame) => frame.method === 'ping'); } };
+  return Object.assign(scriptedUpstream({ answers: true, name: argv.join(' ') }), { argv });
 }
 type FakeServer = ReturnType<typeof answeringServer>;
 
