@@ -5,13 +5,12 @@
 // longer than that; a service crashing under a call opens its own breaker (new calls to it fail
 // fast, -32009) while the other is served.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { cleanEnv, gatewayArgs, MEMORY_ENTRY, memoryEnvYaml, pauseServer, resumeServer } from '../fixtures/gateway-three-servers.js';
-import { ROOT, commandLine } from '../helpers/paths.js';
-import { ProxyProcess, type Frame, type LogRecord } from '../helpers/proxy-process.js';
+import { GatewayChild, MEMORY_ENTRY, memoryEnvYaml, pauseServer, resumeServer } from '../fixtures/gateway-three-servers.js';
+import { commandLine } from '../helpers/paths.js';
+import { type Frame, type LogRecord } from '../helpers/proxy-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const MEMORY = commandLine([process.execPath, MEMORY_ENTRY]);
@@ -25,37 +24,8 @@ function serversFile(entries: Record<string, string>): string {
   return file;
 }
 
-/** The gateway as a child; answers kept by id. */
-class Gateway {
-  readonly proxy: ProxyProcess;
-  readonly #answers = new Map<unknown, Frame>();
-  #nextId = 1;
-
-  constructor(file: string, flags: string[] = []) {
-    // Debug: the tests read the gateway's records of calls forwarded and of late answers dropped.
-    this.proxy = new ProxyProcess(spawn(process.execPath, [...gatewayArgs(file, 'debug'), ...flags], { cwd: ROOT, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] }));
-    void this.#read();
-  }
-
-  async #read(): Promise<void> {
-    for (;;) {
-      const frame = await this.proxy.nextFrame(60_000).catch(() => undefined);
-      if (frame === undefined) return;
-      if (frame.json.method === undefined) this.#answers.set(frame.json.id, frame.json);
-    }
-  }
-
-  request(method: string, params?: object): Promise<Frame> {
-    return this.send(method, params).answer;
-  }
-
-  /** Sends a request; its id, and its answer when it comes. */
-  send(method: string, params?: object): { id: number; answer: Promise<Frame> } {
-    const id = this.#nextId++;
-    this.proxy.send({ jsonrpc: '2.0', id, method, ...(params && { params }) });
-    return { id, answer: this.#answer(id) };
-  }
-
+/** The gateway as a child, with the calls and log reads these tests make. */
+class Gateway extends GatewayChild {
   call(name: string, args: object = {}): Promise<Frame> {
     return this.request('tools/call', { name, arguments: args });
   }
@@ -72,21 +42,6 @@ class Gateway {
     const sent = this.send('tools/call', { name, arguments: args });
     await this.proxy.waitForLog((r) => r.msg === 'a call was forwarded to its service' && r['clientId'] === String(sent.id), 10_000);
     return sent;
-  }
-
-  async #answer(id: number): Promise<Frame> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const answer = this.#answers.get(id);
-      if (answer !== undefined) return answer;
-      if (Date.now() > deadline) assert.fail(`no answer to ${id}; stderr:\n${this.proxy.stderr.bytes.toString('utf8').slice(-4000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-
-  async initialize(): Promise<void> {
-    await this.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'gateway-isolation', version: '1' } });
-    this.proxy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }
 
   async stop(): Promise<void> {
@@ -107,7 +62,7 @@ describe('deadlines and breakers per service', () => {
   test('a stopped service\'s call passes its own deadline (-32008, cancelled at it) while another service, without one, answers a call held longer', async () => {
     const gateway = new Gateway(serversFile({ slow: ', timeouts: { requestMs: 300 }', steady: '' }));
     after(() => gateway.proxy.dispose());
-    await gateway.initialize();
+    await gateway.initialize('gateway-isolation');
     const [slowPid, steadyPid] = await Promise.all([gateway.serverPid('slow'), gateway.serverPid('steady')]);
     await Promise.all([pauseServer(slowPid), pauseServer(steadyPid)]);
     const timedOut = await gateway.forwardedCall('slow.read_graph');
@@ -131,7 +86,7 @@ describe('deadlines and breakers per service', () => {
   test('a service crashing under a call opens its own breaker (-32009 fast), while the other service is served', async () => {
     const gateway = new Gateway(serversFile({ crashy: ', restart: { maxRestarts: 5, backoffMs: 0 }', steady: '' }), ['--circuit-failures', '1', '--circuit-cooldown-ms', '600000']);
     after(() => gateway.proxy.dispose());
-    await gateway.initialize();
+    await gateway.initialize('gateway-isolation');
     const crashyPid = await gateway.serverPid('crashy');
     await pauseServer(crashyPid);
     const underCrash = await gateway.forwardedCall('crashy.read_graph');
