@@ -2,23 +2,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { buildPolicy } from '../components/policy/index.js';
-import { loadPolicyFile } from '../components/policy/document/index.js';
-import { runPolicyTestCommand } from '../components/policy-test/index.js';
 import { tempDir } from './helpers/temp-dir.js';
-
-function capture(): { stream: Writable; text: () => string } {
-  let text = '';
-  return { stream: new Writable({ write: (chunk, _e, cb) => { text += chunk; cb(); } }), text: () => text };
-}
-
-async function runCases(policyFile: string, casesFile: string) {
-  const stdout = capture(), stderr = capture();
-  const code = await runPolicyTestCommand(policyFile, casesFile, { stdout: stdout.stream, stderr: stderr.stream }, (path) => buildPolicy(loadPolicyFile(path)));
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+import { runCases } from './helpers/policy-test-command.js';
 
 const policies = readdirSync('policies').filter((name) => name.endsWith('.yaml')).map((name) => name.replace(/\.yaml$/, ''));
 

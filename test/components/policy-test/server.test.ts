@@ -5,23 +5,12 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { buildPolicy } from '../../../components/policy/index.js';
 import { loadPolicyFile } from '../../../components/policy/document/index.js';
-import { parseCasesDocument, runPolicyTestCommand } from '../../../components/policy-test/index.js';
+import { parseCasesDocument } from '../../../components/policy-test/index.js';
 import { tempDir } from '../../helpers/temp-dir.js';
-
-function capture(): { stream: Writable; text: () => string } {
-  let text = '';
-  return { stream: new Writable({ write: (chunk, _e, cb) => { text += chunk; cb(); } }), text: () => text };
-}
-
-async function runCases(policyFile: string, casesFile: string) {
-  const stdout = capture(), stderr = capture();
-  const code = await runPolicyTestCommand(policyFile, casesFile, { stdout: stdout.stream, stderr: stderr.stream }, (path) => buildPolicy(loadPolicyFile(path)));
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+import { runCases } from '../../helpers/policy-test-command.js';
 
 const POLICY_HEADER = 'apiVersion: mcp-sidecar/v1\nkind: Policy\nmetadata: { name: per-server, revision: 1 }\nmode: enforce\nrules:\n';
 const call = (id: number, name: string) => `{ jsonrpc: "2.0", id: ${id}, method: tools/call, params: { name: ${name}, arguments: {} } }`;
