@@ -11,19 +11,11 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 import { tempDir } from '../../helpers/temp-dir.js';
-import { startBundleServer } from '../policy-bundle/bundle-server.js';
+import { policyYaml, startBundleServer } from '../policy-bundle/bundle-server.js';
 import { sample, samples, types } from './exposition.js';
 
 const keys = generateKeyPairSync('ed25519');
 const stranger = generateKeyPairSync('ed25519');
-
-const policyYaml = (revision: number): string => `apiVersion: mcp-sidecar/v1
-kind: Policy
-metadata: { name: fleet, revision: ${revision} }
-rules:
-  - id: reads
-    tools: { allow: [read_file] }
-`;
 
 const sign = (revision: number, key = keys.privateKey): Promise<string> => signBundle(policyYaml(revision), 'policy.yaml', key);
 const digestOf = async (bundle: string): Promise<string> => (await verifyBundle(Buffer.from(bundle), 'b', keys.publicKey, false)).loaded.digest;

@@ -64,3 +64,12 @@ export async function startBundleServer(): Promise<BundleServer> {
     },
   };
 }
+
+/** A bundle's policy: one rule allowing one tool (read_file unless named), at `revision`. */
+export const policyYaml = (revision: number | string, tool = 'read_file'): string => `apiVersion: mcp-sidecar/v1
+kind: Policy
+metadata: { name: fleet, revision: ${revision} }
+rules:
+  - id: reads
+    tools: { allow: [${tool}] }
+`;

@@ -13,15 +13,7 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { captureLogs } from '../../helpers/log-capture.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
 import { tempDir } from '../../helpers/temp-dir.js';
-import { startBundleServer, type BundleServer } from './bundle-server.js';
-
-const policyYaml = (revision: number): string => `apiVersion: mcp-sidecar/v1
-kind: Policy
-metadata: { name: fleet, revision: ${revision} }
-rules:
-  - id: reads
-    tools: { allow: [read_file] }
-`;
+import { policyYaml, startBundleServer, type BundleServer } from './bundle-server.js';
 
 const ed25519 = generateKeyPairSync('ed25519');
 const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
