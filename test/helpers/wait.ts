@@ -13,3 +13,18 @@ export async function waitForValue<T>(read: () => T | undefined | false, what: s
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** One turn of the event loop (pending I/O callbacks run first). */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Turns the event loop (real I/O included, one setImmediate a turn) until `check` holds; fails the
+ * test naming `what` after `turns` turns. For tests whose time moves only by a fake clock.
+ */
+export async function untilTurn(check: () => boolean | Promise<boolean>, what: string, turns = 5000): Promise<void> {
+  for (let turn = 0; turn < turns; turn++) {
+    if (await check()) return;
+    await nextTurn();
+  }
+  assert.fail(`never happened: ${what}`);
+}

@@ -14,6 +14,7 @@ import type { GatewayChannelFactory } from '../../../components/runtime/session.
 import { FakeClock } from '../../helpers/fake-clock.js';
 import { scriptedUpstream } from '../../helpers/fake-upstream.js';
 import { captureLogs } from '../../helpers/log-capture.js';
+import { nextTurn, untilTurn } from '../../helpers/wait.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 /** A fake server process that answers nothing and exits on stdin EOF or a signal, or when the test kills it. */
@@ -43,14 +44,6 @@ function recordingGateway() {
   return { seen, create };
 }
 
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let turn = 0; turn < 2000; turn++) {
-    if (check()) return;
-    await settle();
-  }
-  assert.fail(`never happened: ${what}`);
-}
 
 async function configFor(serversYaml: string, allow = 'node'): Promise<SidecarConfig> {
   const dir = tempDir('gateway-session');
@@ -99,7 +92,7 @@ describe('a gateway session (--servers)', () => {
     assert.equal(s.handle.governor, undefined, 'there is no one server');
 
     const stopped = s.handle.stop('test over');
-    await until(() => s.servers.every((server) => server.exited), 'every server stopped');
+    await untilTurn(() => s.servers.every((server) => server.exited), 'every server stopped');
     assert.equal(await stopped, 0);
     assert.deepEqual([...s.handle.services!.values()].map((governor) => governor.state), ['stopped', 'stopped']);
     const last = s.logs.entries.find((entry) => entry.msg === 'proxy stopped')!;
@@ -110,10 +103,10 @@ describe('a gateway session (--servers)', () => {
     const s = await start(TWO_SERVICES);
     const [files, memory] = s.servers;
     memory!.die({ code: 3, signal: null }); // maxRestarts 0: its governor gives up at once
-    await until(() => s.gateway.seen.down.length === 1, 'memory marked down');
+    await untilTurn(() => s.gateway.seen.down.length === 1, 'memory marked down');
     assert.equal(s.gateway.seen.down[0]![0], 'memory');
     assert.equal(s.handle.services!.get('memory')!.state, 'fatal');
-    for (let i = 0; i < 10; i++) await settle();
+    for (let i = 0; i < 10; i++) await nextTurn();
     assert.equal(s.finished, false, 'the session goes on for the files service');
     assert.equal(s.handle.services!.get('files')!.state === 'fatal', false);
     assert.ok(s.logs.entries.some((entry) => entry.service === 'memory' && entry.msg.startsWith('a service is down')), 'the log names the service');
@@ -123,15 +116,15 @@ describe('a gateway session (--servers)', () => {
     for (let attempt = 0; attempt <= 5; attempt++) {
       current.die({ code: 1, signal: null });
       const count = s.servers.length;
-      await until(() => s.clock.pending().length > 0 || s.gateway.seen.down.length === 2, 'a backoff or the end');
+      await untilTurn(() => s.clock.pending().length > 0 || s.gateway.seen.down.length === 2, 'a backoff or the end');
       if (attempt < 5) {
         s.clock.advance(60_000);
-        await until(() => s.servers.length > count, `restart ${attempt + 1}`);
+        await untilTurn(() => s.servers.length > count, `restart ${attempt + 1}`);
         current = s.servers.at(-1)!;
         assert.deepEqual(current.argv, ['node', 'files.js'], 'a restart runs the same service');
       }
     }
-    await until(() => s.finished, 'the session ended');
+    await untilTurn(() => s.finished, 'the session ended');
     assert.deepEqual(s.gateway.seen.down.map(([name]) => name), ['memory', 'files']);
     assert.equal(await s.handle.done, 70, 'crashed past the restart bound: exit 70');
   });

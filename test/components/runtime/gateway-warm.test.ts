@@ -16,6 +16,7 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { INITIALIZE, send } from '../../helpers/http-raw.js';
 import { scriptedUpstream } from '../../helpers/fake-upstream.js';
 import { captureLogs } from '../../helpers/log-capture.js';
+import { nextTurn, untilTurn } from '../../helpers/wait.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { sample } from '../metrics/exposition.js';
 
@@ -40,14 +41,6 @@ const firstServiceGateway: GatewayChannelFactory = (options) => {
   } as ReturnType<GatewayChannelFactory>;
 };
 
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let turn = 0; turn < 5000; turn++) {
-    if (await check()) return;
-    await settle();
-  }
-  assert.fail(`never happened: ${what}`);
-}
 
 // files: 2 warm servers of its own; memory: the --warm-servers default; scratch: none.
 const THREE_SERVICES = [
@@ -82,7 +75,7 @@ async function start(transport: string[]) {
   const stop = async (): Promise<void> => {
     const stopped = handle.stop('test over');
     for (let i = 0; i < 20; i++) {
-      await settle();
+      await nextTurn();
       clock.advance(1000);
     }
     await stopped;
@@ -96,7 +89,7 @@ describe('warm servers per service (--servers over --http)', () => {
   it('should pool each service\'s own servers, hand them to a new session, and refill in the background', async () => {
     const s = await start(['--http', '127.0.0.1:0', '--warm-servers', '1']);
     assert.deepEqual(commandsOf(s.servers), ['node files.js', 'node files.js', 'node memory.js'], 'files: its warm 2; memory: --warm-servers; scratch: none');
-    await until(() => s.servers.every((server) => server.pinged), 'every waiting server pinged');
+    await untilTurn(() => s.servers.every((server) => server.pinged), 'every waiting server pinged');
     assert.equal(await s.warmGauge(), 3, 'the gauge sums the pools');
     const pooled = new Set(s.servers);
 
@@ -113,9 +106,9 @@ describe('warm servers per service (--servers over --http)', () => {
 
     // The refills run a macrotask later on the proxy's clock, each spawning its own service's command.
     s.clock.advance(0);
-    await until(() => s.servers.length === 6, 'the pools refilled');
+    await untilTurn(() => s.servers.length === 6, 'the pools refilled');
     assert.deepEqual(commandsOf(s.servers.slice(4)), ['node files.js', 'node memory.js']);
-    await until(() => s.servers.every((server) => server.pinged || cold.includes(server)), 'the new waiting servers pinged');
+    await untilTurn(() => s.servers.every((server) => server.pinged || cold.includes(server)), 'the new waiting servers pinged');
     assert.equal(await s.warmGauge(), 3);
 
     await s.stop();

@@ -13,6 +13,7 @@ import { FakeClock } from '../../helpers/fake-clock.js';
 import { INITIALIZE, messagesOf, send } from '../../helpers/http-raw.js';
 import { scriptedUpstream } from '../../helpers/fake-upstream.js';
 import { captureLogs } from '../../helpers/log-capture.js';
+import { nextTurn, untilTurn } from '../../helpers/wait.js';
 import { sample } from '../metrics/exposition.js';
 
 // A fake MCP server: answers every request with a result (initialize with its own), and exits
@@ -23,15 +24,6 @@ function scriptedServer() {
 
 type Server = ReturnType<typeof scriptedServer>;
 
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-/** Turns the event loop (real I/O included) until `check` holds; time itself only moves by the fake clock. */
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let turn = 0; turn < 5000; turn++) {
-    if (await check()) return;
-    await settle();
-  }
-  assert.fail(`never happened: ${what}`);
-}
 
 const BREAKER = ['--circuit-failures', '2', '--circuit-window-ms', '60000', '--circuit-cooldown-ms', '60000'];
 async function configFor(extra: string[]): Promise<SidecarConfig> {
@@ -63,7 +55,7 @@ async function start(extra: string[], input = new PassThrough(), output = new Pa
   const stop = async (): Promise<void> => {
     const stopped = handle.stop('test over');
     for (let i = 0; i < 20; i++) {
-      await settle();
+      await nextTurn();
       clock.advance(1000);
     }
     await stopped;
@@ -91,8 +83,8 @@ describe('a circuit breaker per session', () => {
     assert.equal(first.error.code, -32003);
     const spawnedBefore = s.servers.length;
     s.clock.advance(1000); // the governor's backoff
-    await until(() => s.servers.length === spawnedBefore + 1 && s.servers.at(-1)!.received.some((f) => f.method === 'initialize'), 'session A\'s server to restart');
-    await until(async () => (await s.readyz()).status === 200, 'the pod to be ready');
+    await untilTurn(() => s.servers.length === spawnedBefore + 1 && s.servers.at(-1)!.received.some((f) => f.method === 'initialize'), 'session A\'s server to restart');
+    await untilTurn(async () => (await s.readyz()).status === 200, 'the pod to be ready');
     const [second] = await post(a.id, { jsonrpc: '2.0', id: 2, method: 'fixture/exit' });
     assert.equal(second.error.code, -32003);
     assert.deepEqual(await s.breakerCounts(), [1, 1, 0], 'A\'s breaker opened; B\'s did not');
@@ -109,12 +101,12 @@ describe('a circuit breaker per session', () => {
 
     // One session's open breaker is not the pod's: /readyz keeps saying ready.
     s.clock.advance(2000); // past A's second backoff: its server is back
-    await until(() => s.servers.at(-1)!.received.some((f) => f.method === 'initialize'), 'session A\'s server to restart again');
+    await untilTurn(() => s.servers.at(-1)!.received.some((f) => f.method === 'initialize'), 'session A\'s server to restart again');
     assert.deepEqual(await s.readyz(), { status: 200, body: { ready: true } });
 
     // Ending the sessions forgets their breakers; their transitions stay counted.
     for (const session of [a, b]) await (await send(port, { method: 'DELETE', headers: { 'mcp-session-id': session.id } })).done;
-    await until(async () => (await s.breakerCounts()).every((count) => count === 0), 'the ended sessions\' breakers to be forgotten');
+    await untilTurn(async () => (await s.breakerCounts()).every((count) => count === 0), 'the ended sessions\' breakers to be forgotten');
     const body = await (await fetch(`http://127.0.0.1:${s.handle.addresses.admin!.port}/metrics`)).text();
     assert.equal(sample(body, 'mcp_sidecar_circuit_transitions_total', { to: 'open' }), 1);
     await s.stop();
@@ -137,11 +129,11 @@ describe('a circuit breaker per session', () => {
     for (const id of [1, 2]) {
       const spawnedBefore = s.servers.length;
       input.write(`${JSON.stringify({ jsonrpc: '2.0', id, method: 'fixture/exit' })}\n`);
-      await until(() => answers.some((answer) => answer.id === id), `the answer to ${id}`);
+      await untilTurn(() => answers.some((answer) => answer.id === id), `the answer to ${id}`);
       assert.equal(answers.find((answer) => answer.id === id)!.error.code, -32003);
       s.clock.advance(backoffMs);
       backoffMs *= 2;
-      await until(() => s.servers.length === spawnedBefore + 1, 'the server to restart');
+      await untilTurn(() => s.servers.length === spawnedBefore + 1, 'the server to restart');
     }
     const notReady = await s.readyz();
     assert.equal(notReady.status, 503);
